@@ -1,0 +1,66 @@
+"""Curator: a playlist prescription from how you feel to how you want to feel.
+
+`create_app` reads like a table of contents: settings, storage, security, then the blueprints.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from flask import Flask
+
+from curator.config import ROOT, Config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    config = Config().as_dict()
+    if test_config:
+        config.update(test_config)
+    if not config.get("SECRET_KEY"):
+        if config.get("DEBUG") or config.get("TESTING"):
+            # Debug runs get a throwaway key: sessions end with the process, which is fine there.
+            config["SECRET_KEY"] = os.urandom(32).hex()
+        else:
+            sys.exit("Curator: SECRET_KEY is not set; put a long random value in the environment or .env "
+                     "(python -c 'import secrets; print(secrets.token_hex(32))').")
+
+    app = Flask(
+        __name__,
+        instance_path=config["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from curator import models  # noqa: F401  (registers every table)
+    from curator.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+
+    from curator.sessions import DatabaseSessionInterface
+
+    app.session_interface = DatabaseSessionInterface()
+
+    from curator import errors, navigation, security
+
+    security.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+
+    from curator import health, listen
+
+    from curator.auth.routes import register as register_auth
+
+    app.register_blueprint(health.bp)
+    register_auth(app)
+    app.register_blueprint(listen.bp)
+
+    from curator import cli
+
+    cli.init_app(app)
+    return app

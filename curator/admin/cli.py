@@ -1,0 +1,5 @@
+"""`flask --app curator roles ...`"""
+
+
+def register(app) -> None:
+    pass

@@ -1,0 +1,2 @@
+"""API v1 routes."""
+from curator.api import bp  # noqa: F401

@@ -1,0 +1,1 @@
+"""The track catalogue: tracks with audio features, from seed lists, datasets and providers."""

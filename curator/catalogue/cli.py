@@ -1,0 +1,5 @@
+"""`flask --app curator catalog ...`, `seeds ...` and `curate preview`."""
+
+
+def register(app) -> None:
+    pass

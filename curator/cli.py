@@ -1,0 +1,27 @@
+"""Flask CLI commands shared by the whole app (`flask --app curator setup`)."""
+from __future__ import annotations
+
+import click
+from flask_migrate import upgrade
+
+
+@click.command("setup")
+def setup_command():
+    """Apply database migrations, then import the shipped moods and seed lists on first run."""
+    from curator.bootstrap import load_shipped_data
+
+    upgrade()
+    for line in load_shipped_data():
+        click.echo(line)
+    click.echo("Curator: database ready.")
+
+
+def init_app(app) -> None:
+    from curator.admin import cli as admin_cli
+    from curator.catalogue import cli as catalogue_cli
+    from curator.moods import cli as moods_cli
+
+    app.cli.add_command(setup_command)
+    catalogue_cli.register(app)
+    moods_cli.register(app)
+    admin_cli.register(app)

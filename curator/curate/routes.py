@@ -1,0 +1,2 @@
+"""Mood editor routes."""
+from curator.curate import bp  # noqa: F401

@@ -1,0 +1,226 @@
+"""Mood definitions: the schema, validation with readable errors, and YAML round-tripping.
+
+A mood is a point on the valence/arousal circumplex (for display) plus per-feature targets that
+the engine actually curates against. Validation reports *every* problem at once, each with a
+field path (``moods[2].features.tempo.min``) and a sentence a mood editor can show as-is.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from curator.engine.errors import EngineError
+from curator.engine.features import DOMAINS, FEATURES
+
+SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+COLOUR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+
+_PATTERN_MESSAGES = {
+    "slug": "slug must be 2 to 40 characters of lowercase letters, digits and hyphens, starting with a letter",
+    "colour": "colour must be a hex colour like #5b8def",
+}
+
+_SEMANTIC_ERROR = "mood_semantics"
+
+
+class MoodInvalid(EngineError):
+    """A mood (or moods document) failed validation. ``errors`` lists (field path, sentence)."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = list(errors)
+        lines = "; ".join(f"{path}: {msg}" if path else msg for path, msg in self.errors)
+        super().__init__(f"Invalid mood definition: {lines}")
+
+
+class FeatureTarget(BaseModel):
+    """Where a mood wants one feature: a target, an optional hard range, and an importance weight."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: float = Field(allow_inf_nan=False)
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+
+
+class MoodDefinition(BaseModel):
+    """A named mood with display data and the feature targets the engine curates against."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slug: str = Field(pattern=SLUG_PATTERN)
+    name: str = Field(min_length=1, max_length=80)
+    description: str = ""
+    guidance: str = ""
+    colour: str = Field(pattern=COLOUR_PATTERN)
+    valence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    arousal: float = Field(ge=0, le=1, allow_inf_nan=False)
+    features: dict[str, FeatureTarget]
+    allow_explicit: bool = True
+
+    @model_validator(mode="after")
+    def _check_feature_semantics(self) -> "MoodDefinition":
+        # The same rules parse_mood reports with precise paths; here they guard direct construction.
+        problems = _feature_errors(
+            {name: ft.model_dump() for name, ft in self.features.items()}, "features."
+        )
+        if problems:
+            raise PydanticCustomError(_SEMANTIC_ERROR, "; ".join(f"{p}: {m}" for p, m in problems))
+        return self
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _feature_errors(features: Any, prefix: str) -> list[tuple[str, str]]:
+    """Rules pydantic cannot express per field: known names, domains, and min <= target <= max."""
+    if not isinstance(features, dict):
+        return []
+    errors: list[tuple[str, str]] = []
+    if not features:
+        errors.append((prefix.rstrip("."), "a mood needs at least one feature target"))
+    for name, spec in features.items():
+        path = f"{prefix}{name}"
+        if name not in FEATURES:
+            errors.append((path, f"unknown feature '{name}'; known features are {', '.join(FEATURES)}"))
+            continue
+        if not isinstance(spec, dict):
+            continue
+        lo, hi = DOMAINS[name]
+        values = {key: _number(spec.get(key)) for key in ("target", "min", "max")}
+        for key, value in values.items():
+            if value is not None and not lo <= value <= hi:
+                errors.append((f"{path}.{key}", f"{key} ({_fmt(value)}) must be between {_fmt(lo)} and {_fmt(hi)} for {name}"))
+        target, vmin, vmax = values["target"], values["min"], values["max"]
+        if vmin is not None and vmax is not None and vmin > vmax:
+            errors.append((f"{path}.min", f"min ({_fmt(vmin)}) is greater than max ({_fmt(vmax)})"))
+        if target is not None and vmin is not None and target < vmin:
+            errors.append((f"{path}.target", f"target ({_fmt(target)}) is below min ({_fmt(vmin)})"))
+        if target is not None and vmax is not None and target > vmax:
+            errors.append((f"{path}.target", f"target ({_fmt(target)}) is above max ({_fmt(vmax)})"))
+    return errors
+
+
+def _loc_to_path(loc: Iterable[Any], prefix: str) -> str:
+    path = prefix.rstrip(".")
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def _pydantic_errors(exc: ValidationError, prefix: str) -> list[tuple[str, str]]:
+    errors = []
+    for err in exc.errors():
+        if err["type"] == _SEMANTIC_ERROR:
+            continue  # reported with precise paths by _feature_errors
+        loc = tuple(err["loc"])
+        path = _loc_to_path(loc, prefix)
+        field = str(loc[-1]) if loc else ""
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            message = f"unknown field '{field}'"
+        elif kind == "missing":
+            message = f"{field} is required"
+        elif kind == "string_pattern_mismatch" and field in _PATTERN_MESSAGES:
+            message = _PATTERN_MESSAGES[field]
+        elif kind in ("greater_than_equal", "less_than_equal") and field == "weight":
+            message = f"weight ({_fmt(err.get('input'))}) must not be negative"
+        else:
+            message = f"{field}: {err['msg'][0].lower()}{err['msg'][1:]}" if field else err["msg"]
+        errors.append((path, message))
+    return errors
+
+
+def parse_mood(data: dict, path_prefix: str = "") -> MoodDefinition:
+    """Validate one mood mapping; raise :class:`MoodInvalid` listing every problem found.
+
+    ``path_prefix`` (e.g. ``"moods[2]."``) is prepended to each error path.
+    """
+    if path_prefix and not path_prefix.endswith("."):
+        path_prefix += "."
+    if not isinstance(data, dict):
+        raise MoodInvalid([(path_prefix.rstrip("."), "a mood must be a mapping of fields")])
+    errors = _feature_errors(data.get("features"), f"{path_prefix}features.")
+    try:
+        mood = MoodDefinition.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_pydantic_errors(exc, path_prefix))
+        mood = None
+    if errors or mood is None:
+        raise MoodInvalid(_dedupe(errors) or [(path_prefix.rstrip("."), "invalid mood")])
+    return mood
+
+
+def _dedupe(errors: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(errors))
+
+
+def parse_moods_document(data: Any) -> list[MoodDefinition]:
+    """Validate the document ``{"moods": [mood, ...]}``; slugs must be unique."""
+    if not isinstance(data, dict):
+        raise MoodInvalid([("", "the document must be a mapping with a 'moods' list")])
+    errors: list[tuple[str, str]] = [(key, f"unknown field '{key}'") for key in data if key != "moods"]
+    items = data.get("moods")
+    if not isinstance(items, list):
+        raise MoodInvalid(errors + [("moods", "moods must be a list of mood definitions")])
+    moods: list[MoodDefinition] = []
+    first_index: dict[str, int] = {}
+    for i, item in enumerate(items):
+        prefix = f"moods[{i}]."
+        try:
+            mood = parse_mood(item, prefix)
+        except MoodInvalid as exc:
+            errors.extend(exc.errors)
+            continue
+        if mood.slug in first_index:
+            errors.append((f"{prefix}slug", f"duplicate slug '{mood.slug}' (already used by moods[{first_index[mood.slug]}])"))
+        else:
+            first_index[mood.slug] = i
+        moods.append(mood)
+    if errors:
+        raise MoodInvalid(errors)
+    return moods
+
+
+def load_moods_yaml(text: str) -> list[MoodDefinition]:
+    """Parse and validate a moods YAML document. YAML syntax errors are reported with a line number."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        if mark is not None:
+            raise MoodInvalid([(f"line {mark.line + 1}", f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: {problem}")]) from None
+        raise MoodInvalid([("", f"YAML syntax error: {problem}")]) from None
+    return parse_moods_document(data)
+
+
+def mood_to_dict(mood: MoodDefinition) -> dict:
+    """A plain, JSON/YAML-safe mapping of a mood; unset range bounds are left out."""
+    data = mood.model_dump(mode="json")
+    data["features"] = {
+        name: {k: v for k, v in spec.items() if v is not None} for name, spec in data["features"].items()
+    }
+    return data
+
+
+def dump_moods_yaml(moods: Iterable[MoodDefinition]) -> str:
+    """Serialise moods to YAML so that ``load_moods_yaml(dump_moods_yaml(x)) == x``."""
+    document = {"moods": [mood_to_dict(m) for m in moods]}
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)

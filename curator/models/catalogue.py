@@ -1,0 +1,1 @@
+"""Catalogue tables (tracks, features, seeds, runs)."""

@@ -1,0 +1,1 @@
+"""Listener tables (previews, saved playlists, check-ins)."""

@@ -1,0 +1,45 @@
+"""Mood definitions, versioned: every save is a new immutable row; a mood points at its current one."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from curator.extensions import db
+from curator.models.user import User, utcnow
+
+
+class Mood(db.Model):
+    __tablename__ = "moods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    archived: Mapped[bool] = mapped_column(default=False)
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mood_versions.id", use_alter=True, name="fk_moods_current_version")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    current_version: Mapped[MoodVersion | None] = relationship(foreign_keys=[current_version_id], post_update=True)
+    versions: Mapped[list[MoodVersion]] = relationship(
+        back_populates="mood", foreign_keys="MoodVersion.mood_id", order_by="MoodVersion.number"
+    )
+
+
+class MoodVersion(db.Model):
+    __tablename__ = "mood_versions"
+    __table_args__ = (UniqueConstraint("mood_id", "number", name="uq_mood_versions_mood_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mood_id: Mapped[int] = mapped_column(ForeignKey("moods.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    # The whole definition as JSON in the shipped YAML's shape (validated before it is stored).
+    data: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mood: Mapped[Mood] = relationship(back_populates="versions", foreign_keys=[mood_id])
+    author: Mapped[User | None] = relationship()

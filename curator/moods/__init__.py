@@ -1,0 +1,1 @@
+"""Mood definitions as stored in the database: the source of truth after the first run."""

@@ -1,0 +1,5 @@
+"""`flask --app curator moods export|import|validate`"""
+
+
+def register(app) -> None:
+    pass

@@ -1,0 +1,123 @@
+"""Reading and saving versioned mood definitions.
+
+Every save creates a new `MoodVersion`; saving on top of a version that is no longer current is
+refused (optimistic locking), so two curators never silently overwrite each other.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from curator import audit
+from curator.engine import MoodDefinition, load_moods_yaml, mood_to_dict, parse_mood
+from curator.errors import Conflict, NotFound
+from curator.extensions import db
+from curator.models.mood import Mood, MoodVersion
+
+
+@dataclass(frozen=True)
+class StoredMood:
+    slug: str
+    definition: MoodDefinition
+    version_id: int
+    number: int
+    archived: bool
+
+
+class VersionConflict(Conflict):
+    """Someone saved this mood since the editor loaded it; carries the now-current version."""
+
+    def __init__(self, slug: str, current: MoodVersion):
+        super().__init__(
+            f"“{slug}” was changed by {current.author.name if current.author else 'someone else'} "
+            f"(version {current.number}) while you were editing. Nothing was overwritten.",
+            code="version_conflict",
+        )
+        self.current = current
+
+
+def _stored(mood: Mood) -> StoredMood:
+    version = mood.current_version
+    return StoredMood(mood.slug, parse_mood(json.loads(version.data)), version.id, version.number, mood.archived)
+
+
+def active_moods() -> list[StoredMood]:
+    """Moods listeners can choose, in the curators' order."""
+    moods = db.session.scalars(
+        select(Mood).where(Mood.archived.is_(False), Mood.current_version_id.is_not(None))
+        .order_by(Mood.position, Mood.id)
+    ).all()
+    return [_stored(m) for m in moods]
+
+
+def all_moods() -> list[Mood]:
+    return list(db.session.scalars(select(Mood).order_by(Mood.archived, Mood.position, Mood.id)))
+
+
+def get_mood(slug: str, *, include_archived: bool = False) -> StoredMood:
+    mood = db.session.scalar(select(Mood).where(Mood.slug == slug))
+    if mood is None or mood.current_version is None or (mood.archived and not include_archived):
+        raise NotFound(f"There is no mood called “{slug}”.", field="slug")
+    return _stored(mood)
+
+
+def version_by_id(version_id: int) -> MoodVersion | None:
+    return db.session.get(MoodVersion, version_id)
+
+
+def save_version(data: dict, *, author=None, note: str = "", base_version_id: int | None = None,
+                 create: bool = False) -> MoodVersion:
+    """Validate `data` and store it as the mood's next version (the caller commits).
+
+    `base_version_id` is the version the editor started from; if the mood has moved on since,
+    `VersionConflict` is raised and nothing is written. `create=True` makes a new mood.
+    Raises `MoodInvalid` (from the engine) with every field error.
+    """
+    definition = parse_mood(data)
+    payload = mood_to_dict(definition)
+    mood = db.session.scalar(select(Mood).where(Mood.slug == definition.slug))
+    if create:
+        if mood is not None:
+            raise Conflict(f"A mood called “{definition.slug}” already exists.", field="slug", code="slug_taken")
+        position = (db.session.scalar(select(func.max(Mood.position))) or 0) + 1
+        mood = Mood(slug=definition.slug, position=position)
+        db.session.add(mood)
+        db.session.flush()
+        before = None
+    else:
+        if mood is None:
+            raise NotFound(f"There is no mood called “{definition.slug}”.", field="slug")
+        if base_version_id is not None and mood.current_version_id != base_version_id:
+            raise VersionConflict(mood.slug, mood.current_version)
+        before = json.loads(mood.current_version.data) if mood.current_version else None
+    number = (db.session.scalar(select(func.max(MoodVersion.number)).where(MoodVersion.mood_id == mood.id)) or 0) + 1
+    version = MoodVersion(mood_id=mood.id, number=number, data=json.dumps(payload, sort_keys=True),
+                          author_id=getattr(author, "id", None), note=note)
+    db.session.add(version)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another save took this version number between our check and our insert.
+        db.session.rollback()
+        mood = db.session.scalar(select(Mood).where(Mood.slug == definition.slug))
+        raise VersionConflict(mood.slug, mood.current_version) from None
+    mood.current_version_id = version.id
+    audit.record(author, "mood.create" if create else "mood.save", mood.slug, before, payload)
+    return version
+
+
+def import_shipped_if_empty() -> str | None:
+    """First run only: load config/moods.yaml when the database has no moods yet."""
+    if db.session.scalar(select(func.count(Mood.id))):
+        return None
+    path = Path(current_app.config["MOODS_FILE"])
+    moods = load_moods_yaml(path.read_text())
+    for definition in moods:
+        save_version(mood_to_dict(definition), note=f"Shipped with Curator ({path.name})", create=True)
+    db.session.commit()
+    return f"Imported {len(moods)} moods from {path}."

@@ -1,0 +1,51 @@
+"""Security headers on every response, and the setup gate while Spotify isn't configured."""
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    # Mood colours are set per element; no inline scripts, so inline styles are the only allowance.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: https://i.scdn.co https://*.spotifycdn.com https://mosaic.scdn.co",
+    "frame-src https://open.spotify.com",
+    "connect-src 'self'",
+    "form-action 'self' {accounts}",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "object-src 'none'",
+])
+
+
+def init_app(app) -> None:
+    csp = CSP.format(accounts=app.config["SPOTIFY_ACCOUNTS_URL"].rstrip("/"))
+
+    @app.after_request
+    def add_headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.before_request
+    def setup_gate():
+        # Without Spotify credentials nobody can log in: explain how to finish the setup instead.
+        if spotify_configured() or request.endpoint in ("static", "health.healthz"):
+            return None
+        if request.path.startswith("/api/"):
+            from curator.errors import json_error
+
+            return json_error(503, "setup_required",
+                              "Spotify is not configured yet: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
+        return render_template("setup.html", redirect_uri=current_app.config["SPOTIFY_REDIRECT_URI"]), 503
+
+
+def spotify_configured() -> bool:
+    config = current_app.config
+    return bool(config.get("SPOTIFY_CLIENT_ID") and config.get("SPOTIFY_CLIENT_SECRET"))

@@ -1,0 +1,81 @@
+"""Fixtures: the app on a fresh database (SQLite, or PostgreSQL via DATABASE_URL), aimed at a
+fake Spotify served over real HTTP on loopback; tests read like a user's actions."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from curator import create_app
+from curator.extensions import db
+
+pytest_plugins = ["tests.fake_spotify.fixtures"]
+
+
+def database_url(tmp_path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        from curator.config import _database_url
+
+        return _database_url(url)
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def app_config(tmp_path, fake_spotify):
+    """Settings for a test app; tests may change them before asking for `app`."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SPOTIFY_CLIENT_ID": "test-client-id",
+        "SPOTIFY_CLIENT_SECRET": "test-client-secret",
+        "SPOTIFY_REDIRECT_URI": "http://127.0.0.1:5000/callback",
+        "SPOTIFY_API_URL": fake_spotify.api_url,
+        "SPOTIFY_ACCOUNTS_URL": fake_spotify.accounts_url,
+        "RECCOBEATS_API_URL": fake_spotify.reccobeats_url,
+        "SPOTIFY_TIMEOUT": 5.0,
+        "SPOTIFY_MAX_RETRY_WAIT": 2.0,
+        "ADMIN_SPOTIFY_IDS": ["admin-user"],
+        "SESSION_COOKIE_SECURE": False,
+        "REDIS_URL": "",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        # Leave no tables behind (PostgreSQL runs share one database).
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on loopback (for end-to-end and browser tests)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["SPOTIFY_REDIRECT_URI"] = base + "/callback"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+    thread.join(timeout=5)
