@@ -1343,12 +1343,7 @@ class FakeSpotify:
             raise _Reply(
                 400, _api_error(400, "Collaborative playlists can only be private.")
             )
-        pid = (
-            base64.b32encode(uuid.uuid4().bytes)
-            .decode("ascii")
-            .rstrip("=")
-            .lower()[:22]
-        )
+        pid = "".join(secrets.choice(_BASE62) for _ in range(22))
         playlist = Playlist(
             id=pid,
             owner=ctx.user_id,
