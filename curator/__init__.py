@@ -60,6 +60,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_auth(app)
     app.register_blueprint(listen.bp)
 
+    from curator import admin, curate
+
+    app.register_blueprint(curate.bp)
+    app.register_blueprint(admin.bp)
+
     from curator import cli
 
     cli.init_app(app)
