@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curator.engine.features import DOMAINS, FEATURES, N_FEATURES, denormalise, normalise
+from curator.engine.features import (
+    DOMAINS,
+    FEATURES,
+    N_FEATURES,
+    denormalise,
+    normalise,
+)
 from curator.engine.moods import MoodDefinition
 
 ARC_SHAPES = ("linear", "ease-in-out", "hold")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -94,8 +95,15 @@ class Catalogue:
     def has_isrc(self) -> np.ndarray:
         return np.array([v is not None and v != "" for v in self.isrc], dtype=bool)
 
+    @cached_property
+    def threshold_sample(self) -> np.ndarray:
+        """A fixed random sample of rows; scoring estimates distance quantiles from it."""
+        n = len(self)
+        size = min(n, 65_536)
+        return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False)) if n else np.empty(0, np.int64)
+
     @classmethod
-    def from_records(cls, records: Iterable[dict[str, Any]]) -> "Catalogue":
+    def from_records(cls, records: Iterable[dict[str, Any]]) -> Catalogue:
         """Build from track dicts (Spotify-like: id, name, artists, duration_ms, features...).
 
         Missing ``mode`` is allowed (stored as 0.5 = unknown); other features are required.
@@ -122,7 +130,7 @@ class Catalogue:
             key = rec.get("key")
             keys.append(int(key) if key is not None and 0 <= int(key) <= 11 else -1)
             mode = rec.get("mode")
-            known_mode = mode is not None and mode == mode and float(mode) in (0.0, 1.0)
+            known_mode = mode is not None and float(mode) in (0.0, 1.0)
             modes.append(int(mode) if known_mode else -1)
             row = []
             for name in FEATURES:
@@ -167,7 +175,7 @@ class Catalogue:
         isrc: Sequence[str | None] | None = None,
         key: np.ndarray | None = None,
         recording_keys: np.ndarray | None = None,
-    ) -> "Catalogue":
+    ) -> Catalogue:
         """Fast construction from a raw feature matrix; unspecified columns get neutral defaults.
 
         Each row defaults to its own artist and recording, ids ``"t<row>"``. The mode column is

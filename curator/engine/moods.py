@@ -7,7 +7,8 @@ field path (``moods[2].features.tempo.min``) and a sentence a mood editor can sh
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -63,7 +64,7 @@ class MoodDefinition(BaseModel):
     allow_explicit: bool = True
 
     @model_validator(mode="after")
-    def _check_feature_semantics(self) -> "MoodDefinition":
+    def _check_feature_semantics(self) -> MoodDefinition:
         # The same rules parse_mood reports with precise paths; here they guard direct construction.
         problems = _feature_errors(
             {name: ft.model_dump() for name, ft in self.features.items()}, "features."

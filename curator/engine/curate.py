@@ -1,0 +1,399 @@
+"""curate(): from "how I feel" to "how I want to feel", one track at a time.
+
+Pipeline: build the arc (arc.py) -> narrow the catalogue to a few thousand promising rows
+(scoring.preselect) -> score those exactly for every position (scoring.exact_distances) ->
+choose a track per position under the sequencing rules (sequencing.select) -> explain each pick.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from curator.engine.arc import ARC_SHAPES, Arc, build_arc, mood_point
+from curator.engine.catalogue import Catalogue
+from curator.engine.errors import CatalogueEmpty, EngineError, LengthInvalid
+from curator.engine.features import (
+    FEATURES,
+    TEMPO,
+    UNKNOWN_MODE,
+    normalise,
+    reason_phrase,
+)
+from curator.engine.moods import MoodDefinition
+from curator.engine.scoring import exact_distances, preselect, weighted_distance
+from curator.engine.sequencing import Candidates, Selection, camelot_codes, select
+
+MAX_TRACKS = 500
+MAX_MINUTES = 600
+# Rows kept around each anchor by the pre-selection; the union is typically 2-5 thousand rows.
+PER_ANCHOR = 384
+# A position is "well supplied" when it has at least this many in-range candidates; otherwise
+# the fast path widens its search (see _choose).
+MIN_PER_POSITION = 24
+
+
+class OptionsInvalid(EngineError):
+    """A curation option is out of range."""
+
+
+@dataclass(frozen=True)
+class Length:
+    """Playlist length: ``Length(tracks=N)`` or ``Length(minutes=M)``."""
+
+    tracks: int | None = None
+    minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.tracks is None) == (self.minutes is None):
+            raise LengthInvalid("Choose a length in tracks or in minutes (exactly one of them).")
+        if self.tracks is not None and not (isinstance(self.tracks, int) and 1 <= self.tracks <= MAX_TRACKS):
+            raise LengthInvalid(f"A playlist needs between 1 and {MAX_TRACKS} tracks (got {self.tracks}).")
+        if self.minutes is not None and not (
+            isinstance(self.minutes, (int, float)) and 0 < self.minutes <= MAX_MINUTES and math.isfinite(self.minutes)
+        ):
+            raise LengthInvalid(f"A playlist must last more than 0 and at most {MAX_MINUTES} minutes (got {self.minutes}).")
+
+
+@dataclass(frozen=True)
+class CurateOptions:
+    """Knobs for :func:`curate`. ``max_per_artist`` is per 20 tracks and scales with length."""
+
+    exclude_explicit: bool = False
+    max_per_artist: int = 2
+    exclude_ids: frozenset[str] = frozenset()
+    candidate_ids: frozenset[str] | None = None
+    seed: int | None = None
+    arc: str = "linear"
+    max_tempo_jump: float = 25.0
+    near_tie: float = 0.05  # picks within 5% (+ a small floor) of the best are treated as equals
+
+    def __post_init__(self) -> None:
+        if self.arc not in ARC_SHAPES:
+            raise OptionsInvalid(f"Unknown arc shape '{self.arc}'; choose one of {', '.join(ARC_SHAPES)}.")
+        if self.max_per_artist < 1:
+            raise OptionsInvalid("max_per_artist must be at least 1.")
+        if not self.max_tempo_jump > 0:
+            raise OptionsInvalid("max_tempo_jump must be a positive number of BPM.")
+        if not 0 <= self.near_tie <= 1:
+            raise OptionsInvalid("near_tie must be between 0 and 1.")
+
+
+@dataclass(frozen=True)
+class ArcStats:
+    """How well the playlist follows the arc (all distances on the normalised 0..1 scale)."""
+
+    start_distance: float  # first track to the start mood
+    end_distance: float  # last track to the target mood
+    mean_distance: float  # tracks to their position targets
+    largest_step: float  # largest weighted distance between neighbouring tracks
+
+
+@dataclass(frozen=True)
+class PlaylistTrack:
+    id: str
+    name: str
+    artists: list[str]
+    duration_ms: int
+    position: int
+    position_target: dict[str, float]
+    distance: float
+    features: dict[str, float | None]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Playlist:
+    tracks: list[PlaylistTrack]
+    start: str
+    target: str
+    seed: int
+    arc: str
+    stats: ArcStats
+    shortfall: str | None = None
+    requested: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> int:
+        return sum(t.duration_ms for t in self.tracks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation."""
+        data = asdict(self)
+        data["duration_ms"] = self.duration_ms
+        return data
+
+
+def artist_cap(max_per_artist: int, n_tracks: int) -> int:
+    """``max_per_artist`` applies per 20 tracks: ceil(max_per_artist * n / 20), at least 1."""
+    return max(1, math.ceil(max_per_artist * n_tracks / 20))
+
+
+def _eligible_mask(catalogue: Catalogue, start: MoodDefinition, target: MoodDefinition, opts: CurateOptions) -> np.ndarray | None:
+    """Rows allowed by the listener's filters (None = all rows)."""
+    eligible = None
+    if opts.exclude_explicit or not start.allow_explicit or not target.allow_explicit:
+        eligible = ~catalogue.explicit
+    if opts.exclude_ids:
+        if eligible is None:
+            eligible = np.ones(len(catalogue), dtype=bool)
+        eligible[catalogue.rows_of(opts.exclude_ids)] = False
+    return eligible
+
+
+def _filter(rows: np.ndarray | None, eligible: np.ndarray | None, n: int) -> np.ndarray:
+    if rows is None:
+        return np.flatnonzero(eligible) if eligible is not None else np.arange(n)
+    return rows[eligible[rows]] if eligible is not None else rows
+
+
+def _envelope(rows: np.ndarray, catalogue: Catalogue, arc: Arc) -> np.ndarray:
+    """Rows that satisfy the hard ranges of at least one position's widest bounds."""
+    lo, hi = arc.lower.min(axis=0), arc.upper.max(axis=0)
+    keep = np.ones(len(rows), dtype=bool)
+    for f in np.flatnonzero(np.isfinite(lo) | np.isfinite(hi)):
+        col = catalogue.features[rows, f]
+        inside = (col >= lo[f] - 1e-6 * max(1.0, abs(lo[f]))) & (col <= hi[f] + 1e-6 * max(1.0, abs(hi[f])))
+        if FEATURES[f] == "mode":
+            inside |= col == UNKNOWN_MODE
+        keep &= inside
+    return rows[keep]
+
+
+def _exact_limit(n_positions: int) -> int:
+    # Keep the (candidates x positions) matrix around 2M cells.
+    return int(min(40_000, max(5_000, 2_000_000 // n_positions)))
+
+
+def _candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
+    ids = catalogue.ids[rows]
+    _, id_code = np.unique(ids.astype(str), return_inverse=True)
+    has_isrc = catalogue.has_isrc[rows]
+    isrc_code = np.full(len(rows), -1, dtype=np.int64)
+    if has_isrc.any():
+        isrc_code[has_isrc] = np.unique(catalogue.isrc[rows][has_isrc].astype(str), return_inverse=True)[1]
+    return Candidates(
+        distances=exact_distances(catalogue.features[rows], arc),
+        artist=catalogue.primary_artist[rows],
+        id_code=id_code,
+        isrc_code=isrc_code,
+        recording=catalogue.recording_key[rows],
+        tempo=catalogue.features[rows, TEMPO].astype(np.float64),
+        camelot=camelot_codes(catalogue.key[rows], catalogue.mode[rows]),
+        durations_ms=catalogue.durations_ms[rows].astype(np.int64),
+    )
+
+
+@dataclass
+class _Attempt:
+    arc: Arc
+    rows: np.ndarray
+    cands: Candidates
+    selection: Selection
+    exhaustive: bool
+
+    @property
+    def matching(self) -> int:
+        return int(np.isfinite(self.cands.distances).any(axis=1).sum())
+
+
+def _choose(
+    catalogue: Catalogue,
+    start: MoodDefinition,
+    target: MoodDefinition,
+    n_positions: int,
+    opts: CurateOptions,
+    base_rows: np.ndarray | None,
+    eligible: np.ndarray | None,
+    seed: int,
+) -> _Attempt:
+    """Fast path first; widen the search when the candidate set is thin or the length falls short."""
+    arc = build_arc(start, target, n_positions, opts.arc)
+    cap = artist_cap(opts.max_per_artist, n_positions)
+    pool_size = len(catalogue) if base_rows is None else len(base_rows)
+    limit = _exact_limit(n_positions)
+
+    def run(rows: np.ndarray, exhaustive: bool) -> _Attempt:
+        cands = _candidates(catalogue, rows, arc)
+        sel = select(
+            cands,
+            artist_cap=cap,
+            max_tempo_jump=opts.max_tempo_jump,
+            near_tie=opts.near_tie,
+            rng=np.random.default_rng(seed),
+        )
+        return _Attempt(arc, rows, cands, sel, exhaustive)
+
+    if pool_size <= limit:
+        return run(_filter(base_rows, eligible, len(catalogue)), True)
+
+    if base_rows is None:
+        rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample)
+    else:
+        rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR)]
+    rows = _filter(rows, eligible, len(catalogue))
+    attempt = None
+    if len(rows):
+        attempt = run(rows, False)
+        supplied = np.isfinite(attempt.cands.distances).sum(axis=0).min()
+        if supplied >= MIN_PER_POSITION and attempt.selection.unfilled == 0:
+            return attempt
+
+    # Wide path: apply the filters and the ranges' envelope to every row, then search that.
+    wide = _envelope(_filter(base_rows, eligible, len(catalogue)), catalogue, arc)
+    if len(wide) <= limit:
+        return run(wide, True)
+    picked = preselect(catalogue.features[wide], arc, PER_ANCHOR * 4)
+    return run(wide[picked], False)
+
+
+def _shortfall(attempt: _Attempt, filled: int, wanted: str, cap: int, filtered: bool) -> str:
+    matching = attempt.matching
+    qualifier = "" if attempt.exhaustive else "at least "
+    where = "the moods' ranges and your filters" if filtered else "the moods' ranges"
+    reasons = [f"{qualifier}{matching} track{'s' if matching != 1 else ''} match{'es' if matching == 1 else ''} {where}"]
+    if attempt.selection.artist_cap_hit:
+        reasons.append(f"at most {cap} track{'s' if cap != 1 else ''} per artist are allowed")
+    return f"Only {filled} of {wanted} could be chosen: " + "; ".join(reasons) + "."
+
+
+def _round(value: float) -> float:
+    return round(float(value), 4)
+
+
+def curate(
+    catalogue: Catalogue,
+    start: MoodDefinition,
+    target: MoodDefinition,
+    length: Length,
+    options: CurateOptions | None = None,
+) -> Playlist:
+    """Build an iso-principle playlist from ``start`` to ``target`` mood.
+
+    Deterministic for a given ``options.seed``; when no seed is given one is drawn and recorded
+    in ``Playlist.seed`` so the playlist can be reproduced. Raises :class:`CatalogueEmpty` for an
+    empty catalogue; :class:`LengthInvalid` comes from constructing ``Length``.
+    """
+    opts = options or CurateOptions()
+    if len(catalogue) == 0:
+        raise CatalogueEmpty("The catalogue has no tracks yet, so there is nothing to choose from.")
+    seed = opts.seed if opts.seed is not None else secrets.randbits(32)
+    eligible = _eligible_mask(catalogue, start, target, opts)
+    filtered = eligible is not None
+    base_rows = None
+    if opts.candidate_ids is not None:
+        base_rows = catalogue.rows_of(opts.candidate_ids)
+        filtered = True
+        if len(base_rows) == 0:
+            return _empty_playlist(start, target, seed, opts, length, len(opts.candidate_ids))
+
+    if length.tracks is not None:
+        attempt = _choose(catalogue, start, target, length.tracks, opts, base_rows, eligible, seed)
+        picks = attempt.selection.picks
+        shortfall = None
+        if len(picks) < length.tracks:
+            shortfall = _shortfall(attempt, len(picks), f"{length.tracks} tracks",
+                                   artist_cap(opts.max_per_artist, length.tracks), filtered)
+    else:
+        attempt, shortfall = _choose_for_minutes(catalogue, start, target, length.minutes, opts, base_rows, eligible, seed, filtered)
+    return _playlist(catalogue, start, target, seed, opts, length, attempt, shortfall)
+
+
+def _choose_for_minutes(catalogue, start, target, minutes, opts, base_rows, eligible, seed, filtered):
+    """Find the track count whose arc fills ``minutes`` (minus half a typical track)."""
+    pool = catalogue.durations_ms if base_rows is None else catalogue.durations_ms[base_rows]
+    sample = pool[:: max(1, len(pool) // 4096)]
+    typical = float(np.median(sample)) if len(sample) else 210_000.0
+    typical = max(typical, 1_000.0)
+    goal = minutes * 60_000 - typical / 2
+    n = int(min(MAX_TRACKS, max(1, math.ceil(goal / typical))))
+    tried: dict[int, _Attempt] = {}
+    best: tuple[int, _Attempt] | None = None
+    for _ in range(8):
+        attempt = _choose(catalogue, start, target, n, opts, base_rows, eligible, seed)
+        tried[n] = attempt
+        durations = attempt.cands.durations_ms[attempt.selection.picks]
+        cumulative = np.cumsum(durations)
+        total = int(cumulative[-1]) if len(cumulative) else 0
+        if total >= goal:
+            enough = int(np.searchsorted(cumulative, goal, side="left")) + 1
+            if best is None or n < best[0]:
+                best = (n, attempt)
+            nxt = enough  # fewer tracks may do; the arc is recompressed over them
+        else:
+            if attempt.selection.unfilled > 0 or n >= MAX_TRACKS:
+                break  # the catalogue (or the cap) cannot supply more
+            nxt = min(MAX_TRACKS, n + max(1, math.ceil((goal - total) / typical)))
+        if nxt in tried or nxt == n:
+            break
+        n = nxt
+    if best is not None:
+        return best[1], None
+    attempt = tried[n]
+    filled = int(attempt.cands.durations_ms[attempt.selection.picks].sum() / 60_000)
+    message = _shortfall(attempt, filled, f"{_fmt_minutes(minutes)} minutes",
+                         artist_cap(opts.max_per_artist, n), filtered)
+    message = message.replace("could be chosen", f"minutes could be filled ({len(attempt.selection.picks)} tracks)", 1)
+    return attempt, message
+
+
+def _fmt_minutes(minutes: float) -> str:
+    return str(int(minutes)) if float(minutes).is_integer() else f"{minutes:g}"
+
+
+def _empty_playlist(start, target, seed, opts, length, n_candidates) -> Playlist:
+    wanted = f"{length.tracks} tracks" if length.tracks is not None else f"{_fmt_minutes(length.minutes)} minutes"
+    return Playlist(
+        tracks=[], start=start.slug, target=target.slug, seed=seed, arc=opts.arc,
+        stats=ArcStats(0.0, 0.0, 0.0, 0.0),
+        shortfall=f"Only 0 of {wanted} could be chosen: none of the {n_candidates} candidate tracks are in the catalogue.",
+        requested=_requested(length),
+    )
+
+
+def _requested(length: Length) -> dict[str, float]:
+    return {"tracks": length.tracks} if length.tracks is not None else {"minutes": length.minutes}
+
+
+def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, shortfall) -> Playlist:
+    arc, cands, sel = attempt.arc, attempt.cands, attempt.selection
+    rows = attempt.rows[sel.picks]
+    raw = catalogue.features[rows].astype(np.float64)
+    norm = normalise(raw)
+    used = arc.weights.max(axis=0) > 0
+    raw_targets = arc.raw_targets
+    tracks = []
+    for i, (pick, pos, row) in enumerate(zip(sel.picks, sel.positions, rows)):
+        feats = {name: _round(raw[i, f]) for f, name in enumerate(FEATURES)}
+        if catalogue.mode[row] < 0:
+            feats["mode"] = None
+        tracks.append(PlaylistTrack(
+            id=str(catalogue.ids[row]),
+            name=str(catalogue.names[row]),
+            artists=list(catalogue.artists[row]),
+            duration_ms=int(catalogue.durations_ms[row]),
+            position=i,
+            position_target={name: _round(raw_targets[pos, f]) for f, name in enumerate(FEATURES) if used[f]},
+            distance=_round(cands.distances[pick, pos]),
+            features=feats,
+            reason=reason_phrase(raw[i], arc.weights[pos]),
+        ))
+    if tracks:
+        s_point, s_weight = mood_point(start)
+        t_point, t_weight = mood_point(target)
+        steps = weighted_distance(norm[1:], norm[:-1], arc.weights.mean(axis=0)) if len(tracks) > 1 else np.zeros(1)
+        stats = ArcStats(
+            start_distance=_round(weighted_distance(norm[0], s_point, s_weight)),
+            end_distance=_round(weighted_distance(norm[-1], t_point, t_weight)),
+            mean_distance=_round(np.mean([t.distance for t in tracks])),
+            largest_step=_round(steps.max()),
+        )
+    else:
+        stats = ArcStats(0.0, 0.0, 0.0, 0.0)
+    return Playlist(
+        tracks=tracks, start=start.slug, target=target.slug, seed=seed, arc=opts.arc,
+        stats=stats, shortfall=shortfall, requested=_requested(length),
+    )
