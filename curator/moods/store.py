@@ -71,11 +71,12 @@ def version_by_id(version_id: int) -> MoodVersion | None:
 
 
 def save_version(data: dict, *, author=None, note: str = "", base_version_id: int | None = None,
-                 create: bool = False) -> MoodVersion:
+                 create: bool = False, action: str | None = None) -> MoodVersion:
     """Validate `data` and store it as the mood's next version (the caller commits).
 
     `base_version_id` is the version the editor started from; if the mood has moved on since,
     `VersionConflict` is raised and nothing is written. `create=True` makes a new mood.
+    `action` names the audit event when it is more than a plain save (e.g. "mood.rollback").
     Raises `MoodInvalid` (from the engine) with every field error.
     """
     definition = parse_mood(data)
@@ -107,7 +108,7 @@ def save_version(data: dict, *, author=None, note: str = "", base_version_id: in
         mood = db.session.scalar(select(Mood).where(Mood.slug == definition.slug))
         raise VersionConflict(mood.slug, mood.current_version) from None
     mood.current_version_id = version.id
-    audit.record(author, "mood.create" if create else "mood.save", mood.slug, before, payload)
+    audit.record(author, action or ("mood.create" if create else "mood.save"), mood.slug, before, payload)
     return version
 
 
