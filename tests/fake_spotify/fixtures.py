@@ -41,6 +41,11 @@ def fake_spotify() -> Iterator[FakeSpotify]:
         yield fake
     finally:
         fake.stop()
+    assert_clean(fake)
+
+
+def assert_clean(fake: FakeSpotify) -> None:
+    """Fail the current test if ``fake`` recorded spec violations or broke itself."""
     problems = [f"spec violation: {v}" for v in fake.violations]
     problems += [f"FakeSpotify error: {e}" for e in fake.errors]
     if problems:

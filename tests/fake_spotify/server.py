@@ -390,8 +390,12 @@ class FakeSpotify:
         self._server = make_server(
             self.host, 0, self, threaded=True, request_handler=_QuietHandler
         )
+        # A short poll interval keeps stop() (and so each test's teardown) fast.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-spotify", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="fake-spotify",
+            daemon=True,
         )
         self._thread.start()
         return self
