@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -121,6 +121,13 @@ class RecordedRequest:
     body: bytes = b""
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        """The form-encoded body (e.g. of a token request), parsed."""
+        if (self.content_type or "").startswith("application/x-www-form-urlencoded"):
+            return parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+        return {}
 
 
 @dataclass
@@ -939,6 +946,12 @@ class FakeSpotify:
             return back(code=code)
 
     def _token(self, request: Request) -> tuple[int, Any, dict[str, str], str | None]:
+        if request.mimetype != "application/x-www-form-urlencoded":
+            body = {
+                "error": "invalid_request",
+                "error_description": "Body must be application/x-www-form-urlencoded",
+            }
+            return 400, body, {}, None
         form = request.form
         client_id, secret = form.get("client_id"), form.get("client_secret")
         auth = request.authorization

@@ -341,11 +341,13 @@ def test_authorize_token_refresh_flow(fake_spotify: FakeSpotify) -> None:
         timeout=5,
     )
     assert me.status_code == 200
-    assert [c.status for c in fake_spotify.calls(path_regex=r"^/accounts/")] == [
-        302,
-        200,
-        200,
-    ]
+    accounts = fake_spotify.calls(path_regex=r"^/accounts/")
+    assert [c.status for c in accounts] == [302, 200, 200]
+    assert accounts[2].form["grant_type"] == ["refresh_token"]
+    as_json = requests.post(
+        fake_spotify.token_url, json={"grant_type": "refresh_token"}, timeout=5
+    )
+    assert as_json.status_code == 400 and as_json.json()["error"] == "invalid_request"
 
 
 def test_rotating_refresh_tokens(fake_spotify: FakeSpotify) -> None:
