@@ -92,6 +92,12 @@ class Catalogue:
         return np.unique(np.asarray(rows, dtype=np.int64))
 
     @cached_property
+    def id_code(self) -> np.ndarray:
+        """int64 per row; equal codes mean equal track ids (duplicate rows share one code)."""
+        lookup = self._row_of
+        return np.fromiter((lookup[str(t)] for t in self.ids), dtype=np.int64, count=len(self.ids))
+
+    @cached_property
     def has_isrc(self) -> np.ndarray:
         return np.array([v is not None and v != "" for v in self.isrc], dtype=bool)
 
@@ -99,7 +105,7 @@ class Catalogue:
     def threshold_sample(self) -> np.ndarray:
         """A fixed random sample of rows; scoring estimates distance quantiles from it."""
         n = len(self)
-        size = min(n, 65_536)
+        size = min(n, 32_768)
         return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False)) if n else np.empty(0, np.int64)
 
     @classmethod

@@ -164,13 +164,13 @@ def _envelope(rows: np.ndarray, catalogue: Catalogue, arc: Arc) -> np.ndarray:
 
 
 def _exact_limit(n_positions: int) -> int:
-    # Keep the (candidates x positions) matrix around 2M cells.
-    return int(min(40_000, max(5_000, 2_000_000 // n_positions)))
+    # Pools this small are scored exhaustively; beyond it pre-selection is cheaper than scoring
+    # every row at every position (the candidates x positions matrix dominates the cost).
+    return int(min(20_000, max(2_000, 200_000 // n_positions)))
 
 
 def _candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
-    ids = catalogue.ids[rows]
-    _, id_code = np.unique(ids.astype(str), return_inverse=True)
+    id_code = catalogue.id_code[rows]
     has_isrc = catalogue.has_isrc[rows]
     isrc_code = np.full(len(rows), -1, dtype=np.int64)
     if has_isrc.any():

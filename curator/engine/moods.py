@@ -108,6 +108,7 @@ def _feature_errors(features: Any, prefix: str) -> list[tuple[str, str]]:
         target, vmin, vmax = values["target"], values["min"], values["max"]
         if vmin is not None and vmax is not None and vmin > vmax:
             errors.append((f"{path}.min", f"min ({_fmt(vmin)}) is greater than max ({_fmt(vmax)})"))
+            continue  # the target cannot sit inside an empty range; one message is enough
         if target is not None and vmin is not None and target < vmin:
             errors.append((f"{path}.target", f"target ({_fmt(target)}) is below min ({_fmt(vmin)})"))
         if target is not None and vmax is not None and target > vmax:

@@ -1,0 +1,153 @@
+"""Engine speed: a 50-track anxious -> calm arc on synthetic catalogues of 10k, 100k and 1M tracks.
+
+    python bench/engine.py [path/to/moods-labelled-dev.csv] [--repeats 15] [--sizes 10000,100000,1000000]
+
+Synthetic tracks are resampled from the labelled dev set with Gaussian jitter (a tenth of each
+feature's spread), so their joint feature distribution looks like real music; mode (absent from
+the CSV) is drawn 60% major, keys uniformly, one artist per ~8 tracks. The naive baseline is a
+straightforward per-track, per-position pure-Python scorer; it is timed on 10k rows and
+extrapolated linearly to larger sizes (the output says so).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from curator.engine import (
+    FEATURES,
+    Catalogue,
+    CurateOptions,
+    Length,
+    curate,
+    load_moods_yaml,
+)
+from curator.engine.arc import build_arc
+from curator.engine.features import normalise
+from curator.engine.scoring import normalised_weights
+
+DEFAULT_CSV = REPO.parent / "shared" / "data" / "moods-labelled-dev.csv"
+CSV_FEATURES = [f for f in FEATURES if f != "mode"]
+DOMAIN = {"loudness": (-60.0, 0.0), "tempo": (30.0, 250.0)}
+
+
+def load_feature_rows(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    feats = np.array([[float(r[f]) for f in CSV_FEATURES] for r in rows])
+    durations = np.array([float(r["length"]) for r in rows])
+    return feats, durations
+
+
+def synthetic_catalogue(n: int, feats: np.ndarray, durations: np.ndarray, seed: int = 0) -> Catalogue:
+    """Resample real rows and jitter them, clipped to each feature's domain."""
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(feats), size=n)
+    jitter = rng.standard_normal((n, len(CSV_FEATURES))) * (feats.std(axis=0) / 10)
+    sample = feats[pick] + jitter
+    for j, name in enumerate(CSV_FEATURES):
+        lo, hi = DOMAIN.get(name, (0.0, 1.0))
+        np.clip(sample[:, j], lo, hi, out=sample[:, j])
+    matrix = np.empty((n, len(FEATURES)), dtype=np.float32)
+    for j, name in enumerate(CSV_FEATURES):
+        matrix[:, FEATURES.index(name)] = sample[:, j]
+    matrix[:, FEATURES.index("mode")] = rng.random(n) < 0.6
+    return Catalogue.from_arrays(
+        matrix,
+        primary_artist=rng.integers(0, max(1, n // 8), size=n).astype(np.int32),
+        durations_ms=(durations[pick] * rng.uniform(0.9, 1.1, size=n)).astype(np.int32),
+        explicit=rng.random(n) < 0.1,
+        key=rng.integers(0, 12, size=n),
+        recording_keys=np.arange(n, dtype=np.int64),
+    )
+
+
+def naive_scores(catalogue: Catalogue, start, target, length: int) -> list[int]:
+    """The straightforward way: for each position, loop over every track in Python."""
+    arc = build_arc(start, target, length)
+    weights = normalised_weights(arc.weights).tolist()
+    targets = arc.targets.tolist()
+    lo = [float(v) for v in normalise(np.zeros(len(FEATURES)))]
+    span = [float(v) for v in (normalise(np.ones(len(FEATURES))) - normalise(np.zeros(len(FEATURES))))]
+    rows = catalogue.features.tolist()
+    best = []
+    for p in range(length):
+        w, t = weights[p], targets[p]
+        best_row, best_d = -1, math.inf
+        for i, row in enumerate(rows):
+            d = 0.0
+            for f in range(len(FEATURES)):
+                x = lo[f] + row[f] * span[f]
+                d += w[f] * (x - t[f]) ** 2
+            if d < best_d:
+                best_row, best_d = i, d
+        best.append(best_row)
+    return best
+
+
+def time_curate(catalogue: Catalogue, start, target, repeats: int) -> list[float]:
+    curate(catalogue, start, target, Length(tracks=50), CurateOptions(seed=0))  # warm caches
+    times = []
+    for seed in range(repeats):
+        t0 = time.perf_counter()
+        curate(catalogue, start, target, Length(tracks=50), CurateOptions(seed=seed))
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("csv", nargs="?", default=str(DEFAULT_CSV))
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    args = parser.parse_args()
+    path = Path(args.csv)
+    if not path.is_file():
+        print(f"Labelled data not found at {path}. Pass the CSV path as the first argument.", file=sys.stderr)
+        return 2
+    moods = {m.slug: m for m in load_moods_yaml((REPO / "config" / "moods.yaml").read_text(encoding="utf-8"))}
+    start, target = moods["anxious"], moods["calm"]
+    feats, durations = load_feature_rows(path)
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(f"50-track arc anxious -> calm, {args.repeats} runs per size (after one warm-up run)")
+    medians = {}
+    for n in sizes:
+        catalogue = synthetic_catalogue(n, feats, durations)
+        times = time_curate(catalogue, start, target, args.repeats)
+        medians[n] = statistics.median(times)
+        per_million = catalogue.matrix_bytes() / n * 1_000_000 / 2**20
+        print(f"  {n:>9,} tracks: median {medians[n]:7.1f} ms   p95 {p95(times):7.1f} ms   "
+              f"matrix memory {per_million:.0f} MiB per million tracks")
+
+    naive_n = 10_000
+    catalogue = synthetic_catalogue(naive_n, feats, durations)
+    t0 = time.perf_counter()
+    naive_scores(catalogue, start, target, 50)
+    naive_ms = (time.perf_counter() - t0) * 1000
+    print(f"naive pure-Python scorer (distances only, no rules): {naive_ms:,.0f} ms on {naive_n:,} tracks (measured)")
+    for n in sizes:
+        estimate = naive_ms * n / naive_n
+        label = "measured" if n == naive_n else "extrapolated linearly"
+        print(f"  {n:>9,} tracks: naive ~{estimate:,.0f} ms ({label}); engine {medians[n]:.1f} ms; "
+              f"speed-up x{estimate / medians[n]:,.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
