@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask.sessions import SessionInterface, SessionMixin
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from curator.extensions import db
@@ -53,10 +54,15 @@ class DatabaseSessionInterface(SessionInterface):
             sid = self._signer(app).unsign(cookie).decode()
         except BadSignature:
             return ServerSession()
-        with db.engine.connect() as conn:
-            row = conn.execute(
-                select(WebSession.data, WebSession.expires_at).where(WebSession.id == sid)
-            ).first()
+        try:
+            with db.engine.connect() as conn:
+                row = conn.execute(
+                    select(WebSession.data, WebSession.expires_at).where(WebSession.id == sid)
+                ).first()
+        except SQLAlchemyError:
+            # Database down: carry on anonymous, so /healthz and error pages still answer.
+            app.logger.exception("could not read the session")
+            return ServerSession()
         if row is None or row.expires_at < utcnow():
             return ServerSession()
         try:
@@ -70,20 +76,21 @@ class DatabaseSessionInterface(SessionInterface):
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
         lifetime = app.permanent_session_lifetime
+        now = utcnow()
+        if not session:
+            if not session.new or session.old_sids:
+                with db.engine.begin() as conn:
+                    conn.execute(delete(WebSession).where(WebSession.id.in_([session.sid, *session.old_sids])))
+                response.delete_cookie(name, domain=domain, path=path)
+            return
+        stale = session.expires_at is None or session.expires_at - now < lifetime - _TOUCH_INTERVAL
+        if not (session.modified or session.new or stale):
+            return
+        expires_at = now + lifetime
+        payload = json.dumps(dict(session))
         with db.engine.begin() as conn:
-            for old in session.old_sids:
-                conn.execute(delete(WebSession).where(WebSession.id == old))
-            if not session:
-                if not session.new:
-                    conn.execute(delete(WebSession).where(WebSession.id == session.sid))
-                    response.delete_cookie(name, domain=domain, path=path)
-                return
-            now = utcnow()
-            stale = session.expires_at is None or session.expires_at - now < lifetime - _TOUCH_INTERVAL
-            if not (session.modified or session.new or stale):
-                return
-            expires_at = now + lifetime
-            payload = json.dumps(dict(session))
+            if session.old_sids:
+                conn.execute(delete(WebSession).where(WebSession.id.in_(session.old_sids)))
             if session.new:
                 conn.execute(insert(WebSession).values(id=session.sid, data=payload, expires_at=expires_at))
             else:

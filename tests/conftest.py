@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 
 import pytest
 from werkzeug.serving import make_server
@@ -23,10 +24,38 @@ def database_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+@pytest.fixture(scope="session")
+def pg_schema():
+    """On PostgreSQL, a schema of this run's own, dropped at the end: concurrent runs on the
+    shared `test` database never see each other's tables, and nothing is left behind."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql")):
+        yield None
+        return
+    from sqlalchemy import create_engine
+
+    from curator.config import _database_url
+
+    schema = f"curator_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(_database_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        engine.dispose()
+
+
 @pytest.fixture
-def app_config(tmp_path, fake_spotify):
+def app_config(tmp_path, fake_spotify, pg_schema):
     """Settings for a test app; tests may change them before asking for `app`."""
+    engine_options = {"pool_pre_ping": True}
+    if pg_schema:
+        engine_options["connect_args"] = {"options": f"-csearch_path={pg_schema}"}
     return {
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),

@@ -28,8 +28,7 @@ def login(client, fake, spotify_id: str = "listener-1", display_name: str | None
     The Flask test client can't follow a redirect to another host, so the Spotify leg is a real
     HTTP request to the fake server, exactly as a browser would make it.
     """
-    if spotify_id not in fake.users:
-        fake.add_user(spotify_id, display_name=display_name or spotify_id.replace("-", " ").title())
+    fake.add_user(spotify_id, display_name=display_name or spotify_id.replace("-", " ").title())
     fake.authorize_as(spotify_id)
     query = {}
     if scopes:

@@ -17,12 +17,14 @@ class Mood(db.Model):
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     position: Mapped[int] = mapped_column(default=0)
     archived: Mapped[bool] = mapped_column(default=False)
-    current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("mood_versions.id", use_alter=True, name="fk_moods_current_version")
-    )
+    # No foreign key on purpose: moods ↔ versions would be a cycle that SQLite migrations can't
+    # express; `save_version` is the only writer and always points it at a version of this mood.
+    current_version_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    current_version: Mapped[MoodVersion | None] = relationship(foreign_keys=[current_version_id], post_update=True)
+    current_version: Mapped[MoodVersion | None] = relationship(
+        primaryjoin="foreign(Mood.current_version_id) == MoodVersion.id", viewonly=True
+    )
     versions: Mapped[list[MoodVersion]] = relationship(
         back_populates="mood", foreign_keys="MoodVersion.mood_id", order_by="MoodVersion.number"
     )

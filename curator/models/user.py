@@ -33,7 +33,7 @@ class User(db.Model):
 
     @property
     def roles(self) -> set[str]:
-        return {"listener", *self.roles_text.split()}
+        return {"listener", *(self.roles_text or "").split()}
 
     def has_role(self, role: str) -> bool:
         # Admins may do everything a curator may.
@@ -43,13 +43,13 @@ class User(db.Model):
     def grant(self, role: str) -> None:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-        extra = set(self.roles_text.split()) | ({role} - {"listener"})
+        extra = set((self.roles_text or "").split()) | ({role} - {"listener"})
         self.roles_text = " ".join(sorted(extra))
 
     def revoke(self, role: str) -> None:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-        self.roles_text = " ".join(sorted(set(self.roles_text.split()) - {role}))
+        self.roles_text = " ".join(sorted(set((self.roles_text or "").split()) - {role}))
 
     @property
     def name(self) -> str:

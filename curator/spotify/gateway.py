@@ -148,6 +148,10 @@ class SpotifyGateway:
             status_forcelist=(),
         )
         self._sp.prefix = settings.api_url
+        # spotipy's urllib3 Retry still intercepts 429s (dropping Retry-After); plain adapters
+        # hand every response to the loop below.
+        for scheme in ("http://", "https://"):
+            self._sp._session.mount(scheme, requests.adapters.HTTPAdapter())
         self._observer = observer
         self._sleep = sleep
         self.calls = 0
@@ -170,11 +174,14 @@ class SpotifyGateway:
             params["content_type"] = content_type
             payload = data
         attempt = 0
-        refreshed = False
+        refreshed = refresh_now = False
         while True:
             attempt += 1
             status = 0
             try:
+                if refresh_now:
+                    refresh_now = False
+                    self._force_refresh()
                 result = self._sp._internal_call(method, path, payload, dict(params))
                 status = 200
                 return result
@@ -194,8 +201,7 @@ class SpotifyGateway:
                     continue
                 if isinstance(error, SpotifyAuthError) and not refreshed:
                     # Spotify may expire a token before our clock says so: refresh once, retry.
-                    refreshed = True
-                    self._force_refresh()
+                    refreshed = refresh_now = True
                     continue
                 raise error from exc
             except SpotifyOauthError as exc:

@@ -1,0 +1,90 @@
+"""The app as a whole: settings, setup page, health, security headers, CSRF."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from curator import create_app
+from curator.extensions import db
+from tests.helpers import csrf_token, login
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_missing_secret_key_outside_debug_refuses_to_start(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FLASK_DEBUG")}
+    env["CURATOR_INSTANCE_PATH"] = str(tmp_path)
+    env["SECRET_KEY"] = ""
+    result = subprocess.run([sys.executable, "-c", "from curator import create_app; create_app()"],
+                            cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("Curator: SECRET_KEY is not set")
+    assert "Traceback" not in result.stderr
+
+
+def test_without_spotify_credentials_every_page_explains_setup(app_config):
+    app_config.update(SPOTIFY_CLIENT_ID="", SPOTIFY_CLIENT_SECRET="")
+    app = create_app(app_config)
+    with app.app_context():
+        db.create_all()
+    try:
+        client = app.test_client()
+        for path in ("/", "/login", "/callback?code=x&state=y", "/no-such-page"):
+            page = client.get(path)
+            assert page.status_code == 503
+            assert b"developer.spotify.com/dashboard" in page.data
+            assert b"http://127.0.0.1:5000/callback" in page.data
+            assert b"SPOTIFY_CLIENT_ID" in page.data
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json["spotify_configured"] is False
+    finally:
+        with app.app_context():
+            db.drop_all()
+            db.engine.dispose()
+
+
+def test_healthz_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "spotify_configured": True}
+
+
+def test_healthz_is_503_when_the_database_is_down(app_config, tmp_path):
+    app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path}/missing-dir/nope/db.sqlite"
+    app_config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    app = create_app(app_config)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unavailable"
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_post_without_csrf_token_is_refused(client, fake_spotify):
+    login(client, fake_spotify, "alice")
+    assert client.post("/logout").status_code == 400
+    assert b"Alice" in client.get("/").data  # still logged in
+    token = csrf_token(client)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert b"Log in with Spotify" in client.get("/").data
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    response = client.get("/definitely-not-here")
+    assert response.status_code == 404
+    assert b"Back to Curator" in response.data
+
+
+def test_api_errors_are_json(client):
+    response = client.get("/api/v1/definitely-not-here")
+    assert response.status_code == 404
+    assert set(response.json["error"]) == {"code", "message", "field"}

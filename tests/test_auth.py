@@ -1,0 +1,171 @@
+"""Logging in with Spotify, end to end through the fake Spotify over real HTTP."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from curator.extensions import db
+from curator.models.user import SpotifyToken, User, WebSession
+from tests.helpers import login
+
+
+def test_login_redirects_to_accounts_with_state_client_and_scopes(client, fake_spotify):
+    response = client.get("/login")
+    assert response.status_code == 302
+    url = urlsplit(response.headers["Location"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == fake_spotify.accounts_url + "authorize"
+    query = parse_qs(url.query)
+    assert query["client_id"] == ["test-client-id"]
+    assert query["response_type"] == ["code"]
+    assert len(query["state"][0]) >= 20
+    assert set(query["scope"][0].split()) == {"playlist-modify-private", "playlist-modify-public", "user-read-private"}
+
+
+def test_login_lands_on_home_page_as_that_user(client, fake_spotify, app):
+    response = login(client, fake_spotify, "alice", display_name="Alice Liddell")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/"
+    home = client.get("/")
+    assert b"Alice Liddell" in home.data
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.spotify_id == "alice"))
+        assert user.display_name == "Alice Liddell"
+        assert user.roles == {"listener"}
+
+
+def test_login_over_real_http_with_a_live_server(live_server, fake_spotify):
+    fake_spotify.add_user("bob", display_name="Bob")
+    fake_spotify.authorize_as("bob")
+    browser = requests.Session()
+    # Follows /login → fake /authorize → /callback → / as a browser would.
+    page = browser.get(live_server + "/login", timeout=10)
+    assert page.status_code == 200
+    assert page.url == live_server + "/"
+    assert "Bob" in page.text
+
+
+def test_admin_ids_become_admins_at_login(client, fake_spotify, app):
+    login(client, fake_spotify, "admin-user")
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.spotify_id == "admin-user"))
+        assert user.has_role("admin") and user.has_role("curator")
+
+
+def test_next_returns_to_the_page_that_asked_and_refuses_other_hosts(client, fake_spotify):
+    response = login(client, fake_spotify, "carol", next_path="/healthz")
+    assert response.headers["Location"].endswith("/healthz")
+    client.get("/logout")
+    response = login(client, fake_spotify, "carol", next_path="//evil.example/")
+    assert urlsplit(response.headers["Location"]).netloc in ("", "localhost")
+    assert urlsplit(response.headers["Location"]).path == "/"
+
+
+def test_forged_state_is_refused_with_a_friendly_400(client, fake_spotify):
+    client.get("/login")
+    response = client.get("/callback", query_string={"code": "whatever", "state": "forged"})
+    assert response.status_code == 400
+    assert b"login link isn" in response.data
+    assert b"Log in with Spotify" in response.data
+
+
+def test_missing_state_and_no_login_in_progress_is_400(client):
+    response = client.get("/callback", query_string={"code": "abc"})
+    assert response.status_code == 400
+
+
+def test_access_denied_is_a_friendly_page(client, fake_spotify):
+    fake_spotify.deny_next_authorize()
+    response = client.get("/login")
+    denied = requests.get(response.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(denied.headers["Location"])
+    assert parse_qs(callback.query)["error"] == ["access_denied"]
+    page = client.get(callback.path, query_string=parse_qs(callback.query))
+    assert page.status_code == 400
+    assert b"nothing was shared" in page.data
+
+
+def test_replayed_code_is_400_not_500(client, fake_spotify, app):
+    fake_spotify.add_user("dave")
+    fake_spotify.authorize_as("dave")
+    start = client.get("/login")
+    approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(approved.headers["Location"])
+    params = parse_qs(callback.query)
+    assert client.get(callback.path, query_string=params).status_code == 302
+    # Same code and state again: the state was used up, so it is refused before any exchange.
+    assert client.get(callback.path, query_string=params).status_code == 400
+    # Same code under a fresh state: Spotify refuses the code (invalid_grant), still a 400 page.
+    fresh = parse_qs(urlsplit(client.get("/login").headers["Location"]).query)["state"][0]
+    replay = client.get(callback.path, query_string={"code": params["code"][0], "state": fresh})
+    assert replay.status_code == 400
+    assert b"did not accept" in replay.data
+
+
+def test_failed_token_exchange_is_a_friendly_page(client, fake_spotify):
+    fake_spotify.add_user("erin")
+    fake_spotify.authorize_as("erin")
+    start = client.get("/login")
+    approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(approved.headers["Location"])
+    fake_spotify.fail_next("POST", r"/accounts/api/token", 400,
+                           body={"error": "invalid_client", "error_description": "Invalid client"})
+    page = client.get(callback.path, query_string=parse_qs(callback.query))
+    assert page.status_code == 400
+    assert b"Spotify login didn" in page.data
+
+
+def test_logout_clears_the_session(client, fake_spotify, app):
+    login(client, fake_spotify, "frank")
+    assert b"Frank" in client.get("/").data
+    client.get("/logout")
+    assert b"Log in with Spotify" in client.get("/").data
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(WebSession.id))) <= 1
+
+
+def test_no_token_in_cookie_and_refresh_token_encrypted_at_rest(client, fake_spotify, app):
+    login(client, fake_spotify, "grace")
+    issued = [r for r in fake_spotify.requests if r.path.endswith("/api/token")]
+    assert issued
+    with app.app_context():
+        row = db.session.scalar(db.select(SpotifyToken))
+        stored = row.ciphertext
+        sessions = db.session.scalars(db.select(WebSession.data)).all()
+    tokens = [t for t in _tokens_known_to(fake_spotify, "grace")]
+    assert tokens, "the fake issued tokens"
+    cookie = client.get_cookie("curator_session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    for token in tokens:
+        assert token not in cookie.value
+        assert token not in stored
+        assert all(token not in data for data in sessions)
+    # The cookie is only a signed id: no session data travels to the browser.
+    assert "." in cookie.value and "user_id" not in cookie.value
+    assert json.loads(sessions[0])  # the data lives server-side
+
+
+def _tokens_known_to(fake, user_id):
+    with fake._lock:
+        tokens = [t for t, g in fake._access.items() if g.user_id == user_id]
+        tokens += [t for t, g in fake._refresh.items() if g.user_id == user_id]
+    return tokens
+
+
+def test_cookie_is_secure_outside_debug(app_config, fake_spotify):
+    from curator import create_app
+
+    app_config["SESSION_COOKIE_SECURE"] = True
+    app = create_app(app_config)
+    with app.app_context():
+        db.create_all()
+    try:
+        client = app.test_client()
+        response = client.get("/login")
+        header = response.headers.get("Set-Cookie", "")
+        assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
+    finally:
+        with app.app_context():
+            db.drop_all()
+            db.engine.dispose()
