@@ -1,2 +1,120 @@
-"""Admin dashboard, users and roles, audit log."""
-from curator.admin import bp  # noqa: F401
+"""Admin dashboard, users and roles, audit log. Every view is admin-only, checked on the server."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from curator.admin import audit_log, bp
+from curator.admin.roles import GRANTABLE, change_role, users_with_roles
+from curator.auth.decorators import admin_required
+from curator.errors import CuratorError, NotFound
+from curator.extensions import db
+from curator.models.user import User
+from curator.moods.diff import diff_moods
+from curator.spotify import call_log
+
+USERS_PER_PAGE = 50
+
+
+def _catalogue_health() -> dict | None:
+    # The catalogue package may not provide health yet (or may fail): the dashboard still renders.
+    try:
+        from curator.catalogue.health import catalogue_health
+    except ImportError:
+        return None
+    try:
+        return catalogue_health()
+    except Exception:  # noqa: BLE001  (one broken panel must not take the dashboard down)
+        current_app.logger.exception("catalogue_health failed")
+        db.session.rollback()
+        return {"error": "Catalogue health could not be read; see the server log."}
+
+
+def _refresh_runs(limit: int = 5) -> list:
+    try:
+        from curator.models.catalogue import RefreshRun
+    except ImportError:
+        return []
+    return list(db.session.scalars(select(RefreshRun).order_by(RefreshRun.created_at.desc()).limit(limit)))
+
+
+@bp.get("/")
+@admin_required
+def dashboard():
+    users = users_with_roles()
+    return render_template(
+        "admin/dashboard.html",
+        staff=[u for u in users if "admin" in u.roles or "curator" in u.roles],
+        user_count=len(users),
+        health=_catalogue_health(),
+        runs=_refresh_runs(),
+        has_catalogue_page="admin.catalogue" in current_app.view_functions,
+        calls=call_log.summary(),
+        recent=audit_log.recent(),
+        grantable=GRANTABLE,
+        admin_ids=current_app.config.get("ADMIN_SPOTIFY_IDS", []),
+    )
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    q = (request.args.get("q") or "").strip()
+    page = request.args.get("page", 1, type=int)
+    query = select(User).order_by(User.spotify_id)
+    if q:
+        like = f"%{audit_log.escape_like(q)}%"
+        query = query.where(User.spotify_id.ilike(like, escape="\\") | User.display_name.ilike(like, escape="\\"))
+    pagination = db.paginate(query, page=max(1, page), per_page=USERS_PER_PAGE, error_out=False)
+    return render_template("admin/users.html", pagination=pagination, q=q, grantable=GRANTABLE,
+                           admin_ids=current_app.config.get("ADMIN_SPOTIFY_IDS", []))
+
+
+@bp.post("/users/<int:user_id>/roles")
+@admin_required
+def change_user_role(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("That user doesn't exist.", field="user")
+    op = request.form.get("op")
+    if op not in ("grant", "revoke"):
+        raise CuratorError("Choose grant or revoke.", field="op")
+    try:
+        result = change_role(g.user, user, request.form.get("role", ""), grant=op == "grant", from_web=True)
+    except CuratorError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(_back()), 303
+    db.session.commit()
+    flash(result.message, "success" if result.changed else "info")
+    return redirect(_back()), 303
+
+
+def _back() -> str:
+    target = request.form.get("next", "")
+    # Only our own admin pages: never an open redirect.
+    return target if target.startswith("/admin/") and not target.startswith("//") else url_for("admin.users")
+
+
+@bp.get("/audit")
+@admin_required
+def audit():
+    try:
+        filters = audit_log.filters_from(request.args)
+        error = None
+    except CuratorError as exc:
+        filters, error = audit_log.AuditFilters(), exc
+    page = request.args.get("page", 1, type=int)
+    pagination = audit_log.search(filters, page)
+    events = [_event_view(e) for e in pagination.items]
+    status = 400 if error else 200
+    return render_template("admin/audit.html", pagination=pagination, events=events, filters=filters,
+                           actions=audit_log.actions(), error=error, args=request.args), status
+
+
+def _event_view(event) -> dict:
+    before, after = audit_log.decoded(event.before), audit_log.decoded(event.after)
+    diff = None
+    if isinstance(before, dict) and isinstance(after, dict) and "features" in after:
+        diff = diff_moods(before, after)
+    return {"event": event, "before": before, "after": after, "diff": diff}
