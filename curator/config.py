@@ -13,63 +13,76 @@ ROOT = Path(__file__).resolve().parent.parent
 load_dotenv(ROOT / ".env")
 
 
+def _get(name: str, default: str = "") -> str:
+    """The setting, or `default` when unset or empty (a blank line in .env means "default")."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
 def _bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    value = _get(name)
+    if not value:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _number(name: str, default: str, cast=float):
+    value = _get(name, default)
+    try:
+        return cast(value)
+    except ValueError:
+        raise SystemExit(f"Curator: {name}={value!r} is not a number; fix it in the environment or .env.") from None
+
+
 def _list(name: str) -> list[str]:
-    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+    return [part.strip() for part in _get(name).split(",") if part.strip()]
 
 
 class Config:
     """Everything configurable, with safe defaults for a local install."""
 
     def __init__(self) -> None:
-        env = os.environ
         self.DEBUG = _bool("FLASK_DEBUG")
-        self.SECRET_KEY = env.get("SECRET_KEY", "")
-        self.TOKEN_ENCRYPTION_KEY = env.get("TOKEN_ENCRYPTION_KEY", "")
+        self.SECRET_KEY = _get("SECRET_KEY", "")
+        self.TOKEN_ENCRYPTION_KEY = _get("TOKEN_ENCRYPTION_KEY", "")
 
-        self.SPOTIFY_CLIENT_ID = env.get("SPOTIFY_CLIENT_ID", "")
-        self.SPOTIFY_CLIENT_SECRET = env.get("SPOTIFY_CLIENT_SECRET", "")
-        self.SPOTIFY_REDIRECT_URI = env.get("SPOTIFY_REDIRECT_URI", "http://127.0.0.1:5000/callback")
-        self.SPOTIFY_API_URL = _with_slash(env.get("SPOTIFY_API_URL", "https://api.spotify.com/v1/"))
+        self.SPOTIFY_CLIENT_ID = _get("SPOTIFY_CLIENT_ID", "")
+        self.SPOTIFY_CLIENT_SECRET = _get("SPOTIFY_CLIENT_SECRET", "")
+        self.SPOTIFY_REDIRECT_URI = _get("SPOTIFY_REDIRECT_URI", "http://127.0.0.1:5000/callback")
+        self.SPOTIFY_API_URL = _with_slash(_get("SPOTIFY_API_URL", "https://api.spotify.com/v1/"))
         self.SPOTIFY_ACCOUNTS_URL = _with_slash(
-            env.get("SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com/")
+            _get("SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com/")
         )
         # Seconds; every outbound request carries a timeout so a slow Spotify never pins a worker.
-        self.SPOTIFY_TIMEOUT = float(env.get("SPOTIFY_TIMEOUT", "10"))
-        self.SPOTIFY_MAX_RETRIES = int(env.get("SPOTIFY_MAX_RETRIES", "3"))
+        self.SPOTIFY_TIMEOUT = _number("SPOTIFY_TIMEOUT", "10")
+        self.SPOTIFY_MAX_RETRIES = _number("SPOTIFY_MAX_RETRIES", "3", int)
         # A Retry-After longer than this is reported to the user instead of waited out in a request.
-        self.SPOTIFY_MAX_RETRY_WAIT = float(env.get("SPOTIFY_MAX_RETRY_WAIT", "10"))
+        self.SPOTIFY_MAX_RETRY_WAIT = _number("SPOTIFY_MAX_RETRY_WAIT", "10")
 
-        self.FEATURE_PROVIDERS = env.get("FEATURE_PROVIDERS", "local,reccobeats")
+        self.FEATURE_PROVIDERS = _get("FEATURE_PROVIDERS", "local,reccobeats")
         self.RECCOBEATS_API_URL = _with_slash(
-            env.get("RECCOBEATS_API_URL", "https://api.reccobeats.com/v1/")
+            _get("RECCOBEATS_API_URL", "https://api.reccobeats.com/v1/")
         )
 
-        instance = Path(env.get("CURATOR_INSTANCE_PATH", ROOT / "instance"))
+        instance = Path(_get("CURATOR_INSTANCE_PATH", str(ROOT / "instance")))
         self.INSTANCE_PATH = str(instance)
         self.SQLALCHEMY_DATABASE_URI = _database_url(
-            env.get("DATABASE_URL", f"sqlite:///{instance / 'curator.sqlite'}")
+            _get("DATABASE_URL", f"sqlite:///{instance / 'curator.sqlite'}")
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        self.REDIS_URL = env.get("REDIS_URL", "")
+        self.REDIS_URL = _get("REDIS_URL", "")
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")
-        self.CRISIS_HELP_URL = env.get("CRISIS_HELP_URL", "https://findahelpline.com/")
+        self.CRISIS_HELP_URL = _get("CRISIS_HELP_URL", "https://findahelpline.com/")
 
-        self.MOODS_FILE = env.get("MOODS_FILE", str(ROOT / "config" / "moods.yaml"))
-        self.SEEDS_FILE = env.get("SEEDS_FILE", str(ROOT / "config" / "seeds.yaml"))
+        self.MOODS_FILE = _get("MOODS_FILE", str(ROOT / "config" / "moods.yaml"))
+        self.SEEDS_FILE = _get("SEEDS_FILE", str(ROOT / "config" / "seeds.yaml"))
 
         # Cookie holds only a signed, random session id; the data stays in the database.
         self.SESSION_COOKIE_NAME = "curator_session"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not self.DEBUG)
-        self.PERMANENT_SESSION_LIFETIME = int(env.get("SESSION_LIFETIME_SECONDS", str(30 * 86400)))
+        self.PERMANENT_SESSION_LIFETIME = _number("SESSION_LIFETIME_SECONDS", str(30 * 86400), int)
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; forms left open stay valid
 
     def as_dict(self) -> dict:

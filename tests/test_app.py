@@ -88,3 +88,21 @@ def test_api_errors_are_json(client):
     response = client.get("/api/v1/definitely-not-here")
     assert response.status_code == 404
     assert set(response.json["error"]) == {"code", "message", "field"}
+
+
+def test_blank_settings_in_env_file_mean_defaults(monkeypatch, tmp_path):
+    from curator.config import Config
+
+    for name in ("DATABASE_URL", "SPOTIFY_API_URL", "SESSION_COOKIE_SECURE", "SPOTIFY_TIMEOUT", "FLASK_DEBUG"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("CURATOR_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("ADMIN_SPOTIFY_IDS", " ann , bob,, ")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h:5432/db")
+    config = Config()
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@h:5432/db"
+    assert config.SPOTIFY_API_URL == "https://api.spotify.com/v1/"
+    assert config.SESSION_COOKIE_SECURE is True
+    assert config.SPOTIFY_TIMEOUT == 10.0
+    assert config.ADMIN_SPOTIFY_IDS == ["ann", "bob"]
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert Config().SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'curator.sqlite'}"
