@@ -53,15 +53,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     navigation.init_app(app)
 
     from curator import health, listen
-
     from curator.auth.routes import register as register_auth
 
     app.register_blueprint(health.bp)
     register_auth(app)
     app.register_blueprint(listen.bp)
 
-    from curator import admin, curate
+    from curator import admin, api, curate
 
+    app.register_blueprint(api.bp)
     app.register_blueprint(curate.bp)
     app.register_blueprint(admin.bp)
 

@@ -13,7 +13,14 @@ from curator.auth import bp
 from curator.extensions import db
 from curator.models.user import User, utcnow
 from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
-from curator.spotify.gateway import BASE_SCOPES, COVER_SCOPES, LIBRARY_SCOPES, SpotifyGateway, authorize_url, exchange_code
+from curator.spotify.gateway import (
+    BASE_SCOPES,
+    COVER_SCOPES,
+    LIBRARY_SCOPES,
+    SpotifyGateway,
+    authorize_url,
+    exchange_code,
+)
 from curator.spotify.token_store import granted_scopes, save_token
 
 EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES}
