@@ -1,6 +1,6 @@
 """Precision@20 of the shipped moods on the labelled dev set (plus two random halves).
 
-    python bench/curation_quality.py [path/to/moods-labelled-dev.csv] [--write-docs]
+    python -m bench.curation_quality [path/to/moods-labelled-dev.csv] [--write-docs]
 
 For each labelled mood we curate a steady 20-track playlist (mood -> mood) over the whole set
 and report the share of picks whose label matches. The halves check the moods are not tuned to
@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 from curator.engine import Catalogue, load_moods_yaml
 from curator.engine.calibration import precision_at_k
 
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = REPO.parent / "shared" / "data" / "moods-labelled-dev.csv"
 LABEL_TO_MOOD = {"Calm": "calm", "Energetic": "energised", "Happy": "uplifted", "Sad": "melancholic"}
 FEATURE_COLUMNS = ("valence", "energy", "danceability", "acousticness", "instrumentalness",
@@ -99,7 +97,7 @@ DOC_TEMPLATE = """# Curation quality
 
 Command (from the repository root):
 
-    python bench/curation_quality.py ../shared/data/moods-labelled-dev.csv --write-docs
+    python -m bench.curation_quality ../shared/data/moods-labelled-dev.csv --write-docs
 
 For each labelled mood the engine curates a *steady* playlist of 20 tracks (mood -> mood, default
 options except a generous artist cap) from a catalogue made of the labelled set, and we count the

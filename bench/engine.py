@@ -1,6 +1,6 @@
 """Engine speed: a 50-track anxious -> calm arc on synthetic catalogues of 10k, 100k and 1M tracks.
 
-    python bench/engine.py [path/to/moods-labelled-dev.csv] [--repeats 15] [--sizes 10000,100000,1000000]
+    python -m bench.engine [path/to/moods-labelled-dev.csv] [--repeats 15] [--sizes 10000,100000,1000000]
 
 Synthetic tracks are resampled from the labelled dev set with Gaussian jitter (a tenth of each
 feature's spread), so their joint feature distribution looks like real music; mode (absent from
@@ -21,9 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 from curator.engine import (
     FEATURES,
     Catalogue,
@@ -36,6 +33,7 @@ from curator.engine.arc import build_arc
 from curator.engine.features import normalise
 from curator.engine.scoring import normalised_weights
 
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = REPO.parent / "shared" / "data" / "moods-labelled-dev.csv"
 CSV_FEATURES = [f for f in FEATURES if f != "mode"]
 DOMAIN = {"loudness": (-60.0, 0.0), "tempo": (30.0, 250.0)}

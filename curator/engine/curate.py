@@ -250,14 +250,15 @@ def _choose(
     return run(wide[picked], False)
 
 
-def _shortfall(attempt: _Attempt, filled: int, wanted: str, cap: int, filtered: bool) -> str:
+def _shortfall(attempt: _Attempt, filled: int, wanted: str, cap: int, filtered: bool,
+               verb: str = "could be chosen") -> str:
     matching = attempt.matching
     qualifier = "" if attempt.exhaustive else "at least "
     where = "the moods' ranges and your filters" if filtered else "the moods' ranges"
     reasons = [f"{qualifier}{matching} track{'s' if matching != 1 else ''} match{'es' if matching == 1 else ''} {where}"]
     if attempt.selection.artist_cap_hit:
         reasons.append(f"at most {cap} track{'s' if cap != 1 else ''} per artist are allowed")
-    return f"Only {filled} of {wanted} could be chosen: " + "; ".join(reasons) + "."
+    return f"Only {filled} of {wanted} {verb}: " + "; ".join(reasons) + "."
 
 
 def _round(value: float) -> float:
@@ -334,9 +335,8 @@ def _choose_for_minutes(catalogue, start, target, minutes, opts, base_rows, elig
         return best[1], None
     attempt = tried[n]
     filled = int(attempt.cands.durations_ms[attempt.selection.picks].sum() / 60_000)
-    message = _shortfall(attempt, filled, f"{_fmt_minutes(minutes)} minutes",
-                         artist_cap(opts.max_per_artist, n), filtered)
-    message = message.replace("could be chosen", f"minutes could be filled ({len(attempt.selection.picks)} tracks)", 1)
+    message = _shortfall(attempt, filled, _fmt_minutes(minutes), artist_cap(opts.max_per_artist, n), filtered,
+                         verb=f"minutes could be filled ({len(attempt.selection.picks)} tracks)")
     return attempt, message
 
 
