@@ -59,9 +59,11 @@ def error_page(status: int, title: str, message: str, headers=None):
 def init_app(app) -> None:
     @app.errorhandler(CuratorError)
     def curator_error(exc: CuratorError):
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
         if wants_json():
-            return json_error(exc.status, exc.code, exc.message, exc.field)
-        return error_page(exc.status, "Something needs your attention", exc.message)
+            return json_error(exc.status, exc.code, exc.message, exc.field, headers=headers)
+        return error_page(exc.status, "Something needs your attention", exc.message, headers)
 
     @app.errorhandler(SpotifyAuthError)
     def spotify_login_expired(exc: SpotifyAuthError):
