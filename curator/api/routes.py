@@ -1,2 +1,169 @@
-"""API v1 routes."""
-from curator.api import bp  # noqa: F401
+"""API v1 routes: the listener journey as JSON, described in `openapi.yaml` (served as JSON).
+
+Same session login as the pages. Writes need the CSRF token from `GET /api/v1/session` in an
+`X-CSRFToken` header. Errors are `{"error": {"code", "message", "field"}}` (see curator/errors.py).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from flask import g, jsonify, request, url_for
+from flask_wtf.csrf import generate_csrf
+
+from curator.api import bp
+from curator.auth.decorators import login_required
+from curator.errors import CuratorError, Unprocessable
+from curator.listen import care, history, previews
+from curator.listen.routes import save_preview
+from curator.moods.store import active_moods, get_mood
+
+OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
+MAX_KEY_LENGTH = 200
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    return yaml.safe_load(OPENAPI_FILE.read_text())
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise CuratorError("Send a JSON object with Content-Type: application/json.", code="bad_json")
+    return data
+
+
+def user_json(user) -> dict:
+    return {"id": user.spotify_id, "display_name": user.name, "roles": sorted(user.roles)}
+
+
+def mood_json(stored) -> dict:
+    m = stored.definition
+    return {"slug": m.slug, "name": m.name, "description": m.description, "guidance": m.guidance,
+            "colour": m.colour, "valence": m.valence, "arousal": m.arousal,
+            "low_valence": care.is_low_valence(m), "version": stored.number}
+
+
+def playlist_json(save) -> dict:
+    preview = save.preview
+    return {"id": save.playlist_id, "url": save.url, "name": save.name, "description": save.description,
+            "preview_id": save.preview_id, "from": preview.from_slug, "to": preview.to_slug,
+            "tracks": len(preview.tracks), "duration_ms": preview.duration_ms,
+            "saved_at": _iso(save.completed_at)}
+
+
+def preview_json(preview) -> dict:
+    try:
+        target = get_mood(preview.to_slug, include_archived=True).definition
+    except CuratorError:
+        target = None
+    options = preview.options
+    length = ({"tracks": preview.length_tracks} if preview.length_tracks is not None
+              else {"minutes": preview.length_minutes})
+    low = target is not None and care.is_low_valence(target)
+    alternatives = care.lifting_alternatives([m.definition for m in active_moods()], exclude=preview.to_slug) if low else []
+    return {
+        "id": preview.id,
+        "from": preview.from_slug,
+        "to": preview.to_slug,
+        "length": length,
+        "arc": preview.arc,
+        "seed": preview.seed,
+        "options": {k: options.get(k, False) for k in ("exclude_explicit", "avoid_recent", "from_my_music", "insist")},
+        "created_at": _iso(preview.created_at),
+        "duration_ms": preview.duration_ms,
+        "stats": preview.stats,
+        "shortfall": preview.shortfall,
+        "notices": preview.notices,
+        "guidance": target.guidance if target else "",
+        "care": {"low_valence_target": low, "note": care.low_target_note(target) if target else None,
+                 "alternatives": [m.slug for m in alternatives]},
+        "tracks": [
+            {"id": t["id"], "uri": f"spotify:track:{t['id']}", "name": t["name"], "artists": t["artists"],
+             "duration_ms": t["duration_ms"], "position": t["position"], "reason": t["reason"],
+             "distance": t["distance"], "position_target": t["position_target"], "features": t["features"],
+             "album_image": t.get("album_image")}
+            for t in preview.tracks
+        ],
+        "playlist": playlist_json(preview.save) if preview.saved else None,
+        "page": url_for("listen.preview", preview_id=preview.id),
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/session")
+def session_info():
+    user = g.get("user")
+    return jsonify({"user": user_json(user) if user else None, "csrf_token": generate_csrf()})
+
+
+@bp.get("/moods")
+@login_required
+def moods():
+    return jsonify({"moods": [mood_json(m) for m in active_moods()]})
+
+
+@bp.post("/previews")
+@login_required
+def create_preview():
+    req = previews.parse_request(_json_body())
+    preview = previews.create_preview(g.user, req)
+    response = jsonify(preview_json(preview))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_preview", preview_id=preview.id)
+    return response
+
+
+@bp.get("/previews/<preview_id>")
+@login_required
+def get_preview(preview_id):
+    return jsonify(preview_json(previews.get_preview(g.user, preview_id)))
+
+
+@bp.post("/previews/<preview_id>/playlist")
+@login_required
+def save_playlist(preview_id):
+    preview = previews.get_preview(g.user, preview_id)
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if not key:
+        raise CuratorError("Send an Idempotency-Key header (any unique string, reused when you retry).",
+                           field="Idempotency-Key", code="idempotency_key_required")
+    if len(key) > MAX_KEY_LENGTH:
+        raise Unprocessable(f"The Idempotency-Key is at most {MAX_KEY_LENGTH} characters.", field="Idempotency-Key")
+    outcome = save_preview(preview, key)
+    response = jsonify(playlist_json(outcome.save))
+    response.status_code = 200 if outcome.replay else 201
+    return response
+
+
+@bp.get("/playlists")
+@login_required
+def playlists():
+    return jsonify({"playlists": [playlist_json(row.save) for row in history.saved_playlists(g.user.id)]})
+
+
+@bp.post("/checkins")
+@login_required
+def checkins():
+    data = _json_body()
+    preview_id = data.get("preview_id")
+    if not isinstance(preview_id, str) or not preview_id:
+        raise Unprocessable("Say which playlist this check-in is about (preview_id).", field="preview_id")
+    preview = previews.get_preview(g.user, preview_id)
+    checkin = history.record_checkin(g.user, rating=data.get("rating"), moment=data.get("moment", "after"),
+                                     preview=preview)
+    response = jsonify({"id": checkin.id, "preview_id": checkin.preview_id, "from": checkin.from_slug,
+                        "to": checkin.to_slug, "moment": checkin.moment, "rating": checkin.rating,
+                        "at": _iso(checkin.at)})
+    response.status_code = 201
+    return response

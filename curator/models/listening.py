@@ -1,1 +1,122 @@
-"""Listener tables (previews, saved playlists, check-ins)."""
+"""Listener tables: stored previews, the exactly-once record of saving one to Spotify, check-ins.
+
+A preview is immutable once written: regenerating or removing a track makes a new preview, so a
+save in progress always works from the list the listener saw.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from curator.extensions import db
+from curator.models.user import utcnow
+
+# PlaylistSave.state, in the order a save moves through them.
+SAVE_PENDING = "pending"  # nothing sent to Spotify yet
+SAVE_CREATING = "creating"  # POST /me/playlists was (maybe) sent; look for the marker before creating again
+SAVE_CREATED = "created"  # playlist exists (playlist_id), no items sent yet
+SAVE_ADDING = "adding"  # some item batches may have landed; verify before adding more
+SAVE_DONE = "done"
+
+
+class Preview(db.Model):
+    __tablename__ = "previews"
+
+    # Random and unguessable; ownership is still checked on every read.
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(24))  # the preview this one regenerated
+    from_slug: Mapped[str] = mapped_column(String(40))
+    to_slug: Mapped[str] = mapped_column(String(40))
+    from_version_id: Mapped[int | None] = mapped_column(ForeignKey("mood_versions.id", ondelete="SET NULL"))
+    to_version_id: Mapped[int | None] = mapped_column(ForeignKey("mood_versions.id", ondelete="SET NULL"))
+    length_tracks: Mapped[int | None] = mapped_column()
+    length_minutes: Mapped[float | None] = mapped_column()
+    options_json: Mapped[str] = mapped_column("options", Text, default="{}")
+    seed: Mapped[int] = mapped_column(BigInteger)
+    arc: Mapped[str] = mapped_column(String(20), default="linear")
+    tracks_json: Mapped[str] = mapped_column("tracks", Text, default="[]")
+    stats_json: Mapped[str] = mapped_column("stats", Text, default="{}")
+    shortfall: Mapped[str | None] = mapped_column(Text)
+    notices_json: Mapped[str] = mapped_column("notices", Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    save: Mapped[PlaylistSave | None] = relationship(back_populates="preview", uselist=False,
+                                                     cascade="all, delete-orphan")
+
+    @property
+    def options(self) -> dict:
+        return json.loads(self.options_json or "{}")
+
+    @property
+    def tracks(self) -> list[dict]:
+        return json.loads(self.tracks_json or "[]")
+
+    @property
+    def stats(self) -> dict:
+        return json.loads(self.stats_json or "{}")
+
+    @property
+    def notices(self) -> list[str]:
+        return json.loads(self.notices_json or "[]")
+
+    @property
+    def duration_ms(self) -> int:
+        return sum(int(t.get("duration_ms") or 0) for t in self.tracks)
+
+    @property
+    def saved(self) -> bool:
+        return self.save is not None and self.save.state == SAVE_DONE
+
+
+class PlaylistSave(db.Model):
+    """One preview's way into Spotify, step by step, so a retry resumes instead of repeating."""
+
+    __tablename__ = "playlist_saves"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key", name="uq_playlist_saves_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preview_id: Mapped[str] = mapped_column(ForeignKey("previews.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default=SAVE_PENDING)
+    # Short random text put in the playlist description: finds the playlist after a create timed out.
+    marker: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(300))
+    playlist_id: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(300))
+    items_added: Mapped[int] = mapped_column(default=0)
+    batches_done: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Whoever holds an unexpired lease is talking to Spotify for this save; others wait.
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    cover: Mapped[str] = mapped_column(String(16), default="")  # "", uploaded, skipped, failed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    preview: Mapped[Preview] = relationship(back_populates="save")
+
+    @property
+    def done(self) -> bool:
+        return self.state == SAVE_DONE
+
+
+class CheckIn(db.Model):
+    """How strongly the listener felt, 1-5, before or after listening to a preview's playlist."""
+
+    __tablename__ = "check_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    preview_id: Mapped[str | None] = mapped_column(ForeignKey("previews.id", ondelete="SET NULL"), index=True)
+    from_slug: Mapped[str] = mapped_column(String(40))
+    to_slug: Mapped[str] = mapped_column(String(40))
+    moment: Mapped[str] = mapped_column(String(8))  # "before" or "after"
+    rating: Mapped[int] = mapped_column()
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,92 @@
+"""The listener's own record: saved playlists, check-ins, and forgetting them on request."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select
+
+from curator.errors import Unprocessable
+from curator.extensions import db
+from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
+from curator.models.user import SpotifyToken, User, WebSession
+
+
+@dataclass(frozen=True)
+class SavedPlaylist:
+    save: PlaylistSave
+    preview: Preview
+
+
+def saved_playlists(user_id: int, limit: int = 200) -> list[SavedPlaylist]:
+    """The listener's playlists saved to Spotify, newest first."""
+    rows = db.session.execute(
+        select(PlaylistSave, Preview).join(Preview, Preview.id == PlaylistSave.preview_id)
+        .where(PlaylistSave.user_id == user_id, PlaylistSave.state == SAVE_DONE)
+        .order_by(PlaylistSave.completed_at.desc(), PlaylistSave.id.desc()).limit(limit)
+    ).all()
+    return [SavedPlaylist(save, preview) for save, preview in rows]
+
+
+def record_checkin(user, *, rating, moment: str = "after", preview: Preview | None = None,
+                   from_slug: str | None = None, to_slug: str | None = None) -> CheckIn:
+    """Store how strongly the listener feels it (1-5), tied to a preview when there is one."""
+    try:
+        value = int(rating)
+        if isinstance(rating, bool) or float(rating) != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise Unprocessable("Choose a rating from 1 to 5.", field="rating") from None
+    if not 1 <= value <= 5:
+        raise Unprocessable("Choose a rating from 1 to 5.", field="rating")
+    if moment not in ("before", "after"):
+        raise Unprocessable("A check-in is either before or after listening.", field="moment")
+    if preview is not None:
+        from_slug, to_slug = preview.from_slug, preview.to_slug
+    if not from_slug or not to_slug:
+        raise Unprocessable("Say which playlist (preview_id) this check-in is about.", field="preview_id")
+    checkin = CheckIn(user_id=user.id, preview_id=preview.id if preview else None, from_slug=from_slug,
+                      to_slug=to_slug, moment=moment, rating=value)
+    db.session.add(checkin)
+    db.session.commit()
+    return checkin
+
+
+def checkins(user_id: int) -> list[CheckIn]:
+    return list(db.session.scalars(
+        select(CheckIn).where(CheckIn.user_id == user_id).order_by(CheckIn.at, CheckIn.id)))
+
+
+def sessions_by_pair(user_id: int) -> OrderedDict[tuple[str, str], list[dict]]:
+    """Per (from, to) mood pair, one entry per listening session with its before/after ratings.
+
+    A session is a preview; check-ins without a preview stand alone. Latest rating wins.
+    """
+    pairs: OrderedDict[tuple[str, str], OrderedDict] = OrderedDict()
+    for c in checkins(user_id):
+        sessions = pairs.setdefault((c.from_slug, c.to_slug), OrderedDict())
+        key = c.preview_id or f"checkin-{c.id}"
+        entry = sessions.setdefault(key, {"label": f"{c.at.day} {c.at:%b}", "at": c.at, "before": None, "after": None})
+        entry[c.moment] = c.rating
+    return OrderedDict((pair, list(s.values())) for pair, s in pairs.items())
+
+
+def delete_history(user_id: int) -> int:
+    """Forget previews, saves and check-ins (the playlists stay in Spotify). Returns previews removed."""
+    db.session.execute(delete(CheckIn).where(CheckIn.user_id == user_id))
+    db.session.execute(delete(PlaylistSave).where(PlaylistSave.user_id == user_id))
+    count = db.session.execute(delete(Preview).where(Preview.user_id == user_id)).rowcount
+    db.session.commit()
+    return count
+
+
+def delete_account(user: User) -> None:
+    """Forget everything about the listener: history, Spotify tokens, sessions, the account row."""
+    user_id = user.id
+    delete_history(user_id)
+    db.session.execute(delete(SpotifyToken).where(SpotifyToken.user_id == user_id))
+    # Other browsers' sessions name the user too; a reused id must never inherit them.
+    db.session.execute(delete(WebSession).where(or_(
+        WebSession.data.like(f'%"user_id": {user_id},%'), WebSession.data.like(f'%"user_id": {user_id}}}%'))))
+    db.session.execute(delete(User).where(User.id == user_id))
+    db.session.commit()
