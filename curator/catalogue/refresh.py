@@ -1,0 +1,281 @@
+"""Refreshing the catalogue from the seed lists, through current Spotify operations only.
+
+- search seeds: GET /search, pages of 10;
+- artist seeds: GET /artists/{id}/albums, then GET /albums/{id}/tracks per album;
+- playlist seeds: GET /playlists/{id}?fields=snapshot_id, then GET /playlists/{id}/items only
+  when the snapshot changed since the last run;
+- track seeds: GET /tracks/{id}, one by one (several-track lookups are retired), once.
+
+Search, artist and track seeds read within SEED_MAX_AGE are not read again, so a second run with
+nothing changed costs one snapshot check per playlist. Each seed is committed on its own, so an
+interrupted run loses at most the seed in hand; a failing seed becomes a report line and the
+others go on. Missing audio features are fetched at the end.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from curator.catalogue import store
+from curator.catalogue.providers import FeatureProvider, fetch_missing_features
+from curator.extensions import db
+from curator.models.catalogue import CatalogueTrack, Seed, TrackSource
+from curator.models.user import utcnow
+from curator.spotify.errors import (
+    SpotifyAuthError,
+    SpotifyError,
+    SpotifyForbidden,
+    SpotifyNotFound,
+    SpotifyRateLimited,
+)
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 50  # tracks per search seed: 5 pages of 10
+ARTIST_MAX_ALBUMS = 50  # albums and singles per artist seed
+SEED_MAX_AGE = timedelta(days=7)
+PLAYLIST_FIELDS = "snapshot_id,name"
+
+Progress = Callable[[int, int, str], None]
+
+
+class RefreshAborted(Exception):
+    """The run can't go on (e.g. the refreshing admin's Spotify login is gone)."""
+
+
+@dataclass
+class SeedOutcome:
+    seed_id: int
+    mood: str
+    kind: str
+    value: str
+    status: str  # read | unchanged | fresh | inaccessible | not_found | rate_limited | error
+    found: int = 0
+    added: int = 0
+    removed: int = 0
+    unavailable: int = 0
+    message: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.mood} {self.kind} “{self.value}”"
+
+
+@dataclass
+class RefreshReport:
+    dry_run: bool = False
+    seeds: list[SeedOutcome] = field(default_factory=list)
+    tracks_added: int = 0
+    removed_from_seeds: int = 0
+    unavailable: int = 0
+    features_found: dict[str, int] = field(default_factory=dict)
+    missing_features: int = 0
+    errors: list[str] = field(default_factory=list)
+    spotify_calls: int = 0
+    reccobeats_calls: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """The report as short sentences, problems first."""
+        verb = "would add" if self.dry_run else "added"
+        out = [f"{len(self.seeds)} seeds: {self.tracks_added} tracks {verb}, "
+               f"{self.removed_from_seeds} no longer in their seed, {self.unavailable} unavailable."]
+        out += [f"{s.label}: {s.message}" for s in self.seeds if s.status not in ("read", "unchanged", "fresh")]
+        found = ", ".join(f"{n} from {name}" for name, n in self.features_found.items()) or "none"
+        out.append(f"Audio features fetched: {found}; {self.missing_features} tracks still without features.")
+        out += self.errors
+        out.append(f"API calls: Spotify {self.spotify_calls}, ReccoBeats {self.reccobeats_calls}.")
+        return out
+
+
+def _entry_track(entry: dict) -> dict | None:
+    # Playlist entries carry their track under `item` since 2025 (`track` before).
+    return entry.get("item") if "item" in entry else entry.get("track")
+
+
+def _read_seed(gateway, seed: Seed, full: bool, known: Callable[[str], bool]) -> tuple[list[dict] | None, int, str | None]:
+    """(rows, unavailable, new snapshot) for one seed; rows None when nothing needs reading."""
+    unavailable = 0
+    rows: list[dict] = []
+    if seed.kind == "playlist":
+        meta = gateway.playlist(seed.value, fields=PLAYLIST_FIELDS) or {}
+        snapshot = meta.get("snapshot_id")
+        if snapshot and snapshot == seed.snapshot_id and not full:
+            return None, 0, snapshot
+        for entry in gateway.playlist_items(seed.value):
+            obj = _entry_track(entry or {})
+            if entry and entry.get("is_local"):
+                continue
+            row = store.track_row(obj) if obj and obj.get("is_playable", True) is not False else None
+            if row is None:
+                if not obj or obj.get("type", "track") == "track":
+                    unavailable += 1
+                continue
+            rows.append(row)
+        return rows, unavailable, snapshot
+    fresh = seed.last_read_at is not None and seed.last_read_at > utcnow() - SEED_MAX_AGE
+    if seed.kind == "track":
+        if not full and (fresh or known(seed.value)):
+            return None, 0, None
+        row = store.track_row(gateway.track(seed.value))
+        return ([row] if row else []), (0 if row else 1), None
+    if fresh and not full:
+        return None, 0, None
+    if seed.kind == "search":
+        for obj in gateway.search_tracks(seed.value, limit=SEARCH_LIMIT):
+            row = store.track_row(obj)
+            if row:
+                rows.append(row)
+        return rows, 0, None
+    if seed.kind == "artist":
+        albums = list(gateway.artist_albums(seed.value, limit=ARTIST_MAX_ALBUMS))
+        for album in albums:
+            for obj in gateway.album_tracks(album["id"]):
+                # Album track listings are simplified: the album comes from the listing above.
+                row = store.track_row(obj, album)
+                if row:
+                    rows.append(row)
+        return rows, 0, None
+    raise ValueError(f"unknown seed kind {seed.kind!r}")
+
+
+def _failure(seed: Seed, exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, SpotifyForbidden):
+        if seed.kind == "playlist":
+            return "inaccessible", ("Spotify refused to list this playlist's items: apps may read only playlists "
+                                    "the refreshing admin owns or collaborates on. Follow and copy it into your "
+                                    "own playlist, or ask its owner to add you as a collaborator.")
+        return "inaccessible", f"Spotify refused access ({exc.message})."
+    if isinstance(exc, SpotifyNotFound):
+        return "not_found", f"Spotify has no such {seed.kind}; check the id or remove the seed."
+    if isinstance(exc, SpotifyRateLimited):
+        return "rate_limited", (f"Spotify kept answering 429 (retry after {exc.retry_after:.0f} s); skipped this "
+                                "time, it will be read on the next run.")
+    if isinstance(exc, SpotifyError):
+        return "error", f"Spotify error: {exc.message}"
+    return "error", f"Unexpected error: {exc.__class__.__name__}: {exc}"
+
+
+def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, full: bool = False,
+                  progress: Progress | None = None, heartbeat: Callable[[], None] | None = None,
+                  providers: list[FeatureProvider] | None = None) -> RefreshReport:
+    """Read every seed (or one mood's) through `gateway` and store what they bring.
+
+    `dry_run` reads but writes nothing (and fetches no features). `full` re-reads every seed,
+    ignoring snapshots and ages. `progress(done, total, message)` is called as the run goes;
+    `heartbeat()` before each seed (to renew a lock). Raises RefreshAborted when the Spotify
+    login is gone; any other failure is a line in the report.
+    """
+    started = time.perf_counter()
+    calls_before = gateway.calls
+    report = RefreshReport(dry_run=dry_run)
+    query = select(Seed).order_by(Seed.mood, Seed.kind, Seed.position, Seed.id)
+    if mood:
+        query = query.where(Seed.mood == mood)
+    seeds = list(db.session.scalars(query))
+    total = len(seeds) + (0 if dry_run else 1)
+    db.session.commit()  # end the read transaction: Spotify calls must not hold the database
+
+    def known(track_id: str) -> bool:
+        return db.session.get(CatalogueTrack, track_id) is not None
+
+    for done, seed in enumerate(seeds):
+        if heartbeat:
+            heartbeat()
+        if progress:
+            progress(done, total, f"Reading {seed.mood} {seed.kind} “{seed.value}”")
+        outcome = SeedOutcome(seed.id, seed.mood, seed.kind, seed.value, "read")
+        try:
+            rows, unavailable, snapshot = _read_seed(gateway, seed, full, known)
+            if rows is not None:
+                outcome.found = len({r["id"] for r in rows})
+                outcome.unavailable = unavailable
+                _store_seed(seed, rows, snapshot, outcome, dry_run)
+        except SpotifyAuthError as exc:
+            db.session.rollback()
+            raise RefreshAborted(f"The refreshing admin's Spotify login no longer works ({exc.message}). "
+                                 "Log in again, then refresh.") from exc
+        except Exception as exc:  # noqa: BLE001 - a failing seed never aborts the others
+            db.session.rollback()
+            if not isinstance(exc, SpotifyError):
+                log.exception("Seed %s failed", seed.id)
+            outcome.status, outcome.message = _failure(seed, exc)
+            report.seeds.append(outcome)
+            if not dry_run:
+                seed.last_status = outcome.message
+                db.session.commit()
+            continue
+        if rows is None:
+            outcome.status = "unchanged" if seed.kind == "playlist" else "fresh"
+            outcome.message = "Unchanged since the last run." if seed.kind == "playlist" else "Read recently."
+            report.seeds.append(outcome)
+            continue
+        report.seeds.append(outcome)
+        report.tracks_added += outcome.added
+        report.removed_from_seeds += outcome.removed
+        report.unavailable += unavailable
+
+    if not dry_run:
+        if progress:
+            progress(len(seeds), total, "Fetching missing audio features")
+        features = fetch_missing_features(_tracks_without_features(mood), gateway, providers=providers,
+                                          skip_recently_missing=True)
+        report.features_found = features.found
+        report.missing_features = _count_without_features(mood)
+        report.errors += [f"Audio features: {e}" for e in features.errors]
+        report.reccobeats_calls = features.calls.get("reccobeats", 0)
+    report.spotify_calls = gateway.calls - calls_before
+    report.seconds = round(time.perf_counter() - started, 2)
+    if progress:
+        progress(total, total, "Finished")
+    return report
+
+
+def _store_seed(seed: Seed, rows: list[dict], snapshot: str | None, outcome: SeedOutcome, dry_run: bool) -> None:
+    source = f"seed:{seed.id}"
+    new_ids = {r["id"] for r in rows}
+    old_ids = set(db.session.scalars(select(TrackSource.track_id).where(TrackSource.source == source)))
+    existing = store.existing_ids(list(new_ids))
+    outcome.added = len(new_ids - existing)
+    outcome.removed = len(old_ids - new_ids)
+    outcome.message = f"{outcome.found} tracks, {outcome.added} new" + (
+        f", {outcome.unavailable} unavailable" if outcome.unavailable else "")
+    if dry_run:
+        db.session.rollback()
+        return
+    try:
+        store.store_spotify_rows(rows, source, [seed.mood])
+        gone = old_ids - new_ids
+        for part in store.chunks(sorted(gone), 500):
+            db.session.execute(delete(TrackSource).where(TrackSource.source == source, TrackSource.track_id.in_(part)))
+        seed.snapshot_id = snapshot
+        seed.last_read_at = utcnow()
+        seed.last_status = outcome.message
+        store.bump_version()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _missing_query(mood: str | None):
+    query = select(CatalogueTrack.id).where(CatalogueTrack.features_source.is_(None))
+    if mood:
+        query = query.where(CatalogueTrack.id.in_(select(TrackSource.track_id).where(TrackSource.mood == mood)))
+    return query
+
+
+def _tracks_without_features(mood: str | None) -> list[str]:
+    return list(db.session.scalars(_missing_query(mood)))
+
+
+def _count_without_features(mood: str | None) -> int:
+    return len(_tracks_without_features(mood))

@@ -1,0 +1,149 @@
+"""Writing the catalogue: bulk upserts of tracks, features, tags and sources, and the version
+counter that tells every worker its in-memory matrix is stale.
+
+Every function here adds to the current transaction; `bump_version()` must run in the same
+transaction as the change it announces (the callers do that and commit).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select, update
+
+from curator.extensions import db
+from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, TrackTag
+from curator.models.user import utcnow
+
+CHUNK = 2000  # rows per INSERT batch: big enough to be fast, small enough for any driver's limits
+
+# Columns a Spotify TrackObject fills. Features are never touched by metadata updates.
+_METADATA = ("name", "artists", "artist_ids", "album", "album_id", "duration_ms", "explicit")
+_KEEP_IF_MISSING = ("popularity", "isrc", "image_url")
+
+
+def dialect_insert(model):
+    """Core `INSERT` (fast executemany) with ON CONFLICT support for SQLite or PostgreSQL."""
+    name = db.session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two databases we support
+        raise RuntimeError(f"The catalogue needs SQLite or PostgreSQL, not {name}.")
+    return insert(model.__table__)
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def bump_version() -> None:
+    """Announce a catalogue change (same transaction as the change, so readers never see one without the other)."""
+    result = db.session.execute(
+        update(CatalogueState).where(CatalogueState.id == 1)
+        .values(version=CatalogueState.version + 1, changed_at=utcnow())
+    )
+    if result.rowcount == 0:
+        db.session.add(CatalogueState(id=1, version=1, epoch=uuid.uuid4().hex, changed_at=utcnow()))
+        db.session.flush()
+
+
+def existing_ids(track_ids: Sequence[str]) -> set[str]:
+    """Which of `track_ids` are already in the catalogue."""
+    found: set[str] = set()
+    for part in chunks(list(track_ids), 5000):
+        found.update(db.session.scalars(select(CatalogueTrack.id).where(CatalogueTrack.id.in_(part))))
+    return found
+
+
+def upsert_rows(rows: list[dict], update_columns: Sequence[str], keep_if_missing: Sequence[str] = ()) -> None:
+    """Insert track rows, or update `update_columns` of those already present.
+
+    Columns in `keep_if_missing` are updated only with a non-NULL value (COALESCE), so a source
+    that doesn't know a track's ISRC never erases one another source supplied.
+    """
+    if not rows:
+        return
+    stmt = dialect_insert(CatalogueTrack)
+    table = CatalogueTrack.__table__
+    set_ = {name: stmt.excluded[name] for name in update_columns}
+    for name in keep_if_missing:
+        set_[name] = func.coalesce(stmt.excluded[name], table.c[name])
+    set_["updated_at"] = stmt.excluded["updated_at"]
+    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=set_)
+    for part in chunks(rows):
+        db.session.execute(stmt, list(part))
+
+
+def add_tags(pairs: Iterable[tuple[str, str]]) -> None:
+    rows = [{"track_id": t, "tag": tag} for t, tag in set(pairs)]
+    if rows:
+        stmt = dialect_insert(TrackTag).on_conflict_do_nothing()
+        for part in chunks(rows):
+            db.session.execute(stmt, list(part))
+
+
+def add_sources(track_ids: Iterable[str], source: str, moods: Iterable[str] = ()) -> None:
+    moods = list(moods) or [""]
+    rows = [{"track_id": t, "source": source, "mood": m} for t in dict.fromkeys(track_ids) for m in moods]
+    if rows:
+        stmt = dialect_insert(TrackSource).on_conflict_do_nothing()
+        for part in chunks(rows):
+            db.session.execute(stmt, list(part))
+
+
+def track_row(obj: dict | None, album: dict | None = None) -> dict | None:
+    """A catalogue row from a Spotify TrackObject (or a SimplifiedTrackObject plus its album).
+
+    Answers None for what can't be a catalogue track: missing/unavailable items, local files,
+    podcast episodes.
+    """
+    if not obj or not obj.get("id") or obj.get("is_local") or obj.get("type", "track") != "track":
+        return None
+    album = obj.get("album") or album or {}
+    images = album.get("images") or []
+    now = utcnow()
+    return {
+        "id": obj["id"],
+        "name": obj.get("name") or "",
+        "artists": json.dumps([a.get("name") or "" for a in obj.get("artists") or []]),
+        "artist_ids": json.dumps([a.get("id") for a in obj.get("artists") or [] if a.get("id")]),
+        "album": album.get("name") or "",
+        "album_id": album.get("id"),
+        "duration_ms": int(obj.get("duration_ms") or 0),
+        "explicit": bool(obj.get("explicit")),
+        "popularity": obj.get("popularity"),
+        "isrc": ((obj.get("external_ids") or {}).get("isrc") or None),
+        # Spotify lists images largest first; the page shows thumbnails, so take the smallest.
+        "image_url": (images[-1].get("url") if images else None),
+        "added_at": now,
+        "updated_at": now,
+    }
+
+
+def store_spotify_rows(rows: list[dict], source: str, moods: Iterable[str] = ()) -> None:
+    """Upsert rows made by `track_row` and record their source (caller bumps and commits)."""
+    unique = list({r["id"]: r for r in rows}.values())
+    upsert_rows(unique, _METADATA, _KEEP_IF_MISSING)
+    add_sources([r["id"] for r in unique], source, moods)
+
+
+def upsert_spotify_tracks(track_objects: list[dict], source: str, moods: Iterable[str] = (), *,
+                          commit: bool = True) -> list[str]:
+    """Store Spotify TrackObjects (from GET /tracks/{id}, /me/tracks items' `track`, search).
+
+    `source` says why they are here (e.g. "listener"), `moods` for which moods (slugs). Audio
+    features are not touched; call `providers.fetch_missing_features` for those. Returns the
+    stored track ids in input order (unusable objects, such as local files, are left out).
+    Commits unless `commit=False` (then the caller commits).
+    """
+    rows = [row for row in (track_row(obj) for obj in track_objects) if row]
+    if rows:
+        store_spotify_rows(rows, source, moods)
+        bump_version()
+        if commit:
+            db.session.commit()
+    return list(dict.fromkeys(r["id"] for r in rows))
