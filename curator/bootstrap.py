@@ -30,6 +30,7 @@ def write_env_file() -> bool:
 # into an empty table, so the database stays the source of truth after the first run.
 FIRST_RUN_LOADERS: list[str] = [
     "curator.moods.store:import_shipped_if_empty",
+    "curator.catalogue.seeds:import_shipped_if_empty",
 ]
 
 
