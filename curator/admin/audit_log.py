@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from curator.errors import CuratorError
 from curator.extensions import db
@@ -77,7 +77,7 @@ def search(filters: AuditFilters, page: int = 1, per_page: int = PER_PAGE):
 
 def actions() -> list[str]:
     """Every action name that has been recorded, for the filter's menu."""
-    return list(db.session.scalars(select(distinct(AuditEvent.action)).order_by(AuditEvent.action)))
+    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
 
 
 def recent(limit: int = 10) -> list[AuditEvent]:
