@@ -225,4 +225,9 @@ def mood_to_dict(mood: MoodDefinition) -> dict:
 def dump_moods_yaml(moods: Iterable[MoodDefinition]) -> str:
     """Serialise moods to YAML so that ``load_moods_yaml(dump_moods_yaml(x)) == x``."""
     document = {"moods": [mood_to_dict(m) for m in moods]}
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    if yaml.safe_load(text) != document:
+        # PyYAML writes a few exotic characters (e.g. U+0085) raw, and they read back as line
+        # breaks; escaping all non-ASCII text is always exact, if less pretty.
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=False, width=100)
+    return text
