@@ -1,0 +1,117 @@
+"""`flask --app curator moods export|import|validate` through the CLI runner."""
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from curator.extensions import db
+from curator.models.audit import AuditEvent
+from curator.models.mood import Mood, MoodVersion
+from curator.moods.history import set_archived
+
+
+def snapshot(app) -> list[tuple]:
+    """The whole mood state: every mood's flags and every version's data."""
+    with app.app_context():
+        moods = [(m.slug, m.position, m.archived, m.current_version_id) for m in db.session.scalars(db.select(Mood).order_by(Mood.id))]
+        versions = [(v.mood_id, v.number, v.data, v.note) for v in db.session.scalars(db.select(MoodVersion).order_by(MoodVersion.id))]
+    return [moods, versions]
+
+
+def test_export_then_import_round_trips_to_an_identical_state(app, runner, moods, tmp_path):
+    path = tmp_path / "moods.yaml"
+    result = runner.invoke(args=["moods", "export", str(path)])
+    assert result.exit_code == 0, result.output
+    data = yaml.safe_load(path.read_text())
+    assert [m["slug"] for m in data["moods"]] == ["anxious", "angry", "melancholic", "tired", "calm", "focused",
+                                                  "uplifted", "energised"]
+    before = snapshot(app)
+    result = runner.invoke(args=["moods", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Nothing to import" in result.output and "unchanged: anxious" in result.output
+    assert snapshot(app) == before
+
+
+def test_export_to_stdout_leaves_archived_moods_out(app, runner, moods):
+    with app.app_context():
+        set_archived("tired", True, actor=None)
+        db.session.commit()
+    result = runner.invoke(args=["moods", "export"])
+    assert result.exit_code == 0
+    slugs = [m["slug"] for m in yaml.safe_load(result.stdout)["moods"]]
+    assert "tired" not in slugs and "calm" in slugs
+
+
+def test_import_with_one_bad_field_changes_nothing_and_names_it(app, runner, moods, tmp_path):
+    result = runner.invoke(args=["moods", "export"])
+    data = yaml.safe_load(result.stdout)
+    data["moods"][0]["name"] = "Changed but must not land"
+    data["moods"][2]["features"]["tempo"] = {"target": 70, "min": 90, "max": 60}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    before = snapshot(app)
+    result = runner.invoke(args=["moods", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "moods[2].features.tempo.min: min (90) is greater than max (60)" in result.output
+    assert "nothing was imported" in result.output
+    assert snapshot(app) == before
+
+
+def test_import_shows_changes_then_writes_them_in_one_go(app, runner, moods, tmp_path):
+    data = yaml.safe_load(runner.invoke(args=["moods", "export"]).stdout)
+    calm = next(m for m in data["moods"] if m["slug"] == "calm")
+    old_tempo = calm["features"]["tempo"]["target"]
+    calm["features"]["tempo"]["target"] = 68
+    calm["features"]["tempo"]["min"] = 55
+    data["moods"].append({**calm, "slug": "serene", "name": "Serene"})
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    before = snapshot(app)
+    dry = runner.invoke(args=["moods", "import", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "new: serene (Serene)" in dry.output
+    assert "changed: calm" in dry.output
+    assert f"tempo target {old_tempo:g} → 68" in dry.output and "tempo min added: 55" in dry.output
+    assert "Dry run: nothing was written." in dry.output
+    assert snapshot(app) == before
+
+    result = runner.invoke(args=["moods", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 moods" in result.output
+    with app.app_context():
+        calm_row = db.session.scalar(db.select(Mood).where(Mood.slug == "calm"))
+        assert calm_row.current_version.number == 2 and calm_row.current_version.note == "imported from edited.yaml"
+        tempo = json.loads(calm_row.current_version.data)["features"]["tempo"]
+        assert tempo == {**calm["features"]["tempo"], "target": 68, "min": 55}
+        actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.action.like("mood%.import")))]
+        assert sorted(actions) == ["mood.import", "mood.import", "moods.import"]
+    # Importing the same file again is a no-op.
+    again = runner.invoke(args=["moods", "import", str(path)])
+    assert "Nothing to import" in again.output
+
+
+def test_validate_lists_every_error_with_its_path(runner, app, moods, tmp_path):
+    data = yaml.safe_load(runner.invoke(args=["moods", "export"]).stdout)
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(data))
+    ok = runner.invoke(args=["moods", "validate", str(good)])
+    assert ok.exit_code == 0 and "valid" in ok.output
+
+    data["moods"][2]["features"]["tempo"] = {"target": 70, "min": 90, "max": 60}
+    data["moods"][4]["colour"] = "teal"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    result = runner.invoke(args=["moods", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert "moods[2].features.tempo.min: min (90) is greater than max (60)" in result.output
+    assert "moods[4].colour: colour must be a hex colour like #5b8def" in result.output
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("moods:\n  - slug: [unclosed\n")
+    result = runner.invoke(args=["moods", "validate", str(broken)])
+    assert result.exit_code == 1 and "YAML syntax error" in result.output
+
+    missing = runner.invoke(args=["moods", "validate", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 1 and "can't read" in missing.output
