@@ -247,6 +247,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         notices_json=json.dumps(notices + ([capped.note] if capped.note else [])),
     )
     db.session.add(preview)
+    db.session.flush()  # the check-in refers to it
     if req.before_rating is not None:
         db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=start.slug,
                                to_slug=target.slug, moment="before", rating=req.before_rating))

@@ -1,0 +1,271 @@
+"""The JSON API v1 end to end against the fake Spotify: previews, saving exactly once, check-ins."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+
+from curator.extensions import db
+from curator.listen import saving
+from curator.models.listening import PlaylistSave
+from tests.helpers import login
+from tests.listen.conftest import api_headers
+
+CURRENT_OPERATIONS = {("GET", "/v1/me"), ("POST", "/v1/me/playlists"), ("GET", "/v1/me/playlists")}
+
+
+def _operation(call) -> tuple[str, str]:
+    path = call.path
+    if path.startswith("/v1/playlists/"):
+        parts = path.split("/")
+        path = "/v1/playlists/{id}/" + "/".join(parts[4:]) if len(parts) > 4 else "/v1/playlists/{id}"
+    return call.method, path
+
+
+def assert_only_current_operations(fake):
+    allowed = CURRENT_OPERATIONS | {("POST", "/v1/playlists/{id}/items"), ("GET", "/v1/playlists/{id}/items"),
+                                    ("PUT", "/v1/playlists/{id}/images")}
+    used = {_operation(c) for c in fake.calls() if c.path.startswith("/v1/")}
+    assert used <= allowed, used - allowed
+    assert not fake.violations
+
+
+def make_preview(client, token, **body):
+    body = {"from": "anxious", "to": "calm", "tracks": 20, **body}
+    response = client.post("/api/v1/previews", json=body, headers=api_headers(token))
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def save(client, token, preview_id, key="key-1"):
+    return client.post(f"/api/v1/previews/{preview_id}/playlist",
+                       headers=api_headers(token, **{"Idempotency-Key": key}))
+
+
+def test_acceptance_anxious_to_calm_saved_once_despite_replays_and_a_failure(client, catalogue, fake_spotify):
+    login(client, fake_spotify, "listener-1")
+    session = client.get("/api/v1/session").json
+    assert session["user"]["id"] == "listener-1"
+    token = session["csrf_token"]
+
+    preview = make_preview(client, token)
+    ids = [t["id"] for t in preview["tracks"]]
+    assert len(ids) == 20 and len(set(ids)) == 20
+
+    # The items call fails once (Spotify 500): the playlist exists but is empty; the answer says retry.
+    fake_spotify.fail_next("POST", r"/v1/playlists/.*/items", 500, times=1)
+    failed = save(client, token, preview["id"])
+    assert failed.status_code == 503
+    assert failed.json["error"]["code"] == "spotify_unavailable"
+    [half_done] = fake_spotify.playlists_of("listener-1")
+    assert half_done.track_ids == []
+
+    first = save(client, token, preview["id"])
+    assert first.status_code == 201, first.json
+    replay = save(client, token, preview["id"])
+    assert replay.status_code == 200
+    assert replay.json == first.json
+    assert first.json["id"] == half_done.id
+    assert first.json["url"] == f"https://open.spotify.com/playlist/{half_done.id}"
+
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.track_ids == ids
+    assert playlist.public is False
+    assert playlist.name.startswith("Anxious → Calm · ")
+    assert len(playlist.description) <= 300 and "\n" not in playlist.description
+    assert len(fake_spotify.calls("POST", r"^/v1/me/playlists$")) == 1
+    assert_only_current_operations(fake_spotify)
+
+    # The preview now shows its playlist, and the playlist is listed.
+    assert client.get(f"/api/v1/previews/{preview['id']}").json["playlist"]["id"] == playlist.id
+    assert [p["id"] for p in client.get("/api/v1/playlists").json["playlists"]] == [playlist.id]
+
+
+def test_create_that_timed_out_is_found_by_its_marker_not_created_again(app_config, app, client, catalogue,
+                                                                          fake_spotify):
+    app.config["SPOTIFY_TIMEOUT"] = 0.4
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token)
+    # Spotify creates the playlist, but only after we stopped waiting for the answer.
+    fake_spotify.delay_next("POST", r"^/v1/me/playlists$", 1.0)
+    assert save(client, token, preview["id"]).status_code == 503
+    time.sleep(1.0)
+    assert len(fake_spotify.playlists_of("listener-1")) == 1
+
+    assert save(client, token, preview["id"]).status_code == 201
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
+    assert len(fake_spotify.calls("POST", r"^/v1/me/playlists$")) == 1
+    assert fake_spotify.calls("GET", r"^/v1/me/playlists$")
+
+
+def test_items_batch_that_landed_unheard_is_not_added_twice(app, client, catalogue, fake_spotify, monkeypatch):
+    monkeypatch.setattr(saving, "ADD_BATCH", 8)
+    app.config["SPOTIFY_TIMEOUT"] = 0.4
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token)
+    fake_spotify.delay_next("POST", r"/v1/playlists/.+/items", 1.0)
+    assert save(client, token, preview["id"]).status_code == 503
+    time.sleep(1.0)
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert len(playlist.track_ids) == 8  # the first batch landed although we never heard back
+
+    assert save(client, token, preview["id"]).status_code == 201
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
+    batches = [len(c.json["uris"]) for c in fake_spotify.calls("POST", r"/v1/playlists/.+/items")]
+    assert batches == [8, 8, 4] and max(batches) <= 8
+    assert fake_spotify.calls("GET", r"/v1/playlists/.+/items")  # verified before resuming
+
+
+def test_large_playlist_is_added_in_batches_of_at_most_100_in_order(client, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token, **{"from": "calm", "to": "energised", "tracks": 150})
+    assert save(client, token, preview["id"]).status_code == 201
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
+    batches = [len(c.json["uris"]) for c in fake_spotify.calls("POST", r"/v1/playlists/.+/items")]
+    assert sum(batches) == len(preview["tracks"]) and max(batches) <= 100 and len(batches) >= 2
+
+
+def test_two_concurrent_saves_make_one_playlist(live_server, catalogue, fake_spotify):
+    fake_spotify.add_user("listener-1")
+    fake_spotify.authorize_as("listener-1")
+    browser = requests.Session()
+    assert browser.get(live_server + "/login", timeout=10).status_code == 200
+    token = browser.get(live_server + "/api/v1/session", timeout=10).json()["csrf_token"]
+    preview = browser.post(live_server + "/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 20},
+                           headers={"X-CSRFToken": token}, timeout=10).json()
+    # Slow Spotify down so the second request arrives while the first is still creating.
+    fake_spotify.delay_next("POST", r"^/v1/me/playlists$", 0.8)
+    results = []
+
+    def click():
+        r = browser.post(f"{live_server}/api/v1/previews/{preview['id']}/playlist",
+                         headers={"X-CSRFToken": token, "Idempotency-Key": "double-click"}, timeout=20)
+        results.append((r.status_code, r.json()))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.15)
+    for t in threads:
+        t.join()
+    assert sorted(status for status, _ in results) == [200, 201], results
+    assert results[0][1]["id"] == results[1][1]["id"]
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
+    assert len(fake_spotify.calls("POST", r"^/v1/me/playlists$")) == 1
+
+
+def test_idempotency_key_is_required_and_bound_to_one_preview(client, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    first, second = make_preview(client, token), make_preview(client, token)
+    missing = client.post(f"/api/v1/previews/{first['id']}/playlist", headers=api_headers(token))
+    assert missing.status_code == 400
+    assert missing.json["error"]["field"] == "Idempotency-Key"
+    assert save(client, token, first["id"], key="same").status_code == 201
+    reused = save(client, token, second["id"], key="same")
+    assert reused.status_code == 422
+    assert reused.json["error"]["code"] == "idempotency_key_reused"
+    assert len(fake_spotify.playlists_of("listener-1")) == 1
+
+
+def test_rate_limited_save_keeps_the_preview_and_says_when_to_retry(client, catalogue, fake_spotify, app):
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token)
+    fake_spotify.fail_next("POST", r"^/v1/me/playlists$", 429, retry_after=30)
+    response = save(client, token, preview["id"])
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "30"
+    assert "30 seconds" in response.json["error"]["message"]
+    assert fake_spotify.playlists_of("listener-1") == []
+    assert client.get(f"/api/v1/previews/{preview['id']}").status_code == 200
+    with app.app_context():
+        record = db.session.scalar(db.select(PlaylistSave))
+        assert record.state == "pending" and record.lease_until is None  # nothing sent: a retry just creates
+    assert save(client, token, preview["id"]).status_code == 201
+    assert len(fake_spotify.playlists_of("listener-1")) == 1
+
+
+def test_previews_belong_to_their_owner(client, app, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token)
+    other = app.test_client()
+    login(other, fake_spotify, "listener-2")
+    other_token = other.get("/api/v1/session").json["csrf_token"]
+    assert other.get(f"/api/v1/previews/{preview['id']}").status_code == 404
+    assert other.get(f"/previews/{preview['id']}").status_code == 404
+    stolen = save(other, other_token, preview["id"])
+    assert stolen.status_code == 404 and stolen.json["error"]["code"] == "not_found"
+    assert other.post("/api/v1/checkins", json={"preview_id": preview["id"], "rating": 3},
+                      headers=api_headers(other_token)).status_code == 404
+    assert fake_spotify.playlists_of("listener-2") == [] and fake_spotify.playlists_of("listener-1") == []
+
+
+def test_api_needs_login_and_csrf(client, catalogue, fake_spotify):
+    assert client.get("/api/v1/session").json["user"] is None
+    assert client.get("/api/v1/moods").status_code == 401
+    assert client.get("/api/v1/moods").json["error"]["code"] == "login_required"
+    _login(client, fake_spotify)
+    response = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5})
+    assert response.status_code == 400 and response.json["error"]["code"] == "csrf_failed"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"from": "nope", "to": "calm", "tracks": 5}, "from"),
+    ({"from": "anxious", "to": "calm"}, "tracks"),
+    ({"from": "anxious", "to": "calm", "tracks": 5, "minutes": 20}, "tracks"),
+    ({"from": "anxious", "to": "calm", "tracks": 0}, "tracks"),
+    ({"from": "anxious", "to": "calm", "tracks": "many"}, "tracks"),
+    ({"from": "anxious", "to": "calm", "minutes": -3}, "minutes"),
+    ({"from": "anxious", "to": "calm", "tracks": 5, "arc": "zigzag"}, "arc"),
+    ({"from": "anxious", "to": "calm", "tracks": 5, "before_rating": 9}, "before_rating"),
+])
+def test_bad_preview_requests_name_the_field(client, catalogue, fake_spotify, body, field):
+    token = _login(client, fake_spotify)
+    response = client.post("/api/v1/previews", json=body, headers=api_headers(token))
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["field"] == field
+
+
+def test_non_json_body_is_a_clear_400(client, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    response = client.post("/api/v1/previews", data="from=anxious", headers=api_headers(token))
+    assert response.status_code == 400 and response.json["error"]["code"] == "bad_json"
+
+
+def test_minutes_length_fills_about_that_long(client, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token, tracks=None, minutes=30)
+    assert preview["length"] == {"minutes": 30}
+    assert 25 * 60_000 <= preview["duration_ms"] <= 36 * 60_000
+
+
+def test_checkins_through_the_api(client, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token, before_rating=4)
+    response = client.post("/api/v1/checkins", json={"preview_id": preview["id"], "rating": 2},
+                           headers=api_headers(token))
+    assert response.status_code == 201
+    assert response.json | {"id": 0, "at": ""} == {"id": 0, "at": "", "preview_id": preview["id"], "from": "anxious",
+                                                    "to": "calm", "moment": "after", "rating": 2}
+    bad = client.post("/api/v1/checkins", json={"preview_id": preview["id"], "rating": 7}, headers=api_headers(token))
+    assert bad.status_code == 422 and bad.json["error"]["field"] == "rating"
+    page = client.get("/history").get_data(as_text=True)
+    assert 'data-before="4" data-after="2"' in page
+
+
+def test_empty_catalogue_is_503_with_a_clear_code(client, moods, fake_spotify):
+    token = _login(client, fake_spotify)
+    response = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5},
+                           headers=api_headers(token))
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "catalogue_empty"
+
+
+def _login(client, fake):
+    login(client, fake, "listener-1")
+    return client.get("/api/v1/session").json["csrf_token"]
