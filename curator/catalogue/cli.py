@@ -5,13 +5,14 @@ import json
 import sys
 
 import click
+from flask.cli import AppGroup
 
 from curator.errors import CuratorError
 
 MAX_LISTED_PROBLEMS = 50
 
 
-@click.group("catalog")
+@click.group("catalog", cls=AppGroup)
 def catalog_cli():
     """The track catalogue."""
 
@@ -67,7 +68,7 @@ def import_command(path: str, skip_bad: bool, tags: tuple[str, ...]):
                f"{result.skipped} skipped{duplicates} in {result.seconds:.1f} s{features}.")
 
 
-@click.group("seeds")
+@click.group("seeds", cls=AppGroup)
 def seeds_cli():
     """Seed lists the catalogue grows from."""
 
@@ -125,7 +126,7 @@ def refresh_command(mood: str | None, dry_run: bool, as_user: str | None):
     click.echo(f"Spotify calls: {report.spotify_calls}")
 
 
-@click.group("curate")
+@click.group("curate", cls=AppGroup)
 def curate_cli():
     """Curation from the command line."""
 

@@ -138,11 +138,7 @@ def _whole(column: str, text: str, low: int, high: int, what: str) -> int:
 
 
 def split_artists(text: str, plural: bool) -> list[str]:
-    """Artist names from one cell: "['A', 'B']" (Kaggle style), "A;B", or "A, B" in an `artists` column.
-
-    Commas split only in a plural column, since single names such as "Tyler, The Creator"
-    contain commas.
-    """
+    """Artist names from one cell: "['A', 'B']" (Kaggle style), "A;B", or "A, B" when `plural`."""
     text = text.strip()
     if text.startswith("[") and text.endswith("]"):
         try:
@@ -211,15 +207,19 @@ def read_csv(path: str, *, extra_tags: Iterable[str] = (), progress: Callable[[i
         raise ImportFileError(f"{filename} has some audio-feature columns but lacks: {', '.join(absent)}. "
                               "Give all of them, or none (features are then fetched on refresh).")
     parsed = ParsedFile(has_features=bool(features_found), present=set(where))
-    plural = header[where["artists"]].strip().lower() in ("artists", "artist_names", "artists_names")
+    records = [(reader.line_num, cells) for cells in _rows(reader, filename)]
+    artists_at = where["artists"]
+    # Commas separate artists only in a plural column of a file that never uses ";" there:
+    # single names such as "Tyler, The Creator" contain commas.
+    plural = header[artists_at].strip().lower() in ("artists", "artist_names", "artists_names") and not any(
+        artists_at < len(cells) and ";" in cells[artists_at] for _, cells in records)
     extra = [t.strip() for t in extra_tags if t.strip()]
     source = f"import:{filename}"[:120]
     now = utcnow()
     width = len(header)
-    lines = max(1, text.count("\n"))  # an upper bound on rows, for the progress bar
+    lines = len(records) or 1
     idx = where.get
-    for cells in _rows(reader, parsed, filename):
-        line = reader.line_num
+    for line, cells in records:
         parsed.rows_read += 1
         if progress and parsed.rows_read % 2000 == 0:
             progress(parsed.rows_read, lines)
@@ -248,7 +248,7 @@ def read_csv(path: str, *, extra_tags: Iterable[str] = (), progress: Callable[[i
     return parsed
 
 
-def _rows(reader, parsed: ParsedFile, filename: str):
+def _rows(reader, filename: str):
     while True:
         try:
             yield next(reader)

@@ -23,6 +23,10 @@ class SeedInvalid(ValueError):
     """What the admin typed is not a seed of this kind; the message says why and what works."""
 
 
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def _kind_word(kind: str) -> str:
     return {"search": "search query"}.get(kind, kind)
 
@@ -71,10 +75,10 @@ def normalise_seed(kind: str, text: str) -> str:
         )
     found_kind, found_id = ref
     if found_kind == "unknown":
-        raise SeedInvalid(f"“{text}” is a Spotify link, but not to a {kind}.")
+        raise SeedInvalid(f"“{text}” is a Spotify link, but not to {_a(kind)}.")
     if found_kind != kind:
         where = f" Put it under {found_kind}s." if found_kind in LINKED_KINDS else ""
-        raise SeedInvalid(f"“{text}” is a Spotify {found_kind}, not a {kind}.{where}")
+        raise SeedInvalid(f"“{text}” is a Spotify {found_kind}, not {_a(kind)}.{where}")
     if not _BASE62_ID.match(found_id):
         raise SeedInvalid(f"“{text}” has no valid Spotify id (ids are 22 letters and digits).")
     return found_id

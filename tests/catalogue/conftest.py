@@ -1,0 +1,55 @@
+"""Fixtures for catalogue tests: shipped moods in the database, an admin logged in through the
+fake Spotify, and small CSV files written inline."""
+from __future__ import annotations
+
+import pytest
+
+from curator.extensions import db
+from tests.helpers import login
+
+FEATURES_HEADER = "valence,energy,danceability,acousticness,instrumentalness,speechiness,liveness,loudness,tempo"
+
+
+def base62(n: int, prefix: str = "t") -> str:
+    """A valid-looking 22-character Spotify id, distinct per n and prefix."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    digits = ""
+    value = n
+    for _ in range(8):
+        digits = alphabet[value % 62] + digits
+        value //= 62
+    return (prefix * 14)[:14] + digits
+
+
+@pytest.fixture
+def moods(app):
+    from curator.moods.store import import_shipped_if_empty
+
+    with app.app_context():
+        import_shipped_if_empty()
+
+
+@pytest.fixture
+def admin_client(client, fake_spotify, moods):
+    login(client, fake_spotify, "admin-user", display_name="Ada Admin")
+    return client
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """write_csv(text, name="data.csv", encoding="utf-8") -> path"""
+
+    def write(text: str, name: str = "data.csv", encoding: str = "utf-8") -> str:
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        return str(path)
+
+    return write
+
+
+def in_app(app, func):
+    with app.app_context():
+        try:
+            return func()
+        finally:
+            db.session.remove()

@@ -1,0 +1,217 @@
+"""`flask --app curator catalog import`: layouts, bad rows, --skip-bad, idempotence, file problems."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from curator.extensions import db
+from curator.models.catalogue import CatalogueImport, CatalogueTrack, TrackTag
+from tests.catalogue.conftest import FEATURES_HEADER, base62, in_app
+
+DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "moods-labelled-dev.csv"
+
+
+def dev_style(n: int, bad: dict[int, tuple[str, str]] | None = None) -> str:
+    """A CSV in the dev set's layout; `bad` maps a row index to (column, value) to corrupt."""
+    header = "name,album,artist,id,release_date,popularity,length,danceability,acousticness,energy," \
+             "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood"
+    columns = header.split(",")
+    lines = [header]
+    for i in range(n):
+        row = {
+            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % 7}", "id": base62(i),
+            "release_date": "2020-01-01", "popularity": str(i % 100), "length": str(180000 + i),
+            "danceability": "0.5", "acousticness": f"{(i % 10) / 10:.1f}", "energy": f"{(i % 9) / 10:.1f}",
+            "instrumentalness": "0.1", "liveness": "0.1", "valence": f"{(i % 8) / 10:.1f}", "loudness": "-8.5",
+            "speechiness": "0.04", "tempo": "120.0", "key": str(i % 12), "time_signature": "4",
+            "mood": ["Calm", "Sad", "Happy", "Energetic"][i % 4],
+        }
+        for index, (column, value) in (bad or {}).items():
+            if index == i:
+                row[column] = value
+        lines.append(",".join(row[c] for c in columns))
+    return "\n".join(lines) + "\n"
+
+
+def count(app, model=CatalogueTrack):
+    return in_app(app, lambda: db.session.scalar(select(func.count()).select_from(model)))
+
+
+def test_import_stores_tracks_features_and_label_tags(app, runner, write_csv):
+    path = write_csv(dev_style(12))
+    result = runner.invoke(args=["catalog", "import", path])
+    assert result.exit_code == 0, result.output
+    assert "12 rows read, 12 imported, 0 updated, 0 skipped" in result.output
+
+    def check():
+        track = db.session.get(CatalogueTrack, base62(3))
+        assert track.name == "Song 3" and json.loads(track.artists) == ["Artist 3"]
+        assert track.album == "Album 3" and track.duration_ms == 180003 and track.popularity == 3
+        assert track.energy == pytest.approx(0.3) and track.loudness == pytest.approx(-8.5)
+        assert track.features_source == "import:data.csv" and track.features_fetched_at is not None
+        tags = set(db.session.scalars(select(TrackTag.tag).where(TrackTag.track_id == base62(3))))
+        assert tags == {"mood:energetic"}
+        entry = db.session.scalar(select(CatalogueImport))
+        assert (entry.status, entry.imported, entry.rows_read) == ("imported", 12, 12)
+
+    in_app(app, check)
+
+
+def test_a_bad_row_imports_nothing_names_line_and_column_and_exits_1(app, runner, write_csv):
+    path = write_csv(dev_style(60, bad={55: ("energy", "abc")}))
+    result = runner.invoke(args=["catalog", "import", path])
+    assert result.exit_code == 1
+    # Row index 55 is the 57th line (header is line 1).
+    assert 'line 57, column energy: "abc" is not a number between 0 and 1' in result.output
+    assert "Nothing imported" in result.output
+    assert count(app) == 0
+    assert in_app(app, lambda: db.session.scalar(select(CatalogueImport.status))) == "rejected"
+
+
+def test_skip_bad_imports_the_good_rows_and_lists_the_bad(app, runner, write_csv):
+    path = write_csv(dev_style(10, bad={2: ("tempo", "fast"), 7: ("id", "not-an-id")}))
+    result = runner.invoke(args=["catalog", "import", path, "--skip-bad"])
+    assert result.exit_code == 0, result.output
+    assert 'line 4, column tempo: "fast" is not a tempo in BPM between 0 and 300' in result.output
+    assert 'line 9, column id: "not-an-id" is not a Spotify track id' in result.output
+    assert "10 rows read, 8 imported, 0 updated, 2 skipped" in result.output
+    assert count(app) == 8
+
+
+def test_reimport_is_idempotent_and_updates_features(app, runner, write_csv):
+    path = write_csv(dev_style(20))
+    assert runner.invoke(args=["catalog", "import", path]).exit_code == 0
+    changed = dev_style(20).replace(f"{base62(4)},2020-01-01", f"{base62(4)},2020-01-01", 1)
+    changed = changed.replace("Song 4,Album 4,Artist 4", "Song 4 (remastered),Album 4,Artist 4")
+    path = write_csv(changed)
+    result = runner.invoke(args=["catalog", "import", path, "--tag", "source:test"])
+    assert result.exit_code == 0, result.output
+    assert "20 rows read, 0 imported, 20 updated, 0 skipped" in result.output
+    assert count(app) == 20
+    assert count(app, TrackTag) == 40  # one mood tag and one --tag each, no duplicates
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, base62(4)).name) == "Song 4 (remastered)"
+
+
+def test_kaggle_tracks_layout_with_semicolon_artists_genres_and_duplicates(app, runner, write_csv):
+    text = (
+        ",track_id,artists,album_name,track_name,popularity,duration_ms,explicit,danceability,energy,key,loudness,"
+        "mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,time_signature,track_genre\n"
+        f"0,{base62(1)},Ingrid Michaelson;ZAYN,Chill Album,To Begin Again,54,214240,False,0.4,0.3,0,-9.7,1,"
+        "0.03,0.9,0.0,0.1,0.2,80.0,4,acoustic\n"
+        f"1,{base62(1)},Ingrid Michaelson;ZAYN,Chill Album,To Begin Again,54,214240,False,0.4,0.3,0,-9.7,1,"
+        "0.03,0.9,0.0,0.1,0.2,80.0,4,pop\n"
+        f"2,{base62(2)},\"Tyler, The Creator\",Album,Song,70,200000,True,0.7,0.8,5,-5.0,0,"
+        "0.2,0.1,0.0,0.3,0.6,140.0,4,hip-hop\n"
+    )
+    result = runner.invoke(args=["catalog", "import", write_csv(text)])
+    assert result.exit_code == 0, result.output
+    assert "3 rows read, 2 imported" in result.output and "1 repeated ids merged" in result.output
+
+    def check():
+        first = db.session.get(CatalogueTrack, base62(1))
+        assert json.loads(first.artists) == ["Ingrid Michaelson", "ZAYN"] and first.mode == 1
+        tags = set(db.session.scalars(select(TrackTag.tag).where(TrackTag.track_id == base62(1))))
+        assert tags == {"genre:acoustic", "genre:pop"}
+        second = db.session.get(CatalogueTrack, base62(2))
+        assert json.loads(second.artists) == ["Tyler, The Creator"] and second.explicit is True
+
+    in_app(app, check)
+
+
+def test_python_list_artists_uri_ids_bom_and_semicolon_delimiter(app, runner, write_csv):
+    text = (
+        "uri;name;artists;" + FEATURES_HEADER.replace(",", ";") + "\n"
+        f"spotify:track:{base62(5)};Duet;\"['A', 'B']\";0.5;0.5;0.5;0.5;0.5;0.05;0.1;-7;100\n"
+        f"https://open.spotify.com/intl-de/track/{base62(6)}?si=x;Solo;['C'];0.5;0.5;0.5;0.5;0.5;0.05;0.1;-7;100\n"
+    )
+    result = runner.invoke(args=["catalog", "import", write_csv(text, encoding="utf-8-sig")])
+    assert result.exit_code == 0, result.output
+    assert in_app(app, lambda: json.loads(db.session.get(CatalogueTrack, base62(5)).artists)) == ["A", "B"]
+    assert in_app(app, lambda: json.loads(db.session.get(CatalogueTrack, base62(6)).artists)) == ["C"]
+
+
+def test_file_without_feature_columns_imports_tracks_to_be_fetched_later(app, runner, write_csv):
+    text = f"spotify_id,track_name,artist_name,genre\n{base62(9)},Quiet,Someone,Ambient\n"
+    result = runner.invoke(args=["catalog", "import", write_csv(text)])
+    assert result.exit_code == 0, result.output
+    assert "features are fetched on refresh" in result.output
+    track = in_app(app, lambda: db.session.get(CatalogueTrack, base62(9)))
+    assert track.features_source is None
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "is empty"),
+    ("id,name,artists\n", "has a header row but no tracks"),
+    ("name,energy\nSong,0.5\n", "lacks the required column(s): id (or track_id, spotify_id, uri), artists"),
+    (f"id,name,artist,energy,valence\n{base62(1)},S,A,0.5,0.5\n", "lacks: danceability, acousticness"),
+])
+def test_file_level_problems_are_one_clear_error_and_exit_1(app, runner, write_csv, text, message):
+    result = runner.invoke(args=["catalog", "import", write_csv(text)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert count(app) == 0
+
+
+def test_missing_file_is_an_error_not_a_traceback(runner, tmp_path):
+    result = runner.invoke(args=["catalog", "import", str(tmp_path / "nope.csv")])
+    assert result.exit_code in (1, 2)
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not DEV_CSV.exists(), reason="../shared/data/moods-labelled-dev.csv is absent (shared data not checked out)")
+def test_dev_set_imports_completely_and_preview_goes_from_anxious_to_calm(app, runner, moods):
+    result = runner.invoke(args=["catalog", "import", str(DEV_CSV)])
+    assert result.exit_code == 0, result.output
+    assert "344 rows read, 344 imported" in result.output
+    result = runner.invoke(args=["curate", "preview", "--from", "anxious", "--to", "calm", "--tracks", "20",
+                                 "--json", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    tracks = data["tracks"]
+    assert len(tracks) == 20
+    for key in ("id", "name", "artists", "position_target", "distance"):
+        assert key in tracks[0]
+    assert "stats" in data
+
+    from curator.moods.store import get_mood
+
+    def distance_to(slug, track):
+        mood = in_app(app, lambda: get_mood(slug).definition)
+        feats = {n: t.target for n, t in mood.features.items()}
+        return sum(abs(track["features"][n] - v) / (200 if n == "tempo" else 60 if n == "loudness" else 1)
+                   for n, v in feats.items() if track["features"].get(n) is not None)
+
+    first, last = tracks[0], tracks[-1]
+    assert distance_to("anxious", first) < distance_to("calm", first)
+    assert distance_to("calm", last) < distance_to("anxious", last)
+
+
+def test_preview_errors_are_one_line_and_exit_2(app, runner, moods, write_csv):
+    result = runner.invoke(args=["curate", "preview", "--from", "anxious", "--to", "calm", "--tracks", "5"])
+    assert result.exit_code == 2 and "no tracks with audio features" in result.output
+    runner.invoke(args=["catalog", "import", write_csv(dev_style(8))])
+    result = runner.invoke(args=["curate", "preview", "--from", "nope", "--to", "calm", "--tracks", "5"])
+    assert result.exit_code == 2 and "no mood called" in result.output
+    result = runner.invoke(args=["curate", "preview", "--from", "anxious", "--to", "calm", "--tracks", "400"])
+    assert result.exit_code == 2 and "Error:" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(args=["curate", "preview", "--from", "anxious", "--to", "calm", "--tracks", "3"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") >= 5
+
+
+def test_large_import_is_fast_enough(app, runner, write_csv):
+    """A smoke check of the bulk path (the 100k benchmark lives in bench/catalogue_import.py)."""
+    import time
+
+    path = write_csv(dev_style(5000))
+    started = time.perf_counter()
+    result = runner.invoke(args=["catalog", "import", path])
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - started < 5 + (5 if os.environ.get("DATABASE_URL") else 0)
+    assert count(app) == 5000
