@@ -1,6 +1,8 @@
 """Errors as types, mapped to pages (HTML) and `{"error": {...}}` (API) in this one place."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -44,6 +46,16 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def own_path(url: str | None) -> str | None:
+    """The path and query of a same-site URL (e.g. the Referer of a form post), else None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def json_error(status: int, code: str, message: str, field: str | None = None, headers=None):
     response = jsonify({"error": {"code": code, "message": message, "field": field}})
     response.status_code = status
@@ -77,7 +89,7 @@ def init_app(app) -> None:
         if wants_json():
             return json_error(401, exc.code, exc.message)
         flash(exc.message, "warning")
-        target = request.full_path if request.method == "GET" else request.referrer
+        target = request.full_path if request.method == "GET" else own_path(request.referrer)
         return redirect(url_for("auth.login", next=target or "/"))
 
     @app.errorhandler(SpotifyError)
