@@ -24,7 +24,7 @@ def _catalogue_health() -> dict | None:
         return None
     try:
         return catalogue_health()
-    except Exception:  # noqa: BLE001  (one broken panel must not take the dashboard down)
+    except Exception:  # one broken panel must not take the dashboard down
         current_app.logger.exception("catalogue_health failed")
         db.session.rollback()
         return {"error": "Catalogue health could not be read; see the server log."}

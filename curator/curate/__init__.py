@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("curate", __name__, url_prefix="/curate")
 
-from curator.curate import routes  # noqa: F401
+from curator.curate import routes  # noqa: E402,F401

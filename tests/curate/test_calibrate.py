@@ -16,7 +16,7 @@ from tests.curate.conftest import DEV_CSV, csv_records, login_with_role
 from tests.helpers import csrf_from
 
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-PRECISION = re.compile(r"<td>Current \(version \d+\)</td><td>([\d.]+) .*?<td>Proposal</td><td><strong>([\d.]+)</strong>", re.S)
+PRECISION = re.compile(r"<td>Current \(version \d+\)</td><td>([\d.]+) .*?<td>Proposal</td><td><strong>([\d.]+)</strong>", re.DOTALL)
 
 
 def proposal_form(html: str) -> dict:

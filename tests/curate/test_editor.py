@@ -45,7 +45,7 @@ def test_save_creates_a_new_version_with_author_and_note(app, client, fake_spoti
     assert response.status_code == 302
     history = versions_of(app, "calm")
     assert [n for n, *_ in history] == [1, 2]
-    number, data, note, author = history[-1]
+    _number, data, note, author = history[-1]
     assert data["features"]["tempo"]["target"] == 66 and note == "slower" and author == "cur-1"
     with app.app_context():
         assert get_mood("calm").definition.features["tempo"].target == 66
