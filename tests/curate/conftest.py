@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curator.engine import FEATURES, Catalogue
+from curator.engine import FEATURES
 from curator.extensions import db
 from curator.models.user import User
 from curator.moods.store import import_shipped_if_empty
@@ -63,21 +63,38 @@ def synthetic_records(n: int = 240, seed: int = 7) -> list[dict]:
     return records
 
 
-def csv_records(path: Path) -> list[dict]:
-    """The labelled dev set as catalogue records, each tagged `mood:<label>` (lowercase)."""
-    records = []
-    with path.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            rec = {name: float(row[name]) for name in FEATURES if name != "mode" and row.get(name) not in (None, "")}
-            rec.update(id=row["id"], name=row["name"], artists=[row["artist"]], duration_ms=int(float(row["length"])),
-                       key=int(float(row["key"])), tags=[f"mood:{row['mood'].strip().lower()}"])
-            records.append(rec)
-    return records
+def write_csv(records: list[dict], path: Path) -> Path:
+    """Records as a dataset CSV (one `mood` label column), the format `catalog import` reads."""
+    columns = ["id", "name", "artists", "duration_ms", "explicit", "key", *FEATURES, "mood"]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for rec in records:
+            label = next((t.removeprefix("mood:") for t in rec["tags"] if t.startswith("mood:")), "")
+            writer.writerow([rec["id"], rec["name"], rec["artists"][0], rec["duration_ms"], rec["explicit"],
+                             rec["key"], *(rec[f] for f in FEATURES), label])
+    return path
+
+
+def import_catalogue(app, runner, path: Path):
+    """Import a CSV through `flask --app curator catalog import`, and return the engine catalogue."""
+    from curator.catalogue.matrix import current_catalogue
+
+    result = runner.invoke(args=["catalog", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        return current_catalogue()
 
 
 @pytest.fixture
-def catalogue(monkeypatch):
-    """The editor's catalogue, built from records (replaces the database-backed catalogue)."""
-    built = Catalogue.from_records(synthetic_records())
-    monkeypatch.setattr("curator.curate.preview.load_catalogue", lambda: built)
-    return built
+def catalogue(app, runner, tmp_path):
+    """A synthetic catalogue, imported into the database the way an admin would."""
+    return import_catalogue(app, runner, write_csv(synthetic_records(), tmp_path / "synthetic.csv"))
+
+
+@pytest.fixture
+def dev_catalogue(app, runner):
+    """The labelled dev set (../shared), imported with `catalog import`; skipped when absent."""
+    if not DEV_CSV.exists():
+        pytest.skip(f"labelled dev set not found at {DEV_CSV} (../shared is absent)")
+    return import_catalogue(app, runner, DEV_CSV)

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from curator.engine import Catalogue, mood_to_dict
+from curator.engine import mood_to_dict
 from curator.extensions import db
 from curator.models.mood import Mood
 from curator.moods.calibrate import calibrate, parse_track_refs, tag_mask
 from curator.moods.store import get_mood
-from tests.curate.conftest import DEV_CSV, csv_records, login_with_role
+from tests.curate.conftest import login_with_role
 from tests.helpers import csrf_from
 
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -23,15 +23,6 @@ def proposal_form(html: str) -> dict:
     """The hidden fields of the accept form (the last form on the page)."""
     form = html[html.rindex("<form"):]
     return {name: htmllib.unescape(value) for name, value in HIDDEN.findall(form)}
-
-
-@pytest.fixture
-def dev_catalogue(monkeypatch):
-    if not DEV_CSV.exists():
-        pytest.skip(f"labelled dev set not found at {DEV_CSV} (../shared is absent)")
-    built = Catalogue.from_records(csv_records(DEV_CSV))
-    monkeypatch.setattr("curator.curate.preview.load_catalogue", lambda: built)
-    return built
 
 
 @pytest.mark.parametrize("slug, tag", [("calm", "mood:calm"), ("melancholic", "mood:sad")])

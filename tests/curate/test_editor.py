@@ -227,8 +227,7 @@ def test_preview_button_works_without_javascript(app, client, fake_spotify, mood
     assert len(versions_of(app, "calm")) == 1
 
 
-def test_editor_says_so_when_there_is_no_catalogue(app, client, fake_spotify, moods, monkeypatch):
-    monkeypatch.setattr("curator.curate.preview.load_catalogue", lambda: None)
+def test_editor_says_so_when_there_is_no_catalogue(app, client, fake_spotify, moods):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html = client.get("/curate/moods/calm").get_data(as_text=True)
     assert "There is no track catalogue yet" in html
