@@ -167,7 +167,9 @@ def unarchive(slug: str):
 @curator_required
 def mood_history(slug: str):
     mood = history.mood_row(slug)
-    return render_template("curate/history.html", mood=mood, versions=history.versions(slug))
+    versions = history.versions(slug)
+    return render_template("curate/history.html", mood=mood, versions=versions,
+                           previews=history.preview_counts([v.id for v in versions]))
 
 
 @bp.get("/moods/<slug>/diff")
@@ -198,7 +200,9 @@ def rollback(slug: str):
     except VersionConflict as exc:
         db.session.rollback()
         mood = history.mood_row(slug)
-        return render_template("curate/history.html", mood=mood, versions=history.versions(slug),
+        versions = history.versions(slug)
+        return render_template("curate/history.html", mood=mood, versions=versions,
+                               previews=history.preview_counts([v.id for v in versions]),
                                conflict=f"{exc.message} Check the history below before rolling back."), 409
     db.session.commit()
     flash(f"Rolled “{slug}” back to version {number} (saved as version {version.number}).", "success")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from curator import audit
 from curator.errors import CuratorError, NotFound
 from curator.extensions import db
+from curator.models.listening import Preview
 from curator.models.mood import Mood, MoodVersion
 from curator.moods.store import save_version
 
@@ -65,3 +66,14 @@ def set_archived(slug: str, archived: bool, *, actor) -> Mood:
                  {"archived": mood.archived}, {"archived": archived})
     mood.archived = archived
     return mood
+
+
+def preview_counts(version_ids: list[int]) -> dict[int, int]:
+    """How many listener previews each version helped make, as the start or the target mood."""
+    counts: dict[int, int] = {}
+    for column in (Preview.from_version_id, Preview.to_version_id):
+        for version_id, n in db.session.execute(
+            select(column, func.count()).where(column.in_(version_ids)).group_by(column)
+        ):
+            counts[version_id] = counts.get(version_id, 0) + n
+    return counts

@@ -1,2 +1,2 @@
-"""Admin tests reuse the curator fixtures (shipped moods)."""
-from tests.curate.conftest import moods  # noqa: F401
+"""Admin tests reuse the curator fixtures (shipped moods, an imported catalogue)."""
+from tests.curate.conftest import catalogue, moods  # noqa: F401

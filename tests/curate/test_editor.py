@@ -231,3 +231,17 @@ def test_editor_says_so_when_there_is_no_catalogue(app, client, fake_spotify, mo
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html = client.get("/curate/moods/calm").get_data(as_text=True)
     assert "There is no track catalogue yet" in html
+
+
+def test_history_shows_which_versions_made_listeners_previews(app, client, fake_spotify, moods, catalogue):
+    listener = app.test_client()
+    login_with_role(listener, fake_spotify, app, "listener-1", None)
+    token = csrf_from(listener.get("/").data)
+    made = listener.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5},
+                         headers={"X-CSRFToken": token})
+    assert made.status_code in (200, 201), made.get_data(as_text=True)
+
+    login_with_role(client, fake_spotify, app, "cur-1", "curator")
+    html = client.get("/curate/moods/calm/history").get_data(as_text=True)
+    row = html[html.index("<tbody>"):]
+    assert re.search(r"<td>1 <span class=\"badge\">current</span></td>.*?<td>1</td>", row, re.DOTALL)
