@@ -33,6 +33,7 @@ from curator.moods.store import (
 
 # Slugs that would collide with the editor's own paths.
 RESERVED_SLUGS = {"new", "preview"}
+NOTE_MAX = 500
 
 
 def _start_mood(slug: str | None) -> MoodDefinition | None:
@@ -53,6 +54,14 @@ def _preview_for(state: MoodForm, start_slug: str | None):
     if definition is None:
         return None, probe
     return previews.build_preview(previews.load_catalogue(), definition, _start_mood(start_slug)), probe
+
+
+def _note(state: MoodForm) -> str:
+    """The version note as typed; too long is a field error (the column holds 500 characters)."""
+    note = request.form.get("note", "").strip()
+    if len(note) > NOTE_MAX:
+        state.errors.setdefault("note", []).append(f"keep the note under {NOTE_MAX} characters (it has {len(note)})")
+    return note
 
 
 def _render_editor(state: MoodForm, *, mood=None, base_version_id=None, status=200, conflict=None,
@@ -79,7 +88,7 @@ def new_mood():
     if request.method == "GET":
         return _render_editor(blank_form())
     state = read_form(request.form)
-    note = request.form.get("note", "").strip()
+    note = _note(state)
     if request.form.get("action") != "save":
         return _render_editor(state, note=note)
     if state.value("slug") in RESERVED_SLUGS:
@@ -106,7 +115,7 @@ def edit_mood(slug: str):
         state = form_from_mood(history.version_data(mood.current_version))
         return _render_editor(state, mood=mood, base_version_id=mood.current_version_id)
     state = read_form(request.form, slug=slug)
-    note = request.form.get("note", "").strip()
+    note = _note(state)
     base = request.form.get("base_version_id", type=int)
     if request.form.get("action") != "save":
         # "Preview" without JavaScript, or a proposal opened from calibration: show, don't save.
@@ -115,7 +124,7 @@ def edit_mood(slug: str):
         state.general_errors.append("The form lost track of which version you started from; reload the editor.")
         return _render_editor(state, mood=mood, base_version_id=mood.current_version_id, status=422, note=note)
     definition = validate(state)
-    if definition is None:
+    if definition is None or state.has_errors:
         return _render_editor(state, mood=mood, base_version_id=base, status=422, note=note)
     try:
         version = save_version(mood_to_dict(definition), author=g.user, note=note, base_version_id=base)

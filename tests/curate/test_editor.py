@@ -75,6 +75,14 @@ def test_bad_fields_are_named_and_everything_typed_is_kept(app, client, fake_spo
     assert 'name="features.tempo.min" value="90"' in html
     assert len(versions_of(app, "calm")) == 1
 
+    # A note longer than the column holds is a field error too, not a database failure.
+    long_note = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "save",
+                                          "note": "why " * 150}
+    response = client.post("/curate/moods/calm", data=long_note)
+    assert response.status_code == 422
+    assert "keep the note under 500 characters (it has 599)" in response.get_data(as_text=True)
+    assert len(versions_of(app, "calm")) == 1
+
 
 def test_second_concurrent_save_is_refused_with_both_versions_shown(app, fake_spotify, moods, catalogue):
     first, second = app.test_client(), app.test_client()
