@@ -269,3 +269,47 @@ def test_empty_catalogue_is_503_with_a_clear_code(client, moods, fake_spotify):
 def _login(client, fake):
     login(client, fake, "listener-1")
     return client.get("/api/v1/session").json["csrf_token"]
+
+
+def test_a_crashed_save_is_resumed_once_its_lease_runs_out(client, app, catalogue, fake_spotify, monkeypatch):
+    monkeypatch.setattr(saving, "WAIT_FOR_OTHER_SECONDS", 0.3)
+    token = _login(client, fake_spotify)
+    preview = make_preview(client, token)
+    # A worker died right after Spotify created the playlist: the record says "created" and
+    # still holds that worker's lease.
+    fake_spotify.fail_next("POST", r"/v1/playlists/.*/items", 500)
+    assert save(client, token, preview["id"]).status_code == 503
+    with app.app_context():
+        record = db.session.scalar(db.select(PlaylistSave))
+        record.state = "created"
+        record.lease_until = saving.utcnow() + saving.timedelta(minutes=5)
+        db.session.commit()
+    busy = save(client, token, preview["id"])
+    assert busy.status_code == 409 and busy.json["error"]["code"] == "save_in_progress"
+    with app.app_context():
+        record = db.session.scalar(db.select(PlaylistSave))
+        record.lease_until = saving.utcnow() - saving.timedelta(seconds=1)
+        db.session.commit()
+    assert save(client, token, preview["id"]).status_code == 201
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
+
+
+def test_from_my_music_without_library_access_is_403_with_the_way_to_allow_it(client, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    response = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5,
+                                                     "from_my_music": True}, headers=api_headers(token))
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "scope_required"
+    assert "/login?scopes=library" in response.json["error"]["message"]
+
+
+def test_avoid_recent_leaves_out_tracks_of_my_last_saved_playlist(client, catalogue, fake_spotify):
+    token = _login(client, fake_spotify)
+    first = make_preview(client, token, tracks=10)
+    assert save(client, token, first["id"]).status_code == 201
+    again = make_preview(client, token, tracks=10, seed=first["seed"])
+    assert {t["id"] for t in again["tracks"]} == {t["id"] for t in first["tracks"]}  # same seed, same list
+    fresh = make_preview(client, token, tracks=10, seed=first["seed"], avoid_recent=True)
+    assert not {t["id"] for t in fresh["tracks"]} & {t["id"] for t in first["tracks"]}
+    assert fresh["options"]["avoid_recent"] is True
