@@ -16,6 +16,8 @@ from curator.listen import charts
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOT = "/tmp/curator-preview.png"
+START_SCREENSHOT = "/tmp/curator-start.png"
+HISTORY_SCREENSHOT = "/tmp/curator-history.png"
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (requirements-dev.txt)")
 if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
@@ -49,6 +51,7 @@ def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spot
     fake_spotify.authorize_as("listener-1")
     browser.get(live_server + "/login")
     WebDriverWait(browser, 10).until(lambda d: "How do you feel now?" in d.page_source)
+    browser.save_screenshot(START_SCREENSHOT)
 
     # Keyboard: the mood cards are radio inputs; arrow keys move the choice.
     first_from = browser.find_element(By.CSS_SELECTOR, 'input[name="from"][value="anxious"]')
@@ -94,3 +97,12 @@ def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spot
     assert playlist.track_ids == listed
     frame = browser.find_element(By.CSS_SELECTOR, "iframe.spotify-embed")
     assert frame.get_attribute("src") == f"https://open.spotify.com/embed/playlist/{playlist.id}"
+
+    # After listening: a check-in from the saved page, then the history shows the move.
+    browser.find_element(By.XPATH, '//input[@name="rating"][@value="2"]/..').click()
+    browser.find_element(By.CSS_SELECTOR, "section.checkin button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/history"))
+    session = browser.find_element(By.CSS_SELECTOR, "svg.checkin-chart g.session")
+    assert session.get_attribute("data-after") == "2"
+    assert browser.find_element(By.CSS_SELECTOR, "svg.checkin-chart").is_displayed()
+    browser.save_screenshot(HISTORY_SCREENSHOT)
