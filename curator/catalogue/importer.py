@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from curator.catalogue import store
 from curator.catalogue.seed_refs import parse_spotify_ref
+from curator.engine.catalogue import recording_key
 from curator.errors import Unprocessable
 from curator.extensions import db
-from curator.models.catalogue import FEATURE_COLUMNS, CatalogueImport
+from curator.models.catalogue import FEATURE_COLUMNS, CatalogueImport, join_list
 from curator.models.user import utcnow
 
 # Column names seen in public datasets, by what they mean (headers are compared lower-cased,
@@ -267,7 +268,8 @@ def _parse_row(cells: list[str], idx, plural: bool, has_features: bool, source: 
     if not artists:
         raise _Bad("artists", "no artist is given")
     row = {
-        "id": track_id, "name": name, "artists": json.dumps(artists), "artist_ids": "[]",
+        "id": track_id, "name": name, "artists": join_list(artists), "artist_ids": "",
+        "recording_key": recording_key(name, artists[0]),
         "album": cells[idx("album")].strip() if idx("album") is not None else "",
         "album_id": None, "duration_ms": 0, "explicit": False, "popularity": None, "isrc": None,
         "image_url": None, "added_at": now, "updated_at": now,
@@ -303,7 +305,7 @@ def _parse_row(cells: list[str], idx, plural: bool, has_features: bool, source: 
 
 def _update_columns(parsed: ParsedFile) -> list[str]:
     # Re-importing updates what the file knows and leaves the rest (e.g. album art from Spotify).
-    columns = ["name", "artists"]
+    columns = ["name", "artists", "recording_key"]
     for meaning in ("album", "duration_ms", "explicit"):
         if meaning in parsed.present:
             columns.append(meaning)

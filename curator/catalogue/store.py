@@ -6,20 +6,20 @@ transaction as the change it announces (the callers do that and commit).
 """
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 
+from curator.engine.catalogue import recording_key
 from curator.extensions import db
-from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, TrackTag
+from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, TrackTag, join_list
 from curator.models.user import utcnow
 
 CHUNK = 2000  # rows per INSERT batch: big enough to be fast, small enough for any driver's limits
 
 # Columns a Spotify TrackObject fills. Features are never touched by metadata updates.
-_METADATA = ("name", "artists", "artist_ids", "album", "album_id", "duration_ms", "explicit")
+_METADATA = ("name", "artists", "artist_ids", "recording_key", "album", "album_id", "duration_ms", "explicit")
 _KEEP_IF_MISSING = ("popularity", "isrc", "image_url")
 
 
@@ -106,11 +106,13 @@ def track_row(obj: dict | None, album: dict | None = None) -> dict | None:
     album = obj.get("album") or album or {}
     images = album.get("images") or []
     now = utcnow()
+    names = [a.get("name") or "" for a in obj.get("artists") or []]
     return {
         "id": obj["id"],
         "name": obj.get("name") or "",
-        "artists": json.dumps([a.get("name") or "" for a in obj.get("artists") or []]),
-        "artist_ids": json.dumps([a.get("id") for a in obj.get("artists") or [] if a.get("id")]),
+        "artists": join_list(names),
+        "artist_ids": join_list(a.get("id") for a in obj.get("artists") or [] if a.get("id")),
+        "recording_key": recording_key(obj.get("name") or "", names[0] if names else ""),
         "album": album.get("name") or "",
         "album_id": album.get("id"),
         "duration_ms": int(obj.get("duration_ms") or 0),

@@ -49,7 +49,7 @@ def test_import_stores_tracks_features_and_label_tags(app, runner, write_csv):
 
     def check():
         track = db.session.get(CatalogueTrack, base62(3))
-        assert track.name == "Song 3" and json.loads(track.artists) == ["Artist 3"]
+        assert track.name == "Song 3" and track.artist_names == ["Artist 3"]
         assert track.album == "Album 3" and track.duration_ms == 180003 and track.popularity == 3
         assert track.energy == pytest.approx(0.3) and track.loudness == pytest.approx(-8.5)
         assert track.features_source == "import:data.csv" and track.features_fetched_at is not None
@@ -113,11 +113,11 @@ def test_kaggle_tracks_layout_with_semicolon_artists_genres_and_duplicates(app, 
 
     def check():
         first = db.session.get(CatalogueTrack, base62(1))
-        assert json.loads(first.artists) == ["Ingrid Michaelson", "ZAYN"] and first.mode == 1
+        assert first.artist_names == ["Ingrid Michaelson", "ZAYN"] and first.mode == 1
         tags = set(db.session.scalars(select(TrackTag.tag).where(TrackTag.track_id == base62(1))))
         assert tags == {"genre:acoustic", "genre:pop"}
         second = db.session.get(CatalogueTrack, base62(2))
-        assert json.loads(second.artists) == ["Tyler, The Creator"] and second.explicit is True
+        assert second.artist_names == ["Tyler, The Creator"] and second.explicit is True
 
     in_app(app, check)
 
@@ -130,8 +130,8 @@ def test_python_list_artists_uri_ids_bom_and_semicolon_delimiter(app, runner, wr
     )
     result = runner.invoke(args=["catalog", "import", write_csv(text, encoding="utf-8-sig")])
     assert result.exit_code == 0, result.output
-    assert in_app(app, lambda: json.loads(db.session.get(CatalogueTrack, base62(5)).artists)) == ["A", "B"]
-    assert in_app(app, lambda: json.loads(db.session.get(CatalogueTrack, base62(6)).artists)) == ["C"]
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, base62(5)).artist_names) == ["A", "B"]
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, base62(6)).artist_names) == ["C"]
 
 
 def test_file_without_feature_columns_imports_tracks_to_be_fetched_later(app, runner, write_csv):
