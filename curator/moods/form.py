@@ -15,10 +15,6 @@ from curator.engine.features import DOMAINS
 SCALARS = ("slug", "name", "description", "guidance", "colour", "valence", "arousal")
 FEATURE_KEYS = ("target", "min", "max", "weight")
 
-# Input hints for the number fields: (step) per feature; bounds come from the engine's domains.
-STEPS = {name: 0.01 for name in FEATURES}
-STEPS.update(loudness=0.5, tempo=1, mode=1)
-
 
 @dataclass
 class MoodForm:
@@ -54,8 +50,8 @@ def _is_feature_field(path: str) -> bool:
 
 
 def feature_rows() -> list[dict]:
-    """Static description of the per-feature inputs (name, domain, step) for the template."""
-    return [{"name": n, "lo": DOMAINS[n][0], "hi": DOMAINS[n][1], "step": STEPS[n]} for n in FEATURES]
+    """Static description of the per-feature inputs (name and allowed range) for the template."""
+    return [{"name": n, "lo": DOMAINS[n][0], "hi": DOMAINS[n][1]} for n in FEATURES]
 
 
 def _text(value) -> str:
