@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 # The API's maximum URIs per POST /playlists/{id}/items (a module constant so tests can shrink it).
 ADD_BATCH = 100
 # How many pages of GET /me/playlists (50 each) to search for a lost playlist.
-MARKER_SEARCH_PAGES = 20
+MARKER_SEARCH_LIMIT = 1000  # playlists scanned for a lost create; 20 pages of 50
 # How long another request waits for a save already under way before answering "in progress".
 WAIT_FOR_OTHER_SECONDS = 8.0
 DESCRIPTION_LIMIT = 300
@@ -238,16 +238,9 @@ def _record_playlist(save: PlaylistSave, playlist: dict) -> None:
 
 def _find_by_marker(gateway, marker: str) -> dict | None:
     """Our playlist among the listener's, by the marker in its description (None if absent)."""
-    page = gateway.request("GET", "me/playlists", params={"limit": 50, "offset": 0},
-                           operation="GET /me/playlists")
-    for _ in range(MARKER_SEARCH_PAGES):
-        for playlist in (page or {}).get("items") or []:
-            if playlist and marker in (playlist.get("description") or ""):
-                return playlist
-        next_url = (page or {}).get("next")
-        if not next_url:
-            return None
-        page = gateway.request("GET", next_url, operation="GET /me/playlists")
+    for playlist in gateway.my_playlists(limit=MARKER_SEARCH_LIMIT):
+        if playlist and marker in (playlist.get("description") or ""):
+            return playlist
     return None
 
 

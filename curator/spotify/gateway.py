@@ -295,6 +295,12 @@ class SpotifyGateway:
         )
         return (result or {}).get("snapshot_id", "")
 
+    def my_playlists(self, limit: int | None = None) -> Iterator[dict]:
+        """The current user's playlists (owned and followed), newest first as Spotify lists them."""
+        op = "GET /me/playlists"
+        first = self.request("GET", "me/playlists", params={"limit": LIBRARY_PAGE, "offset": 0}, operation=op)
+        return self._paged(first, op, limit)
+
     def playlist(self, playlist_id: str, fields: str | None = None) -> dict:
         params = {"fields": fields} if fields else None
         return self.request("GET", f"playlists/{quote(playlist_id)}", params=params,
