@@ -7,13 +7,13 @@ For each labelled mood: precision at 20 of the shipped definition and of the pro
 """
 from __future__ import annotations
 
-import csv
 import sys
 import time
 from pathlib import Path
 
+from bench.curation_quality import load_labelled
 from curator.curate.preview import build_preview
-from curator.engine import FEATURES, Catalogue, load_moods_yaml
+from curator.engine import Catalogue, load_moods_yaml
 from curator.moods.calibrate import calibrate, tag_mask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,13 +23,9 @@ PAIRS = [("calm", "mood:calm"), ("melancholic", "mood:sad"), ("uplifted", "mood:
 
 
 def load(path: Path) -> Catalogue:
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return Catalogue.from_records(
-        {**{f: float(r[f]) for f in FEATURES if f != "mode"}, "id": r["id"], "name": r["name"],
-         "artists": [r["artist"]], "duration_ms": int(float(r["length"])), "tags": [f"mood:{r['mood'].strip().lower()}"]}
-        for r in rows
-    )
+    """The dev set as a catalogue whose tracks carry their label as a `mood:<label>` tag."""
+    records, labels = load_labelled(path)
+    return Catalogue.from_records({**rec, "tags": [f"mood:{label.strip().lower()}"]} for rec, label in zip(records, labels))
 
 
 def timed(fn, repeat: int = 50) -> float:

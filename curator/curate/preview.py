@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from curator.catalogue.matrix import current_catalogue
 from curator.engine import (
     Catalogue,
     CurateOptions,
@@ -20,13 +21,9 @@ LABEL_PREFIX = "mood:"
 
 
 def load_catalogue() -> Catalogue | None:
-    """The current catalogue from the catalogue package, or None while it has none (or isn't there)."""
-    try:
-        from curator.catalogue.matrix import current_catalogue
-    except ImportError:
-        return None
+    """The current catalogue (cached per process by the catalogue package), or None while it is empty."""
     catalogue = current_catalogue()
-    return catalogue if catalogue is not None and len(catalogue) else None
+    return catalogue if len(catalogue) else None
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from curator.catalogue.seed_refs import SeedInvalid, normalise_seed
 from curator.engine import Catalogue, MoodDefinition
 from curator.engine.calibration import precision_at_k, propose_mood_features
 
 K = 20
-
-# Spotify track ids are 22 base62 characters; links and URIs wrap them.
-_TRACK_ID = r"[0-9A-Za-z]{22}"
-_LINK = re.compile(r"open\.spotify\.com/(?:intl-[a-z]{2}(?:-[a-z]{2})?/)?track/(" + _TRACK_ID + r")")
-_URI = re.compile(r"spotify:track:(" + _TRACK_ID + r")")
-_BARE = re.compile(r"^(" + _TRACK_ID + r")$")
-
 
 @dataclass(frozen=True)
 class TrackRefs:
@@ -31,17 +25,22 @@ class TrackRefs:
 
 
 def parse_track_refs(text: str) -> TrackRefs:
-    """Track ids from pasted links, `spotify:track:` URIs or bare ids (one or more per line)."""
+    """Track ids from pasted links, `spotify:track:` URIs or bare ids (one or more per line).
+
+    Each token is read the way seed lists read tracks, so both accept exactly the same forms.
+    """
     ids: list[str] = []
     unrecognised: list[str] = []
     for token in re.split(r"[\s,]+", text or ""):
         if not token:
             continue
-        match = _LINK.search(token) or _URI.search(token) or _BARE.match(token)
-        if match is None:
+        try:
+            track_id = normalise_seed("track", token)
+        except SeedInvalid:
             unrecognised.append(token)
-        elif match.group(1) not in ids:
-            ids.append(match.group(1))
+            continue
+        if track_id not in ids:
+            ids.append(track_id)
     return TrackRefs(ids, unrecognised)
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
 
-from curator.extensions import db
-from curator.models.user import User
+from tests.curate.conftest import login_with_role
 from tests.helpers import csrf_token, login
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -53,13 +52,9 @@ def guarded_rules(app) -> list[tuple[str, str, str]]:
     return cases
 
 
-def _as(client, fake, app, spotify_id: str, role: str | None):
-    login(client, fake, spotify_id)
-    if role:
-        with app.app_context():
-            user = db.session.scalar(db.select(User).where(User.spotify_id == spotify_id))
-            user.grant(role)
-            db.session.commit()
+def _as(client, fake, app, spotify_id: str, role: str | None) -> str:
+    """Log in holding `role`; return the session's CSRF token."""
+    login_with_role(client, fake, app, spotify_id, role)
     return csrf_token(client)
 
 
