@@ -65,9 +65,9 @@ def _note(state: MoodForm) -> str:
 
 
 def _render_editor(state: MoodForm, *, mood=None, base_version_id=None, status=200, conflict=None,
-                   note: str = "", with_preview: bool = True):
+                   note: str = ""):
     start_slug = request.values.get("start", "")
-    preview, probe = _preview_for(state, start_slug) if with_preview else (None, None)
+    preview, probe = _preview_for(state, start_slug)
     return render_template(
         "curate/editor.html",
         form=state, mood=mood, base_version_id=base_version_id, conflict=conflict, note=note,
