@@ -37,6 +37,7 @@ def role_required(role: str):
                 abort(403, f"This page is for {role}s.")
             return view(*args, **kwargs)
 
+        wrapped.required_role = role  # lets tests and audits list every guarded route
         return wrapped
 
     return decorator

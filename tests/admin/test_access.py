@@ -17,18 +17,12 @@ SAMPLE_VALUES = {IntegerConverter: 1, FloatConverter: 1.0, UUIDConverter: "00000
 
 
 def _required_role(view) -> str | None:
-    """The role a `role_required` view demands, read from the decorator's closure (None if none)."""
-    seen = 0
-    while view is not None and seen < 10:
-        for cell in getattr(view, "__closure__", None) or ():
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                continue
-            if value in ("curator", "admin"):
-                return value
+    """The role a `role_required` view demands (None if none), through any outer decorators."""
+    while view is not None:
+        role = getattr(view, "required_role", None)
+        if role:
+            return role
         view = getattr(view, "__wrapped__", None)
-        seen += 1
     return None
 
 
