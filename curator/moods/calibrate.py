@@ -86,7 +86,7 @@ def calibrate(catalogue: Catalogue, current: MoodDefinition, examples: np.ndarra
     Raises ValueError when no example is in the catalogue.
     """
     examples = np.asarray(examples, dtype=bool)
-    features = propose_mood_features(catalogue, examples)
+    features = propose_mood_features(catalogue, examples, current=current, k=K)
     proposed = current.model_copy(update={"features": features})
     # model_copy skips validation; round-trip through the schema so the proposal is a valid mood.
     proposed = MoodDefinition.model_validate(proposed.model_dump())
