@@ -12,12 +12,15 @@ passes any mode range — missing data is not evidence against a track.
 
 The speed trick (pre-selection). Scoring 1M rows x 50 positions exactly would be 50 passes over a
 40 MB matrix. Instead:
-  1. pick up to 12 *anchor* positions spread along the arc;
+  1. pick up to 10 *anchor* positions spread along the arc (the scan's cost grows with them;
+     with 8, mid-gap positions of a long arc over a dense catalogue start to miss their best
+     track — tests/engine/test_curate.py::test_preselection_matches_exhaustive_search);
   2. expand the squared distance,  sum_f u_f (x_f - c_f)^2 = (x*x) . u - 2 x . (u*c) + const,
      so the distances of every row to every anchor are two small matrix products (n x 10 @ 10 x A)
      on the raw float32 matrix. Normalisation is folded into u = w / span^2 and c = raw target,
-     which is why the catalogue needs no normalised copy. Rows are processed in cache-sized
-     chunks, spread over the cores (numpy releases the GIL);
+     which is why the catalogue needs no normalised copy. Rows are processed in blocks small
+     enough that the BLAS stays on one thread (see SINGLE_THREAD_MNK), and large catalogues are
+     split into one contiguous range per core (numpy releases the GIL);
   3. instead of an argpartition per anchor (slow on 1M rows), estimate each anchor's k-th
      smallest distance from a fixed sample of rows and keep every row under any anchor's
      threshold — one comparison pass. The union is a few thousand rows;
@@ -35,9 +38,21 @@ import numpy as np
 from curator.engine.arc import Arc
 from curator.engine.features import MODE, SCALE_LO, SCALE_SPAN, UNKNOWN_MODE, normalise
 
-MAX_ANCHORS = 12
-CHUNK_ROWS = 32_768
+MAX_ANCHORS = 10
 THRESHOLD_SAMPLE = 32_768
+# OpenBLAS hands a matrix product to all its threads once m*n*k exceeds about 262k multiply-adds
+# (65536 x its GEMM_MULTITHREAD_THRESHOLD of 4). Our products are skinny (k = 10 features) and
+# waking those threads costs far more than the arithmetic: on the 2-core dev machine one
+# (12 x 10) @ (10 x 32768) product took ~8 ms threaded against ~0.1 ms on one thread, and worse
+# under load. So every product here is cut into row blocks below that size (each runs on one
+# thread), and we spread large scans over the cores ourselves, one contiguous range per worker.
+SINGLE_THREAD_MNK = 200_000
+# Below this many rows a scan runs on the calling thread (dispatch would cost more than it saves).
+PARALLEL_MIN_ROWS = 65_536
+WORKERS = min(4, os.cpu_count() or 1)
+# The threshold of each anchor is estimated as about this rank within the sample: enough rows for
+# a stable quantile, without partitioning a bigger sample than that needs.
+THRESHOLD_RANK = 32
 
 
 def normalised_weights(weights: np.ndarray) -> np.ndarray:
@@ -72,12 +87,24 @@ def range_mask(raw: np.ndarray, arc: Arc) -> np.ndarray:
     return ok
 
 
+def block_rows(columns: int, features: int) -> int:
+    """Rows per block so that a (rows x features) @ (features x columns) product stays single-threaded."""
+    return max(64, SINGLE_THREAD_MNK // max(1, columns * features))
+
+
 def exact_distances(raw: np.ndarray, arc: Arc) -> np.ndarray:
     """(rows, positions) float64 distances; +inf where a row breaks a position's hard range."""
     x = normalise(raw)
     w = normalised_weights(arc.weights)
     t = arc.targets
-    d2 = (x * x) @ w.T - 2.0 * (x @ (w * t).T) + np.sum(w * t * t, axis=1)[None, :]
+    quad, lin = np.ascontiguousarray(w.T), np.ascontiguousarray(-2.0 * (w * t).T)
+    d2 = np.empty((x.shape[0], len(arc)))
+    step = block_rows(len(arc), x.shape[1])
+    for begin in range(0, x.shape[0], step):  # see SINGLE_THREAD_MNK
+        block = x[begin : begin + step]
+        np.matmul(block * block, quad, out=d2[begin : begin + step])
+        d2[begin : begin + step] += block @ lin
+    d2 += np.sum(w * t * t, axis=1)[None, :]
     dist = np.sqrt(np.maximum(d2, 0.0))
     dist[~range_mask(raw, arc)] = math.inf
     return dist
@@ -107,11 +134,36 @@ def _anchor_terms(arc: Arc, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _anchor_sq_distances(block: np.ndarray, quad: np.ndarray, lin: np.ndarray, const: np.ndarray) -> np.ndarray:
-    """(anchors, rows) squared distances of a block of raw rows to every anchor."""
+    """(anchors, rows) squared distances of a block of raw rows to every anchor.
+
+    ``block`` must be small enough for single-threaded products (see :func:`block_rows`).
+    """
     out = quad @ (block * block).T
     out += lin @ block.T
     out += const
     return out
+
+
+def _near_rows(features: np.ndarray, begin: int, end: int, quad: np.ndarray, lin: np.ndarray,
+               const: np.ndarray) -> np.ndarray:
+    """Rows in [begin, end) within some anchor's threshold (const already has it subtracted)."""
+    step = block_rows(quad.shape[0], features.shape[1])
+    found = []
+    for b in range(begin, end, step):
+        d = _anchor_sq_distances(features[b : min(b + step, end)], quad, lin, const)
+        hits = np.flatnonzero(d.min(axis=0) <= 0)
+        if hits.size:
+            found.append(hits + b)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def _sq_distances(features: np.ndarray, quad: np.ndarray, lin: np.ndarray, const: np.ndarray) -> np.ndarray:
+    """(anchors, rows) squared distances of any number of raw rows, in single-threaded blocks."""
+    step = block_rows(quad.shape[0], features.shape[1])
+    return np.concatenate(
+        [_anchor_sq_distances(features[b : b + step], quad, lin, const) for b in range(0, len(features), step)],
+        axis=1,
+    )
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -121,7 +173,7 @@ def _pool() -> ThreadPoolExecutor:
     # numpy releases the GIL in matmul and ufuncs, so chunks can run on both cores.
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="curator-scoring")
+        _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="curator-scoring")
     return _POOL
 
 
@@ -138,17 +190,20 @@ def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarra
     quad, lin, const = _anchor_terms(arc, anchors)
     if sample is None or len(sample) == 0:
         sample = np.random.default_rng(0).choice(n, size=min(n, THRESHOLD_SAMPLE), replace=False)
-    sample_d = _anchor_sq_distances(features[sample], quad, lin, const)
+    # Only as many sample rows as put the threshold near THRESHOLD_RANK (a strided subset of a
+    # random sample is still a random sample, and the same one every time).
+    wanted = max(4_096, math.ceil(THRESHOLD_RANK * n / per_anchor))
+    sample = sample[:: max(1, len(sample) // wanted)]
+    sample_d = _sq_distances(features[sample], quad, lin, const)
     s = len(sample)
     rank = min(s - 1, max(8, math.ceil(per_anchor * s / n)))
     thresholds = np.partition(sample_d, rank, axis=1)[:, rank : rank + 1]  # (A, 1)
-    lin_shifted = lin
     const_shifted = const - thresholds  # distance - threshold <= 0  <=>  row is "near" the anchor
 
-    def scan(begin: int) -> np.ndarray:
-        d = _anchor_sq_distances(features[begin : begin + CHUNK_ROWS], quad, lin_shifted, const_shifted)
-        return np.flatnonzero(np.minimum.reduce(d, axis=0) <= 0) + begin
-
-    starts = range(0, n, CHUNK_ROWS)  # chunks, not rows: ~31 per million
-    found = list(_pool().map(scan, starts)) if n > 2 * CHUNK_ROWS else [scan(b) for b in starts]
-    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+    workers = WORKERS if n >= PARALLEL_MIN_ROWS else 1
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    if workers == 1:
+        return _near_rows(features, 0, n, quad, lin, const_shifted)
+    found = _pool().map(lambda i: _near_rows(features, bounds[i], bounds[i + 1], quad, lin, const_shifted),
+                        range(workers))
+    return np.concatenate(list(found))
