@@ -337,9 +337,9 @@ def import_csv(path: str, *, skip_bad: bool = False, tags: Iterable[str] = (), a
     result.duplicates = len(parsed.rows) - len(unique)
     try:
         ids = [row["id"] for row in unique]
-        existing = store.existing_ids(ids)
-        result.updated = len(existing)
-        result.imported = len(unique) - len(existing)
+        # Counting before and after (one cheap query each) instead of looking up 100k ids: an
+        # id lookup on a table the planner has no statistics for yet can take minutes on PostgreSQL.
+        before = store.track_count()
         columns = _update_columns(parsed)
         keep = [c for c in ("popularity", "isrc") if c in parsed.present]
         total = len(unique)
@@ -347,6 +347,8 @@ def import_csv(path: str, *, skip_bad: bool = False, tags: Iterable[str] = (), a
             store.upsert_rows(unique[start:start + 10 * store.CHUNK], columns, keep)
             if progress:
                 progress("write", min(total, start + 10 * store.CHUNK), total)
+        result.imported = store.track_count() - before
+        result.updated = len(unique) - result.imported
         store.add_tags(parsed.tags)
         store.add_sources(ids, f"import:{filename}"[:200])
         store.bump_version()

@@ -51,6 +51,10 @@ def bump_version() -> None:
         db.session.flush()
 
 
+def track_count() -> int:
+    return db.session.execute(select(func.count()).select_from(CatalogueTrack.__table__)).scalar_one()
+
+
 def existing_ids(track_ids: Sequence[str]) -> set[str]:
     """Which of `track_ids` are already in the catalogue."""
     found: set[str] = set()
