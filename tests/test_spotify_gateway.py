@@ -179,3 +179,26 @@ def test_token_cache_round_trips_encrypted(app):
         assert cache.get_cached_token()["refresh_token"] == "r1"
         cache.save_token_to_cache({"access_token": "a2", "refresh_token": "r2", "expires_at": 2, "scope": "x"})
         assert cache.get_cached_token()["access_token"] == "a2"
+
+
+def test_search_follows_next_pages_of_ten(app, fake_spotify):
+    client = app.test_client()
+    login(client, fake_spotify, "alice")
+    ids = [f"{i:022d}" for i in range(25)]
+    for track_id in ids:
+        fake_spotify.add_track(track_id, f"Calm piece {track_id[-2:]}")
+    fake_spotify.add_search_results("genre:ambient", ids)
+    with app.app_context():
+        found = [t["id"] for t in gateway_for(user_id(app, "alice")).search_tracks("genre:ambient", limit=25)]
+    assert found == ids
+    pages = fake_spotify.calls("GET", r"/v1/search$")
+    assert len(pages) == 3 and all(int(p.query["limit"][0]) <= 10 for p in pages)
+
+
+def test_seed_scopes_are_asked_for_only_on_request(client, fake_spotify):
+    from urllib.parse import parse_qs, urlsplit
+
+    plain = parse_qs(urlsplit(client.get("/login").headers["Location"]).query)["scope"][0].split()
+    seeds = parse_qs(urlsplit(client.get("/login?scopes=seeds").headers["Location"]).query)["scope"][0].split()
+    assert "playlist-read-private" not in plain
+    assert {"playlist-read-private", "playlist-read-collaborative"} <= set(seeds)

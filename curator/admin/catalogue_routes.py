@@ -14,6 +14,8 @@ from curator.errors import NotFound
 from curator.extensions import db
 from curator.models.catalogue import CatalogueImport, RefreshRun
 from curator.moods.store import all_moods
+from curator.spotify.gateway import SEED_SCOPES
+from curator.spotify.token_store import granted_scopes
 
 FIELD_LABELS = {
     "playlist": ("Playlists", "Links, spotify:playlist: URIs or ids, one a line."),
@@ -38,6 +40,7 @@ def catalogue():
         runs=[jobs.run_status(run)["run"] for run in runs],
         imports=[{**_import_row(i)} for i in imports],
         seed_counts=seeds.seed_counts(),
+        seed_scopes_missing=not set(SEED_SCOPES) <= granted_scopes(g.user.id),
     )
 
 

@@ -17,13 +17,14 @@ from curator.spotify.gateway import (
     BASE_SCOPES,
     COVER_SCOPES,
     LIBRARY_SCOPES,
+    SEED_SCOPES,
     SpotifyGateway,
     authorize_url,
     exchange_code,
 )
 from curator.spotify.token_store import granted_scopes, save_token
 
-EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES}
+EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES, "seeds": SEED_SCOPES}
 
 
 @bp.before_app_request

@@ -49,6 +49,9 @@ BASE_SCOPES = ("playlist-modify-private", "playlist-modify-public", "user-read-p
 LIBRARY_SCOPES = ("user-library-read", "user-top-read")
 # Asked for only when the listener opts into generated playlist covers.
 COVER_SCOPES = ("ugc-image-upload",)
+# Asked for when an admin refreshes seed playlists: Spotify serves a playlist's items only to its
+# owner or collaborators, and private or collaborative ones only with these scopes.
+SEED_SCOPES = ("playlist-read-private", "playlist-read-collaborative")
 
 Observer = Callable[[str, int], None]
 
@@ -259,9 +262,14 @@ class SpotifyGateway:
         return SpotifyBadRequest(f"Spotify rejected {operation} ({status}): {message}",
                                  http_status=status, operation=operation)
 
-    def _paged(self, first: dict | None, operation: str, limit: int | None = None) -> Iterator[dict]:
-        """Yield items of a paging object, following `next` links until `limit` items."""
-        page = first
+    def _paged(self, first: dict | None, operation: str, limit: int | None = None,
+               envelope: str | None = None) -> Iterator[dict]:
+        """Yield items of a paging object, following `next` links until `limit` items.
+
+        `envelope` names the key that wraps each page (search answers `{"tracks": {...}}` on
+        every page, including the ones reached through `next`).
+        """
+        page = (first or {}).get(envelope) if envelope else first
         count = 0
         while page:
             for item in page.get("items") or []:
@@ -273,6 +281,8 @@ class SpotifyGateway:
             if not next_url:
                 return
             page = self.request("GET", next_url, operation=operation)
+            if envelope:
+                page = (page or {}).get(envelope)
 
     # -- operations ----------------------------------------------------------------------
     def me(self) -> dict:
@@ -326,7 +336,7 @@ class SpotifyGateway:
         op = "GET /search"
         first = self.request("GET", "search", operation=op, params={
             "q": query, "type": "track", "limit": min(SEARCH_PAGE, limit), "offset": 0})
-        return self._paged((first or {}).get("tracks"), op, limit)
+        return self._paged(first, op, limit, envelope="tracks")
 
     def artist_albums(self, artist_id: str, limit: int | None = None) -> Iterator[dict]:
         op = "GET /artists/{id}/albums"

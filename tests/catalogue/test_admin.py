@@ -156,3 +156,11 @@ def test_refresh_button_enqueues_on_rq_when_redis_is_configured(app, admin_clien
     finally:
         queue.empty()
         queue.delete(delete_jobs=True)
+
+
+def test_catalogue_page_offers_the_playlist_read_scopes_until_granted(app, client, fake_spotify, moods):
+    login(client, fake_spotify, "admin-user")
+    assert b"scopes=seeds" in client.get("/admin/catalogue").data
+    login(client, fake_spotify, "admin-user", scopes="seeds")
+    assert "playlist-read-private" in fake_spotify.granted_scopes("admin-user")
+    assert b"scopes=seeds" not in client.get("/admin/catalogue").data
