@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-26 02:06:00.696124
+Create Date: 2026-11-26 02:40:34.287646
 
 """
 from alembic import op
@@ -76,6 +76,7 @@ def upgrade():
     sa.Column('popularity', sa.Integer(), nullable=True),
     sa.Column('isrc', sa.String(length=16), nullable=True),
     sa.Column('image_url', sa.Text(), nullable=True),
+    sa.Column('recording_key', sa.BigInteger(), nullable=True),
     sa.Column('added_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('valence', sa.Float(), nullable=True),
