@@ -365,9 +365,14 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     norm = normalise(raw)
     used = arc.weights.max(axis=0) > 0
     raw_targets = arc.raw_targets
+    # Round and convert whole arrays once: per-value Python rounding cost more than the scoring.
+    feature_rows = np.round(raw, 4).tolist()
+    target_rows = np.round(raw_targets[sel.positions], 4).tolist()
+    distances = np.round(cands.distances[sel.picks, sel.positions], 4).tolist()
+    used_features = [(f, name) for f, name in enumerate(FEATURES) if used[f]]
     tracks = []
-    for i, (pick, pos, row) in enumerate(zip(sel.picks, sel.positions, rows)):
-        feats = {name: _round(raw[i, f]) for f, name in enumerate(FEATURES)}
+    for i, (pos, row) in enumerate(zip(sel.positions, rows)):
+        feats = dict(zip(FEATURES, feature_rows[i]))
         if catalogue.mode[row] < 0:
             feats["mode"] = None
         tracks.append(PlaylistTrack(
@@ -376,8 +381,8 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
             artists=list(catalogue.artists[row]),
             duration_ms=int(catalogue.durations_ms[row]),
             position=i,
-            position_target={name: _round(raw_targets[pos, f]) for f, name in enumerate(FEATURES) if used[f]},
-            distance=_round(cands.distances[pick, pos]),
+            position_target={name: target_rows[i][f] for f, name in used_features},
+            distance=distances[i],
             features=feats,
             reason=reason_phrase(raw[i], arc.weights[pos]),
         ))

@@ -18,9 +18,9 @@ The speed trick (pre-selection). Scoring 1M rows x 50 positions exactly would be
   2. expand the squared distance,  sum_f u_f (x_f - c_f)^2 = (x*x) . u - 2 x . (u*c) + const,
      so the distances of every row to every anchor are two small matrix products (n x 10 @ 10 x A)
      on the raw float32 matrix. Normalisation is folded into u = w / span^2 and c = raw target,
-     which is why the catalogue needs no normalised copy. Rows are processed in blocks small
-     enough that the BLAS stays on one thread (see SINGLE_THREAD_MNK), and large catalogues are
-     split into one contiguous range per core (numpy releases the GIL);
+     which is why the catalogue needs no normalised copy. The scan runs in blocks of
+     SCAN_BLOCK rows; the small products elsewhere stay below OpenBLAS's threading threshold
+     (see SINGLE_THREAD_MNK);
   3. instead of an argpartition per anchor (slow on 1M rows), estimate each anchor's k-th
      smallest distance from a fixed sample of rows and keep every row under any anchor's
      threshold — one comparison pass. The union is a few thousand rows;
@@ -30,8 +30,6 @@ The caller checks the result is rich enough and falls back to a wider search whe
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -47,12 +45,15 @@ THRESHOLD_SAMPLE = 32_768
 # under load. So every product here is cut into row blocks below that size (each runs on one
 # thread), and we spread large scans over the cores ourselves, one contiguous range per worker.
 SINGLE_THREAD_MNK = 200_000
-# Below this many rows a scan runs on the calling thread (dispatch would cost more than it saves).
-PARALLEL_MIN_ROWS = 65_536
-WORKERS = min(4, os.cpu_count() or 1)
+# The big scan over the whole catalogue is the exception: measured on the idle 2-core machine,
+# blocks of 64k rows (products of 10 x 10 x 64k, threaded by OpenBLAS, temporaries of 2.5 MB that
+# stay in cache) beat single-threaded small blocks spread over a thread pool of ours: 1.5 vs
+# 2.2 ms for 100k rows, 15 vs 23 ms for 1M (see docs/benchmarks.md).
+SCAN_BLOCK = 65_536
 # The threshold of each anchor is estimated as about this rank within the sample: enough rows for
-# a stable quantile, without partitioning a bigger sample than that needs.
-THRESHOLD_RANK = 32
+# a stable quantile (the exhaustive-search test still matches at 16), without partitioning a
+# bigger sample than that needs.
+THRESHOLD_RANK = 16
 
 
 def normalised_weights(weights: np.ndarray) -> np.ndarray:
@@ -147,7 +148,7 @@ def _anchor_sq_distances(block: np.ndarray, quad: np.ndarray, lin: np.ndarray, c
 def _near_rows(features: np.ndarray, begin: int, end: int, quad: np.ndarray, lin: np.ndarray,
                const: np.ndarray) -> np.ndarray:
     """Rows in [begin, end) within some anchor's threshold (const already has it subtracted)."""
-    step = block_rows(quad.shape[0], features.shape[1])
+    step = SCAN_BLOCK
     found = []
     for b in range(begin, end, step):
         d = _anchor_sq_distances(features[b : min(b + step, end)], quad, lin, const)
@@ -164,17 +165,6 @@ def _sq_distances(features: np.ndarray, quad: np.ndarray, lin: np.ndarray, const
         [_anchor_sq_distances(features[b : b + step], quad, lin, const) for b in range(0, len(features), step)],
         axis=1,
     )
-
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    # numpy releases the GIL in matmul and ufuncs, so chunks can run on both cores.
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="curator-scoring")
-    return _POOL
 
 
 def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarray | None = None) -> np.ndarray:
@@ -200,10 +190,4 @@ def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarra
     thresholds = np.partition(sample_d, rank, axis=1)[:, rank : rank + 1]  # (A, 1)
     const_shifted = const - thresholds  # distance - threshold <= 0  <=>  row is "near" the anchor
 
-    workers = WORKERS if n >= PARALLEL_MIN_ROWS else 1
-    bounds = np.linspace(0, n, workers + 1).astype(int)
-    if workers == 1:
-        return _near_rows(features, 0, n, quad, lin, const_shifted)
-    found = _pool().map(lambda i: _near_rows(features, bounds[i], bounds[i + 1], quad, lin, const_shifted),
-                        range(workers))
-    return np.concatenate(list(found))
+    return _near_rows(features, 0, n, quad, lin, const_shifted)

@@ -80,7 +80,10 @@ def select(
     """Greedy choice per position (see module docstring). Unfillable positions are skipped."""
     n_cands, n_positions = cands.distances.shape
     blocked = np.zeros(n_cands, dtype=bool)
-    usable = np.isfinite(cands.distances).any(axis=1)
+    # One position's distances as a contiguous row, +inf already meaning "not allowed here".
+    by_position = np.ascontiguousarray(cands.distances.T)
+    finite = np.isfinite(by_position)
+    usable = finite.any(axis=0)
     artist_counts: dict[int, int] = {}
     picks: list[int] = []
     positions: list[int] = []
@@ -90,8 +93,8 @@ def select(
     for p in range(n_positions):
         if stop_after_ms is not None and total_ms >= stop_after_ms:
             break
-        dist = cands.distances[:, p]
-        ok = ~blocked & np.isfinite(dist)
+        dist = by_position[p]
+        ok = finite[p] & ~blocked
         if last >= 0:
             ok &= cands.artist != cands.artist[last]
             in_tempo = ok & (np.abs(cands.tempo - cands.tempo[last]) <= max_tempo_jump)
