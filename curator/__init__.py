@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # noise on every CLI call
 
     from curator import models  # noqa: F401  (registers every table)
     from curator.extensions import csrf, db, migrate
