@@ -128,5 +128,5 @@ def test_a_candidate_that_finds_fewer_examples_is_never_chosen_even_if_it_genera
     # Without the floor the scripted candidate would have won on the combined score; and with a
     # better full precision it does win.
     monkeypatch.setattr(calibration, "precision_at_k",
-                        lambda c, m, l, k=20, *, exclude=None: 0.9 if m.features["energy"].target == 0.3 else 0.8)
+                        lambda c, m, labels, k=20, *, exclude=None: 0.9 if m.features["energy"].target == 0.3 else 0.8)
     assert propose_mood_features(cat, examples, current=current) == candidate
