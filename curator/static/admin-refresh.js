@@ -1,5 +1,7 @@
 // Live progress of a catalogue refresh on /admin/catalogue: polls the JSON status endpoint
-// while a run is queued or running and updates the progress bar and the status line.
+// while a run is queued or running and updates the progress bar and the status line. When the
+// run ends, the page's own sections marked data-live (summary, coverage, runs, imports) are read
+// again and swapped in, so nothing on the page contradicts the status line.
 (function () {
   "use strict";
   var box = document.getElementById("refresh-progress");
@@ -10,9 +12,16 @@
   var url = box.getAttribute("data-status-url");
   var INTERVAL = 1500;
 
+  function summary(run) {
+    if (run.report && run.report.length) {
+      return run.report[0] + (run.report.length > 1 ? " " + run.report[run.report.length - 1] : "");
+    }
+    return run.message || "";
+  }
+
   function show(data) {
     var run = data.run;
-    if (!run) { return; }
+    if (!run) { return false; }
     var active = run.status === "queued" || run.status === "running";
     bar.hidden = !active;
     bar.value = run.percent;
@@ -21,18 +30,41 @@
       line.textContent = "Run #" + run.id + ": " + run.status + " — " + run.message +
         " (" + run.done + "/" + run.total + ")";
     } else {
-      line.textContent = "Run #" + run.id + ": " + run.status + ". " +
-        (run.report && run.report.length ? run.report[0] + " " + run.report[run.report.length - 1] : run.message) +
-        " Reload the page for the full report.";
+      line.textContent = "Run #" + run.id + ": " + run.status + ". " + summary(run);
     }
     return active;
+  }
+
+  // The finished page, as the server renders it now; DOMParser runs no scripts.
+  function refreshSections() {
+    return fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        Array.prototype.forEach.call(document.querySelectorAll("[data-live][id]"), function (old) {
+          var replacement = fresh.getElementById(old.id);
+          if (replacement) { old.innerHTML = replacement.innerHTML; }
+        });
+      })
+      .catch(function () {
+        line.textContent += " Reload the page for the full report.";
+      });
   }
 
   function poll() {
     fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
-        if (data && show(data)) { window.setTimeout(poll, INTERVAL); }
+        if (!data) {
+          line.textContent = "The refresh status could not be read; reload the page to see it.";
+          return;
+        }
+        if (show(data)) {
+          window.setTimeout(poll, INTERVAL);
+        } else {
+          refreshSections();
+        }
       })
       .catch(function () { window.setTimeout(poll, INTERVAL * 4); });
   }
