@@ -47,10 +47,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.session_interface = DatabaseSessionInterface()
 
-    from curator import errors, navigation, security
+    from curator import errors, inputs, navigation, security
 
     security.init_app(app)
     errors.init_app(app)
+    inputs.init_app(app)
     navigation.init_app(app)
 
     from curator import health, listen

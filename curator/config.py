@@ -83,6 +83,8 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not self.DEBUG)
         self.PERMANENT_SESSION_LIFETIME = _number("SESSION_LIFETIME_SECONDS", str(30 * 86400), int)
+        # The largest form is a seed list or a calibration paste (tens of kB); refuse far bigger bodies (413).
+        self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; forms left open stay valid
 
     def as_dict(self) -> dict:

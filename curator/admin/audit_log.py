@@ -69,7 +69,7 @@ def search(filters: AuditFilters, page: int = 1, per_page: int = PER_PAGE):
         query = query.where(AuditEvent.target.ilike(f"%{escape_like(filters.target)}%", escape="\\"))
     if filters.since:
         query = query.where(AuditEvent.at >= datetime.combine(filters.since, datetime.min.time()))
-    if filters.until:
+    if filters.until and filters.until < date.max:  # the last day there is has no day after it
         query = query.where(AuditEvent.at < datetime.combine(filters.until + timedelta(days=1), datetime.min.time()))
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     return db.paginate(query, page=max(1, page), per_page=per_page, error_out=False)

@@ -12,6 +12,7 @@ from curator.catalogue import health, jobs, seeds
 from curator.catalogue.seed_refs import KINDS
 from curator.errors import NotFound
 from curator.extensions import db
+from curator.inputs import db_int
 from curator.models.catalogue import CatalogueImport, RefreshRun
 from curator.moods.store import all_moods
 from curator.spotify.gateway import SEED_SCOPES
@@ -69,9 +70,9 @@ def refresh_start():
 @admin_required
 def refresh_status():
     """JSON for the page's progress line: the latest run, or the one asked for with ?run=ID."""
-    run_id = request.args.get("run", type=int)
-    if run_id:
-        run = db.session.get(RefreshRun, run_id)
+    if request.args.get("run"):
+        run_id = request.args.get("run", type=db_int)
+        run = db.session.get(RefreshRun, run_id) if run_id is not None else None
         if run is None:
             return jsonify({"error": {"code": "not_found", "message": "No such refresh run.", "field": "run"}}), 404
     else:

@@ -9,6 +9,7 @@ from curator.admin.roles import GRANTABLE, change_role, users_with_roles
 from curator.auth.decorators import admin_required
 from curator.errors import CuratorError, NotFound
 from curator.extensions import db
+from curator.inputs import DB_INT_MAX, db_int
 from curator.models.user import User
 from curator.moods.diff import diff_moods
 from curator.spotify import call_log
@@ -60,7 +61,7 @@ def dashboard():
 @admin_required
 def users():
     q = (request.args.get("q") or "").strip()
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     query = select(User).order_by(User.spotify_id)
     if q:
         like = f"%{audit_log.escape_like(q)}%"
@@ -70,7 +71,7 @@ def users():
                            admin_ids=current_app.config.get("ADMIN_SPOTIFY_IDS", []))
 
 
-@bp.post("/users/<int:user_id>/roles")
+@bp.post(f"/users/<int(max={DB_INT_MAX}):user_id>/roles")
 @admin_required
 def change_user_role(user_id: int):
     user = db.session.get(User, user_id)
@@ -104,7 +105,7 @@ def audit():
         error = None
     except CuratorError as exc:
         filters, error = audit_log.AuditFilters(), exc
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     pagination = audit_log.search(filters, page)
     events = [_event_view(e) for e in pagination.items]
     status = 400 if error else 200

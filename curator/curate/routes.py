@@ -12,6 +12,7 @@ from curator.curate import preview as previews
 from curator.engine import MoodDefinition, mood_to_dict
 from curator.errors import CuratorError
 from curator.extensions import db
+from curator.inputs import db_int
 from curator.moods import calibrate as calibration
 from curator.moods import history
 from curator.moods.diff import diff_moods
@@ -116,7 +117,7 @@ def edit_mood(slug: str):
         return _render_editor(state, mood=mood, base_version_id=mood.current_version_id)
     state = read_form(request.form, slug=slug)
     note = _note(state)
-    base = request.form.get("base_version_id", type=int)
+    base = request.form.get("base_version_id", type=db_int)
     if request.form.get("action") != "save":
         # "Preview" without JavaScript, or a proposal opened from calibration: show, don't save.
         return _render_editor(state, mood=mood, base_version_id=base, note=note)
@@ -186,8 +187,8 @@ def mood_history(slug: str):
 def mood_diff(slug: str):
     mood = history.mood_row(slug)
     current = mood.current_version.number
-    old_n = request.args.get("from", type=int)
-    new_n = request.args.get("to", type=int) or current
+    old_n = request.args.get("from", type=db_int)
+    new_n = request.args.get("to", type=db_int) or current
     if old_n is None:
         old_n = max(1, new_n - 1)
     old, new = history.version(slug, old_n), history.version(slug, new_n)
@@ -200,8 +201,8 @@ def mood_diff(slug: str):
 @bp.post("/moods/<slug>/rollback")
 @curator_required
 def rollback(slug: str):
-    number = request.form.get("version", type=int)
-    base = request.form.get("base_version_id", type=int)
+    number = request.form.get("version", type=db_int)
+    base = request.form.get("base_version_id", type=db_int)
     if number is None or base is None:
         raise CuratorError("Choose a version to roll back to.", field="version")
     try:

@@ -35,7 +35,7 @@ def record_checkin(user, *, rating, moment: str = "after", preview: Preview | No
         value = int(rating)
         if isinstance(rating, bool) or float(rating) != value:
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON's 1e400 arrives as infinity
         raise Unprocessable("Choose a rating from 1 to 5.", field="rating") from None
     if not 1 <= value <= 5:
         raise Unprocessable("Choose a rating from 1 to 5.", field="rating")
