@@ -127,8 +127,27 @@ def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live
     energy.clear()
     energy.send_keys("0.9")
 
-    note = browser.find_element(By.ID, "f-note")
-    note.send_keys("Livelier calm for a test")
+    # Saving something out of range: nothing is saved, the summary takes focus and names the field as
+    # its label does, and what was typed is still there.
+    browser.find_element(By.ID, "f-note").send_keys("Livelier calm for a test")
+    valence = browser.find_element(By.ID, "f-valence")
+    valence.clear()
+    valence.send_keys("7")
+    browser.find_element(By.CSS_SELECTOR, "#mood-form button[value=save]").click()
+    WebDriverWait(browser, 10).until(lambda d: "nothing was saved" in d.page_source)
+    WebDriverWait(browser, 5).until(lambda d: d.switch_to.active_element.get_attribute("id") == "error-summary")
+    summary = browser.find_element(By.ID, "error-summary").text
+    assert "Valence: input should be less than or equal to 1" in summary and "valence:" not in summary
+    assert browser.find_element(By.ID, "f-valence").get_attribute("aria-invalid") == "true"
+    assert browser.find_element(By.ID, "f-features-energy-target").get_attribute("value") == "0.9"
+    assert browser.find_element(By.ID, "f-note").get_attribute("value") == "Livelier calm for a test"
+    assert [p for p in console_problems(browser) if "422 (UNPROCESSABLE ENTITY)" not in p] == []
+    full_page_screenshot(browser, "/tmp/curator-editor-errors.png")
+    browser.find_element(By.LINK_TEXT, "Valence: input should be less than or equal to 1").click()
+    assert browser.switch_to.active_element.get_attribute("id") == "f-valence"
+    valence = browser.find_element(By.ID, "f-valence")
+    valence.clear()
+    valence.send_keys("0.65")
     browser.find_element(By.CSS_SELECTOR, "#mood-form button[value=save]").click()
     WebDriverWait(browser, 10).until(lambda d: "as version 2" in d.page_source)
     assert console_problems(browser) == []
@@ -252,3 +271,18 @@ def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server
     assert error.location["y"] < artists.location["y"]
     assert [p for p in console_problems(browser) if "422 (UNPROCESSABLE ENTITY)" not in p] == []
     full_page_screenshot(browser, "/tmp/curator-seeds.png")
+
+
+@pytest.mark.usefixtures("moods", "catalogue")
+def test_curator_and_admin_pages_fit_a_phone_screen(browser, live_server, fake_spotify):
+    log_in(browser, fake_spotify, live_server, "admin-user", "Ada Admin")
+    browser.set_window_size(390, 900)
+    for path in ("/curate/moods", "/curate/moods/calm", "/curate/moods/calm/history", "/curate/moods/calm/calibrate",
+                 "/admin/", "/admin/users", "/admin/audit", "/admin/catalogue", "/admin/catalogue/seeds/calm"):
+        browser.get(live_server + path)
+        assert no_horizontal_overflow(browser), path  # wide tables scroll on their own, not the page
+    assert console_problems(browser) == []
+    browser.get(live_server + "/curate/moods/calm")
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(390, min(height, 6000))
+    browser.save_screenshot("/tmp/curator-editor-phone.png")

@@ -143,6 +143,9 @@ def validate(state: MoodForm) -> MoodDefinition | None:
         for path, message in exc.errors:
             # Number problems were already reported in the curator's own words.
             if path not in state.errors:
-                state.add_error(path, message)
+                # The engine names the field in its message ("valence: input should be ..."); the
+                # editor shows the message beside that field, so the name would only repeat.
+                field_name = path.rsplit(".", 1)[-1]
+                state.add_error(path, message.removeprefix(f"{field_name}: "))
         return None
     return None if state.has_errors else definition
