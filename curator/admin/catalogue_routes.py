@@ -91,6 +91,9 @@ def seeds_index():
 @admin_required
 def seeds_edit(slug: str):
     if slug not in _mood_slugs():
+        if any(m.slug == slug for m in all_moods()):
+            raise NotFound(f"“{slug}” is archived, so a refresh skips its seeds. Unarchive it on the moods page "
+                           "to edit them.")
         raise NotFound(f"There is no mood called “{slug}”.")
     errors: dict[str, list[str]] = {}
     if request.method == "POST":

@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from curator.auth.decorators import curator_required
 from curator.curate import bp
 from curator.curate import preview as previews
-from curator.engine import MoodDefinition, mood_to_dict
+from curator.engine import FEATURES, MoodDefinition, mood_to_dict
 from curator.errors import CuratorError
 from curator.extensions import db
 from curator.inputs import db_int
@@ -48,6 +48,8 @@ def _start_mood(slug: str | None) -> MoodDefinition | None:
 
 def _preview_for(state: MoodForm, start_slug: str | None):
     """Preview what the form describes; placeholders let an unsaved new mood preview before it has a name."""
+    if not any(state.value(f"features.{name}.target") for name in FEATURES):
+        return None, MoodForm(values=dict(state.values))  # nothing to preview yet: a hint, not an error
     probe = MoodForm(values=dict(state.values))
     probe.values["slug"] = probe.values.get("slug") or "preview"
     probe.values["name"] = probe.values.get("name") or "This mood"

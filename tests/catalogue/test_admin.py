@@ -73,6 +73,14 @@ def test_seed_editor_normalises_links_and_keeps_typed_text_on_error(app, admin_c
     assert admin_client.get("/admin/catalogue/seeds/nosuchmood").status_code == 404
 
 
+def test_seed_editor_of_an_archived_mood_says_it_is_archived(app, admin_client):
+    admin_client.post("/curate/moods/tired/archive", data={"csrf_token": csrf_token(admin_client)})
+    response = admin_client.get("/admin/catalogue/seeds/tired")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "“tired” is archived" in page and "There is no mood called" not in page
+
+
 def test_refresh_button_runs_in_a_thread_and_reports_progress(app, admin_client, fake_spotify):
     build_world(fake_spotify, playlist_tracks=5, albums=1, search_hits=3, featureless=0)
     add_seeds(app, playlist=PLAYLIST, search=QUERY)

@@ -74,6 +74,12 @@ def test_bad_fields_are_named_and_everything_typed_is_kept(app, client, fake_spo
     assert 'name="features.energy.weight" value="lots"' in html
     assert 'name="features.tempo.min" value="90"' in html
     assert len(versions_of(app, "calm")) == 1
+    # The summary names fields as their labels do, and a field's name is not repeated in its message.
+    response = client.post("/curate/moods/calm", data=form | {"valence": "7", "features.energy.weight": "1"})
+    html = response.get_data(as_text=True)
+    assert ">Tempo min: min (90) is greater than max (60)</a>" in html
+    assert ">Valence: input should be less than or equal to 1</a>" in html
+    assert 'id="f-valence-error">input should be less than or equal to 1' in html
 
     # A note longer than the column holds is a field error too, not a database failure.
     long_note = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "save",
@@ -175,6 +181,20 @@ def test_archive_hides_a_mood_from_listeners_and_keeps_its_history(app, client, 
         assert "tired" in [m.slug for m in active_moods()]
         actions = list(db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.target == "tired").order_by(AuditEvent.id)))
         assert actions == ["mood.create", "mood.archive", "mood.unarchive"]
+
+
+def test_a_blank_new_mood_invites_a_target_instead_of_reporting_an_error(app, client, fake_spotify, moods,
+                                                                          catalogue):
+    login_with_role(client, fake_spotify, app, "cur-1", "curator")
+    html = client.get("/curate/moods/new").get_data(as_text=True)
+    assert "Give at least one feature a target to see the playlist this mood would make." in html
+    assert "to see a preview" not in html and "nothing was saved" not in html
+    # Saving it still says what is missing.
+    response = client.post("/curate/moods/new", data={"csrf_token": csrf_from(html), "action": "save",
+                                                      "slug": "empty", "name": "Empty", "valence": "0.5",
+                                                      "arousal": "0.5"})
+    assert response.status_code == 422
+    assert "a mood needs at least one feature target" in response.get_data(as_text=True)
 
 
 def test_create_a_mood_and_refuse_a_taken_slug(app, client, fake_spotify, moods, catalogue):
