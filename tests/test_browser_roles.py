@@ -116,6 +116,10 @@ def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live
         lambda d: [r.text for r in d.find_elements(By.CSS_SELECTOR, "#preview table.preview-tracks tbody tr")]
         not in ([], first_rows))
     assert browser.execute_script("return window.__sameDocument") is True
+    # Screen readers hear one line about the new preview, not the whole table again.
+    status = browser.find_element(By.ID, "preview-status")
+    WebDriverWait(browser, 5).until(lambda d: "12 tracks: mean distance" in status.get_attribute("textContent"))
+    assert browser.find_element(By.ID, "preview").get_attribute("aria-live") is None
     assert console_problems(browser) == []
     full_page_screenshot(browser, "/tmp/curator-editor-preview.png")
 

@@ -4,6 +4,7 @@
   "use strict";
   var form = document.getElementById("mood-form");
   var target = document.getElementById("preview");
+  var status = document.getElementById("preview-status");
   if (!form || !target || !window.fetch) { return; }
   var meta = document.querySelector('meta[name="csrf-token"]');
   var timer = null;
@@ -25,19 +26,31 @@
       if (ticket !== latest) { return; } // a newer edit is on its way
       if (result.ok) {
         target.innerHTML = result.html;
+        announce();
       } else {
-        target.innerHTML = '<p class="error-text">The preview could not be refreshed; use the Preview button.</p>';
+        failed();
       }
     }).catch(function () {
-      if (ticket === latest) {
-        target.innerHTML = '<p class="error-text">The preview could not be refreshed; use the Preview button.</p>';
-      }
+      if (ticket === latest) { failed(); }
     }).then(function () {
       if (ticket === latest) { target.removeAttribute("aria-busy"); }
     });
   }
 
-  function schedule() {
+  // One line for screen readers: the summary, the first problem, or the hint.
+  function announce() {
+    if (!status) { return; }
+    var line = target.querySelector(".preview-summary, .error-text, .notice, p.muted");
+    status.textContent = "Preview updated. " + (line ? line.textContent.replace(/\s+/g, " ").trim() : "");
+  }
+
+  function failed() {
+    target.innerHTML = '<p class="error-text">The preview could not be refreshed; use the Preview button.</p>';
+    announce();
+  }
+
+  function schedule(event) {
+    if (event && event.target && event.target.name === "note") { return; } // the note changes no track
     window.clearTimeout(timer);
     timer = window.setTimeout(refresh, 400);
   }
