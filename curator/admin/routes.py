@@ -32,11 +32,10 @@ def _catalogue_health() -> dict | None:
 
 
 def _refresh_runs(limit: int = 5) -> list:
-    try:
-        from curator.models.catalogue import RefreshRun
-    except ImportError:
-        return []
-    return list(db.session.scalars(select(RefreshRun).order_by(RefreshRun.created_at.desc()).limit(limit)))
+    """(run, status) pairs; the status says "interrupted" for a run whose worker died."""
+    from curator.catalogue import jobs
+
+    return [(run, jobs.run_status(run)["run"]["status"]) for run in jobs.latest_runs(limit)]
 
 
 @bp.get("/")

@@ -52,7 +52,7 @@ def _preview_for(state: MoodForm, start_slug: str | None):
         return None, MoodForm(values=dict(state.values))  # nothing to preview yet: a hint, not an error
     probe = MoodForm(values=dict(state.values))
     probe.values["slug"] = probe.values.get("slug") or "preview"
-    probe.values["name"] = probe.values.get("name") or "This mood"
+    probe.values["name"] = probe.values.get("name") or "Untitled"
     definition = validate(probe)
     if definition is None:
         return None, probe

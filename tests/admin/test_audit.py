@@ -77,3 +77,16 @@ def test_pagination_keeps_the_filters(app, client, fake_spotify):
     assert rows(second) == 10 and "other.event</td>" not in second
     beyond = client.get("/admin/audit", query_string={"page": 99})
     assert beyond.status_code == 200
+
+
+def test_dashboard_shows_a_run_whose_worker_died_as_interrupted(app, client, fake_spotify):
+    from curator.extensions import db
+    from curator.models.catalogue import RefreshRun
+    from tests.helpers import login
+
+    with app.app_context():
+        db.session.add(RefreshRun(status="running", requested_label="admin-user", total=4, done=1))
+        db.session.commit()
+    login(client, fake_spotify, "admin-user")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "interrupted" in page and ">running<" not in page
