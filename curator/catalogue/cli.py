@@ -77,7 +77,8 @@ def seeds_cli():
 @click.option("--mood", "mood", metavar="SLUG", help="Only this mood's seeds.")
 @click.option("--dry-run", is_flag=True, help="Read the seeds and report what would change; write nothing.")
 @click.option("--as", "as_user", metavar="SPOTIFY_ID", help="Whose Spotify login reads the seeds (default: the first admin who has logged in).")
-def refresh_command(mood: str | None, dry_run: bool, as_user: str | None):
+@click.option("--full", is_flag=True, help="Re-read every seed, even unchanged playlists and searches, artists and tracks read in the last 7 days.")
+def refresh_command(mood: str | None, dry_run: bool, as_user: str | None, full: bool):
     """Read every seed through Spotify, store new tracks, fetch missing audio features."""
     from sqlalchemy import select
 
@@ -111,7 +112,7 @@ def refresh_command(mood: str | None, dry_run: bool, as_user: str | None):
         else:
             click.echo(f"[{done}/{total}] {message}")
 
-    report = jobs.execute_run(run.id, token, progress=progress)
+    report = jobs.execute_run(run.id, token, progress=progress, full=full)
     if state.get("bar") is not None:
         state["bar"].__exit__(None, None, None)
         click.echo()

@@ -116,10 +116,11 @@ def run_refresh_job(run_id: int, token: str) -> None:
         execute_run(run_id, token)
 
 
-def execute_run(run_id: int, token: str, progress=None) -> RefreshReport | None:
+def execute_run(run_id: int, token: str, progress=None, *, full: bool = False) -> RefreshReport | None:
     """Run a recorded refresh to its end, keeping its row up to date; always releases the lock.
 
-    `progress(done, total, message)` is called too (the CLI draws its bar with it).
+    `progress(done, total, message)` is called too (the CLI draws its bar with it). `full`
+    re-reads every seed, even unchanged playlists and recently read searches, artists and tracks.
     """
     from curator.spotify import gateway_for
 
@@ -143,8 +144,8 @@ def execute_run(run_id: int, token: str, progress=None) -> RefreshReport | None:
     try:
         try:
             gateway = gateway_for(run.identity_id)
-            report = refresh_seeds(gateway, mood=run.mood, dry_run=run.dry_run, progress=on_progress,
-                                   heartbeat=heartbeat)
+            report = refresh_seeds(gateway, mood=run.mood, dry_run=run.dry_run, full=full,
+                                   progress=on_progress, heartbeat=heartbeat)
         except RefreshAborted as exc:
             db.session.rollback()
             _finish(run, "failed", str(exc))

@@ -135,6 +135,21 @@ def test_second_run_with_nothing_changed_makes_only_the_snapshot_checks(app, cli
     assert catalogue_size(app) == 120 + 36 + 1 + 25  # tracks stay in the catalogue
 
 
+def test_full_refresh_rereads_every_seed(app, client, runner, fake_spotify, moods):
+    build_world(fake_spotify)
+    login(client, fake_spotify, "admin-user")
+    all_seeds(app)
+    assert runner.invoke(args=["seeds", "refresh"]).exit_code == 0
+    before = len(spotify_calls(fake_spotify))
+
+    result = runner.invoke(args=["seeds", "refresh", "--full"])
+
+    assert result.exit_code == 0, result.output
+    # Everything is read again, at the same minimum number of calls as the first run.
+    assert len(spotify_calls(fake_spotify)) - before == minimum_calls()
+    assert f"Spotify calls: {minimum_calls()}" in result.output
+
+
 def test_inaccessible_playlist_and_missing_artist_are_report_lines_not_failures(app, client, runner, fake_spotify, moods):
     build_world(fake_spotify, playlist_tracks=5, albums=1, search_hits=3)
     fake_spotify.add_playlist(OTHERS_PLAYLIST, owner="someone-else", track_ids=[base62(0, "p")])
