@@ -81,7 +81,11 @@ class Config:
         self.SESSION_COOKIE_NAME = "curator_session"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not self.DEBUG)
+        # Secure (HTTPS-only) cookies outside debug, except on a plain-http loopback install:
+        # Spotify accepts http redirect URIs only for loopback addresses, and there a Secure cookie
+        # would be dropped by HTTP clients such as python-requests, breaking login.
+        served_over_http = self.SPOTIFY_REDIRECT_URI.startswith("http://")
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=not (self.DEBUG or served_over_http))
         self.PERMANENT_SESSION_LIFETIME = _number("SESSION_LIFETIME_SECONDS", str(30 * 86400), int)
         # The largest form is a seed list or a calibration paste (tens of kB); refuse far bigger bodies (413).
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024

@@ -93,7 +93,7 @@ def test_api_errors_are_json(client):
 def test_blank_settings_in_env_file_mean_defaults(monkeypatch, tmp_path):
     from curator.config import Config
 
-    for name in ("DATABASE_URL", "SPOTIFY_API_URL", "SESSION_COOKIE_SECURE", "SPOTIFY_TIMEOUT", "FLASK_DEBUG"):
+    for name in ("DATABASE_URL", "SPOTIFY_API_URL", "SESSION_COOKIE_SECURE", "SPOTIFY_TIMEOUT", "FLASK_DEBUG", "SPOTIFY_REDIRECT_URI"):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("CURATOR_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("ADMIN_SPOTIFY_IDS", " ann , bob,, ")
@@ -101,7 +101,11 @@ def test_blank_settings_in_env_file_mean_defaults(monkeypatch, tmp_path):
     config = Config()
     assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@h:5432/db"
     assert config.SPOTIFY_API_URL == "https://api.spotify.com/v1/"
-    assert config.SESSION_COOKIE_SECURE is True
+    assert config.SESSION_COOKIE_SECURE is False  # the default redirect URI is loopback http
+    monkeypatch.setenv("SPOTIFY_REDIRECT_URI", "https://curator.example.org/callback")
+    assert Config().SESSION_COOKIE_SECURE is True
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
+    assert Config().SESSION_COOKIE_SECURE is False
     assert config.SPOTIFY_TIMEOUT == 10.0
     assert config.ADMIN_SPOTIFY_IDS == ["ann", "bob"]
     monkeypatch.setenv("DATABASE_URL", "")

@@ -35,7 +35,11 @@ def test_login_lands_on_home_page_as_that_user(client, fake_spotify, app):
         assert user.roles == {"listener"}
 
 
-def test_login_over_real_http_with_a_live_server(live_server, fake_spotify):
+def test_login_over_real_http_with_a_live_server(request, app_config, fake_spotify):
+    # The default cookie settings of a local http://127.0.0.1 install, as the Run command serves it:
+    # a plain HTTP client (python-requests) must keep the session cookie through the login.
+    app_config.pop("SESSION_COOKIE_SECURE")
+    live_server = request.getfixturevalue("live_server")
     fake_spotify.add_user("bob", display_name="Bob")
     fake_spotify.authorize_as("bob")
     browser = requests.Session()
@@ -44,6 +48,8 @@ def test_login_over_real_http_with_a_live_server(live_server, fake_spotify):
     assert page.status_code == 200
     assert page.url == live_server + "/"
     assert "Bob" in page.text
+    cookie = next(c for c in browser.cookies if c.name == "curator_session")
+    assert not cookie.secure and cookie.has_nonstandard_attr("HttpOnly")
 
 
 def test_admin_ids_become_admins_at_login(client, fake_spotify, app):
