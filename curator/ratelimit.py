@@ -13,6 +13,10 @@ from flask import current_app, g, request
 
 from curator.errors import CuratorError
 
+# Generous for a person, a brake for a script: each preview curates, each save calls Spotify.
+PREVIEWS_PER_MINUTE = 30
+SAVES_PER_MINUTE = 20
+
 
 class RateLimited(CuratorError):
     status = 429
@@ -40,7 +44,13 @@ class _MemoryCounter:
             return count + 1
 
 
-_memory = _MemoryCounter()
+def _memory() -> _MemoryCounter:
+    # One counter per app: separate apps (tests, several sites in one process) never share counts.
+    app = current_app._get_current_object()
+    counter = app.extensions.get("curator.ratelimit")
+    if counter is None:
+        counter = app.extensions["curator.ratelimit"] = _MemoryCounter()
+    return counter
 
 
 def _redis():
@@ -71,7 +81,7 @@ def hit(key: str, window: int) -> int:
             return int(pipe.execute()[0])
         except redis.RedisError:
             current_app.logger.warning("Redis unavailable for rate limiting; counting in memory")
-    return _memory.hit(key, window)
+    return _memory().hit(key, window)
 
 
 def ratelimit(limit: int, window: int = 60, scope: str = ""):

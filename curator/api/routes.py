@@ -18,6 +18,7 @@ from curator.errors import CuratorError, Unprocessable
 from curator.listen import care, history, previews
 from curator.listen.routes import save_preview
 from curator.moods.store import active_moods, get_mood
+from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 MAX_KEY_LENGTH = 200
@@ -115,6 +116,7 @@ def moods():
 
 @bp.post("/previews")
 @login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def create_preview():
     req = previews.parse_request(_json_body())
     preview = previews.create_preview(g.user, req)
@@ -132,6 +134,7 @@ def get_preview(preview_id):
 
 @bp.post("/previews/<preview_id>/playlist")
 @login_required
+@ratelimit(SAVES_PER_MINUTE, 60, scope="saves")
 def save_playlist(preview_id):
     preview = previews.get_preview(g.user, preview_id)
     key = (request.headers.get("Idempotency-Key") or "").strip()

@@ -18,6 +18,7 @@ from curator.listen.charts import MoodMark, arc_chart, checkin_chart
 from curator.listen.library import ScopeRequired, has_library_access
 from curator.models.user import utcnow
 from curator.moods.store import active_moods, get_mood
+from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 from curator.spotify.errors import SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
 
@@ -60,6 +61,7 @@ def _preparing():
 
 @bp.post("/previews")
 @login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def create():
     form = request.form
     try:
@@ -114,6 +116,7 @@ def preview(preview_id):
 
 @bp.post("/previews/<preview_id>/regenerate")
 @login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def regenerate(preview_id):
     item = previews.get_preview(g.user, preview_id)
     return _derived(lambda: previews.regenerate(g.user, item), item)
@@ -121,6 +124,7 @@ def regenerate(preview_id):
 
 @bp.post("/previews/<preview_id>/remove")
 @login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def remove(preview_id):
     item = previews.get_preview(g.user, preview_id)
     return _derived(lambda: previews.without_track(g.user, item, request.form.get("track_id", "")), item)
@@ -128,6 +132,7 @@ def remove(preview_id):
 
 @bp.post("/previews/<preview_id>/retarget")
 @login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def retarget(preview_id):
     item = previews.get_preview(g.user, preview_id)
     if request.form.get("insist"):
@@ -162,6 +167,7 @@ def save_preview(item, key: str | None = None):
 
 @bp.post("/previews/<preview_id>/save")
 @login_required
+@ratelimit(SAVES_PER_MINUTE, 60, scope="saves")
 def save(preview_id):
     item = previews.get_preview(g.user, preview_id)
     try:

@@ -313,3 +313,24 @@ def test_avoid_recent_leaves_out_tracks_of_my_last_saved_playlist(client, catalo
     fresh = make_preview(client, token, tracks=10, seed=first["seed"], avoid_recent=True)
     assert not {t["id"] for t in fresh["tracks"]} & {t["id"] for t in first["tracks"]}
     assert fresh["options"]["avoid_recent"] is True
+
+
+def test_previews_are_rate_limited_per_listener(client, catalogue, fake_spotify):
+    from curator.ratelimit import PREVIEWS_PER_MINUTE
+
+    login(client, fake_spotify, "listener-1")
+    token = client.get("/api/v1/session").json["csrf_token"]
+    body = {"from": "anxious", "to": "calm", "tracks": 5}
+    codes = [client.post("/api/v1/previews", json=body, headers=api_headers(token)).status_code
+             for _ in range(PREVIEWS_PER_MINUTE)]
+    refused = client.post("/api/v1/previews", json=body, headers=api_headers(token))
+    # A minute-window boundary may reset the count once; never more than that.
+    assert codes.count(201) == PREVIEWS_PER_MINUTE
+    if refused.status_code != 201:
+        assert refused.status_code == 429
+        assert refused.json["error"]["code"] == "rate_limited"
+        assert 0 < int(refused.headers["Retry-After"]) <= 60
+    else:
+        again = [client.post("/api/v1/previews", json=body, headers=api_headers(token)).status_code
+                 for _ in range(PREVIEWS_PER_MINUTE)]
+        assert again[-1] == 429
