@@ -6,47 +6,19 @@ A screenshot of the preview page is left at /tmp/curator-preview.png for a human
 """
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
 from curator.listen import charts
+from tests.chromium import By, Keys, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOT = "/tmp/curator-preview.png"
 START_SCREENSHOT = "/tmp/curator-start.png"
 HISTORY_SCREENSHOT = "/tmp/curator-history.png"
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (requirements-dev.txt)")
-if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-    pytest.skip("Chromium is not installed here (apt-get install -y chromium chromium-driver)",
-                allow_module_level=True)
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from tests.listen.conftest import catalogue, moods  # noqa: E402,F401  (fixtures)
 
 
-@pytest.fixture
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,2200",
-                "--disable-gpu", "--no-first-run"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    browser.set_window_size(1280, 2200)  # tall enough for the whole preview in one screenshot
     fake_spotify.add_user("listener-1", display_name="Robin")
     fake_spotify.authorize_as("listener-1")
     browser.get(live_server + "/login")

@@ -8,47 +8,14 @@ shows up.
 """
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from curator.extensions import db
 from curator.models.user import User
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (requirements-dev.txt)")
-if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-    pytest.skip("Chromium is not installed here (apt-get install -y chromium chromium-driver)",
-                allow_module_level=True)
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-
 from tests.catalogue.test_refresh import PLAYLIST, QUERY, add_seeds, build_world  # noqa: E402
+from tests.chromium import By, Select, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
 from tests.curate.conftest import catalogue, moods  # noqa: E402,F401  (fixtures)
 from tests.helpers import login  # noqa: E402
-
-ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1280,1400")
-
-
-@pytest.fixture
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ARGS:
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def console_problems(driver) -> list[str]:
@@ -93,7 +60,7 @@ def grant(app, spotify_id: str, role: str) -> None:
 
 
 @pytest.mark.usefixtures("moods", "catalogue")
-def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live_server, fake_spotify):
+def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live_server, fake_spotify):  # noqa: F811
     log_in(browser, fake_spotify, live_server, "curator-1", "Cleo Curator")
     grant(app, "curator-1", "curator")
 
@@ -188,7 +155,7 @@ def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live
 
 
 @pytest.mark.usefixtures("moods")
-def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server, fake_spotify):
+def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server, fake_spotify):  # noqa: F811
     login(app.test_client(), fake_spotify, "listener-9", display_name="Lee Listener")
     log_in(browser, fake_spotify, live_server, "admin-user", "Ada Admin")
     visit(browser, live_server + "/admin/", "Curators and admins", "/tmp/curator-admin.png")
@@ -278,7 +245,7 @@ def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server
 
 
 @pytest.mark.usefixtures("moods", "catalogue")
-def test_curator_and_admin_pages_fit_a_phone_screen(browser, live_server, fake_spotify):
+def test_curator_and_admin_pages_fit_a_phone_screen(browser, live_server, fake_spotify):  # noqa: F811
     log_in(browser, fake_spotify, live_server, "admin-user", "Ada Admin")
     browser.set_window_size(390, 900)
     for path in ("/curate/moods", "/curate/moods/calm", "/curate/moods/calm/history", "/curate/moods/calm/calibrate",
