@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from curator.catalogue import store
+from curator.catalogue.seed_refs import parse_spotify_ref
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueTrack
 from curator.models.user import utcnow
@@ -193,9 +194,9 @@ def _retry_after(response) -> float:
 
 def _spotify_id_of(row: dict, asked: Iterable[str]) -> str | None:
     # ReccoBeats rows carry their own UUID as `id`; the Spotify id is only in the `href` link.
-    href = row.get("href") or ""
-    if "open.spotify.com/track/" in href:
-        return href.rsplit("/", 1)[-1].split("?")[0]
+    ref = parse_spotify_ref(row.get("href") or "")
+    if ref and ref[0] == "track":
+        return ref[1]
     asked = list(asked)
     return asked[0] if len(asked) == 1 else None
 
