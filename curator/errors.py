@@ -97,7 +97,7 @@ def init_app(app) -> None:
         headers = {}
         message = exc.message
         if isinstance(exc, SpotifyRateLimited):
-            headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+            headers["Retry-After"] = str(exc.wait_seconds)
             message = f"Spotify is busy right now. Nothing was lost; please try again in {headers['Retry-After']} seconds."
         app.logger.warning("Spotify error on %s: %s", request.path, exc)
         if wants_json():

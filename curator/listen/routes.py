@@ -173,7 +173,7 @@ def save(preview_id):
     try:
         save_preview(item)
     except SpotifyRateLimited as exc:
-        wait = int(exc.retry_after + 0.999) or 1
+        wait = exc.wait_seconds
         at = utcnow() + timedelta(seconds=wait)
         flash(f"Spotify is busy right now, so the playlist isn't saved yet. Your preview is kept: please try "
               f"again in {wait} seconds (after {at:%H:%M:%S} UTC).", "warning")

@@ -1,6 +1,8 @@
 """What can go wrong talking to Spotify, as our own types (mapped to pages and JSON in one place)."""
 from __future__ import annotations
 
+import math
+
 
 class SpotifyError(Exception):
     """Base: a Spotify call failed. `status` is the HTTP status we answer with."""
@@ -36,6 +38,11 @@ class SpotifyRateLimited(SpotifyError):
     def __init__(self, message: str, *, retry_after: float, **kw):
         super().__init__(message, **kw)
         self.retry_after = retry_after
+
+    @property
+    def wait_seconds(self) -> int:
+        """Whole seconds to tell a person (and a Retry-After header): never 0."""
+        return max(1, math.ceil(self.retry_after))
 
 
 class SpotifyAuthError(SpotifyError):
