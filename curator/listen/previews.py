@@ -48,12 +48,16 @@ class PreviewRequest:
     before_rating: int | None = None
     insist: bool = False
     excluded_ids: tuple[str, ...] = field(default_factory=tuple)
+    # "From music I know": the listener's tracks as read for the first preview of a chain, so
+    # regenerate/remove/retarget reuse them instead of reading the library from Spotify again.
+    library_ids: tuple[str, ...] = field(default_factory=tuple)
 
     def options_dict(self) -> dict:
         data = asdict(self)
         for key in ("from_slug", "to_slug", "tracks", "minutes", "seed", "before_rating"):
             data.pop(key)
         data["excluded_ids"] = list(self.excluded_ids)
+        data["library_ids"] = list(self.library_ids)
         return data
 
 
@@ -199,12 +203,15 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         raise CatalogueNotReady("The music catalogue is still being prepared.")
 
     candidate_ids = None
-    if req.from_my_music:
+    if req.from_my_music and req.library_ids:
+        candidate_ids = frozenset(req.library_ids)
+    elif req.from_my_music:
         from curator.listen.library import my_music_candidates
 
         mine = my_music_candidates(user, gateway)
         candidate_ids = mine.track_ids
         catalogue = mine.catalogue
+        req = replace(req, library_ids=tuple(sorted(mine.track_ids)))
         if mine.notice:
             notices.append(mine.notice)
 
@@ -277,6 +284,7 @@ def request_of(preview: Preview) -> PreviewRequest:
         from_my_music=bool(opts.get("from_my_music")), arc=opts.get("arc", preview.arc),
         seed=preview.seed, insist=bool(opts.get("insist")),
         excluded_ids=tuple(opts.get("excluded_ids") or ()),
+        library_ids=tuple(opts.get("library_ids") or ()),
     )
 
 

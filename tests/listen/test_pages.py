@@ -268,6 +268,12 @@ def test_from_my_music_asks_for_library_access_first_then_uses_my_tracks(client,
     assert {t["id"] for t in preview.tracks} <= set(mine)
     assert "2 of your tracks had no audio features and were left out." in client.get(path).get_data(as_text=True)
 
+    # Another seed draws from the same tracks without reading the library from Spotify again.
+    reads = len(fake_spotify.calls("GET", r"^/v1/me/(tracks|top/tracks)$"))
+    again = stored(app, preview_path(client.post(path + "/regenerate", data={"csrf_token": token})))
+    assert again.seed != preview.seed and {t["id"] for t in again.tracks} <= set(mine)
+    assert len(fake_spotify.calls("GET", r"^/v1/me/(tracks|top/tracks)$")) == reads
+
 
 def test_checkins_and_the_history_chart(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
