@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from sqlalchemy import select
 
+from curator.catalogue.matrix import current_catalogue
 from curator.engine import CatalogueEmpty, CurateOptions, EngineError, Length, LengthInvalid, curate
 from curator.engine.arc import ARC_SHAPES
 from curator.engine.curate import MAX_MINUTES, MAX_TRACKS
@@ -141,13 +142,6 @@ def parse_request(data: Mapping) -> PreviewRequest:
     )
 
 
-def load_catalogue():
-    """The current catalogue (cached per process by the catalogue package)."""
-    from curator.catalogue.matrix import current_catalogue
-
-    return current_catalogue()
-
-
 def _mood(slug: str, field_name: str) -> StoredMood:
     try:
         return get_mood(slug)
@@ -198,7 +192,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
     except LengthInvalid as exc:
         raise Unprocessable(str(exc), field="tracks" if tracks is not None else "minutes") from None
 
-    catalogue = load_catalogue()
+    catalogue = current_catalogue()  # cached per process, rebuilt when the catalogue changes
     if len(catalogue) == 0:
         raise CatalogueNotReady("The music catalogue is still being prepared.")
 
