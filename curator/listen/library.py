@@ -61,7 +61,8 @@ def my_music_candidates(user, gateway=None) -> MyMusic:
             objects.setdefault(track["id"], track)
     ids = upsert_spotify_tracks(list(objects.values()), source="library") if objects else []
     if ids:
-        fetch_missing_features(ids, gateway=gateway)
+        # Tracks no provider knew lately are not asked about again on every preview.
+        fetch_missing_features(ids, gateway=gateway, skip_recently_missing=True)
     catalogue = current_catalogue()
     present = {i for i in ids if _in_catalogue(catalogue, i)}
     left_out = len(set(ids)) - len(present)
