@@ -75,8 +75,8 @@ class Config:
         self.WEB_THREADS = _number("WEB_THREADS", "4", int)
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI, self.WEB_THREADS)
         self.REDIS_URL = _get("REDIS_URL", "")
-        # Rate limits on previews and saves; benchmarks switch them off to measure the server.
-        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")
         self.CRISIS_HELP_URL = _get("CRISIS_HELP_URL", "https://findahelpline.com/")
 
