@@ -19,7 +19,7 @@ from curator.errors import NotFound
 from curator.listen import care, previews, records, saving
 from curator.listen.charts import arc_chart, mood_mark
 from curator.listen.previews import PreviewRequest
-from curator.models.listening import CheckIn, Preview
+from curator.models.listening import CheckIn, PlaylistSave, Preview
 from curator.moods.store import StoredMood, active_moods, get_mood
 from curator.transaction import transaction
 
@@ -96,6 +96,8 @@ class PreviewPage:
     chart: Markup
     care: care.TargetCare
     hold_capped: bool
+    # A save that stopped half-way (its playlist may be in Spotify, not yet full): "finish saving".
+    unfinished_save: PlaylistSave | None = None
 
 
 def preview_page(user, preview_id: str) -> PreviewPage:
@@ -107,7 +109,7 @@ def preview_page(user, preview_id: str) -> PreviewPage:
         target, item.arc, item.length_tracks, item.length_minutes, bool(item.options.get("insist"))
     ).tracks is not None
     advice = care.target_care(target, mood_definitions()) if target is not None else care.NO_CARE
-    return PreviewPage(item, start, target, chart, advice, hold_capped)
+    return PreviewPage(item, start, target, chart, advice, hold_capped, saving.unfinished(item))
 
 
 # -- saving to Spotify -----------------------------------------------------------------------
