@@ -216,7 +216,10 @@ def _explain(exc: SpotifyError, save: PlaylistSave, total: int) -> None:
                  "making a second one.")
     else:
         where = "No playlist was made yet and your preview is kept: please try saving again in a minute."
-    exc.message = f"{plain_cause(exc)}, so the playlist isn't saved yet. {where}"
+    if isinstance(exc, (SpotifyUnavailable, SpotifyRateLimited)):
+        exc.message = f"{plain_cause(exc)}, so the playlist isn't saved yet. {where}"
+    else:
+        exc.message = f"{exc.message} {where}"
     exc.args = (exc.message,)
 
 

@@ -109,10 +109,15 @@ def preview_page(user, preview_id: str) -> PreviewPage:
         target, item.arc, item.length_tracks, item.length_minutes, bool(item.options.get("insist"))
     ).tracks is not None
     advice = care.target_care(target, mood_definitions()) if target is not None else care.NO_CARE
-    return PreviewPage(item, start, target, chart, advice, hold_capped, saving.unfinished(item))
+    return PreviewPage(item, start, target, chart, advice, hold_capped, unfinished_save(item))
 
 
 # -- saving to Spotify -----------------------------------------------------------------------
+
+def unfinished_save(preview: Preview) -> PlaylistSave | None:
+    """The preview's save when it stopped half-way; saving again ("finish saving") resumes it."""
+    return saving.unfinished(preview)
+
 
 def colours_for(preview: Preview) -> tuple[str, str]:
     start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)

@@ -118,11 +118,15 @@ def test_a_save_that_runs_out_of_budget_says_why_and_offers_to_finish(app, clien
     # The preview page says where the save stands and offers to finish it.
     page = " ".join(client.get(f"/previews/{preview['id']}").get_data(as_text=True).split())
     assert "Finish saving" in page and f"0 of {len(preview['tracks'])} tracks so far" in page
+    unfinished = client.get(f"/api/v1/previews/{preview['id']}").json["unfinished_save"]
+    assert unfinished["playlist_id"] == row.playlist_id and unfinished["items_added"] == 0
+    assert unfinished["error"].startswith("Spotify is having trouble right now")
 
     assert save(client, token, preview["id"], key="key-1").status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview)
     assert "Finish saving" not in client.get(f"/previews/{preview['id']}").get_data(as_text=True)
+    assert client.get(f"/api/v1/previews/{preview['id']}").json["unfinished_save"] is None
 
 
 def test_a_page_save_that_timed_out_says_it_timed_out(app, client, catalogue, fake_spotify, listener):
