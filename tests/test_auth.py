@@ -59,6 +59,51 @@ def test_admin_ids_become_admins_at_login(client, fake_spotify, app):
         assert user.has_role("admin") and user.has_role("curator")
 
 
+def _admin_events(app, spotify_id):
+    from curator.models.audit import AuditEvent
+
+    with app.app_context():
+        rows = db.session.scalars(db.select(AuditEvent).where(AuditEvent.target == spotify_id)
+                                  .order_by(AuditEvent.id)).all()
+        return [(e.action, e.actor_label, "admin" in e.after["roles"]) for e in rows]
+
+
+def _roles(app, spotify_id):
+    with app.app_context():
+        return db.session.scalar(db.select(User).where(User.spotify_id == spotify_id)).roles
+
+
+def test_admin_from_the_environment_is_audited_and_revoked_when_the_id_leaves_the_list(client, fake_spotify, app):
+    login(client, fake_spotify, "admin-user")
+    assert _admin_events(app, "admin-user") == [("role.grant", "ADMIN_SPOTIFY_IDS", True)]
+    login(client, fake_spotify, "admin-user")  # still listed: nothing new to record
+    assert _admin_events(app, "admin-user") == [("role.grant", "ADMIN_SPOTIFY_IDS", True)]
+    app.config["ADMIN_SPOTIFY_IDS"] = []
+    login(client, fake_spotify, "admin-user")
+    assert _roles(app, "admin-user") == {"listener"}
+    assert _admin_events(app, "admin-user") == [("role.grant", "ADMIN_SPOTIFY_IDS", True),
+                                                ("role.revoke", "ADMIN_SPOTIFY_IDS", False)]
+    app.config["ADMIN_SPOTIFY_IDS"] = ["admin-user"]
+    login(client, fake_spotify, "admin-user")
+    assert "admin" in _roles(app, "admin-user")
+
+
+def test_admin_granted_by_hand_stays_when_the_id_is_not_listed(client, fake_spotify, app, runner):
+    login(client, fake_spotify, "helen")
+    assert runner.invoke(args=["roles", "grant", "helen", "admin"]).exit_code == 0
+    login(client, fake_spotify, "helen")
+    assert "admin" in _roles(app, "helen")
+    # Listed, then granted by hand, then unlisted: the hand grant came last, so it stays.
+    app.config["ADMIN_SPOTIFY_IDS"] = ["ivan"]
+    login(client, fake_spotify, "ivan")
+    assert runner.invoke(args=["roles", "revoke", "ivan", "admin"]).exit_code == 0
+    assert runner.invoke(args=["roles", "grant", "ivan", "admin"]).exit_code == 0
+    app.config["ADMIN_SPOTIFY_IDS"] = []
+    login(client, fake_spotify, "ivan")
+    assert "admin" in _roles(app, "ivan")
+    assert [a for a, _, _ in _admin_events(app, "ivan")] == ["role.grant", "role.revoke", "role.grant"]
+
+
 def test_next_returns_to_the_page_that_asked_and_refuses_other_hosts(client, fake_spotify):
     response = login(client, fake_spotify, "carol", next_path="/healthz")
     assert response.headers["Location"].endswith("/healthz")

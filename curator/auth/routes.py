@@ -10,8 +10,9 @@ from spotipy.cache_handler import MemoryCacheHandler
 
 from curator import spotify
 from curator.auth import bp
+from curator.auth.service import same_site_path, sign_in
 from curator.extensions import db
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
 from curator.spotify.gateway import (
     BASE_SCOPES,
@@ -22,7 +23,7 @@ from curator.spotify.gateway import (
     authorize_url,
     exchange_code,
 )
-from curator.spotify.token_store import granted_scopes, save_token
+from curator.spotify.token_store import granted_scopes
 
 EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES, "seeds": SEED_SCOPES}
 
@@ -34,10 +35,8 @@ def load_user():
 
 
 def safe_next(target: str | None) -> str:
-    """Only our own relative paths: never an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("listen.home")
-    return target
+    """Only our own paths, however a browser would read them: never an open redirect."""
+    return same_site_path(target) or url_for("listen.home")
 
 
 def scopes_for(extra: list[str]) -> tuple[str, ...]:
@@ -94,18 +93,7 @@ def callback():
         current_app.logger.warning("login failed: %s", exc)
         return login_problem("Spotify login didn't finish", "Spotify could not tell us who you are. Please try again.")
 
-    user = db.session.scalar(db.select(User).where(User.spotify_id == profile["id"]))
-    if user is None:
-        user = User(spotify_id=profile["id"])
-        db.session.add(user)
-    user.display_name = profile.get("display_name") or profile["id"]
-    user.country = profile.get("country")
-    user.last_login_at = utcnow()
-    if profile["id"] in current_app.config["ADMIN_SPOTIFY_IDS"]:
-        user.grant("admin")
-    db.session.commit()
-    save_token(user.id, token)
-
+    user = sign_in(profile, token)
     session.clear()
     session.regenerate()
     session["user_id"] = user.id
