@@ -1,4 +1,5 @@
-"""Authorization Code flow with Spotify; `state` ties each callback to the browser that started it."""
+"""Authorization Code flow with PKCE (S256): `state` ties each callback to the browser that started
+it, and the PKCE verifier kept in that browser's session makes its code useless anywhere else."""
 from __future__ import annotations
 
 import hmac
@@ -6,7 +7,6 @@ import secrets
 from urllib.parse import urlparse
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from spotipy.cache_handler import MemoryCacheHandler
 
 from curator import spotify
 from curator.auth import bp
@@ -19,9 +19,11 @@ from curator.spotify.gateway import (
     COVER_SCOPES,
     LIBRARY_SCOPES,
     SEED_SCOPES,
+    MemoryTokenCache,
     SpotifyGateway,
     authorize_url,
     exchange_code,
+    pkce_pair,
 )
 from curator.spotify.token_store import granted_scopes
 
@@ -52,9 +54,13 @@ def scopes_for(extra: list[str]) -> tuple[str, ...]:
 def login():
     extra = [s for s in request.args.get("scopes", "").split(",") if s in EXTRA_SCOPES]
     state = secrets.token_urlsafe(24)
+    # PKCE: the verifier stays in this browser's server-side session; only its hash goes to
+    # Spotify, so a code is worth nothing in any other session, even with that session's state.
+    verifier, challenge = pkce_pair()
     scopes = scopes_for(extra)
-    session["oauth"] = {"state": state, "next": safe_next(request.args.get("next")), "scopes": list(scopes)}
-    return redirect(authorize_url(spotify.settings(), state, scopes, show_dialog=bool(extra)))
+    session["oauth"] = {"state": state, "verifier": verifier, "next": safe_next(request.args.get("next")),
+                        "scopes": list(scopes)}
+    return redirect(authorize_url(spotify.settings(), state, scopes, challenge, show_dialog=bool(extra)))
 
 
 def login_problem(title: str, message: str, status: int = 400):
@@ -81,8 +87,8 @@ def callback():
 
     settings = spotify.settings()
     try:
-        token = exchange_code(settings, code, tuple(pending["scopes"]))
-        profile = SpotifyGateway(settings, MemoryCacheHandler(token)).me()
+        token = exchange_code(settings, code, pending.get("verifier", ""), tuple(pending["scopes"]))
+        profile = SpotifyGateway(settings, MemoryTokenCache(token)).me()
     except SpotifyLoginFailed as exc:
         current_app.logger.warning("token exchange failed: %s", exc)
         return login_problem("Spotify login didn't finish",
