@@ -13,9 +13,8 @@ import requests
 
 from curator.extensions import db
 from curator.models.mood import Mood
-from tests.curate.conftest import login_with_role
-from tests.helpers import csrf_token
-from tests.listen.conftest import api_headers, catalogue, listener, moods  # noqa: F401  (fixtures)
+from tests.helpers import api_headers, csrf_token, login_with_role
+from tests.listen.conftest import catalogue, listener, moods  # noqa: F401  (fixtures)
 
 HUGE = "9" * 30  # past every database integer
 LONG = "x" * 20_000
