@@ -70,6 +70,8 @@ class Config:
             _get("DATABASE_URL", f"sqlite:///{instance / 'curator.sqlite'}")
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # BLAS threads per process that serves requests (curator/blas.py); 1 suits several workers.
+        self.BLAS_THREADS = _number("BLAS_THREADS", "1", int)
         self.REDIS_URL = _get("REDIS_URL", "")
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")
         self.CRISIS_HELP_URL = _get("CRISIS_HELP_URL", "https://findahelpline.com/")
