@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from curator.catalogue.matrix import open_stored, write_stored
 from curator.engine import (
     FEATURES,
     Catalogue,
@@ -41,7 +42,6 @@ from curator.engine import (
     curate,
     load_moods_yaml,
 )
-from curator.catalogue.matrix import open_stored, write_stored
 from curator.engine.arc import build_arc
 from curator.engine.features import normalise
 from curator.engine.scoring import normalised_weights
