@@ -73,6 +73,8 @@ class Config:
         # BLAS threads per process that serves requests (curator/blas.py); 1 suits several workers.
         self.BLAS_THREADS = _number("BLAS_THREADS", "1", int)
         self.REDIS_URL = _get("REDIS_URL", "")
+        # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")
         self.CRISIS_HELP_URL = _get("CRISIS_HELP_URL", "https://findahelpline.com/")
 
