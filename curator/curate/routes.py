@@ -25,15 +25,15 @@ from curator.moods.form import (
     validate,
 )
 from curator.moods.store import (
+    RESERVED_SLUGS,
     VersionConflict,
     active_moods,
     all_moods,
     get_mood,
+    reserved_slug_message,
     save_version,
 )
 
-# Slugs that would collide with the editor's own paths.
-RESERVED_SLUGS = {"new", "preview"}
 NOTE_MAX = 500
 
 
@@ -95,7 +95,7 @@ def new_mood():
     if request.form.get("action") != "save":
         return _render_editor(state, note=note)
     if state.value("slug") in RESERVED_SLUGS:
-        state.add_error("slug", f"“{state.value('slug')}” is reserved; choose another slug")
+        state.add_error("slug", reserved_slug_message(state.value("slug")))
     definition = validate(state)
     if definition is None or state.has_errors:
         return _render_editor(state, status=422, note=note)
