@@ -1,6 +1,8 @@
 """`flask --app curator moods export|import|validate` through the CLI runner."""
 from __future__ import annotations
 
+import copy
+
 import yaml
 
 from curator.extensions import db
@@ -127,7 +129,7 @@ def test_import_refuses_bad_inputs_with_a_clear_error_and_changes_nothing(app, r
                           "moods[8].slug: “new” is reserved"),
     }
     for name, (change, message) in cases.items():
-        changed = json.loads(json.dumps(data))
+        changed = copy.deepcopy(data)
         change(changed)
         path = tmp_path / name
         path.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
