@@ -75,7 +75,7 @@ def in_app(app, func):
             db.session.remove()
 
 
-def base62(n: int, prefix: str = "t") -> str:
+def spotify_id(n: int, prefix: str = "t") -> str:
     """A valid-looking 22-character Spotify id, distinct per n and prefix."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     digits = ""
@@ -84,6 +84,23 @@ def base62(n: int, prefix: str = "t") -> str:
         digits = alphabet[value % 62] + digits
         value //= 62
     return (prefix * 14)[:14] + digits
+
+
+def dev_style_csv(n: int) -> str:
+    """A catalogue CSV of n tracks in the labelled dev set's layout (features spread, mood labels)."""
+    header = "name,album,artist,id,release_date,popularity,length,danceability,acousticness,energy," \
+             "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood"
+    lines = [header]
+    for i in range(n):
+        lines.append(",".join([
+            f"Song {i}", f"Album {i}", f"Artist {i % 7}", spotify_id(i), "2020-01-01", str(i % 100),
+            str(180000 + i), "0.5", f"{(i % 10) / 10:.1f}", f"{(i % 9) / 10:.1f}", "0.1", "0.1",
+            f"{(i % 8) / 10:.1f}", "-8.5", "0.04", "120.0", str(i % 12), "4",
+            ["Calm", "Sad", "Happy", "Energetic"][i % 4]]))
+    return "\n".join(lines) + "\n"
+
+
+base62 = spotify_id  # the name the catalogue tests know it by
 
 
 # -- a world of seeds in the fake Spotify: one playlist, one artist, one track, one search ---------
