@@ -1,7 +1,7 @@
 """Soak the save to Spotify: N saves under random faults, each checked to end well.
 
     python -m bench.soak_saves [--saves 1000] [--seed N] [--timeout 0.2] [--budget 2] [--batch 10]
-                               [--max-tracks 40] [--listeners N] [--gateway-retries 0]
+                               [--max-tracks 40] [--listeners N] [--gateway-retries 3]
 
 Starts, on loopback only, the fake Spotify (tests/fake_spotify, every request checked against the
 OpenAPI document) and the app in-process on a fresh SQLite database in a temporary folder, with
@@ -19,10 +19,9 @@ playlist, if any, that saving again ("finish saving", with Spotify recovered) co
 end no playlist of the listener may be empty, incomplete or a second copy. Exits 1 on any
 violation. Times are scaled down so a thousand saves run in minutes: --timeout is
 SPOTIFY_TIMEOUT, --budget SAVE_RETRY_BUDGET, backoff is scaled by budget/10, --batch shrinks the
-100-URI batch so long playlists take several adds, and --gateway-retries (SPOTIFY_MAX_RETRIES)
-defaults to 0 so that every fault reaches the save's own settling and retrying (the gateway's
-retries of reads back off in whole seconds). The seed is printed; the same seed gives the
-same faults (their exact timing still depends on the machine).
+100-URI batch so long playlists take several adds; --gateway-retries is SPOTIFY_MAX_RETRIES
+(the gateway's own retries of reads, whose backoff is scaled too). The seed is printed; the
+same seed gives the same faults (their exact timing still depends on the machine).
 """
 from __future__ import annotations
 
@@ -114,6 +113,7 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
     `listeners` (default: one per 100 saves) log in and take turns, so each holds about 100
     playlists, as a real listener might; the marker search reads all of them.
     """
+    from curator import retrying
     from curator.extensions import db
     from curator.listen import saving
     from curator.models.listening import PlaylistSave
@@ -124,9 +124,9 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
     report = SoakReport(seed=seed)
     timeout = app.config["SPOTIFY_TIMEOUT"]
     scale = app.config["SAVE_RETRY_BUDGET"] / 10
-    saved_batch, saved_waits = saving.ADD_BATCH, (saving.RETRY_FIRST_WAIT, saving.RETRY_MAX_WAIT, saving.WAIT_FOR_OTHER_SECONDS)
+    saved_batch, saved_waits = saving.ADD_BATCH, (retrying.BACKOFF_FIRST, saving.RETRY_MAX_WAIT, saving.WAIT_FOR_OTHER_SECONDS)
     saving.ADD_BATCH = batch
-    saving.RETRY_FIRST_WAIT, saving.RETRY_MAX_WAIT = 0.5 * scale, 2.0 * scale
+    retrying.BACKOFF_FIRST, saving.RETRY_MAX_WAIT = retrying.BACKOFF_FIRST * scale, saving.RETRY_MAX_WAIT * scale
     saving.WAIT_FOR_OTHER_SECONDS = 0.2
     people = []
     for n in range(listeners or -(-saves // 100)):
@@ -193,7 +193,7 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
             report.violations.append(f"{len(playlists)} playlists for {report.saves} saves")
     finally:
         saving.ADD_BATCH = saved_batch
-        saving.RETRY_FIRST_WAIT, saving.RETRY_MAX_WAIT, saving.WAIT_FOR_OTHER_SECONDS = saved_waits
+        retrying.BACKOFF_FIRST, saving.RETRY_MAX_WAIT, saving.WAIT_FOR_OTHER_SECONDS = saved_waits
         report.seconds = time.monotonic() - started
     return report
 
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="URIs per add (Spotify allows 100)")
     parser.add_argument("--max-tracks", type=int, default=40)
     parser.add_argument("--listeners", type=int, default=0, help="default: one per 100 saves")
-    parser.add_argument("--gateway-retries", type=int, default=0, help="SPOTIFY_MAX_RETRIES")
+    parser.add_argument("--gateway-retries", type=int, default=3, help="SPOTIFY_MAX_RETRIES")
     args = parser.parse_args(argv)
     if not 1 <= args.saves <= 100_000:
         parser.error("--saves is between 1 and 100000")

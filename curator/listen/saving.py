@@ -53,6 +53,7 @@ from curator.models.listening import (
     Preview,
 )
 from curator.models.user import utcnow
+from curator.retrying import backoff
 from curator.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
 
@@ -65,10 +66,9 @@ MARKER_SEARCH_LIMIT = 1000  # playlists scanned for a lost create; 20 pages of 5
 # How long another request waits for a save already under way before answering "in progress".
 WAIT_FOR_OTHER_SECONDS = 8.0
 DESCRIPTION_LIMIT = 300
-# Backoff between tries within one save: the first wait, doubled each time up to the last
-# (five failures in a row fit in the default 10 s budget), each shortened by up to half at
-# random so that many saves hit by the same outage do not all come back at once.
-RETRY_FIRST_WAIT = 0.5
+# Backoff between tries within one save: the one backoff of `curator.retrying`, capped lower so
+# that five failures in a row fit in the default 10 s budget, each wait shortened by up to half
+# at random so that many saves hit by the same outage do not all come back at once.
 RETRY_MAX_WAIT = 2.0
 # A write we stopped waiting for after SPOTIFY_TIMEOUT is taken to land, if ever, within this
 # many timeouts more; until then it is not sent again.
@@ -342,7 +342,7 @@ def _run(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> No
             error, wait = exc, exc.retry_after
         except SpotifyUnavailable as exc:
             attempt.failed()
-            wait = min(RETRY_FIRST_WAIT * 2 ** (attempt.failures - 1), RETRY_MAX_WAIT)
+            wait = min(backoff(attempt.failures), RETRY_MAX_WAIT)
             error, wait = exc, wait * random.uniform(0.5, 1.0)
         if wait > attempt.left():
             raise error
