@@ -78,3 +78,123 @@ def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spot
     assert session.get_attribute("data-after") == "2"
     assert browser.find_element(By.CSS_SELECTOR, "svg.checkin-chart").is_displayed()
     browser.save_screenshot(HISTORY_SCREENSHOT)
+
+
+# --- Phone first and no dead ends (issue 11) ---------------------------------------------------
+
+def _inner_size(driver, width: int, height: int) -> None:
+    """Make the page's viewport (not the window) `width`×`height`, as a screen of that size shows it."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+
+
+def _log_in(driver, live_server, fake_spotify, spotify_id="listener-1", name="Robin"):
+    fake_spotify.add_user(spotify_id, display_name=name)
+    fake_spotify.authorize_as(spotify_id)
+    driver.get(live_server + "/login")
+    WebDriverWait(driver, 10).until(lambda d: "How do you feel now?" in d.page_source)
+
+
+def _no_horizontal_scroll(driver) -> bool:
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def _console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+            and "open.spotify.com" not in e["message"]]  # no internet here: the embed itself can't load
+
+
+def test_start_button_within_the_first_screen_on_desktop(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    _inner_size(browser, 1280, 800)
+    _log_in(browser, live_server, fake_spotify)
+    button = browser.find_element(By.ID, "make-playlist")
+    rect = browser.execute_script("return arguments[0].getBoundingClientRect().bottom", button)
+    assert rect <= 800, f"Make my playlist ends at y={rect}"
+    # A chosen mood is filled and ticked, not just outlined.
+    browser.find_element(By.XPATH, '//input[@name="from"][@value="anxious"]/..').click()
+    chip = browser.find_element(By.XPATH, '//input[@name="from"][@value="anxious"]/..')
+    other = browser.find_element(By.XPATH, '//input[@name="from"][@value="angry"]/..')
+    assert chip.value_of_css_property("background-color") != other.value_of_css_property("background-color")
+    tick = browser.execute_script("return getComputedStyle(arguments[0], '::before').content", chip)
+    assert "✓" in tick
+
+
+def test_phone_pages_have_no_sideways_scroll_and_big_enough_targets(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    _inner_size(browser, 390, 844)
+    _log_in(browser, live_server, fake_spotify)
+    assert _no_horizontal_scroll(browser), "start page"
+    button = browser.find_element(By.ID, "make-playlist")
+    bottom = browser.execute_script("return arguments[0].getBoundingClientRect().bottom + window.scrollY", button)
+    assert bottom <= 2 * 844, f"Make my playlist ends at y={bottom} on a phone"
+    browser.find_element(By.XPATH, '//input[@name="from"][@value="anxious"]/..').click()
+    browser.find_element(By.XPATH, '//input[@name="to"][@value="calm"]/..').click()
+    button.click()
+    WebDriverWait(browser, 15).until(lambda d: "/previews/" in d.current_url)
+    assert _no_horizontal_scroll(browser), "preview page"
+    # Track rows read at 390 px: the text column is wide enough for a title on one or two lines.
+    text = browser.find_element(By.CSS_SELECTOR, "li.track .track-text")
+    assert text.size["width"] >= 200, text.size
+    # Every button and link-button in the track list is at least 44 px tall.
+    for target in browser.find_elements(By.CSS_SELECTOR, "li.track .track-actions .button, li.track button"):
+        if target.is_displayed():
+            assert target.size["height"] >= 44, (target.text, target.size)
+    # Chart labels are at least 11 px on screen.
+    sizes = browser.execute_script("""
+        return Array.from(document.querySelectorAll('svg.arc-chart text')).map(t => t.getBoundingClientRect().height);""")
+    assert sizes and min(sizes) >= 11, min(sizes)
+    # Play opens Spotify's embed player for that one track, in place.
+    browser.find_element(By.CSS_SELECTOR, "li.track a.play").click()
+    frame = browser.find_element(By.CSS_SELECTOR, "li.track .player iframe")
+    first = browser.find_element(By.CSS_SELECTOR, "li.track").get_attribute("data-id")
+    assert frame.get_attribute("src") == f"https://open.spotify.com/embed/track/{first}"
+    assert browser.find_element(By.CSS_SELECTOR, "li.track .player-fallback").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "form.save-form button").click()
+    WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/playlist"))
+    browser.get(live_server + "/history")
+    assert _no_horizontal_scroll(browser), "history page"
+    assert browser.find_element(By.CSS_SELECTOR, ".history-card").is_displayed()
+    assert _console_errors(browser) == []
+
+
+def test_every_error_page_links_back_to_the_filled_form(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    _inner_size(browser, 390, 844)
+    _log_in(browser, live_server, fake_spotify)
+    chosen = {"from": "tired", "to": "focused", "length": "15", "unit": "tracks", "arc": "ease-in-out"}
+
+    def back_link_query():
+        from urllib.parse import parse_qs, urlsplit
+
+        link = browser.find_element(By.CSS_SELECTOR, "a.back-to-form")
+        assert link.is_displayed()
+        return {k: v[0] for k, v in parse_qs(urlsplit(link.get_attribute("href")).query).items()}
+
+    # An expired form (the CSRF token no longer matches): the choices come back.
+    browser.get(live_server + "/?" + "&".join(f"{k}={v}" for k, v in chosen.items()))
+    browser.execute_script("document.querySelector('#start-form input[name=csrf_token]').value = 'stale'")
+    browser.find_element(By.ID, "make-playlist").click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.back-to-form"))
+    assert back_link_query() == chosen
+    browser.find_element(By.CSS_SELECTOR, "a.back-to-form").click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "make-playlist"))
+    assert browser.find_element(By.CSS_SELECTOR, 'input[name="from"][value="tired"]').is_selected()
+    assert browser.find_element(By.CSS_SELECTOR, 'input[name="to"][value="focused"]').is_selected()
+    assert browser.find_element(By.ID, "length").get_attribute("value") == "15"
+
+    # Spotify failing during a save: back to the preview, and to the form filled as it was.
+    browser.find_element(By.ID, "make-playlist").click()
+    WebDriverWait(browser, 15).until(lambda d: "/previews/" in d.current_url)
+    preview = browser.current_url
+    fake_spotify.fail_next("POST", r"/v1/me/playlists$", 404)
+    browser.find_element(By.CSS_SELECTOR, "form.save-form button").click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.back-to-form"))
+    assert back_link_query() == chosen
+    assert browser.find_element(By.LINK_TEXT, "Back to your playlist preview").get_attribute("href") == preview
+    assert _no_horizontal_scroll(browser)
+
+    # A page that doesn't exist: a way back to the start.
+    browser.get(live_server + "/previews/no-such-preview")
+    assert back_link_query() == {}
+    browser.get(live_server + "/no/such/page")
+    assert back_link_query() == {}

@@ -16,6 +16,7 @@ from curator.errors import Unprocessable
 from curator.listen import bp, care, history, previews, saving
 from curator.listen.charts import MoodMark, arc_chart, checkin_chart
 from curator.listen.library import ScopeRequired, has_library_access
+from curator.listen.pages import catalogue_empty
 from curator.models.user import utcnow
 from curator.moods.store import active_moods, get_mood
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
@@ -44,7 +45,7 @@ def home():
     moods = active_moods()
     # Values come back pre-filled after the library-scope login round trip or a form error.
     chosen = {k: request.args.get(k, "") for k in START_FIELDS}
-    return render_template("listen/home.html", moods=moods, chosen=chosen,
+    return render_template("listen/home.html", moods=moods, chosen=chosen, catalogue_empty=catalogue_empty(),
                            library_access=has_library_access(g.user.id), error=None)
 
 
@@ -52,7 +53,7 @@ def _start_again(form, error: Unprocessable):
     moods = active_moods()
     chosen = {k: form.get(k, "") for k in START_FIELDS}
     return render_template("listen/home.html", moods=moods, chosen=chosen, error=error,
-                           library_access=has_library_access(g.user.id)), 422
+                           catalogue_empty=catalogue_empty(), library_access=has_library_access(g.user.id)), 422
 
 
 def _preparing():
@@ -105,12 +106,12 @@ def preview(preview_id):
     moods = [m.definition for m in active_moods()]
     low_note = care.low_target_note(target) if target is not None else None
     alternatives = care.lifting_alternatives(moods, exclude=item.to_slug) if low_note else []
+    hold = care.hold_cap(target, item.arc, item.length_tracks, item.length_minutes,
+                         bool(item.options.get("insist"))) if target is not None else None
     return render_template(
         "listen/preview.html", preview=item, start=start, target=target, chart=chart,
         low_note=low_note, alternatives=alternatives,
-        hold_capped=target is not None and care.hold_cap(
-            target, item.arc, item.length_tracks, item.length_minutes, bool(item.options.get("insist"))
-        ).tracks is not None,
+        hold_capped=hold is not None and hold.tracks is not None, hold_note=hold.note if hold else None,
     )
 
 
@@ -217,14 +218,15 @@ def checkin():
 @login_required
 def history_page():
     moods = _mood_names()
+    page = history.history_page(g.user.id, request.args.get("page", 1, type=int) or 1)
     charts = []
-    for i, ((from_slug, to_slug), sessions) in enumerate(history.sessions_by_pair(g.user.id).items()):
+    for i, ((from_slug, to_slug), sessions) in enumerate(history.recent_sessions_by_pair(g.user.id).items()):
         names = (getattr(moods.get(from_slug), "name", from_slug), getattr(moods.get(to_slug), "name", to_slug))
         title = f"{names[0]} → {names[1]}: how strongly you felt it"
         charts.append({"names": names, "sessions": sessions,
                        "svg": checkin_chart(sessions, title, chart_id=f"pair-{i}")})
-    return render_template("listen/history.html", playlists=history.saved_playlists(g.user.id), moods=moods,
-                           charts=charts)
+    return render_template("listen/history.html", history=page, playlists=page.playlists, moods=moods,
+                           charts=charts, chart_sessions=history.CHART_SESSIONS)
 
 
 @bp.get("/settings")
