@@ -159,22 +159,6 @@ def recent_track_ids(user_id: int, playlists: int = RECENT_PLAYLISTS) -> frozens
     return frozenset(t["id"] for p in previews for t in p.tracks)
 
 
-def position_label(index: int, count: int, start_name: str, target_name: str) -> str:
-    """Where a track sits in the arc, in words: the prefix of its reason."""
-    if count <= 1:
-        return f"{target_name.lower()}"
-    if index == 0:
-        return f"{start_name.lower()} start"
-    if index == count - 1:
-        return f"{target_name.lower()} finish"
-    fraction = index / (count - 1)
-    if fraction < 0.34:
-        return f"leaving {start_name.lower()}"
-    if fraction < 0.67:
-        return f"halfway to {target_name.lower()}"
-    return f"nearing {target_name.lower()}"
-
-
 def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | None = None) -> Preview:
     """Curate `req` for `user`, store it as a new preview (committed) and return it.
 
@@ -227,13 +211,11 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
                             field="from_my_music" if req.from_my_music else "to")
 
     images = album_images([t.id for t in playlist.tracks])
-    count = len(playlist.tracks)
     rows = []
     for t in playlist.tracks:
-        prefix = position_label(t.position, count, start.definition.name, target.definition.name)
         rows.append({
             "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
-            "position": t.position, "reason": f"{prefix}: {t.reason}", "distance": t.distance,
+            "position": t.position, "reason": t.reason, "distance": t.distance,
             "position_target": t.position_target, "features": t.features,
             "album_image": images.get(t.id),
         })

@@ -75,8 +75,9 @@ def test_preview_page_lists_tracks_with_reasons_and_a_chart_that_matches_them(cl
     assert TRACK.findall(page) == [t["id"] for t in tracks]
     for t in tracks:
         assert unescape(t["reason"]) in unescape(page)
-    assert tracks[0]["reason"].startswith("anxious start: ")
-    assert tracks[-1]["reason"].startswith("calm finish: ")
+    assert tracks[0]["reason"].startswith("Meets you in your anxious mood: ")
+    assert tracks[-1]["reason"].startswith("Arrives at calm: ")
+    assert all(a["reason"] != b["reason"] for a, b in zip(tracks, tracks[1:]))
     # The chart plots each listed track, in order, at its own energy, valence and tempo.
     points = POINT.findall(page)
     assert [p[1] for p in points] == [t["id"] for t in tracks]
