@@ -69,8 +69,14 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _database_url(
             _get("DATABASE_URL", f"sqlite:///{instance / 'curator.sqlite'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Threads per gunicorn worker (gunicorn.conf.py reads the same setting). A request holds at
+        # most one database connection, so a process needs one per thread, plus two for its
+        # background refresh thread and a lease; PostgreSQL must allow workers × that many.
+        self.WEB_THREADS = _number("WEB_THREADS", "4", int)
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI, self.WEB_THREADS)
         self.REDIS_URL = _get("REDIS_URL", "")
+        # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")
         self.CRISIS_HELP_URL = _get("CRISIS_HELP_URL", "https://findahelpline.com/")
 
@@ -97,6 +103,13 @@ class Config:
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
+
+
+def _engine_options(url: str, threads: int) -> dict:
+    options = {"pool_pre_ping": True}
+    if ":memory:" not in url:  # an in-memory SQLite database has a single connection, no pool
+        options.update(pool_size=max(1, threads) + 2, max_overflow=2, pool_timeout=30)
+    return options
 
 
 def _database_url(url: str) -> str:
