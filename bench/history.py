@@ -10,7 +10,6 @@ query, template, response. Prints the median and p95 of `repeats` fetches and th
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -39,12 +38,12 @@ def fill(app, count: int) -> int:
         user = User(spotify_id="bench-listener", display_name="Bench")
         db.session.add(user)
         db.session.flush()
-        tracks = json.dumps([{**TRACK, "id": f"T{i:021d}", "position": i} for i in range(20)])
+        tracks = [{**TRACK, "id": f"T{i:021d}", "position": i} for i in range(20)]
         for i in range(count):
             at = now - timedelta(hours=count - i)
             pid = f"bench{i:08d}"
             db.session.add(Preview(id=pid, user_id=user.id, from_slug="anxious", to_slug="calm", seed=i,
-                                   length_tracks=20, tracks_json=tracks, created_at=at))
+                                   length_tracks=20, tracks=tracks, created_at=at))
             db.session.add(PlaylistSave(preview_id=pid, user_id=user.id, state=SAVE_DONE, marker=f"m{i}",
                                         name=f"Anxious to calm {i}", description="", playlist_id=f"p{i}",
                                         url=f"https://open.spotify.com/playlist/p{i}", completed_at=at))

@@ -105,7 +105,7 @@ def _saved_history(app, user_id: int, count: int) -> list[str]:
     with app.app_context():
         for i in range(count):
             preview = Preview(id=f"hist{i:06d}", user_id=user_id, from_slug="anxious", to_slug="calm", seed=i,
-                              tracks_json='[{"id": "x", "name": "x", "artists": [], "duration_ms": 200000}]',
+                              tracks=[{"id": "x", "name": "x", "artists": [], "duration_ms": 200000}],
                               created_at=now - timedelta(hours=count - i))
             db.session.add(preview)
             db.session.add(PlaylistSave(preview_id=preview.id, user_id=user_id, state=SAVE_DONE, marker=f"m{i}",
