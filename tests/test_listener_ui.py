@@ -9,6 +9,8 @@ from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from curator import create_app
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
@@ -153,3 +155,104 @@ def test_history_chart_is_capped_to_recent_sessions(client, app, catalogue, fake
     assert page.count('<g class="session"') == CHART_SESSIONS
     expected = [1 + i % 5 for i in range(45)][-CHART_SESSIONS:]
     assert re.findall(r'<g class="session" data-before="" data-after="(\d)"', page) == [str(r) for r in expected]
+
+
+# --- Editing without surprises -------------------------------------------------------------------
+
+def ids(preview) -> list[str]:
+    return [t["id"] for t in preview.tracks]
+
+
+def test_swap_changes_exactly_one_position_and_names_the_replacement(client, app, catalogue, fake_spotify):  # noqa: F811
+    from tests.listen.test_pages import stored
+
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token))
+    before = stored(app, path)
+    out = before.tracks[7]
+    response = client.post(path + "/remove", data={"csrf_token": token, "track_id": out["id"]})
+    new_path = preview_path(response)
+    after = stored(app, new_path)
+    changed = [i for i, (a, b) in enumerate(zip(ids(before), ids(after))) if a != b]
+    assert changed == [7] and len(after.tracks) == 20 and out["id"] not in ids(after)
+    incoming = after.tracks[7]
+    assert response.headers["Location"].endswith(f"#t-{incoming['id']}")  # back to the same row without JS
+    page = client.get(new_path).get_data(as_text=True)
+    assert unescape(f"“{out['name']}” is out; “{incoming['name']}” fits this point of the arc best.") in unescape(page)
+    # The replacement fits position 7 of the arc: no unused track is nearer its target there.
+    assert incoming["position_target"] == before.tracks[7]["position_target"]
+    assert incoming["distance"] <= out["distance"] + 0.2
+    # Reasons were rewritten around the new neighbour and still never repeat.
+    assert all(a["reason"] != b["reason"] for a, b in zip(after.tracks, after.tracks[1:]))
+    # Swapping again keeps the first one out.
+    again = stored(app, preview_path(client.post(new_path + "/remove", data={"csrf_token": token,
+                                                                              "track_id": incoming["id"]})))
+    assert out["id"] not in ids(again) and incoming["id"] not in ids(again)
+    assert [i for i, (a, b) in enumerate(zip(ids(after), ids(again))) if a != b] == [7]
+
+
+def test_locked_tracks_survive_try_other_tracks(client, app, catalogue, fake_spotify):  # noqa: F811
+    from tests.listen.test_pages import stored
+
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token))
+    before = stored(app, path)
+    keep = {3: before.tracks[3]["id"], 12: before.tracks[12]["id"]}
+    for track_id in keep.values():
+        response = client.post(path + "/lock", data={"csrf_token": token, "track_id": track_id, "locked": "1"})
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"{path}#t-{track_id}")
+    page = client.get(path).get_data(as_text=True)
+    assert page.count('aria-pressed="true"') == 2 and "(keeps 2)" in page
+    other = stored(app, preview_path(client.post(path + "/regenerate", data={"csrf_token": token})))
+    assert other.seed != before.seed and len(other.tracks) == 20
+    assert {i: ids(other)[i] for i in keep} == keep
+    assert len(set(ids(other))) == 20  # a kept track is never also elsewhere
+    assert len(set(ids(other)) - set(ids(before))) >= 5  # the rest really are other tracks
+    assert sorted(other.options["locked_ids"]) == sorted(keep.values())
+    # Unlocking: the next try may move it.
+    client.post(preview_path_of(other) + "/lock", data={"csrf_token": token, "track_id": keep[3], "locked": "0"})
+    assert stored(app, preview_path_of(other)).options["locked_ids"] == [keep[12]]
+
+
+def preview_path_of(preview) -> str:
+    return f"/previews/{preview.id}"
+
+
+def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token))
+    too_long = client.post(path + "/rename", data={"csrf_token": token, "name": "x" * 101})
+    assert too_long.status_code == 302
+    assert "Keep the name to 100 characters or fewer." in client.get(path).get_data(as_text=True)
+    client.post(path + "/rename", data={"csrf_token": token, "name": "  Sunday   morning reset "})
+    assert 'value="Sunday morning reset"' in client.get(path).get_data(as_text=True)
+    client.post(path + "/save", data={"csrf_token": token})
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.name == "Sunday morning reset"
+    # A saved playlist is not edited any more.
+    refused = client.post(path + "/rename", data={"csrf_token": token, "name": "Other"})
+    assert refused.status_code == 302 and "already saved" in client.get(path).get_data(as_text=True)
+
+
+def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):  # noqa: F811
+    from curator.listen.editing import mean_feature
+    from tests.listen.test_pages import stored
+
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
+    before = stored(app, path)
+    gentler = stored(app, preview_path(client.post(path + "/nudge", data={"csrf_token": token,
+                                                                           "direction": "gentler"})))
+    assert gentler.options["nudges"]["energy"] == -0.1 and gentler.seed == before.seed
+    assert mean_feature(gentler.tracks, "energy") < mean_feature(before.tracks, "energy")
+    for i, t in enumerate(gentler.tracks):
+        assert t["position_target"]["energy"] == pytest.approx(before.tracks[i]["position_target"]["energy"] - 0.1, abs=1e-3)
+    notice = gentler.options["edit_notice"]
+    assert notice.startswith("Gentler: average energy ") and f"of {len(gentler.tracks)} tracks changed." in notice
+    assert notice in unescape(client.get(preview_path_of(gentler)).get_data(as_text=True))
+    brighter = stored(app, preview_path(client.post(preview_path_of(gentler) + "/nudge",
+                                                    data={"csrf_token": token, "direction": "brighter"})))
+    assert brighter.options["nudges"] == {"energy": -0.1, "tempo": -8.0, "loudness": -1.5, "valence": 0.1}
+    assert mean_feature(brighter.tracks, "valence") > mean_feature(gentler.tracks, "valence")
+    bad = client.post(path + "/nudge", data={"csrf_token": token, "direction": "louder"})
+    assert bad.status_code == 302 and "Choose gentler" in client.get(path).get_data(as_text=True)

@@ -128,7 +128,32 @@ def regenerate(preview_id):
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def remove(preview_id):
     item = previews.get_preview(g.user, preview_id)
-    return _derived(lambda: previews.without_track(g.user, item, request.form.get("track_id", "")), item)
+    track_id = request.form.get("track_id", "")
+    return _derived(lambda: previews.without_track(g.user, item, track_id), item, anchor="changed")
+
+
+@bp.post("/previews/<preview_id>/lock")
+@login_required
+def lock(preview_id):
+    item = previews.get_preview(g.user, preview_id)
+    track_id = request.form.get("track_id", "")
+    locked = request.form.get("locked") == "1"
+    return _derived(lambda: previews.set_lock(g.user, item, track_id, locked), item, anchor=f"t-{track_id}")
+
+
+@bp.post("/previews/<preview_id>/rename")
+@login_required
+def rename(preview_id):
+    item = previews.get_preview(g.user, preview_id)
+    return _derived(lambda: previews.rename(g.user, item, request.form.get("name", "")), item, anchor="edit")
+
+
+@bp.post("/previews/<preview_id>/nudge")
+@login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
+def nudge(preview_id):
+    item = previews.get_preview(g.user, preview_id)
+    return _derived(lambda: previews.nudge(g.user, item, request.form.get("direction", "")), item, anchor="edit")
 
 
 @bp.post("/previews/<preview_id>/retarget")
@@ -141,15 +166,20 @@ def retarget(preview_id):
     return _derived(lambda: previews.retarget(g.user, item, request.form.get("to", "")), item)
 
 
-def _derived(make, item):
+def _derived(make, item, anchor: str | None = None):
+    """Run an edit and go to its preview; `anchor` keeps the listener's place on the page without
+    JS ("changed": the first position the edit changed)."""
     try:
         new = make()
     except previews.CatalogueNotReady:
         return _preparing()
     except Unprocessable as exc:
         flash(exc.message, "error")
-        return redirect(url_for("listen.preview", preview_id=item.id))
-    return redirect(url_for("listen.preview", preview_id=new.id))
+        return redirect(url_for("listen.preview", preview_id=item.id) + (f"#{anchor}" if anchor and anchor != "changed" else ""))
+    if anchor == "changed":
+        changed = new.options.get("changed_positions") or []
+        anchor = f"t-{new.tracks[changed[0]]['id']}" if changed and changed[0] < len(new.tracks) else None
+    return redirect(url_for("listen.preview", preview_id=new.id) + (f"#{anchor}" if anchor else ""))
 
 
 def colours_for(item) -> tuple[str, str]:
