@@ -95,6 +95,9 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = _number("SESSION_LIFETIME_SECONDS", str(30 * 86400), int)
         # The largest form is a seed list or a calibration paste (tens of kB); refuse far bigger bodies (413).
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+        # How many reverse proxies (e.g. one TLS terminator) sit in front and set X-Forwarded-*;
+        # 0 (default) trusts none of those headers.
+        self.TRUSTED_PROXIES = _number("TRUSTED_PROXIES", "0", int)
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; forms left open stay valid
 
     def as_dict(self) -> dict:

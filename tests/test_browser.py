@@ -198,3 +198,97 @@ def test_every_error_page_links_back_to_the_filled_form(browser, live_server, ca
     assert back_link_query() == {}
     browser.get(live_server + "/no/such/page")
     assert back_link_query() == {}
+
+
+# --- Edit without surprises (issue 11.2) ---------------------------------------------------------
+
+def _make_preview(driver, live_server, length=14):
+    driver.get(live_server + f"/?from=anxious&to=calm&length={length}")
+    driver.find_element(By.ID, "make-playlist").click()
+    WebDriverWait(driver, 15).until(lambda d: "/previews/" in d.current_url)
+
+
+def _listed(driver) -> list[str]:
+    # In one script: rows replaced between a find and a read would be stale.
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('ol.track-list > li.track')).map(li => li.dataset.id)")
+
+
+def test_swap_changes_exactly_one_position_in_place(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    _inner_size(browser, 390, 844)
+    _log_in(browser, live_server, fake_spotify)
+    _make_preview(browser, live_server)
+    before, url = _listed(browser), browser.current_url
+    row = browser.find_elements(By.CSS_SELECTOR, "ol.track-list > li.track")[9]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
+    top = browser.execute_script("return arguments[0].getBoundingClientRect().top", row)
+    browser.execute_script("document.body.dataset.marker = 'same page'")  # gone if the page reloads
+    row.find_element(By.CSS_SELECTOR, 'form[data-edit="remove"] button').click()
+    WebDriverWait(browser, 15).until(lambda d: d.current_url != url)
+    WebDriverWait(browser, 5).until(lambda d: _listed(d) != before)
+    after = _listed(browser)
+    assert [i for i, (a, b) in enumerate(zip(before, after)) if a != b] == [9] and len(after) == len(before)
+    assert browser.execute_script("return document.body.dataset.marker") == "same page"  # replaced in place
+    # No jump: the changed row is where it was on the screen (the notice above it is compensated).
+    new_row = browser.find_elements(By.CSS_SELECTOR, "ol.track-list > li.track")[9]
+    assert abs(browser.execute_script("return arguments[0].getBoundingClientRect().top", new_row) - top) < 3
+    assert browser.execute_script("return window.scrollY") > 800
+    notice = browser.find_element(By.ID, "edit-notice")
+    assert notice.is_displayed() and "fits this point of the arc best" in notice.text
+    # The focused control is the new row's swap button, and the page's forms all name the new preview.
+    assert browser.switch_to.active_element.get_attribute("aria-label").startswith("Swap ")
+    new_id = browser.current_url.rsplit("/", 1)[-1]
+    actions = [f.get_attribute("action") for f in browser.find_elements(By.CSS_SELECTOR, "main form")]
+    assert all(f"/previews/{new_id}/" in a for a in actions if "/previews/" in a)
+    # Reload shows the same playlist (the URL is the new preview).
+    browser.refresh()
+    assert _listed(browser) == after
+    assert _console_errors(browser) == []
+
+
+def test_a_locked_track_survives_try_other_tracks(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    _inner_size(browser, 1280, 800)
+    _log_in(browser, live_server, fake_spotify)
+    _make_preview(browser, live_server)
+    before = _listed(browser)
+    row = browser.find_elements(By.CSS_SELECTOR, "ol.track-list > li.track")[4]
+    row.find_element(By.CSS_SELECTOR, 'form[data-edit="lock"] button').click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, 'ol.track-list > li.track:nth-child(5) button.lock[aria-pressed="true"]'))
+    for _ in range(3):  # another seed each time; the kept track stays in its place
+        current = _listed(browser)
+        browser.find_element(By.ID, "try-other").click()
+        WebDriverWait(browser, 15).until(lambda d: _listed(d) != current)
+        assert _listed(browser)[4] == before[4] and _listed(browser).count(before[4]) == 1
+    assert "(keeps 1)" in browser.find_element(By.ID, "try-other").text
+
+
+def test_a_renamed_playlist_saves_under_that_name(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    _inner_size(browser, 390, 844)
+    _log_in(browser, live_server, fake_spotify)
+    _make_preview(browser, live_server, length=8)
+    field = browser.find_element(By.ID, "playlist-name")
+    field.send_keys("Rainy walk home")
+    browser.execute_script("document.getElementById('edit').dataset.old = '1'")
+    browser.find_element(By.CSS_SELECTOR, ".rename-form button").click()
+    # The panel comes back from the server (the old one, marked, is replaced) with the stored name.
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(
+        "var e = document.getElementById('edit'); return !e.dataset.old && e.querySelector('#playlist-name').value"
+    ) == "Rainy walk home")
+    browser.find_element(By.CSS_SELECTOR, "form.save-form button").click()
+    WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/playlist"))
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.name == "Rainy walk home"
+    assert "Rainy walk home" in browser.find_element(By.TAG_NAME, "main").text
+
+
+def test_a_nudge_shows_what_changed_without_leaving_the_page(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+    _inner_size(browser, 1280, 800)
+    _log_in(browser, live_server, fake_spotify)
+    _make_preview(browser, live_server)
+    browser.execute_script("document.body.dataset.marker = 'same page'")
+    browser.find_element(By.CSS_SELECTOR, 'button[value="gentler"]').click()
+    WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "edit-notice").is_displayed())
+    assert browser.find_element(By.ID, "edit-notice").text.startswith("Gentler: average energy")
+    assert browser.execute_script("return document.body.dataset.marker") == "same page"
+    assert browser.find_elements(By.CSS_SELECTOR, ".track-main.just-changed")

@@ -117,6 +117,10 @@
     var position = row ? Array.prototype.indexOf.call(list.children, row) : -1;
     var kind = form.dataset.edit || form.className;
     var value = submitter && submitter.value;
+    // What the listener is looking at, and where on the screen: it stays there after the edit.
+    var anchor = row || form;
+    var anchorTop = anchor.getBoundingClientRect().top;
+    var anchorId = form.id || (form.closest("[id]") || {}).id;
     form.setAttribute("aria-busy", "true");
     form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
@@ -131,6 +135,8 @@
         swapRows(doc);
         swapRegions(doc);
         window.history.replaceState(null, "", answer.url);
+        var moved = position >= 0 ? list.children[position] : (anchorId && document.getElementById(anchorId));
+        if (moved) { window.scrollBy(0, moved.getBoundingClientRect().top - anchorTop); }
         var target = null;
         if (position >= 0 && list.children[position]) {
           target = list.children[position].querySelector('form[data-edit="' + kind + '"] button');
