@@ -15,8 +15,33 @@ from curator import create_app
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
 from curator.models.user import User, utcnow
+from tests.helpers import csrf_from, login
 from tests.listen.conftest import catalogue, moods  # noqa: F401  (fixtures)
-from tests.listen.test_pages import logged_in, preview_path, start
+
+
+def logged_in(client, fake, spotify_id="listener-1") -> str:
+    login(client, fake, spotify_id)
+    return csrf_from(client.get("/").data)
+
+
+def start(client, token, **fields):
+    form = {"csrf_token": token, "from": "anxious", "to": "calm", "length": "20", "unit": "tracks", **fields}
+    return client.post("/previews", data=form)
+
+
+def preview_path(response) -> str:
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    path = urlsplit(response.headers["Location"]).path
+    assert path.startswith("/previews/")
+    return path
+
+
+def stored(app, path) -> Preview:
+    with app.app_context():
+        preview = db.session.get(Preview, path.rsplit("/", 1)[-1])
+        db.session.expunge(preview)
+        return preview
+
 
 BACK = re.compile(r'<a class="button primary back-to-form" href="([^"]+)">')
 
@@ -164,8 +189,6 @@ def ids(preview) -> list[str]:
 
 
 def test_swap_changes_exactly_one_position_and_names_the_replacement(client, app, catalogue, fake_spotify):  # noqa: F811
-    from tests.listen.test_pages import stored
-
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token))
     before = stored(app, path)
@@ -192,8 +215,6 @@ def test_swap_changes_exactly_one_position_and_names_the_replacement(client, app
 
 
 def test_locked_tracks_survive_try_other_tracks(client, app, catalogue, fake_spotify):  # noqa: F811
-    from tests.listen.test_pages import stored
-
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token))
     before = stored(app, path)
@@ -237,8 +258,6 @@ def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_s
 
 def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):  # noqa: F811
     from curator.listen.editing import mean_feature
-    from tests.listen.test_pages import stored
-
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
     before = stored(app, path)
