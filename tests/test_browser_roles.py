@@ -12,10 +12,15 @@ import pytest
 
 from curator.extensions import db
 from curator.models.user import User
-from tests.catalogue.test_refresh import PLAYLIST, QUERY, add_seeds, build_world  # noqa: E402
 from tests.chromium import By, Select, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
 from tests.curate.conftest import catalogue, moods  # noqa: E402,F401  (fixtures)
-from tests.helpers import login  # noqa: E402
+from tests.helpers import SEED_PLAYLIST as PLAYLIST  # noqa: E402
+from tests.helpers import SEED_QUERY as QUERY  # noqa: E402
+from tests.helpers import (
+    add_seeds,  # noqa: E402
+    login,  # noqa: E402
+)
+from tests.helpers import build_seed_world as build_world  # noqa: E402
 
 
 def console_problems(driver) -> list[str]:

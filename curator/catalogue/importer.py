@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from curator.catalogue import store
+from curator.catalogue.feature_ranges import expected, in_range
 from curator.catalogue.seed_refs import parse_spotify_ref
 from curator.engine.catalogue import recording_key
 from curator.errors import Unprocessable
@@ -49,10 +50,6 @@ LABELS: dict[str, str] = {
 REQUIRED = ("id", "name", "artists")
 MAX_PROBLEMS_KEPT = 100
 
-_RANGE_TEXT = {"loudness": "a loudness in dB between -70 and 10", "tempo": "a tempo in BPM between 0 and 300"}
-_RANGES = {name: (0.0, 1.0) for name in FEATURE_COLUMNS}
-_RANGES["loudness"] = (-70.0, 10.0)
-_RANGES["tempo"] = (0.0, 300.0)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
@@ -116,15 +113,13 @@ def _header_key(name: str) -> str:
 
 
 def _number(column: str, text: str) -> float:
-    low, high = _RANGES[column]
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or not low <= value <= high:
-        what = _RANGE_TEXT.get(column, "a number between 0 and 1")
+    if not in_range(column, value):
         shown = f'"{text}"' if text else "the empty value"
-        raise _Bad(column, f"{shown} is not {what}")
+        raise _Bad(column, f"{shown} is not {expected(column)}")
     return value
 
 

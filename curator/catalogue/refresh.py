@@ -36,8 +36,7 @@ from curator.spotify.errors import (
 
 log = logging.getLogger(__name__)
 
-SEARCH_LIMIT = 50  # tracks per search seed: 5 pages of 10
-SEARCH_PAGE = 10  # the API's maximum since 2025
+SEARCH_LIMIT = 50  # tracks per search seed (the gateway reads them in pages of 10)
 ARTIST_MAX_ALBUMS = 50  # albums and singles per artist seed
 SEED_MAX_AGE = timedelta(days=7)
 PLAYLIST_FIELDS = "snapshot_id,name"
@@ -131,7 +130,7 @@ def _read_seed(gateway, seed: Seed, full: bool, known: Callable[[str], bool]) ->
     if fresh and not full:
         return None, 0, None
     if seed.kind == "search":
-        for obj in _search(gateway, seed.value, SEARCH_LIMIT):
+        for obj in gateway.search_tracks(seed.value, limit=SEARCH_LIMIT):
             row = store.track_row(obj)
             if row:
                 rows.append(row)
@@ -146,21 +145,6 @@ def _read_seed(gateway, seed: Seed, full: bool, known: Callable[[str], bool]) ->
                     rows.append(row)
         return rows, 0, None
     raise ValueError(f"unknown seed kind {seed.kind!r}")
-
-
-def _search(gateway, query: str, limit: int):
-    """Search results page by page (10 a page). Paged by offset here because a search page's
-    `next` link answers the whole search envelope ({"tracks": {...}}), not a bare page."""
-    offset = 0
-    while offset < limit:
-        result = gateway.request("GET", "search", operation="GET /search", params={
-            "q": query, "type": "track", "limit": min(SEARCH_PAGE, limit - offset), "offset": offset})
-        page = (result or {}).get("tracks") or {}
-        items = page.get("items") or []
-        yield from items
-        offset += len(items)
-        if not items or not page.get("next"):
-            return
 
 
 def _failure(seed: Seed, exc: Exception) -> tuple[str, str]:
@@ -244,6 +228,7 @@ def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, fu
             progress(len(seeds), total, "Fetching missing audio features")
         features = fetch_missing_features(_tracks_without_features(mood), gateway, providers=providers,
                                           skip_recently_missing=True)
+        db.session.commit()
         report.features_found = features.found
         report.missing_features = _count_without_features(mood)
         report.errors += [f"Audio features: {e}" for e in features.errors]

@@ -137,19 +137,16 @@ def store_spotify_rows(rows: list[dict], source: str, moods: Iterable[str] = ())
     add_sources([r["id"] for r in unique], source, moods)
 
 
-def upsert_spotify_tracks(track_objects: list[dict], source: str, moods: Iterable[str] = (), *,
-                          commit: bool = True) -> list[str]:
+def upsert_spotify_tracks(track_objects: list[dict], source: str, moods: Iterable[str] = ()) -> list[str]:
     """Store Spotify TrackObjects (from GET /tracks/{id}, /me/tracks items' `track`, search).
 
     `source` says why they are here (e.g. "listener"), `moods` for which moods (slugs). Audio
     features are not touched; call `providers.fetch_missing_features` for those. Returns the
     stored track ids in input order (unusable objects, such as local files, are left out).
-    Commits unless `commit=False` (then the caller commits).
+    The caller commits.
     """
     rows = [row for row in (track_row(obj) for obj in track_objects) if row]
     if rows:
         store_spotify_rows(rows, source, moods)
         bump_version()
-        if commit:
-            db.session.commit()
     return list(dict.fromkeys(r["id"] for r in rows))

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from curator.catalogue import jobs, lease
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, RefreshRun, Seed
-from tests.catalogue.conftest import in_app
-from tests.catalogue.test_refresh import PLAYLIST, QUERY, add_seeds, build_world
-from tests.helpers import csrf_token, login
+from tests.helpers import SEED_PLAYLIST as PLAYLIST
+from tests.helpers import SEED_QUERY as QUERY
+from tests.helpers import add_seeds, csrf_token, dev_style, in_app, login
+from tests.helpers import build_seed_world as build_world
 
 PAGES = ["/admin/catalogue", "/admin/catalogue/seeds", "/admin/catalogue/seeds/calm", "/admin/catalogue/refresh/status"]
 
@@ -39,7 +40,6 @@ def test_listeners_get_403_and_strangers_are_sent_to_login(client, fake_spotify,
 
 
 def test_catalogue_page_shows_size_coverage_and_imports(app, admin_client, runner, write_csv):
-    from tests.catalogue.test_import import dev_style
 
     runner.invoke(args=["catalog", "import", write_csv(dev_style(8))])
     page = admin_client.get("/admin/catalogue").get_data(as_text=True)

@@ -10,31 +10,10 @@ from sqlalchemy import func, select
 
 from curator.extensions import db
 from curator.models.catalogue import CatalogueImport, CatalogueTrack, TrackTag
-from tests.catalogue.conftest import FEATURES_HEADER, base62, in_app
+from tests.catalogue.conftest import FEATURES_HEADER
+from tests.helpers import base62, dev_style, in_app
 
 DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "moods-labelled-dev.csv"
-
-
-def dev_style(n: int, bad: dict[int, tuple[str, str]] | None = None) -> str:
-    """A CSV in the dev set's layout; `bad` maps a row index to (column, value) to corrupt."""
-    header = "name,album,artist,id,release_date,popularity,length,danceability,acousticness,energy," \
-             "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood"
-    columns = header.split(",")
-    lines = [header]
-    for i in range(n):
-        row = {
-            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % 7}", "id": base62(i),
-            "release_date": "2020-01-01", "popularity": str(i % 100), "length": str(180000 + i),
-            "danceability": "0.5", "acousticness": f"{(i % 10) / 10:.1f}", "energy": f"{(i % 9) / 10:.1f}",
-            "instrumentalness": "0.1", "liveness": "0.1", "valence": f"{(i % 8) / 10:.1f}", "loudness": "-8.5",
-            "speechiness": "0.04", "tempo": "120.0", "key": str(i % 12), "time_signature": "4",
-            "mood": ["Calm", "Sad", "Happy", "Energetic"][i % 4],
-        }
-        for index, (column, value) in (bad or {}).items():
-            if index == i:
-                row[column] = value
-        lines.append(",".join(row[c] for c in columns))
-    return "\n".join(lines) + "\n"
 
 
 def count(app, model=CatalogueTrack):

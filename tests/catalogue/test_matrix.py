@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from curator.catalogue.health import catalogue_health
 from curator.catalogue.matrix import catalogue_version, current_catalogue
-from tests.catalogue.conftest import base62, in_app
-from tests.catalogue.test_import import dev_style
+from tests.helpers import base62, dev_style, in_app
 
 
 def test_matrix_holds_only_tracks_with_features_and_reloads_only_after_a_change(app, runner, write_csv):
