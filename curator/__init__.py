@@ -47,12 +47,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.session_interface = DatabaseSessionInterface()
 
-    from curator import errors, inputs, navigation, security
+    from curator import errors, inputs, navigation, ratelimit, security
 
     security.init_app(app)
     errors.init_app(app)
     inputs.init_app(app)
     navigation.init_app(app)
+    ratelimit.init_app(app)
 
     from curator import health, listen
     from curator.auth.routes import register as register_auth

@@ -14,8 +14,13 @@ def record(actor, action: str, target: str = "", before=None, after=None) -> Aud
         actor_label=getattr(actor, "spotify_id", None) or "command line",
         action=action,
         target=target,
-        before=None if before is None else json.dumps(before, sort_keys=True, default=str),
-        after=None if after is None else json.dumps(after, sort_keys=True, default=str),
+        before=_plain(before),
+        after=_plain(after),
     )
     db.session.add(event)
     return event
+
+
+def _plain(value):
+    """`value` as plain JSON data (dates and other objects as text), or None."""
+    return None if value is None else json.loads(json.dumps(value, default=str))

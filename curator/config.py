@@ -71,6 +71,8 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.REDIS_URL = _get("REDIS_URL", "")
+        # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")
         self.CRISIS_HELP_URL = _get("CRISIS_HELP_URL", "https://findahelpline.com/")
 

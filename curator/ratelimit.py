@@ -1,15 +1,22 @@
-"""Rate limits for our own expensive endpoints, as a one-line decorator on the view.
+"""Rate limits for our own expensive endpoints, on Flask-Limiter, as a one-line decorator on the view.
 
-Fixed windows counted in Redis when `REDIS_URL` is set (shared by every worker process), or in
-this process's memory otherwise, so a single-process install needs nothing extra.
+Counted in Redis when `REDIS_URL` is set (shared by every worker process), in this process's memory
+otherwise, so a single-process install needs nothing extra; a Redis outage falls back to memory
+rather than failing requests. `RATELIMIT_ENABLED=0` switches limits off.
+
+The window *moves* (each hit expires `window` seconds after it was made), so the Retry-After we
+tell is the moment the oldest counted hit expires: wait that long and the next request passes.
+
+One `Limiter` per process, as Flask-Limiter is built: the storage is the one of the app set up last,
+which in a deployment is the only app.
 """
 from __future__ import annotations
 
-import threading
 import time
 from functools import wraps
 
 from flask import current_app, g, request
+from flask_limiter import Limiter, RateLimitExceeded
 
 from curator.errors import CuratorError
 
@@ -27,78 +34,59 @@ class RateLimited(CuratorError):
         self.retry_after = retry_after
 
 
-class _MemoryCounter:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[str, tuple[int, float]] = {}
-
-    def hit(self, key: str, window: int) -> int:
-        now = time.time()
-        with self._lock:
-            count, expires = self._counts.get(key, (0, now + window))
-            if expires <= now:
-                count, expires = 0, now + window
-            self._counts[key] = (count + 1, expires)
-            if len(self._counts) > 10_000:  # forget finished windows now and then
-                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-            return count + 1
+def listener_key() -> str:
+    """Count per listener; per client address before login (the address is the proxy's unless
+    the ProxyFix setting trusts it)."""
+    user = g.get("user")
+    return f"u{user.id}" if user is not None else f"ip{request.remote_addr}"
 
 
-def _memory() -> _MemoryCounter:
-    # One counter per app: separate apps (tests, several sites in one process) never share counts.
-    app = current_app._get_current_object()
-    counter = app.extensions.get("curator.ratelimit")
-    if counter is None:
-        counter = app.extensions["curator.ratelimit"] = _MemoryCounter()
-    return counter
+limiter = Limiter(key_func=listener_key, strategy="moving-window", key_prefix="curator")
 
 
-def _redis():
-    app = current_app._get_current_object()
-    url = app.config.get("REDIS_URL")
-    if not url:
-        return None
-    client = app.extensions.get("curator.redis")
-    if client is None:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        app.extensions["curator.redis"] = client
-    return client
+@limiter.request_filter
+def _switched_off() -> bool:
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
 
 
-def hit(key: str, window: int) -> int:
-    """Count one hit for `key` in the current window; return the count so far."""
-    client = _redis()
-    if client is not None:
-        import redis
+def init_app(app) -> None:
+    if not app.config.setdefault("RATELIMIT_ENABLED", True):
+        return
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1, "socket_connect_timeout": 1}
+                          if app.config["RATELIMIT_STORAGE_URI"].startswith("redis") else {})
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    limiter.init_app(app)
 
-        bucket = f"curator:rl:{key}:{int(time.time()) // window}"
-        try:
-            pipe = client.pipeline()
-            pipe.incr(bucket)
-            pipe.expire(bucket, window)
-            return int(pipe.execute()[0])
-        except redis.RedisError:
-            current_app.logger.warning("Redis unavailable for rate limiting; counting in memory")
-    return _memory().hit(key, window)
+
+def seconds_until_free() -> int:
+    """Whole seconds until the breached limit of this request has room again.
+
+    A slot frees strictly after its oldest hit turns `window` seconds old, hence floor + 1 rather
+    than a rounding that could land on the very instant it is still refused."""
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    reset = current.window.reset_time
+    return max(1, int(reset - time.time()) + 1)
 
 
 def ratelimit(limit: int, window: int = 60, scope: str = ""):
-    """At most `limit` calls per `window` seconds per user (or per client address when anonymous)."""
+    """At most `limit` calls per `window` seconds per listener (or client address when anonymous),
+    counted together for every view that shares `scope`."""
 
     def decorator(view):
-        name = scope or view.__name__
+        counted = limiter.shared_limit(f"{limit} per {window} second", scope=scope or view.__name__)(view)
 
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if current_app.config.get("RATELIMIT_ENABLED", True):
-                user = g.get("user")
-                who = f"u{user.id}" if user is not None else f"ip{request.remote_addr}"
-                if hit(f"{name}:{who}", window) > limit:
-                    retry = window - int(time.time()) % window
-                    raise RateLimited(f"That was a lot of requests in a short time. Please wait {retry} seconds.", retry)
-            return view(*args, **kwargs)
+            try:
+                return counted(*args, **kwargs)
+            except RateLimitExceeded:
+                retry = seconds_until_free()
+                raise RateLimited(
+                    f"That was a lot of requests in a short time. Please wait {retry} seconds.", retry
+                ) from None
 
         return wrapped
 

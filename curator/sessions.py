@@ -4,7 +4,6 @@ Tokens and OAuth state never travel to the browser, and logging out really ends 
 """
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import timedelta
 
@@ -65,10 +64,7 @@ class DatabaseSessionInterface(SessionInterface):
             return ServerSession()
         if row is None or row.expires_at < utcnow():
             return ServerSession()
-        try:
-            data = json.loads(row.data)
-        except ValueError:
-            data = {}
+        data = row.data if isinstance(row.data, dict) else {}
         return ServerSession(data, sid=sid, new=False, expires_at=row.expires_at)
 
     def save_session(self, app, session: ServerSession, response):
@@ -87,17 +83,20 @@ class DatabaseSessionInterface(SessionInterface):
         if not (session.modified or session.new or stale):
             return
         expires_at = now + lifetime
-        payload = json.dumps(dict(session))
+        payload = dict(session)
+        user_id = session.get("user_id")
+        user_id = user_id if isinstance(user_id, int) else None
         with db.engine.begin() as conn:
             if session.old_sids:
                 conn.execute(delete(WebSession).where(WebSession.id.in_(session.old_sids)))
             if session.new:
-                conn.execute(insert(WebSession).values(id=session.sid, data=payload, expires_at=expires_at))
+                conn.execute(insert(WebSession).values(
+                    id=session.sid, data=payload, user_id=user_id, expires_at=expires_at))
             else:
                 conn.execute(
                     update(WebSession)
                     .where(WebSession.id == session.sid)
-                    .values(data=payload, expires_at=expires_at)
+                    .values(data=payload, user_id=user_id, expires_at=expires_at)
                 )
             # Expired rows are swept now and then rather than by a separate job.
             if secrets.randbelow(200) == 0:

@@ -1,44 +1,124 @@
-"""Our own rate limits: in memory without Redis, shared through Redis when REDIS_URL is set."""
+"""Our own rate limits (Flask-Limiter): in memory without Redis, shared through Redis when REDIS_URL is
+set, and a Retry-After that tells the truth."""
 from __future__ import annotations
 
+import types
 import uuid
 
 import pytest
 
 from curator.ratelimit import ratelimit
+from tests.helpers import login
 
 
-def limited_app(app, scope):
-    @ratelimit(3, window=60, scope=scope)
+def limited_route(app, limit=3, window=60, path_prefix="/test-ping"):
+    """A view limited to `limit` calls per `window` seconds under a scope of its own."""
+    scope = f"t{uuid.uuid4().hex[:8]}"
+
     def ping():
-        return "pong"
+        return {"ok": True}
 
-    app.add_url_rule(f"/test-ping-{scope}", f"ping_{scope}", ping)
-    return f"/test-ping-{scope}"
+    # A unique name: Flask-Limiter files decorated limits under the view's qualified name.
+    ping.__name__ = ping.__qualname__ = f"ping_{scope}"
+    app.add_url_rule(f"{path_prefix}-{scope}", f"ping_{scope}", ratelimit(limit, window=window, scope=scope)(ping))
+    return f"{path_prefix}-{scope}"
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_800_000_000.0):
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """One fake clock for the in-memory counter and for our Retry-After arithmetic."""
+    fake = FakeClock()
+    import limits.storage.memory
+
+    namespace = types.SimpleNamespace(time=fake.time)
+    monkeypatch.setattr(limits.storage.memory, "time", namespace)
+    monkeypatch.setattr("curator.ratelimit.time", namespace)
+    return fake
 
 
 def test_in_memory_limit_answers_429_with_retry_after(app):
-    path = limited_app(app, f"mem{uuid.uuid4().hex[:6]}")
+    path = limited_route(app)
     client = app.test_client()
     assert [client.get(path).status_code for _ in range(3)] == [200, 200, 200]
     refused = client.get(path)
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert b"Please wait" in refused.data  # our error page, not Flask-Limiter's
 
 
-def test_api_paths_get_json_429(app):
-    @ratelimit(1, window=60, scope=f"api{uuid.uuid4().hex[:6]}")
-    def api_ping():
-        return {"ok": True}
-
-    app.add_url_rule("/api/v1/test-ping", "api_test_ping", api_ping)
+@pytest.mark.parametrize("gaps", [(0, 0, 0), (0, 10, 10), (0, 29.4, 0.5), (0, 0.5, 58.9)])
+def test_waiting_the_told_seconds_lets_the_next_request_through(app, clock, gaps):
+    """The bug this replaces: a fixed window told "retry in 25 s" and refused again after that wait."""
+    path = limited_route(app)
     client = app.test_client()
-    assert client.get("/api/v1/test-ping").status_code == 200
-    refused = client.get("/api/v1/test-ping")
+    for gap in gaps:
+        clock.now += gap
+        assert client.get(path).status_code == 200
+    clock.now += 0.3
+    refused = client.get(path)
+    assert refused.status_code == 429
+    told = int(refused.headers["Retry-After"])
+    assert 0 < told <= 60
+    # The told wait is exact: a second less is still refused, the told wait passes.
+    clock.now += told - 1
+    assert client.get(path).status_code == 429
+    clock.now += 1
+    assert client.get(path).status_code == 200
+
+
+def test_window_moves_rather_than_resetting_at_once(app, clock):
+    path = limited_route(app)
+    client = app.test_client()
+    assert client.get(path).status_code == 200
+    clock.now += 30
+    assert [client.get(path).status_code for _ in range(2)] == [200, 200]
+    assert client.get(path).status_code == 429
+    clock.now += 30.5  # the first hit has expired, the two later ones have not
+    assert [client.get(path).status_code for _ in range(2)] == [200, 429]
+
+
+def test_api_paths_get_json_429_with_the_wait_in_the_message(app, clock):
+    path = limited_route(app, limit=1, path_prefix="/api/v1/test-ping")
+    client = app.test_client()
+    assert client.get(path).status_code == 200
+    clock.now += 20
+    refused = client.get(path)
     assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"
+    assert refused.headers["Retry-After"] == "41"
+    assert "wait 41 seconds" in refused.json["error"]["message"]
 
 
-def test_redis_counts_are_shared_between_app_instances(app, app_config):
+def test_limits_are_per_listener_and_per_address_when_anonymous(app, clock, fake_spotify):
+    path = limited_route(app, limit=1)
+    alice, bob, anonymous, other_address = (app.test_client() for _ in range(4))
+    login(alice, fake_spotify, "alice")
+    login(bob, fake_spotify, "bob")
+    assert alice.get(path).status_code == 200
+    assert alice.get(path).status_code == 429
+    assert bob.get(path).status_code == 200  # another listener has a budget of their own
+    assert anonymous.get(path).status_code == 200
+    assert anonymous.get(path).status_code == 429
+    assert other_address.get(path, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+
+
+def test_ratelimit_enabled_off_switches_limits_off(app_config):
+    from curator import create_app
+
+    app = create_app({**app_config, "RATELIMIT_ENABLED": False})
+    path = limited_route(app, limit=1)
+    client = app.test_client()
+    assert [client.get(path).status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_redis_counts_are_shared_between_app_instances(request, app_config):
     redis = pytest.importorskip("redis")
     url = "redis://127.0.0.1:6379/15"
     try:
@@ -47,11 +127,12 @@ def test_redis_counts_are_shared_between_app_instances(app, app_config):
         pytest.skip("no Redis on 127.0.0.1:6379")
     from curator import create_app
 
-    scope = f"redis{uuid.uuid4().hex[:6]}"
-    app.config["REDIS_URL"] = url
-    first, second = app, create_app({**app_config, "REDIS_URL": url})
-    path = limited_app(first, scope)
-    limited_app(second, scope)
+    app_config["REDIS_URL"] = url
+    first = request.getfixturevalue("app")  # creates the tables both instances use
+    second = create_app(dict(app_config))
+    path = limited_route(first)
+    endpoint = path.rsplit("-", 1)[-1]
+    second.add_url_rule(path, endpoint, first.view_functions[f"ping_{endpoint}"])
     # Two "processes" share one budget of 3 through Redis.
     codes = [first.test_client().get(path).status_code, second.test_client().get(path).status_code,
              first.test_client().get(path).status_code, second.test_client().get(path).status_code]

@@ -1,7 +1,6 @@
 """Reading the audit trail back: filters (action, actor, target, date range) and pages."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -87,12 +86,3 @@ def recent(limit: int = 10) -> list[AuditEvent]:
 def count() -> int:
     return db.session.scalar(select(func.count(AuditEvent.id))) or 0
 
-
-def decoded(text: str | None):
-    """An event's before/after JSON as Python data (None stays None; bad JSON is shown raw)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

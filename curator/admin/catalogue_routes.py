@@ -1,8 +1,6 @@
 """Admin pages for the track catalogue: seed lists, refresh runs, coverage. Admins only."""
 from __future__ import annotations
 
-import json
-
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -48,7 +46,7 @@ def catalogue():
 def _import_row(entry: CatalogueImport) -> dict:
     return {"filename": entry.filename, "at": entry.at, "status": entry.status, "rows_read": entry.rows_read,
             "imported": entry.imported, "updated": entry.updated, "skipped": entry.skipped,
-            "problems": json.loads(entry.problems or "[]"), "seconds": entry.seconds, "actor": entry.actor_label}
+            "problems": entry.problems or [], "seconds": entry.seconds, "actor": entry.actor_label}
 
 
 @bp.post("/catalogue/refresh")

@@ -113,7 +113,7 @@ def audit():
 
 
 def _event_view(event) -> dict:
-    before, after = audit_log.decoded(event.before), audit_log.decoded(event.after)
+    before, after = event.before, event.after
     diff = None
     if isinstance(before, dict) and isinstance(after, dict) and "features" in after:
         diff = diff_moods(before, after)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import csv
 import io
-import json
 import math
 import os
 import time
@@ -360,7 +359,7 @@ def _record(result: ImportResult, actor_label: str) -> None:
     entry = CatalogueImport(
         filename=result.filename, actor_label=actor_label, status=result.status, rows_read=result.rows_read,
         imported=result.imported, updated=result.updated, skipped=result.skipped,
-        problems=json.dumps([str(p) for p in result.problems[:MAX_PROBLEMS_KEPT]]), seconds=round(result.seconds, 3),
+        problems=[str(p) for p in result.problems[:MAX_PROBLEMS_KEPT]], seconds=round(result.seconds, 3),
     )
     db.session.add(entry)
     db.session.flush()

@@ -9,7 +9,6 @@ Start the RQ worker with:  rq worker curator --url $REDIS_URL
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import uuid
@@ -155,7 +154,7 @@ def execute_run(run_id: int, token: str, progress=None, *, full: bool = False) -
             db.session.rollback()
             _finish(run, "failed", f"The refresh stopped: {exc.__class__.__name__}: {exc}")
             return None
-        run.report = json.dumps(report.to_dict())
+        run.report = report.to_dict()
         run.spotify_calls, run.reccobeats_calls = report.spotify_calls, report.reccobeats_calls
         _finish(run, "finished", "Finished")
         return report
@@ -179,7 +178,7 @@ def run_status(run: RefreshRun | None) -> dict:
     """A run as the progress endpoint shows it."""
     if run is None:
         return {"running": lease.held(LOCK) is not None, "run": None}
-    report = json.loads(run.report) if run.report else None
+    report = dict(run.report) if run.report else None  # a copy: the row's value stays as stored
     lines: list[str] = []
     if report:
         report["seeds"] = [SeedOutcome(**seed) for seed in report["seeds"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 
 from curator.errors import Unprocessable
 from curator.extensions import db
@@ -86,7 +86,6 @@ def delete_account(user: User) -> None:
     delete_history(user_id)
     db.session.execute(delete(SpotifyToken).where(SpotifyToken.user_id == user_id))
     # Other browsers' sessions name the user too; a reused id must never inherit them.
-    db.session.execute(delete(WebSession).where(or_(
-        WebSession.data.like(f'%"user_id": {user_id},%'), WebSession.data.like(f'%"user_id": {user_id}}}%'))))
+    db.session.execute(delete(WebSession).where(WebSession.user_id == user_id))
     db.session.execute(delete(User).where(User.id == user_id))
     db.session.commit()

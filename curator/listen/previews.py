@@ -6,7 +6,6 @@ the field at fault); `create_preview` runs the engine and stores the result; `re
 """
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from collections.abc import Mapping
@@ -242,10 +241,10 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         from_slug=start.slug, to_slug=target.slug,
         from_version_id=start.version_id, to_version_id=target.version_id,
         length_tracks=req.tracks, length_minutes=req.minutes,
-        options_json=json.dumps(req.options_dict(), sort_keys=True),
-        seed=playlist.seed, arc=playlist.arc, tracks_json=json.dumps(rows),
-        stats_json=json.dumps(asdict(playlist.stats)), shortfall=playlist.shortfall,
-        notices_json=json.dumps(notices + ([capped.note] if capped.note else [])),
+        options=req.options_dict(),
+        seed=playlist.seed, arc=playlist.arc, tracks=rows,
+        stats=asdict(playlist.stats), shortfall=playlist.shortfall,
+        notices=notices + ([capped.note] if capped.note else []),
     )
     db.session.add(preview)
     db.session.flush()  # the check-in refers to it

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from curator.extensions import db
@@ -19,7 +19,7 @@ class AuditEvent(db.Model):
     actor_label: Mapped[str] = mapped_column(String(200), default="")  # kept if the user is deleted
     action: Mapped[str] = mapped_column(String(80), index=True)  # e.g. "mood.save", "role.grant"
     target: Mapped[str] = mapped_column(String(200), default="")
-    before: Mapped[str | None] = mapped_column(Text)  # JSON
-    after: Mapped[str | None] = mapped_column(Text)  # JSON
+    before = mapped_column(JSON(none_as_null=True), nullable=True)  # any JSON value, or NULL
+    after = mapped_column(JSON(none_as_null=True), nullable=True)
 
     actor: Mapped[User | None] = relationship()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from curator.extensions import db
@@ -154,7 +154,7 @@ class RefreshRun(db.Model):
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(Text, default="")
-    report: Mapped[str | None] = mapped_column(Text)  # JSON
+    report: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     spotify_calls: Mapped[int] = mapped_column(default=0)
     reccobeats_calls: Mapped[int] = mapped_column(default=0)
 
@@ -173,7 +173,7 @@ class CatalogueImport(db.Model):
     imported: Mapped[int] = mapped_column(default=0)
     updated: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
-    problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, first 100
+    problems: Mapped[list[str]] = mapped_column(JSON, default=list)  # the first 100
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 

@@ -5,10 +5,9 @@ save in progress always works from the list the listener saw.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from curator.extensions import db
@@ -35,33 +34,19 @@ class Preview(db.Model):
     to_version_id: Mapped[int | None] = mapped_column(ForeignKey("mood_versions.id", ondelete="SET NULL"))
     length_tracks: Mapped[int | None] = mapped_column()
     length_minutes: Mapped[float | None] = mapped_column()
-    options_json: Mapped[str] = mapped_column("options", Text, default="{}")
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
     seed: Mapped[int] = mapped_column(BigInteger)
     arc: Mapped[str] = mapped_column(String(20), default="linear")
-    tracks_json: Mapped[str] = mapped_column("tracks", Text, default="[]")
-    stats_json: Mapped[str] = mapped_column("stats", Text, default="{}")
+    tracks: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
     shortfall: Mapped[str | None] = mapped_column(Text)
-    notices_json: Mapped[str] = mapped_column("notices", Text, default="[]")
+    notices: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # options, tracks, stats and notices are JSON columns read as Python data; a preview is never
+    # changed in place, so no mutation tracking is needed.
 
     save: Mapped[PlaylistSave | None] = relationship(back_populates="preview", uselist=False,
                                                      cascade="all, delete-orphan")
-
-    @property
-    def options(self) -> dict:
-        return json.loads(self.options_json or "{}")
-
-    @property
-    def tracks(self) -> list[dict]:
-        return json.loads(self.tracks_json or "[]")
-
-    @property
-    def stats(self) -> dict:
-        return json.loads(self.stats_json or "{}")
-
-    @property
-    def notices(self) -> list[str]:
-        return json.loads(self.notices_json or "[]")
 
     @property
     def duration_ms(self) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from curator.extensions import db
@@ -37,8 +37,8 @@ class MoodVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     mood_id: Mapped[int] = mapped_column(ForeignKey("moods.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column()
-    # The whole definition as JSON in the shipped YAML's shape (validated before it is stored).
-    data: Mapped[str] = mapped_column(Text)
+    # The whole definition in the shipped YAML's shape (validated before it is stored).
+    data: Mapped[dict] = mapped_column(JSON)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from curator.extensions import db
@@ -75,7 +75,10 @@ class WebSession(db.Model):
     __tablename__ = "web_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    data: Mapped[str] = mapped_column(Text, default="{}")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Who is logged in (a copy of data["user_id"]), so an account's sessions are found by index;
+    # None for an anonymous session.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 

@@ -5,7 +5,7 @@ new version, and the history keeps showing what happened in between.
 """
 from __future__ import annotations
 
-import json
+import copy
 
 from sqlalchemy import func, select
 
@@ -44,7 +44,8 @@ def version(slug: str, number: int) -> MoodVersion:
 
 
 def version_data(v: MoodVersion) -> dict:
-    return json.loads(v.data)
+    """A version's definition, as a copy the caller may change."""
+    return copy.deepcopy(v.data)
 
 
 def rollback(slug: str, number: int, *, author, base_version_id: int | None) -> MoodVersion:

@@ -7,7 +7,6 @@ unknown fields), and an export is meant to be importable anywhere.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -81,7 +80,7 @@ def plan_import(text: str) -> ImportPlan:
             continue
         if row.archived:
             plan.archived.add(definition.slug)
-        current = json.loads(row.current_version.data)
+        current = row.current_version.data
         incoming = mood_to_dict(definition)
         if current == incoming:
             plan.unchanged.append(definition.slug)

@@ -5,7 +5,6 @@ refused (optimistic locking), so two curators never silently overwrite each othe
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +42,7 @@ class VersionConflict(Conflict):
 
 def _stored(mood: Mood) -> StoredMood:
     version = mood.current_version
-    return StoredMood(mood.slug, parse_mood(json.loads(version.data)), version.id, version.number, mood.archived)
+    return StoredMood(mood.slug, parse_mood(version.data), version.id, version.number, mood.archived)
 
 
 def active_moods() -> list[StoredMood]:
@@ -95,9 +94,9 @@ def save_version(data: dict, *, author=None, note: str = "", base_version_id: in
             raise NotFound(f"There is no mood called “{definition.slug}”.", field="slug")
         if base_version_id is not None and mood.current_version_id != base_version_id:
             raise VersionConflict(mood.slug, mood.current_version)
-        before = json.loads(mood.current_version.data) if mood.current_version else None
+        before = mood.current_version.data if mood.current_version else None
     number = (db.session.scalar(select(func.max(MoodVersion.number)).where(MoodVersion.mood_id == mood.id)) or 0) + 1
-    version = MoodVersion(mood_id=mood.id, number=number, data=json.dumps(payload, sort_keys=True),
+    version = MoodVersion(mood_id=mood.id, number=number, data=payload,
                           author_id=getattr(author, "id", None), note=note)
     db.session.add(version)
     try:

@@ -1,7 +1,6 @@
 """Granting and revoking roles from the command line and from the admin pages, audited."""
 from __future__ import annotations
 
-import json
 import re
 
 from curator.extensions import db
@@ -49,8 +48,8 @@ def test_roles_cli_grant_list_revoke(app, client, runner, fake_spotify):
     grants, revokes = events(app, "role.grant"), events(app, "role.revoke")
     assert len(grants) == 1 and len(revokes) == 1
     assert grants[0].actor_label == "command line" and grants[0].target == "cur-1"
-    assert json.loads(grants[0].before) == {"roles": ["listener"]}
-    assert json.loads(grants[0].after) == {"roles": ["curator", "listener"]}
+    assert grants[0].before == {"roles": ["listener"]}
+    assert grants[0].after == {"roles": ["curator", "listener"]}
 
 
 def test_roles_cli_rejects_unknown_users_and_roles(app, client, runner, fake_spotify):

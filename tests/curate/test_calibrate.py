@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html as htmllib
-import json
 import re
 
 import pytest
@@ -49,7 +48,7 @@ def test_calibration_on_labelled_examples_is_at_least_as_good_as_shipped(app, cl
         mood = db.session.scalar(db.select(Mood).where(Mood.slug == slug))
         assert mood.current_version.number == 2
         assert mood.current_version.note.startswith(f"Calibrated from {expected.examples} examples (tag {tag})")
-        saved = json.loads(mood.current_version.data)
+        saved = mood.current_version.data
     assert saved == mood_to_dict(expected.proposed)
 
 

@@ -1,7 +1,6 @@
 """The mood editor through the real app: save, field errors, conflicts, rollback, archive, preview."""
 from __future__ import annotations
 
-import json
 import re
 
 from curator.engine import mood_to_dict
@@ -32,7 +31,7 @@ def fields_of(app, slug: str) -> dict:
 def versions_of(app, slug: str) -> list[MoodVersion]:
     with app.app_context():
         mood = db.session.scalar(db.select(Mood).where(Mood.slug == slug))
-        return [(v.number, json.loads(v.data), v.note, v.author.spotify_id if v.author else None)
+        return [(v.number, v.data, v.note, v.author.spotify_id if v.author else None)
                 for v in mood.versions]
 
 
@@ -51,7 +50,7 @@ def test_save_creates_a_new_version_with_author_and_note(app, client, fake_spoti
         assert get_mood("calm").definition.features["tempo"].target == 66
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "mood.save"))
         assert event.actor_label == "cur-1" and event.target == "calm"
-        assert json.loads(event.before)["features"]["tempo"]["target"] != 66
+        assert event.before["features"]["tempo"]["target"] != 66
 
 
 def test_bad_fields_are_named_and_everything_typed_is_kept(app, client, fake_spotify, moods, catalogue):

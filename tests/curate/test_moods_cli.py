@@ -1,8 +1,6 @@
 """`flask --app curator moods export|import|validate` through the CLI runner."""
 from __future__ import annotations
 
-import json
-
 import yaml
 
 from curator.extensions import db
@@ -83,7 +81,7 @@ def test_import_shows_changes_then_writes_them_in_one_go(app, runner, moods, tmp
     with app.app_context():
         calm_row = db.session.scalar(db.select(Mood).where(Mood.slug == "calm"))
         assert calm_row.current_version.number == 2 and calm_row.current_version.note == "imported from edited.yaml"
-        tempo = json.loads(calm_row.current_version.data)["features"]["tempo"]
+        tempo = calm_row.current_version.data["features"]["tempo"]
         assert tempo == {**calm["features"]["tempo"], "target": 68, "min": 55}
         actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.action.like("mood%.import")))]
         assert sorted(actions) == ["mood.import", "mood.import", "moods.import"]
