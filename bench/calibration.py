@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench.curation_quality import load_labelled
-from curator.curate.preview import build_preview
+from curator.curate.mood_preview import build_preview
 from curator.engine import Catalogue, load_moods_yaml
 from curator.moods.calibrate import calibrate, tag_mask
 

@@ -69,7 +69,11 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _database_url(
             _get("DATABASE_URL", f"sqlite:///{instance / 'curator.sqlite'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Threads per gunicorn worker (gunicorn.conf.py reads the same setting). A request holds at
+        # most one database connection, so a process needs one per thread, plus two for its
+        # background refresh thread and a lease; PostgreSQL must allow workers × that many.
+        self.WEB_THREADS = _number("WEB_THREADS", "4", int)
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI, self.WEB_THREADS)
         self.REDIS_URL = _get("REDIS_URL", "")
         # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
@@ -91,6 +95,9 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = _number("SESSION_LIFETIME_SECONDS", str(30 * 86400), int)
         # The largest form is a seed list or a calibration paste (tens of kB); refuse far bigger bodies (413).
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+        # How many reverse proxies (e.g. one TLS terminator) sit in front and set X-Forwarded-*;
+        # 0 (default) trusts none of those headers.
+        self.TRUSTED_PROXIES = _number("TRUSTED_PROXIES", "0", int)
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; forms left open stay valid
 
     def as_dict(self) -> dict:
@@ -99,6 +106,13 @@ class Config:
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
+
+
+def _engine_options(url: str, threads: int) -> dict:
+    options = {"pool_pre_ping": True}
+    if ":memory:" not in url:  # an in-memory SQLite database has a single connection, no pool
+        options.update(pool_size=max(1, threads) + 2, max_overflow=2, pool_timeout=30)
+    return options
 
 
 def _database_url(url: str) -> str:

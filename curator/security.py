@@ -1,7 +1,8 @@
-"""Security headers on every response, and the setup gate while Spotify isn't configured."""
+"""Security headers on every response, the proxy we trust, and the setup gate while Spotify isn't configured."""
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -18,7 +19,18 @@ CSP = "; ".join([
 ])
 
 
+def trust_proxies(app) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies (a TLS terminator), read the client's scheme, host
+    and address from their X-Forwarded-* headers, so `request.is_secure` (HSTS), redirects and
+    per-address rate limits see the real request. Off by default: without a proxy those headers
+    come from the client and must not be believed."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+
+
 def init_app(app) -> None:
+    trust_proxies(app)
     csp = CSP.format(accounts=app.config["SPOTIFY_ACCOUNTS_URL"].rstrip("/"))
 
     @app.after_request
@@ -31,6 +43,10 @@ def init_app(app) -> None:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if private_response():
+            # Pages of a logged-in person (and the login round trip) must not be kept by a
+            # shared cache or shown again from the back button after logout.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.before_request
@@ -44,6 +60,12 @@ def init_app(app) -> None:
             return json_error(503, "setup_required",
                               "Spotify is not configured yet: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
         return render_template("setup.html", redirect_uri=current_app.config["SPOTIFY_REDIRECT_URI"]), 503
+
+
+def private_response() -> bool:
+    if request.endpoint == "static":
+        return False  # the same stylesheet for everyone
+    return g.get("user") is not None or request.blueprint == "auth" or request.endpoint == "auth.callback"
 
 
 def spotify_configured() -> bool:

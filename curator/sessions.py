@@ -1,6 +1,12 @@
 """Server-side sessions: the cookie carries a signed random id, the data lives in `web_sessions`.
 
 Tokens and OAuth state never travel to the browser, and logging out really ends a session.
+
+A request uses one database connection, the ORM session's: the session row is read on it when the
+request starts, and written on it after the view's transaction has ended (Flask saves the session
+after the view and its error handlers), in a short transaction of its own together with the
+writes the view deferred (refreshed tokens, the call log). So a view that rolls back never takes
+the session or a token with it, and no request ever waits for a second connection.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
+from curator import deferred_writes
 from curator.extensions import db
 from curator.models.user import WebSession, utcnow
 
@@ -54,12 +61,12 @@ class DatabaseSessionInterface(SessionInterface):
         except BadSignature:
             return ServerSession()
         try:
-            with db.engine.connect() as conn:
-                row = conn.execute(
-                    select(WebSession.data, WebSession.expires_at).where(WebSession.id == sid)
-                ).first()
+            row = db.session.execute(
+                select(WebSession.data, WebSession.expires_at).where(WebSession.id == sid)
+            ).first()
         except SQLAlchemyError:
             # Database down: carry on anonymous, so /healthz and error pages still answer.
+            db.session.rollback()
             app.logger.exception("could not read the session")
             return ServerSession()
         if row is None or row.expires_at < utcnow():
@@ -73,10 +80,14 @@ class DatabaseSessionInterface(SessionInterface):
         path = self.get_cookie_path(app)
         lifetime = app.permanent_session_lifetime
         now = utcnow()
+        # Whatever the view left uncommitted is abandoned (teardown would roll it back anyway);
+        # from here on the connection carries only what must be kept.
+        db.session.rollback()
+        deferred_writes.flush()
         if not session:
             if not session.new or session.old_sids:
-                with db.engine.begin() as conn:
-                    conn.execute(delete(WebSession).where(WebSession.id.in_([session.sid, *session.old_sids])))
+                db.session.execute(delete(WebSession).where(WebSession.id.in_([session.sid, *session.old_sids])))
+                db.session.commit()
                 response.delete_cookie(name, domain=domain, path=path)
             return
         stale = session.expires_at is None or session.expires_at - now < lifetime - _TOUCH_INTERVAL
@@ -86,21 +97,21 @@ class DatabaseSessionInterface(SessionInterface):
         payload = dict(session)
         user_id = session.get("user_id")
         user_id = user_id if isinstance(user_id, int) else None
-        with db.engine.begin() as conn:
-            if session.old_sids:
-                conn.execute(delete(WebSession).where(WebSession.id.in_(session.old_sids)))
-            if session.new:
-                conn.execute(insert(WebSession).values(
-                    id=session.sid, data=payload, user_id=user_id, expires_at=expires_at))
-            else:
-                conn.execute(
-                    update(WebSession)
-                    .where(WebSession.id == session.sid)
-                    .values(data=payload, user_id=user_id, expires_at=expires_at)
-                )
-            # Expired rows are swept now and then rather than by a separate job.
-            if secrets.randbelow(200) == 0:
-                conn.execute(delete(WebSession).where(WebSession.expires_at < now))
+        if session.old_sids:
+            db.session.execute(delete(WebSession).where(WebSession.id.in_(session.old_sids)))
+        if session.new:
+            db.session.execute(insert(WebSession).values(
+                id=session.sid, data=payload, user_id=user_id, expires_at=expires_at))
+        else:
+            db.session.execute(
+                update(WebSession)
+                .where(WebSession.id == session.sid)
+                .values(data=payload, user_id=user_id, expires_at=expires_at)
+            )
+        # Expired rows are swept now and then rather than by a separate job.
+        if secrets.randbelow(200) == 0:
+            db.session.execute(delete(WebSession).where(WebSession.expires_at < now))
+        db.session.commit()
         response.set_cookie(
             name,
             self._signer(app).sign(session.sid.encode()).decode(),

@@ -8,7 +8,7 @@ import requests
 
 from curator.extensions import db
 from curator.models.user import SpotifyToken, User, WebSession
-from tests.helpers import login
+from tests.helpers import csrf_token, login
 
 
 def test_login_redirects_to_accounts_with_state_client_and_scopes(client, fake_spotify):
@@ -62,7 +62,7 @@ def test_admin_ids_become_admins_at_login(client, fake_spotify, app):
 def test_next_returns_to_the_page_that_asked_and_refuses_other_hosts(client, fake_spotify):
     response = login(client, fake_spotify, "carol", next_path="/healthz")
     assert response.headers["Location"].endswith("/healthz")
-    client.get("/logout")
+    logout(client)
     response = login(client, fake_spotify, "carol", next_path="//evil.example/")
     assert urlsplit(response.headers["Location"]).netloc in ("", "localhost")
     assert urlsplit(response.headers["Location"]).path == "/"
@@ -122,13 +122,45 @@ def test_failed_token_exchange_is_a_friendly_page(client, fake_spotify):
     assert b"Spotify login didn" in page.data
 
 
+def logout(client):
+    return client.post("/logout", data={"csrf_token": csrf_token(client)})
+
+
 def test_logout_clears_the_session(client, fake_spotify, app):
     login(client, fake_spotify, "frank")
     assert b"Frank" in client.get("/").data
-    client.get("/logout")
+    with app.app_context():
+        franks = db.session.scalars(db.select(WebSession.id)).all()
+    assert len(franks) == 1
+    assert logout(client).status_code == 302
     assert b"Log in with Spotify" in client.get("/").data
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count(WebSession.id))) <= 1
+        rows = db.session.scalars(db.select(WebSession)).all()
+        # Frank's session row is gone, not just emptied; the one left is a new anonymous session.
+        assert len(rows) == 1 and rows[0].id != franks[0]
+        assert rows[0].user_id is None and "user_id" not in rows[0].data
+
+
+def test_a_get_or_a_cross_site_post_does_not_log_out(client, fake_spotify):
+    login(client, fake_spotify, "frank")
+    # What a link or an <img src> on another site makes the browser send.
+    page = client.get("/logout", headers={"Referer": "https://evil.example/", "Sec-Fetch-Site": "cross-site"})
+    assert page.status_code == 200
+    assert b'method="post"' in page.data and b"Log out Frank" in page.data
+    # A form on another site can POST, but can't know the CSRF token.
+    assert client.post("/logout", headers={"Referer": "https://evil.example/"}).status_code == 400
+    assert b"Log out Frank" in client.get("/").data  # still logged in
+    assert logout(client).status_code == 302
+    assert b"Log in with Spotify" in client.get("/").data
+    assert client.get("/logout").status_code == 302  # nothing to log out of: back home
+
+
+def test_every_page_logs_out_through_a_post_form(client, fake_spotify):
+    login(client, fake_spotify, "frank")
+    for path in ("/", "/logout"):
+        html = client.get(path).data.decode()
+        assert 'href="/logout"' not in html
+        assert '<form method="post" action="/logout"' in html
 
 
 def test_no_token_in_cookie_and_refresh_token_encrypted_at_rest(client, fake_spotify, app):
@@ -159,17 +191,19 @@ def _tokens_known_to(fake, user_id):
     return tokens
 
 
-def test_cookie_is_secure_outside_debug(app_config, fake_spotify):
+def test_cookie_is_secure_when_the_app_is_served_over_https(monkeypatch, app_config, fake_spotify):
+    """No SESSION_COOKIE_SECURE given: an https redirect URI (any real deployment) makes it Secure."""
     from curator import create_app
 
-    app_config["SESSION_COOKIE_SECURE"] = True
-    app = create_app(app_config)
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("SPOTIFY_REDIRECT_URI", "https://curator.example/callback")
+    config = {k: v for k, v in app_config.items() if k not in ("SESSION_COOKIE_SECURE", "SPOTIFY_REDIRECT_URI")}
+    app = create_app(config)
     with app.app_context():
         db.create_all()
     try:
-        client = app.test_client()
-        response = client.get("/login")
-        header = response.headers.get("Set-Cookie", "")
+        header = app.test_client().get("/login").headers.get("Set-Cookie", "")
         assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
     finally:
         with app.app_context():

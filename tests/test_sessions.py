@@ -50,3 +50,38 @@ def test_logging_out_makes_the_row_anonymous_or_removes_it(app, client, fake_spo
     login(client, fake_spotify, "ana")
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     assert [owner for owner in _owners(app) if owner is not None] == []
+
+
+def test_a_view_that_fails_keeps_the_session_and_a_token_refreshed_on_the_way(app, client, fake_spotify):
+    """The view's own writes roll back; the refreshed token, the call count and the session stay."""
+    from flask import g, session
+
+    from curator.audit import record
+    from curator.spotify.call_log import record_call
+    from curator.spotify.token_store import DatabaseTokenCache, save_token
+
+    @app.get("/test-only/refresh-then-fail")
+    def refresh_then_fail():
+        save_token(g.user.id, {"access_token": "fresh", "refresh_token": "r2", "scope": "playlist-modify-private",
+                               "expires_at": 4_000_000_000, "token_type": "Bearer", "expires_in": 3600})
+        record_call("test.operation", 200, g.user.id)
+        record(g.user, "test.change")  # the view's own write: lost with the view
+        session["seen"] = "kept"
+        assert DatabaseTokenCache(g.user.id).get_cached_token()["access_token"] == "fresh"
+        raise RuntimeError("the view failed after Spotify refreshed its token")
+
+    login(client, fake_spotify, "ana")
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # serve the 500 page as production does
+    assert client.get("/test-only/refresh-then-fail").status_code == 500
+
+    from curator.models.audit import AuditEvent
+    from curator.models.user import SpotifyCall
+
+    with app.app_context():
+        ana = db.session.scalar(db.select(User).where(User.spotify_id == "ana"))
+        assert DatabaseTokenCache(ana.id).get_cached_token()["access_token"] == "fresh"
+        assert db.session.scalar(db.select(SpotifyCall).where(SpotifyCall.operation == "test.operation"))
+        assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "test.change")) is None
+        row = db.session.scalar(db.select(WebSession).where(WebSession.user_id == ana.id))
+        assert row.data["seen"] == "kept"
+    assert client.get("/settings").status_code == 200  # still logged in

@@ -15,9 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from curator.api import bp
 from curator.auth.decorators import login_required
 from curator.errors import CuratorError, Unprocessable
-from curator.listen import care, history, previews
-from curator.listen.routes import save_preview
-from curator.moods.store import active_moods, get_mood
+from curator.listen import care, previews, service
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
@@ -60,15 +58,11 @@ def playlist_json(save) -> dict:
 
 
 def preview_json(preview) -> dict:
-    try:
-        target = get_mood(preview.to_slug, include_archived=True).definition
-    except CuratorError:
-        target = None
+    target = service.mood_definition(preview.to_slug)
+    advice = service.target_care(preview)
     options = preview.options
     length = ({"tracks": preview.length_tracks} if preview.length_tracks is not None
               else {"minutes": preview.length_minutes})
-    low = target is not None and care.is_low_valence(target)
-    alternatives = care.lifting_alternatives([m.definition for m in active_moods()], exclude=preview.to_slug) if low else []
     return {
         "id": preview.id,
         "from": preview.from_slug,
@@ -83,8 +77,8 @@ def preview_json(preview) -> dict:
         "shortfall": preview.shortfall,
         "notices": preview.notices,
         "guidance": target.guidance if target else "",
-        "care": {"low_valence_target": low, "note": care.low_target_note(target) if target else None,
-                 "alternatives": [m.slug for m in alternatives]},
+        "care": {"low_valence_target": advice.low_valence, "note": advice.note,
+                 "alternatives": [m.slug for m in advice.alternatives]},
         "tracks": [
             {"id": t["id"], "uri": f"spotify:track:{t['id']}", "name": t["name"], "artists": t["artists"],
              "duration_ms": t["duration_ms"], "position": t["position"], "reason": t["reason"],
@@ -111,7 +105,7 @@ def session_info():
 @bp.get("/moods")
 @login_required
 def moods():
-    return jsonify({"moods": [mood_json(m) for m in active_moods()]})
+    return jsonify({"moods": [mood_json(m) for m in service.choosable_moods()]})
 
 
 @bp.post("/previews")
@@ -119,7 +113,7 @@ def moods():
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def create_preview():
     req = previews.parse_request(_json_body())
-    preview = previews.create_preview(g.user, req)
+    preview = service.create_preview(g.user, req)
     response = jsonify(preview_json(preview))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_preview", preview_id=preview.id)
@@ -129,21 +123,21 @@ def create_preview():
 @bp.get("/previews/<preview_id>")
 @login_required
 def get_preview(preview_id):
-    return jsonify(preview_json(previews.get_preview(g.user, preview_id)))
+    return jsonify(preview_json(service.get_preview(g.user, preview_id)))
 
 
 @bp.post("/previews/<preview_id>/playlist")
 @login_required
 @ratelimit(SAVES_PER_MINUTE, 60, scope="saves")
 def save_playlist(preview_id):
-    preview = previews.get_preview(g.user, preview_id)
+    preview = service.get_preview(g.user, preview_id)
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key:
         raise CuratorError("Send an Idempotency-Key header (any unique string, reused when you retry).",
                            field="Idempotency-Key", code="idempotency_key_required")
     if len(key) > MAX_KEY_LENGTH:
         raise Unprocessable(f"The Idempotency-Key is at most {MAX_KEY_LENGTH} characters.", field="Idempotency-Key")
-    outcome = save_preview(preview, key)
+    outcome = service.save_preview(g.user, preview, key)
     response = jsonify(playlist_json(outcome.save))
     response.status_code = 200 if outcome.replay else 201
     return response
@@ -152,7 +146,7 @@ def save_playlist(preview_id):
 @bp.get("/playlists")
 @login_required
 def playlists():
-    return jsonify({"playlists": [playlist_json(row.save) for row in history.saved_playlists(g.user.id)]})
+    return jsonify({"playlists": [playlist_json(row.save) for row in service.saved_playlists(g.user.id)]})
 
 
 @bp.post("/checkins")
@@ -162,9 +156,8 @@ def checkins():
     preview_id = data.get("preview_id")
     if not isinstance(preview_id, str) or not preview_id:
         raise Unprocessable("Say which playlist this check-in is about (preview_id).", field="preview_id")
-    preview = previews.get_preview(g.user, preview_id)
-    checkin = history.record_checkin(g.user, rating=data.get("rating"), moment=data.get("moment", "after"),
-                                     preview=preview)
+    checkin = service.record_checkin(g.user, rating=data.get("rating"), moment=data.get("moment", "after"),
+                                     preview_id=preview_id)
     response = jsonify({"id": checkin.id, "preview_id": checkin.preview_id, "from": checkin.from_slug,
                         "to": checkin.to_slug, "moment": checkin.moment, "rating": checkin.rating,
                         "at": _iso(checkin.at)})

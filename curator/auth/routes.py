@@ -113,9 +113,19 @@ def callback():
     return redirect(safe_next(pending.get("next")))
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.get("/logout")
+def confirm_logout():
+    # Logging out changes state, so it takes a POST with the CSRF token: a link or image on
+    # another site can't log anyone out. A GET (an old bookmark) gets the button instead.
+    if g.user is None:
+        return redirect(url_for("listen.home"))
+    return render_template("auth/logout.html")
+
+
+@bp.post("/logout")
 def logout():
     session.clear()
+    session.regenerate()  # the logged-in session id dies with the login
     flash("You are logged out. Your playlists stay in your Spotify account.", "info")
     return redirect(url_for("listen.home"))
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from curator.auth.decorators import curator_required
-from curator.curate import bp
-from curator.curate import preview as previews
+from curator.curate import bp, mood_preview, service
 from curator.engine import FEATURES, MoodDefinition, mood_to_dict
-from curator.errors import CuratorError
-from curator.extensions import db
+from curator.errors import CuratorError, NotFound
 from curator.inputs import db_int
 from curator.moods import calibrate as calibration
 from curator.moods import history
@@ -29,7 +27,6 @@ from curator.moods.store import (
     active_moods,
     all_moods,
     get_mood,
-    save_version,
 )
 
 # Slugs that would collide with the editor's own paths.
@@ -42,7 +39,7 @@ def _start_mood(slug: str | None) -> MoodDefinition | None:
         return None
     try:
         return get_mood(slug).definition
-    except CuratorError:
+    except NotFound:
         return None
 
 
@@ -56,7 +53,7 @@ def _preview_for(state: MoodForm, start_slug: str | None):
     definition = validate(probe)
     if definition is None:
         return None, probe
-    return previews.build_preview(previews.load_catalogue(), definition, _start_mood(start_slug)), probe
+    return mood_preview.build_preview(mood_preview.load_catalogue(), definition, _start_mood(start_slug)), probe
 
 
 def _note(state: MoodForm) -> str:
@@ -100,12 +97,10 @@ def new_mood():
     if definition is None or state.has_errors:
         return _render_editor(state, status=422, note=note)
     try:
-        version = save_version(mood_to_dict(definition), author=g.user, note=note or "Created", create=True)
+        version = service.create_mood(definition, author=g.user, note=note)
     except CuratorError as exc:  # slug taken
-        db.session.rollback()
         state.add_error(exc.field or "slug", exc.message)
         return _render_editor(state, status=409, note=note)
-    db.session.commit()
     flash(f"Created “{definition.name}” (version {version.number}).", "success")
     return redirect(url_for("curate.edit_mood", slug=definition.slug))
 
@@ -130,9 +125,8 @@ def edit_mood(slug: str):
     if definition is None or state.has_errors:
         return _render_editor(state, mood=mood, base_version_id=base, status=422, note=note)
     try:
-        version = save_version(mood_to_dict(definition), author=g.user, note=note, base_version_id=base)
+        version = service.save_mood(definition, author=g.user, note=note, base_version_id=base)
     except VersionConflict as exc:
-        db.session.rollback()
         theirs = history.version_data(exc.current)
         conflict = {
             "message": exc.message, "version": exc.current, "theirs": theirs,
@@ -142,7 +136,6 @@ def edit_mood(slug: str):
         # Yours stays in the form exactly as typed; saving again now means "mine over theirs", knowingly.
         return _render_editor(state, mood=mood, base_version_id=exc.current.id, status=409,
                               conflict=conflict, note=note)
-    db.session.commit()
     flash(f"Saved “{definition.name}” as version {version.number}.", "success")
     return redirect(url_for("curate.edit_mood", slug=slug))
 
@@ -160,8 +153,7 @@ def preview():
 @bp.post("/moods/<slug>/archive")
 @curator_required
 def archive(slug: str):
-    history.set_archived(slug, True, actor=g.user)
-    db.session.commit()
+    service.set_archived(slug, True, actor=g.user)
     flash(f"Archived “{slug}”: listeners no longer see it; its history is kept.", "success")
     return redirect(url_for("curate.moods"))
 
@@ -169,8 +161,7 @@ def archive(slug: str):
 @bp.post("/moods/<slug>/unarchive")
 @curator_required
 def unarchive(slug: str):
-    history.set_archived(slug, False, actor=g.user)
-    db.session.commit()
+    service.set_archived(slug, False, actor=g.user)
     flash(f"“{slug}” is back on the listeners' list.", "success")
     return redirect(url_for("curate.moods"))
 
@@ -208,15 +199,13 @@ def rollback(slug: str):
     if number is None or base is None:
         raise CuratorError("Choose a version to roll back to.", field="version")
     try:
-        version = history.rollback(slug, number, author=g.user, base_version_id=base)
+        version = service.rollback(slug, number, author=g.user, base_version_id=base)
     except VersionConflict as exc:
-        db.session.rollback()
         mood = history.mood_row(slug)
         versions = history.versions(slug)
         return render_template("curate/history.html", mood=mood, versions=versions,
                                previews=history.preview_counts([v.id for v in versions]),
                                conflict=f"{exc.message} Check the history below before rolling back."), 409
-    db.session.commit()
     flash(f"Rolled “{slug}” back to version {number} (saved as version {version.number}).", "success")
     return redirect(url_for("curate.mood_history", slug=slug))
 
@@ -226,7 +215,7 @@ def rollback(slug: str):
 def calibrate(slug: str):
     mood = history.mood_row(slug)
     current = get_mood(slug, include_archived=True)
-    catalogue = previews.load_catalogue()
+    catalogue = mood_preview.load_catalogue()
     tags = calibration.tag_counts(catalogue) if catalogue is not None else []
     context = {"mood": mood, "current": current, "tags": tags, "has_catalogue": catalogue is not None,
                "tag": request.form.get("tag", ""), "pasted": request.form.get("tracks", ""),

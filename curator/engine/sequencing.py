@@ -75,7 +75,6 @@ def select(
     max_tempo_jump: float,
     near_tie: float,
     rng: np.random.Generator,
-    stop_after_ms: float | None = None,
 ) -> Selection:
     """Greedy choice per position (see module docstring). Unfillable positions are skipped."""
     n_cands, n_positions = cands.distances.shape
@@ -88,11 +87,8 @@ def select(
     picks: list[int] = []
     positions: list[int] = []
     cap_hit = False
-    total_ms = 0
     last = -1
     for p in range(n_positions):
-        if stop_after_ms is not None and total_ms >= stop_after_ms:
-            break
         dist = by_position[p]
         ok = finite[p] & ~blocked
         if last >= 0:
@@ -116,7 +112,6 @@ def select(
         choice = int(ties[rng.integers(ties.size)]) if ties.size > 1 else int(ties[0])
         picks.append(choice)
         positions.append(p)
-        total_ms += int(cands.durations_ms[choice])
         last = choice
         blocked |= cands.recording == cands.recording[choice]
         blocked |= cands.id_code == cands.id_code[choice]
@@ -128,5 +123,4 @@ def select(
             before = blocked.copy()
             blocked |= cands.artist == artist
             cap_hit = cap_hit or bool((blocked & ~before & usable).any())
-    unfilled = n_positions - len(picks) if stop_after_ms is None else 0
-    return Selection(picks=picks, positions=positions, unfilled=unfilled, artist_cap_hit=cap_hit)
+    return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit)

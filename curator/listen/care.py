@@ -56,9 +56,23 @@ def hold_cap(target: MoodDefinition, arc: str, tracks: int | None, minutes: floa
     )
 
 
-def low_target_note(target: MoodDefinition) -> str | None:
-    if not is_low_valence(target):
-        return None
-    return (f"You chose to end at {target.name.lower()}. That's okay: music that matches a feeling can "
+@dataclass(frozen=True)
+class TargetCare:
+    """What the care rule says about a playlist's target mood (pages and the API show the same)."""
+
+    low_valence: bool
+    note: str | None
+    alternatives: list[MoodDefinition]
+
+
+NO_CARE = TargetCare(False, None, [])
+
+
+def target_care(target: MoodDefinition | None, moods: Sequence[MoodDefinition]) -> TargetCare:
+    """A low-valence target gets a gentle note and up to two lifting moods to end at instead."""
+    if target is None or not is_low_valence(target):
+        return NO_CARE
+    note = (f"You chose to end at {target.name.lower()}. That's okay: music that matches a feeling can "
             "help you feel understood. Lingering there can also deepen a low mood, so you might prefer "
             "an arc that ends somewhere lighter.")
+    return TargetCare(True, note, lifting_alternatives(moods, exclude=target.slug))

@@ -24,6 +24,19 @@ class MoodMark:
     valence: float | None
 
 
+def mood_mark(mood, fallback_name: str = "", fallback_colour: str = "#999999") -> MoodMark:
+    """Where a chart draws a mood (a `MoodDefinition`): its energy and valence feature targets,
+    when it has them; a mood that no longer exists is drawn by name only."""
+    if mood is None:
+        return MoodMark(fallback_name, fallback_colour, None, None)
+
+    def target(name: str) -> float | None:
+        spec = mood.features.get(name)
+        return spec.target if spec is not None else None
+
+    return MoodMark(mood.name, mood.colour, target("energy"), target("valence"))
+
+
 def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 

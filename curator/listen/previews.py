@@ -2,7 +2,8 @@
 
 `parse_request` turns form or JSON input into a `PreviewRequest` (or an `Unprocessable` naming
 the field at fault); `create_preview` runs the engine and stores the result; `regenerate`,
-`without_track` and `retarget` derive a new preview from an existing one.
+`without_track` and `retarget` derive a new preview from an existing one. Helpers of
+`curator.listen.service`: they add rows but never commit (the service does).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from curator.engine.curate import MAX_MINUTES, MAX_TRACKS
 from curator.errors import CuratorError, NotFound, Unprocessable
 from curator.extensions import db
 from curator.listen import care
-from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
+from curator.listen.records import saved_playlists
+from curator.models.listening import CheckIn, Preview
 from curator.moods.store import StoredMood, get_mood
 
 # "Avoid tracks I was served in my last playlists" looks back this many saved playlists.
@@ -150,12 +152,7 @@ def _mood(slug: str, field_name: str) -> StoredMood:
 
 def recent_track_ids(user_id: int, playlists: int = RECENT_PLAYLISTS) -> frozenset[str]:
     """Track ids of the listener's last few playlists saved to Spotify."""
-    previews = db.session.scalars(
-        select(Preview).join(PlaylistSave, PlaylistSave.preview_id == Preview.id)
-        .where(Preview.user_id == user_id, PlaylistSave.state == SAVE_DONE)
-        .order_by(PlaylistSave.completed_at.desc()).limit(playlists)
-    ).all()
-    return frozenset(t["id"] for p in previews for t in p.tracks)
+    return frozenset(t["id"] for saved in saved_playlists(user_id, limit=playlists) for t in saved.preview.tracks)
 
 
 def position_label(index: int, count: int, start_name: str, target_name: str) -> str:
@@ -175,7 +172,7 @@ def position_label(index: int, count: int, start_name: str, target_name: str) ->
 
 
 def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | None = None) -> Preview:
-    """Curate `req` for `user`, store it as a new preview (committed) and return it.
+    """Curate `req` for `user`, add it as a new preview (flushed; the service commits) and return it.
 
     Raises `Unprocessable` (bad input), `CatalogueNotReady` (no tracks yet), and for
     `from_my_music` `ScopeRequired` or Spotify errors from reading the listener's library.
@@ -251,7 +248,6 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
     if req.before_rating is not None:
         db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=start.slug,
                                to_slug=target.slug, moment="before", rating=req.before_rating))
-    db.session.commit()
     return preview
 
 

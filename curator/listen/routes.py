@@ -1,7 +1,7 @@
 """Listener pages: start → preview → save to Spotify → history; settings.
 
-Views parse input, call one service function and render; the rules live in `previews`,
-`saving`, `history` and `care`.
+Views parse input, call one function of `curator.listen.service` and render; the rules and the
+transactions live in the service.
 """
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from urllib.parse import urlencode
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
-from curator import spotify
 from curator.auth.decorators import login_required
 from curator.errors import Unprocessable
-from curator.listen import bp, care, history, previews, saving
-from curator.listen.charts import MoodMark, arc_chart, checkin_chart
+from curator.listen import bp, previews, saving, service
+from curator.listen.charts import checkin_chart
 from curator.listen.library import ScopeRequired, has_library_access
 from curator.models.user import utcnow
-from curator.moods.store import active_moods, get_mood
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 from curator.spotify.errors import SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
@@ -26,22 +24,11 @@ START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoi
                 "before_rating")
 
 
-def _mood_names() -> dict[str, object]:
-    return {m.slug: m.definition for m in active_moods()}
-
-
-def _definition(slug: str):
-    try:
-        return get_mood(slug, include_archived=True).definition
-    except Exception:  # a mood removed since: show its slug
-        return None
-
-
 @bp.get("/")
 def home():
     if g.user is None:
         return render_template("listen/welcome.html")
-    moods = active_moods()
+    moods = service.choosable_moods()
     # Values come back pre-filled after the library-scope login round trip or a form error.
     chosen = {k: request.args.get(k, "") for k in START_FIELDS}
     return render_template("listen/home.html", moods=moods, chosen=chosen,
@@ -49,7 +36,7 @@ def home():
 
 
 def _start_again(form, error: Unprocessable):
-    moods = active_moods()
+    moods = service.choosable_moods()
     chosen = {k: form.get(k, "") for k in START_FIELDS}
     return render_template("listen/home.html", moods=moods, chosen=chosen, error=error,
                            library_access=has_library_access(g.user.id)), 422
@@ -73,7 +60,7 @@ def create():
         back = url_for("listen.home") + "?" + urlencode({k: form.get(k, "") for k in START_FIELDS})
         return redirect(url_for("auth.login", scopes="library", next=back))
     try:
-        preview = previews.create_preview(g.user, req)
+        preview = service.create_preview(g.user, req)
     except previews.CatalogueNotReady:
         return _preparing()
     except ScopeRequired:
@@ -83,34 +70,13 @@ def create():
     return redirect(url_for("listen.preview", preview_id=preview.id))
 
 
-def _chart_for(preview):
-    start, target = _definition(preview.from_slug), _definition(preview.to_slug)
-
-    def mark(defn, slug):
-        if defn is None:
-            return MoodMark(slug, "#999999", None, None)
-        feats = defn.features
-        return MoodMark(defn.name, defn.colour,
-                        feats["energy"].target if "energy" in feats else None,
-                        feats["valence"].target if "valence" in feats else None)
-
-    return start, target, arc_chart(preview.tracks, mark(start, preview.from_slug), mark(target, preview.to_slug))
-
-
 @bp.get("/previews/<preview_id>")
 @login_required
 def preview(preview_id):
-    item = previews.get_preview(g.user, preview_id)
-    start, target, chart = _chart_for(item)
-    moods = [m.definition for m in active_moods()]
-    low_note = care.low_target_note(target) if target is not None else None
-    alternatives = care.lifting_alternatives(moods, exclude=item.to_slug) if low_note else []
+    page = service.preview_page(g.user, preview_id)
     return render_template(
-        "listen/preview.html", preview=item, start=start, target=target, chart=chart,
-        low_note=low_note, alternatives=alternatives,
-        hold_capped=target is not None and care.hold_cap(
-            target, item.arc, item.length_tracks, item.length_minutes, bool(item.options.get("insist"))
-        ).tracks is not None,
+        "listen/preview.html", preview=page.preview, start=page.start, target=page.target, chart=page.chart,
+        low_note=page.care.note, alternatives=page.care.alternatives, hold_capped=page.hold_capped,
     )
 
 
@@ -118,60 +84,43 @@ def preview(preview_id):
 @login_required
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def regenerate(preview_id):
-    item = previews.get_preview(g.user, preview_id)
-    return _derived(lambda: previews.regenerate(g.user, item), item)
+    return _derived(preview_id, lambda: service.regenerate(g.user, preview_id))
 
 
 @bp.post("/previews/<preview_id>/remove")
 @login_required
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def remove(preview_id):
-    item = previews.get_preview(g.user, preview_id)
-    return _derived(lambda: previews.without_track(g.user, item, request.form.get("track_id", "")), item)
+    return _derived(preview_id, lambda: service.remove_track(g.user, preview_id, request.form.get("track_id", "")))
 
 
 @bp.post("/previews/<preview_id>/retarget")
 @login_required
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def retarget(preview_id):
-    item = previews.get_preview(g.user, preview_id)
-    if request.form.get("insist"):
-        return _derived(lambda: previews.retarget(g.user, item, item.to_slug, insist=True), item)
-    return _derived(lambda: previews.retarget(g.user, item, request.form.get("to", "")), item)
+    insist = bool(request.form.get("insist"))
+    return _derived(preview_id, lambda: service.retarget(g.user, preview_id, request.form.get("to", ""),
+                                                         insist=insist))
 
 
-def _derived(make, item):
+def _derived(preview_id, make):
     try:
         new = make()
     except previews.CatalogueNotReady:
         return _preparing()
     except Unprocessable as exc:
         flash(exc.message, "error")
-        return redirect(url_for("listen.preview", preview_id=item.id))
+        return redirect(url_for("listen.preview", preview_id=preview_id))
     return redirect(url_for("listen.preview", preview_id=new.id))
-
-
-def colours_for(item) -> tuple[str, str]:
-    start, target = _definition(item.from_slug), _definition(item.to_slug)
-    return (start.colour if start else "#888888", target.colour if target else "#444444")
-
-
-def save_preview(item, key: str | None = None):
-    """Run the exactly-once save for a preview (shared by the page and the API)."""
-    start, target = _definition(item.from_slug), _definition(item.to_slug)
-    return saving.save_to_spotify(
-        g.user, item, spotify.user_gateway(), key=key,
-        start_name=start.name if start else item.from_slug,
-        target_name=target.name if target else item.to_slug, colours=colours_for(item))
 
 
 @bp.post("/previews/<preview_id>/save")
 @login_required
 @ratelimit(SAVES_PER_MINUTE, 60, scope="saves")
 def save(preview_id):
-    item = previews.get_preview(g.user, preview_id)
+    item = service.get_preview(g.user, preview_id)
     try:
-        save_preview(item)
+        service.save_preview(g.user, item)
     except SpotifyRateLimited as exc:
         wait = exc.wait_seconds
         at = utcnow() + timedelta(seconds=wait)
@@ -191,10 +140,10 @@ def save(preview_id):
 @bp.get("/previews/<preview_id>/playlist")
 @login_required
 def saved(preview_id):
-    item = previews.get_preview(g.user, preview_id)
+    item = service.get_preview(g.user, preview_id)
     if not item.saved:
         return redirect(url_for("listen.preview", preview_id=item.id))
-    start, target = _definition(item.from_slug), _definition(item.to_slug)
+    start, target = service.mood_definition(item.from_slug), service.mood_definition(item.to_slug)
     return render_template("listen/saved.html", preview=item, record=item.save, start=start, target=target,
                            cover_offer="ugc-image-upload" not in granted_scopes(g.user.id))
 
@@ -202,12 +151,12 @@ def saved(preview_id):
 @bp.post("/checkins")
 @login_required
 def checkin():
-    item = previews.get_preview(g.user, request.form.get("preview_id", ""))
+    preview_id = request.form.get("preview_id", "")
     try:
-        history.record_checkin(g.user, rating=request.form.get("rating"), moment="after", preview=item)
+        service.record_checkin(g.user, rating=request.form.get("rating"), moment="after", preview_id=preview_id)
     except Unprocessable as exc:
         flash(exc.message, "error")
-        return redirect(request.form.get("back") == "saved" and url_for("listen.saved", preview_id=item.id)
+        return redirect(request.form.get("back") == "saved" and url_for("listen.saved", preview_id=preview_id)
                         or url_for("listen.history"))
     flash("Thank you. Your check-in is saved.", "success")
     return redirect(url_for("listen.history"))
@@ -216,14 +165,14 @@ def checkin():
 @bp.get("/history", endpoint="history")
 @login_required
 def history_page():
-    moods = _mood_names()
+    moods = service.mood_names()
     charts = []
-    for i, ((from_slug, to_slug), sessions) in enumerate(history.sessions_by_pair(g.user.id).items()):
+    for i, ((from_slug, to_slug), sessions) in enumerate(service.sessions_by_pair(g.user.id).items()):
         names = (getattr(moods.get(from_slug), "name", from_slug), getattr(moods.get(to_slug), "name", to_slug))
         title = f"{names[0]} → {names[1]}: how strongly you felt it"
         charts.append({"names": names, "sessions": sessions,
                        "svg": checkin_chart(sessions, title, chart_id=f"pair-{i}")})
-    return render_template("listen/history.html", playlists=history.saved_playlists(g.user.id), moods=moods,
+    return render_template("listen/history.html", playlists=service.saved_playlists(g.user.id), moods=moods,
                            charts=charts)
 
 
@@ -241,7 +190,7 @@ def delete_history():
     if request.form.get("confirm") != "yes":
         flash("Tick the box to confirm that you want to delete your history.", "error")
         return redirect(url_for("listen.settings"))
-    count = history.delete_history(g.user.id)
+    count = service.delete_history(g.user.id)
     flash(f"Your history is deleted ({count} previews). Playlists you saved stay in your Spotify account.",
           "success")
     return redirect(url_for("listen.settings"))
@@ -253,7 +202,7 @@ def delete_account():
     if request.form.get("confirm") != "yes":
         flash("Tick the box to confirm that you want to delete your account data.", "error")
         return redirect(url_for("listen.settings"))
-    history.delete_account(g.user)
+    service.delete_account(g.user)
     session.clear()
     flash("Everything Curator kept about you is deleted, including your Spotify login. "
           "Playlists you saved stay in your Spotify account.", "success")

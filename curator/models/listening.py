@@ -87,10 +87,6 @@ class PlaylistSave(db.Model):
 
     preview: Mapped[Preview] = relationship(back_populates="save")
 
-    @property
-    def done(self) -> bool:
-        return self.state == SAVE_DONE
-
 
 class CheckIn(db.Model):
     """How strongly the listener felt, 1-5, before or after listening to a preview's playlist."""

@@ -65,10 +65,6 @@ def get_mood(slug: str, *, include_archived: bool = False) -> StoredMood:
     return _stored(mood)
 
 
-def version_by_id(version_id: int) -> MoodVersion | None:
-    return db.session.get(MoodVersion, version_id)
-
-
 def save_version(data: dict, *, author=None, note: str = "", base_version_id: int | None = None,
                  create: bool = False, action: str | None = None) -> MoodVersion:
     """Validate `data` and store it as the mood's next version (the caller commits).

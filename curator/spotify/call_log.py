@@ -1,10 +1,15 @@
-"""Counting calls to Spotify (and its 429s) for the admin dashboard."""
+"""Counting calls to Spotify (and its 429s) for the admin dashboard.
+
+A call is counted even when the request that made it rolls back; in a request the rows are written
+after the view's transaction has ended, on the same connection (see `deferred_writes`).
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from sqlalchemy import delete, func, insert, select
 
+from curator import deferred_writes
 from curator.extensions import db
 from curator.models.user import SpotifyCall, utcnow
 
@@ -12,21 +17,32 @@ KEEP = timedelta(days=7)
 
 
 def record_call(operation: str, status: int, user_id: int | None = None) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(insert(SpotifyCall).values(
-            at=utcnow(), operation=operation[:80], status=status, user_id=user_id))
+    row = {"at": utcnow(), "operation": operation[:80], "status": status, "user_id": user_id}
+    rows = deferred_writes.pending(_KEY) or []
+    rows.append(row)
+
+    def run(conn) -> None:
+        conn.execute(insert(SpotifyCall), rows)
+
+    deferred_writes.write(_KEY, run, value=rows)
+
+
+_KEY = "spotify-calls"
+
+
+def _prune(conn) -> None:
+    conn.execute(delete(SpotifyCall).where(SpotifyCall.at < utcnow() - KEEP))
 
 
 def summary(since: timedelta = timedelta(days=1)) -> dict:
     """Calls per operation and rate-limit events since `since` ago."""
     start = utcnow() - since
-    with db.engine.begin() as conn:
-        conn.execute(delete(SpotifyCall).where(SpotifyCall.at < utcnow() - KEEP))
-        rows = conn.execute(
-            select(SpotifyCall.operation, SpotifyCall.status, func.count())
-            .where(SpotifyCall.at >= start)
-            .group_by(SpotifyCall.operation, SpotifyCall.status)
-        ).all()
+    deferred_writes.write("spotify-calls-prune", _prune)
+    rows = db.session.execute(
+        select(SpotifyCall.operation, SpotifyCall.status, func.count())
+        .where(SpotifyCall.at >= start)
+        .group_by(SpotifyCall.operation, SpotifyCall.status)
+    ).all()
     by_operation: dict[str, int] = {}
     rate_limited = errors = 0
     for operation, status, count in rows:

@@ -1,8 +1,9 @@
 """Check HTTP requests against the Spotify Web API OpenAPI document.
 
-The document lives beside the repository at ``../shared/spotify/web-api-openapi.yml``
-(override with the ``SPOTIFY_OPENAPI_SPEC`` environment variable). When it is
-absent, checking is disabled: every check passes and one warning says so.
+The document is vendored beside this module as ``spotify-openapi.yml`` (MIT, see
+``LICENSE-openapi-spec``), so every clone runs the checks; the ``SPOTIFY_OPENAPI_SPEC``
+environment variable points at another copy. When the file it names is absent, checking is
+disabled: every check passes and one warning says so.
 
 ``SpecChecker.check`` answers a list of human-readable violations: an unknown or
 deprecated operation, missing/unknown/invalid query parameters, invalid path
@@ -58,12 +59,15 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+VENDORED_SPEC = Path(__file__).resolve().parent / "spotify-openapi.yml"
+
+
 def spec_path() -> Path:
-    """Where the OpenAPI document is expected: ``$SPOTIFY_OPENAPI_SPEC`` or ``../shared/...``."""
+    """Where the OpenAPI document is: ``$SPOTIFY_OPENAPI_SPEC``, else the vendored copy."""
     override = os.environ.get(SPEC_ENV)
     if override:
         return Path(override)
-    return repo_root().parent / "shared" / "spotify" / "web-api-openapi.yml"
+    return VENDORED_SPEC
 
 
 _warned_paths: set[str] = set()

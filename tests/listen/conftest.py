@@ -22,7 +22,7 @@ def track_id(i: int) -> str:
     return f"Trk{i:019d}"
 
 
-def synthetic_rows(count: int = 240, seed: int = 7) -> list[dict]:
+def synthetic_rows(count: int = 240, seed: int = 7, artists: int = 60) -> list[dict]:
     """Tracks spread over the mood space: enough of every mood for 20-track arcs."""
     rng = random.Random(seed)
     rows = []
@@ -30,7 +30,7 @@ def synthetic_rows(count: int = 240, seed: int = 7) -> list[dict]:
         energy = rng.random()
         valence = rng.random()
         rows.append({
-            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % 60}", "id": track_id(i),
+            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % artists}", "id": track_id(i),
             "release_date": "2020-01-01", "popularity": 50, "length": 150_000 + rng.randint(0, 120_000),
             "danceability": round(rng.random(), 3), "acousticness": round(1 - energy * rng.random(), 3),
             "energy": round(energy, 3), "instrumentalness": round(rng.random() * 0.5, 3),
@@ -56,10 +56,7 @@ def moods(app):
         import_shipped_if_empty()
 
 
-@pytest.fixture
-def catalogue(app, moods, fake_spotify, tmp_path):
-    """The synthetic catalogue, imported into the app and known to the fake Spotify."""
-    rows = synthetic_rows()
+def import_catalogue(app, fake_spotify, tmp_path, rows: list[dict]) -> list[dict]:
     path = write_csv(tmp_path / "catalogue.csv", rows)
     with app.app_context():
         result = import_csv(path)
@@ -68,6 +65,18 @@ def catalogue(app, moods, fake_spotify, tmp_path):
     for row in rows:
         fake_spotify.add_track(row["id"], name=row["name"], duration_ms=row["length"])
     return rows
+
+
+@pytest.fixture
+def catalogue(app, moods, fake_spotify, tmp_path):
+    """The synthetic catalogue, imported into the app and known to the fake Spotify."""
+    return import_catalogue(app, fake_spotify, tmp_path, synthetic_rows())
+
+
+@pytest.fixture
+def large_catalogue(app, moods, fake_spotify, tmp_path):
+    """Enough tracks and artists that every mood pair fills a 150-track playlist, whatever the seed."""
+    return import_catalogue(app, fake_spotify, tmp_path, synthetic_rows(count=1500, artists=500))
 
 
 @pytest.fixture

@@ -120,14 +120,18 @@ def test_items_batch_that_landed_unheard_is_not_added_twice(app, client, catalog
     assert fake_spotify.calls("GET", r"/v1/playlists/.+/items")  # verified before resuming
 
 
-def test_large_playlist_is_added_in_batches_of_at_most_100_in_order(client, catalogue, fake_spotify):
+def test_a_150_track_playlist_is_saved_whole_in_order_in_two_batches(client, large_catalogue, fake_spotify):
     token = _login(client, fake_spotify)
     preview = make_preview(client, token, **{"from": "calm", "to": "energised", "tracks": 150})
+    ids = [t["id"] for t in preview["tracks"]]
+    assert len(ids) == 150 and len(set(ids)) == 150
     assert save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
-    assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
-    batches = [len(c.json["uris"]) for c in fake_spotify.calls("POST", r"/v1/playlists/.+/items")]
-    assert sum(batches) == len(preview["tracks"]) and max(batches) <= 100 and len(batches) >= 2
+    assert playlist.track_ids == ids
+    batches = [c.json["uris"] for c in fake_spotify.calls("POST", r"/v1/playlists/.+/items")]
+    assert [len(b) for b in batches] == [100, 50]
+    assert [uri.rsplit(":", 1)[1] for b in batches for uri in b] == ids
+    assert_only_current_operations(fake_spotify)
 
 
 def test_two_concurrent_saves_make_one_playlist(live_server, catalogue, fake_spotify):

@@ -1,4 +1,7 @@
-"""The listener's own record: saved playlists, check-ins, and forgetting them on request."""
+"""The listener's own records: saved playlists, check-ins, and forgetting them on request.
+
+Helpers of `curator.listen.service`: they add and delete but never commit (the service does).
+"""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -48,7 +51,7 @@ def record_checkin(user, *, rating, moment: str = "after", preview: Preview | No
     checkin = CheckIn(user_id=user.id, preview_id=preview.id if preview else None, from_slug=from_slug,
                       to_slug=to_slug, moment=moment, rating=value)
     db.session.add(checkin)
-    db.session.commit()
+    db.session.flush()  # the API answers with its id
     return checkin
 
 
@@ -75,9 +78,7 @@ def delete_history(user_id: int) -> int:
     """Forget previews, saves and check-ins (the playlists stay in Spotify). Returns previews removed."""
     db.session.execute(delete(CheckIn).where(CheckIn.user_id == user_id))
     db.session.execute(delete(PlaylistSave).where(PlaylistSave.user_id == user_id))
-    count = db.session.execute(delete(Preview).where(Preview.user_id == user_id)).rowcount
-    db.session.commit()
-    return count
+    return db.session.execute(delete(Preview).where(Preview.user_id == user_id)).rowcount
 
 
 def delete_account(user: User) -> None:
@@ -88,4 +89,3 @@ def delete_account(user: User) -> None:
     # Other browsers' sessions name the user too; a reused id must never inherit them.
     db.session.execute(delete(WebSession).where(WebSession.user_id == user_id))
     db.session.execute(delete(User).where(User.id == user_id))
-    db.session.commit()

@@ -14,7 +14,7 @@ from curator.engine import (
     Playlist,
     curate,
 )
-from curator.listen.charts import MoodMark, arc_chart
+from curator.listen.charts import arc_chart, mood_mark
 
 PREVIEW_TRACKS = 12
 LABEL_PREFIX = "mood:"
@@ -27,7 +27,7 @@ def load_catalogue() -> Catalogue | None:
 
 
 @dataclass(frozen=True)
-class Preview:
+class MoodPreview:
     playlist: Playlist | None
     chart: str = ""
     # (label, count) among the previewed tracks, most common first; empty when nothing is labelled
@@ -50,26 +50,18 @@ def label_mix(catalogue: Catalogue, playlist: Playlist) -> tuple[list[tuple[str,
 
 
 def build_preview(catalogue: Catalogue | None, mood: MoodDefinition, start: MoodDefinition | None = None,
-                  tracks: int = PREVIEW_TRACKS) -> Preview:
+                  tracks: int = PREVIEW_TRACKS) -> MoodPreview:
     """A steady playlist for `mood` (or from `start` to `mood`), with its chart and label mix."""
     if catalogue is None or not len(catalogue):
-        return Preview(None, problem="There is no track catalogue yet, so there is nothing to preview. "
+        return MoodPreview(None, problem="There is no track catalogue yet, so there is nothing to preview. "
                                      "An admin can build one on the catalogue page.")
     try:
         playlist = curate(catalogue, start or mood, mood, Length(tracks=tracks), CurateOptions(seed=0))
     except EngineError as exc:
-        return Preview(None, problem=str(exc))
+        return MoodPreview(None, problem=str(exc))
     if not playlist.tracks:
-        return Preview(playlist, problem=playlist.shortfall or "No track in the catalogue fits these ranges.")
+        return MoodPreview(playlist, problem=playlist.shortfall or "No track in the catalogue fits these ranges.")
     mix, labelled = label_mix(catalogue, playlist)
-    chart = arc_chart(playlist.to_dict()["tracks"], _mark(start or mood), _mark(mood), chart_id="mood-preview")
-    return Preview(playlist, chart, mix, labelled)
+    chart = arc_chart(playlist.to_dict()["tracks"], mood_mark(start or mood), mood_mark(mood), chart_id="mood-preview")
+    return MoodPreview(playlist, chart, mix, labelled)
 
-
-def _mark(mood: MoodDefinition) -> MoodMark:
-    """Where the chart draws a mood: its energy and valence feature targets, when it has them."""
-    def target(name: str) -> float | None:
-        spec = mood.features.get(name)
-        return spec.target if spec is not None else None
-
-    return MoodMark(mood.name, mood.colour, target("energy"), target("valence"))

@@ -1,0 +1,276 @@
+"""Load through the production server: preview and save throughput and latency under 1..64 clients.
+
+    python -m bench.load [--tracks 100000] [--clients 1,8,32,64] [--seconds 5] [--max-requests 3000]
+                         [--saves-per-client 2] [--database-url postgresql://...] [--workers N --threads N]
+
+Starts, on loopback only, the fake Spotify (tests/fake_spotify, every request checked against the
+OpenAPI document when it is available) and the app through the project's gunicorn.conf.py
+(`gunicorn -c gunicorn.conf.py 'curator:create_app()'`) on a fresh database (SQLite in a temporary
+folder unless --database-url) holding the shipped moods and a synthetic catalogue of --tracks
+tracks imported with the app's own CSV importer. It logs in as many listeners as the largest
+client count, then for each client count:
+
+- preview: every client posts 20-track anxious -> calm previews back to back for --seconds
+  (at most --max-requests in all);
+- save: every client saves --saves-per-client previews made beforehand (untimed) to the fake Spotify.
+
+It prints requests/s and p50/p95/p99 latency in ms for both, and the count of non-2xx answers.
+The rate limit is switched off with the app's own setting (RATELIMIT_ENABLED=false). The clients,
+the fake Spotify and the server share this machine's cores: figures are for the whole loop.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fake_spotify.server import FakeSpotify  # noqa: E402
+from tests.served import Listener, app_environment, free_port, gunicorn  # noqa: E402
+
+CSV_COLUMNS = ["name", "album", "artist", "id", "release_date", "popularity", "length", "danceability",
+               "acousticness", "energy", "instrumentalness", "liveness", "valence", "loudness", "speechiness",
+               "tempo", "key", "time_signature", "mood"]
+
+
+def synthetic_tracks(count: int, seed: int = 7) -> list[dict]:
+    """Tracks spread over the mood space (energy drives loudness, tempo and acousticness, as in
+    real music), one artist per ~8 tracks, as rows of the importer's CSV format."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        energy, valence = rng.random(), rng.random()
+        rows.append({
+            "name": f"Song {i}", "album": f"Album {i // 10}", "artist": f"Artist {i // 8}",
+            "id": f"Trk{i:019d}", "release_date": "2020-01-01", "popularity": 50,
+            "length": 150_000 + rng.randint(0, 120_000), "danceability": round(rng.random(), 3),
+            "acousticness": round(1 - energy * rng.random(), 3), "energy": round(energy, 3),
+            "instrumentalness": round(rng.random() * 0.5, 3), "liveness": round(rng.random() * 0.3, 3),
+            "valence": round(valence, 3), "loudness": round(-25 + 22 * energy, 2),
+            "speechiness": round(rng.random() * 0.1, 3),
+            "tempo": round(60 + 110 * energy + rng.uniform(-10, 10), 1), "key": rng.randint(0, 11),
+            "time_signature": 4, "mood": "Calm",
+        })
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def prepare_database(config: dict, tracks: list[dict], csv_path: Path) -> None:
+    """Migrations, the shipped moods and the catalogue, through the app's own code."""
+    from flask_migrate import upgrade
+
+    from curator import create_app
+    from curator.catalogue.importer import import_csv
+    from curator.extensions import db
+    from curator.moods.store import import_shipped_if_empty
+
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        import_shipped_if_empty()
+        result = import_csv(str(write_csv(csv_path, tracks)))
+        assert result.status == "imported", result
+        db.session.remove()
+        db.engine.dispose()
+
+
+def add_tracks_to_fake(fake: FakeSpotify, tracks: list[dict]) -> None:
+    for row in tracks:
+        fake.add_track(row["id"], name=row["name"], duration_ms=int(row["length"]))
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    if not sorted_ms:
+        return float("nan")
+    return sorted_ms[min(len(sorted_ms) - 1, int(round(q * (len(sorted_ms) - 1))))]
+
+
+class Phase:
+    """Latencies and statuses of one timed phase."""
+
+    def __init__(self) -> None:
+        self.latencies_ms: list[float] = []
+        self.errors: dict[int, int] = {}
+        self.lock = threading.Lock()
+        self.elapsed = 0.0
+
+    def record(self, started: float, status: int) -> None:
+        ms = (time.perf_counter() - started) * 1000
+        with self.lock:
+            self.latencies_ms.append(ms)
+            if not 200 <= status < 300:
+                self.errors[status] = self.errors.get(status, 0) + 1
+
+    def row(self, label: str, clients: int) -> str:
+        done = sorted(self.latencies_ms)
+        rate = len(done) / self.elapsed if self.elapsed else 0.0
+        errors = ", ".join(f"{n}×{s}" for s, n in sorted(self.errors.items())) or "0"
+        return (f"| {label} | {clients} | {len(done)} | {rate:.0f} | {percentile(done, .5):.0f} | "
+                f"{percentile(done, .95):.0f} | {percentile(done, .99):.0f} | {errors} |")
+
+
+def preview_phase(listeners: list[Listener], seconds: float, max_requests: int) -> Phase:
+    phase = Phase()
+    budget = threading.Semaphore(max_requests)
+    deadline = time.perf_counter() + seconds
+
+    def client(listener: Listener) -> None:
+        while time.perf_counter() < deadline and budget.acquire(blocking=False):
+            started = time.perf_counter()
+            try:
+                status = listener.preview().status_code
+            except Exception:  # a dropped connection counts as an error, not a crash of the bench
+                status = 0
+            phase.record(started, status)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(len(listeners)) as pool:
+        list(pool.map(client, listeners))
+    phase.elapsed = time.perf_counter() - began
+    return phase
+
+
+def save_phase(listeners: list[Listener], per_client: int, round_no: int) -> Phase:
+    previews: dict[int, list[str]] = {}
+
+    def make(index: int) -> None:
+        previews[index] = []
+        for _ in range(per_client):
+            response = listeners[index].preview()
+            if response.status_code == 201:
+                previews[index].append(response.json()["id"])
+
+    with ThreadPoolExecutor(min(8, len(listeners))) as pool:
+        list(pool.map(make, range(len(listeners))))
+    phase = Phase()
+
+    def client(index: int) -> None:
+        for n, preview_id in enumerate(previews[index]):
+            started = time.perf_counter()
+            try:
+                status = listeners[index].save(preview_id, f"bench-{round_no}-{index}-{n}").status_code
+            except Exception:
+                status = 0
+            phase.record(started, status)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(len(listeners)) as pool:
+        list(pool.map(client, range(len(listeners))))
+    phase.elapsed = time.perf_counter() - began
+    return phase
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tracks", type=int, default=100_000)
+    parser.add_argument("--clients", default="1,8,32,64")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each preview phase")
+    parser.add_argument("--max-requests", type=int, default=3000, help="cap on previews per phase")
+    parser.add_argument("--saves-per-client", type=int, default=2)
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite in a temp folder)")
+    parser.add_argument("--workers", type=int, default=0, help="default: gunicorn.conf.py's choice")
+    parser.add_argument("--threads", type=int, default=0, help="default: gunicorn.conf.py's choice")
+    parser.add_argument("--log", default="", help="write gunicorn's output to this file")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.clients.split(",") if c.strip()]
+    if not levels or min(levels) < 1 or max(levels) > 256:
+        parser.error("--clients takes counts between 1 and 256")
+    if args.database_url and not any(h in args.database_url for h in ("@127.0.0.1", "@localhost", "@[::1]")):
+        parser.error("--database-url must point at a loopback server")
+
+    tmp = Path(tempfile.mkdtemp(prefix="curator-load-"))
+    fake = FakeSpotify(checker=_checker())
+    fake.start()
+    try:
+        config = {
+            "SECRET_KEY": "load-bench-" + os.urandom(16).hex(),
+            "SQLALCHEMY_DATABASE_URI": _url(args.database_url) if args.database_url else f"sqlite:///{tmp / 'load.sqlite'}",
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "SPOTIFY_CLIENT_ID": fake.client_id, "SPOTIFY_CLIENT_SECRET": fake.client_secret,
+            "SPOTIFY_API_URL": fake.api_url, "SPOTIFY_ACCOUNTS_URL": fake.accounts_url,
+            "RECCOBEATS_API_URL": fake.reccobeats_url,
+        }
+        started = time.perf_counter()
+        tracks = synthetic_tracks(args.tracks)
+        prepare_database(config, tracks, tmp / "catalogue.csv")
+        add_tracks_to_fake(fake, tracks)
+        print(f"catalogue of {args.tracks:,} tracks ready in {time.perf_counter() - started:.1f} s", flush=True)
+
+        port = free_port()
+        env = app_environment(config, None, f"http://127.0.0.1:{port}", RATELIMIT_ENABLED="false")
+        size = {"workers": args.workers or None, "threads": args.threads or None}
+        with gunicorn(env, port=port, log_path=args.log or None, **size) as base:
+            listeners = [Listener(base, fake, f"load-{i}") for i in range(max(levels))]
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda listener: listener.login(), listeners))
+            listeners[0].preview()  # the first preview loads the catalogue: not part of any figure
+            print(f"\n{args.tracks:,} tracks; server: gunicorn.conf.py ({_describe(size)}); "
+                  f"{args.seconds:g} s per preview phase (≤ {args.max_requests} requests); "
+                  f"{args.saves_per_client} saves per client\n")
+            print("| request | clients | done | req/s | p50 ms | p95 ms | p99 ms | non-2xx |")
+            print("|---|---|---|---|---|---|---|---|")
+            for round_no, clients in enumerate(levels):
+                group = listeners[:clients]
+                print(preview_phase(group, args.seconds, args.max_requests).row("preview", clients), flush=True)
+                print(save_phase(group, args.saves_per_client, round_no).row("save", clients), flush=True)
+        if fake.violations or fake.errors:
+            print(f"\nfake Spotify: {len(fake.violations)} spec violations, {len(fake.errors)} errors", file=sys.stderr)
+            return 1
+    finally:
+        fake.stop()
+    return 0
+
+
+def _describe(size: dict) -> str:
+    """The worker and thread counts the server runs with, as gunicorn.conf.py computes them."""
+    import runpy
+
+    saved = {k: os.environ.get(k) for k in ("WEB_CONCURRENCY", "WEB_THREADS")}
+    try:
+        for key, value in (("WEB_CONCURRENCY", size["workers"]), ("WEB_THREADS", size["threads"])):
+            if value:
+                os.environ[key] = str(value)
+        conf = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return f"{conf['workers']} workers × {conf['threads']} threads"
+
+
+def _checker():
+    from tests.fake_spotify.spec import SpecChecker
+
+    try:
+        return SpecChecker()
+    except Exception as exc:  # no OpenAPI document on this machine: run unchecked, and say so
+        print(f"(requests to the fake Spotify are not spec-checked: {exc})", file=sys.stderr)
+        return None
+
+
+def _url(url: str) -> str:
+    from curator.config import _database_url
+
+    return _database_url(url)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

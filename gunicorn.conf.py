@@ -1,0 +1,64 @@
+"""gunicorn settings for Curator in production: `gunicorn -c gunicorn.conf.py 'curator:create_app()'`.
+
+Every number can be changed from the environment without editing this file:
+WEB_CONCURRENCY (worker processes), WEB_THREADS (threads per worker, also sizes each worker's
+database pool), WEB_TIMEOUT (seconds). gunicorn's own rules pick the address: 127.0.0.1:8000,
+0.0.0.0:$PORT when PORT is set, or --bind.
+"""
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# Previews are CPU work (numpy, one BLAS thread per worker) and saves mostly wait on Spotify:
+# two processes per core keep the cores busy, threads let a process wait on Spotify for several
+# saves at once.
+workers = _int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2))
+worker_class = "gthread"
+threads = _int("WEB_THREADS", 4)
+
+# A save may take its retry budget (about 10 s) plus a few Spotify calls of up to SPOTIFY_TIMEOUT
+# (10 s) each. With threads the worker keeps beating while a request runs, so `timeout` only
+# restarts a worker that is really stuck; the graceful timeout lets a running save finish on reload.
+timeout = _int("WEB_TIMEOUT", 60)
+graceful_timeout = 40
+keepalive = 5
+
+# Load the app once in the master before forking: workers share its code and the shipped data
+# pages copy-on-write, and a broken configuration stops the start instead of every worker.
+preload_app = True
+
+# Query strings can hold secrets (/callback?code=…&state=… carries the OAuth code) and so can
+# referers, so the access log has the method and path only, the status, size and time in ms.
+accesslog = "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+errorlog = "-"
+
+# gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): a second server on
+# the same machine (tests, benchmarks, a staging copy) would take it over. Curator does not use it.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Warn when several processes run without Redis: their rate limits and jobs are not shared."""
+    from curator.config import Config  # reads .env, as the app does
+
+    if server.cfg.workers > 1 and not Config().REDIS_URL:
+        server.log.warning(
+            "Curator: %d workers but no REDIS_URL: each worker counts rate limits on its own and runs "
+            "catalogue refreshes in its own thread. Set REDIS_URL (and start `rq worker curator`) in "
+            "production, or run one worker.", server.cfg.workers)
+
+
+def post_fork(server, worker):
+    """Connections opened by the master (if any) must not be shared with a forked worker."""
+    from curator.extensions import db
+
+    app = getattr(server.app, "callable", None)
+    if app is not None:
+        with app.app_context():
+            db.engine.dispose(close=False)

@@ -1,0 +1,134 @@
+"""The app as production runs it: a real gunicorn process (the project's gunicorn.conf.py) on a
+loopback port, aimed at the fake Spotify; and listeners driving it over HTTP like browsers."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from tests.helpers import csrf_from
+
+REPO = Path(__file__).resolve().parents[1]
+_authorize_lock = threading.Lock()  # the fake approves as one chosen user at a time
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for_process(app_config: dict, pg_schema: str | None) -> str:
+    """The test database's URL, with the run's own PostgreSQL schema folded into it."""
+    url = app_config["SQLALCHEMY_DATABASE_URI"]
+    if pg_schema:
+        url += ("&" if "?" in url else "?") + "options=" + quote(f"-csearch_path={pg_schema}")
+    return url
+
+
+def app_environment(app_config: dict, pg_schema: str | None, base: str, **extra: str) -> dict:
+    """Environment settings for a served app that shares the test app's database and fake Spotify."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "DATABASE_", "REDIS_"))}
+    env.update({
+        "SECRET_KEY": app_config["SECRET_KEY"],
+        "DATABASE_URL": database_url_for_process(app_config, pg_schema),
+        "CURATOR_INSTANCE_PATH": app_config["INSTANCE_PATH"],
+        "SPOTIFY_CLIENT_ID": app_config["SPOTIFY_CLIENT_ID"],
+        "SPOTIFY_CLIENT_SECRET": app_config["SPOTIFY_CLIENT_SECRET"],
+        "SPOTIFY_REDIRECT_URI": base + "/callback",
+        "SPOTIFY_API_URL": app_config["SPOTIFY_API_URL"],
+        "SPOTIFY_ACCOUNTS_URL": app_config["SPOTIFY_ACCOUNTS_URL"],
+        "RECCOBEATS_API_URL": app_config["RECCOBEATS_API_URL"],
+        "FEATURE_PROVIDERS": "local",
+        "SESSION_COOKIE_SECURE": "false",
+        "OPENBLAS_NUM_THREADS": "1",
+    })
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def gunicorn(env: dict, *, workers: int | None = None, threads: int | None = None, port: int | None = None,
+             log_path=None):
+    """`gunicorn -c gunicorn.conf.py 'curator:create_app()'` on 127.0.0.1; yields the base URL.
+
+    Worker and thread counts left out are gunicorn.conf.py's own choice."""
+    port = port or free_port()
+    env = dict(env)
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
+    if threads:
+        env["WEB_THREADS"] = str(threads)
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+         "curator:create_app()"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log_path:
+            log.close()
+
+
+def wait_until_up(base: str, process, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {process.returncode}")
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer on {base} within {timeout:.0f} s")
+
+
+class Listener:
+    """One browser: its own cookie jar, logging in through the fake Spotify and using the JSON API."""
+
+    def __init__(self, base: str, fake, spotify_id: str):
+        self.base, self.fake, self.spotify_id = base, fake, spotify_id
+        self.http = requests.Session()
+        self.statuses: list[int] = []
+        self.csrf = ""
+
+    def _record(self, response):
+        self.statuses.append(response.status_code)
+        return response
+
+    def login(self) -> None:
+        start = self._record(self.http.get(self.base + "/login", allow_redirects=False, timeout=30))
+        assert start.status_code == 302, start.status_code
+        with _authorize_lock:
+            self.fake.authorize_as(self.spotify_id)
+            approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=30)
+        assert approved.status_code in (302, 303), approved.text
+        back = self._record(self.http.get(approved.headers["Location"], allow_redirects=False, timeout=30))
+        assert back.status_code == 302, back.status_code
+        self.csrf = csrf_from(self._record(self.http.get(self.base + "/", timeout=30)).text)
+
+    def preview(self, **body) -> requests.Response:
+        body = {"from": "anxious", "to": "calm", "tracks": 20, **body}
+        return self._record(self.http.post(self.base + "/api/v1/previews", json=body,
+                                           headers={"X-CSRFToken": self.csrf}, timeout=60))
+
+    def save(self, preview_id: str, key: str) -> requests.Response:
+        return self._record(self.http.post(self.base + f"/api/v1/previews/{preview_id}/playlist",
+                                           headers={"X-CSRFToken": self.csrf, "Idempotency-Key": key}, timeout=60))
