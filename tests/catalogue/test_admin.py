@@ -40,7 +40,6 @@ def test_listeners_get_403_and_strangers_are_sent_to_login(client, fake_spotify,
 
 
 def test_catalogue_page_shows_size_coverage_and_imports(app, admin_client, runner, write_csv):
-
     runner.invoke(args=["catalog", "import", write_csv(dev_style(8))])
     page = admin_client.get("/admin/catalogue").get_data(as_text=True)
     assert "8 tracks, 8 with audio features (100.0%)" in page
