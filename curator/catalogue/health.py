@@ -13,7 +13,6 @@ import threading
 from flask import current_app
 from sqlalchemy import func, select, union
 
-from curator.catalogue import jobs
 from curator.extensions import db
 from curator.models.catalogue import CatalogueImport, CatalogueState, CatalogueTrack, RefreshRun, TrackSource, TrackTag
 
@@ -85,6 +84,7 @@ def catalogue_health() -> dict:
     refresh_running, last_refresh {id, status, finished_at, spotify_calls, reccobeats_calls} | None,
     last_import {filename, status, at, imported, updated, skipped} | None.
     """
+    from curator.catalogue import jobs
     from curator.moods.store import active_moods
 
     counts = catalogue_counts([m.slug for m in active_moods()])

@@ -22,6 +22,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from curator.catalogue import store
+from curator.catalogue.health import mood_coverage
 from curator.catalogue.providers import FeatureProvider, fetch_missing_features
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, Seed, TrackSource
@@ -73,6 +74,9 @@ class RefreshReport:
     tracks_added: int = 0
     removed_from_seeds: int = 0
     unavailable: int = 0
+    # Per mood, counted as the coverage table counts (health.mood_coverage), after the run and
+    # the change it made: {slug: {tracks, added, with_features, features_added}}.
+    moods: dict[str, dict[str, int]] = field(default_factory=dict)
     features_found: dict[str, int] = field(default_factory=dict)
     missing_features: int = 0
     errors: list[str] = field(default_factory=list)
@@ -85,9 +89,13 @@ class RefreshReport:
 
     def lines(self) -> list[str]:
         """The report as short sentences, problems first."""
-        verb = "would add" if self.dry_run else "added"
-        out = [f"{len(self.seeds)} seeds: {self.tracks_added} tracks {verb}, "
+        verb = "would be added" if self.dry_run else "added"
+        out = [f"{len(self.seeds)} seeds: {self.tracks_added} tracks {verb} to the catalogue, "
                f"{self.removed_from_seeds} no longer in their seed, {self.unavailable} unavailable."]
+        if self.moods:
+            out.append("Linked to moods (as the coverage table counts): " + "; ".join(
+                f"{slug} {m['tracks']} tracks ({m['added']:+d}), {m['with_features']} with features "
+                f"({m['features_added']:+d})" for slug, m in self.moods.items()) + ".")
         out += [f"{s.label}: {s.message}" for s in self.seeds if s.status not in ("read", "unchanged", "fresh")]
         found = ", ".join(f"{n} from {name}" for name, n in self.features_found.items()) or "none"
         out.append(f"Audio features fetched: {found}; {self.missing_features} tracks still without features.")
@@ -182,6 +190,8 @@ def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, fu
         query = query.where(Seed.mood == mood)
     seeds = list(db.session.scalars(query))
     total = len(seeds) + (0 if dry_run else 1)
+    slugs = sorted({seed.mood for seed in seeds})
+    coverage_before = {m["slug"]: m for m in mood_coverage(slugs)} if not dry_run else {}
     db.session.commit()  # end the read transaction: Spotify calls must not hold the database
 
     def known(track_id: str) -> bool:
@@ -233,6 +243,13 @@ def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, fu
         report.missing_features = _count_without_features(mood)
         report.errors += [f"Audio features: {e}" for e in features.errors]
         report.reccobeats_calls = features.calls.get("reccobeats", 0)
+        for after in mood_coverage(slugs):
+            before = coverage_before[after["slug"]]
+            report.moods[after["slug"]] = {
+                "tracks": after["tracks"], "added": after["tracks"] - before["tracks"],
+                "with_features": after["with_features"],
+                "features_added": after["with_features"] - before["with_features"]}
+        db.session.commit()  # end the read transaction
     report.spotify_calls = gateway.calls - calls_before
     report.seconds = round(time.perf_counter() - started, 2)
     if progress:
