@@ -7,6 +7,12 @@ database pool), WEB_TIMEOUT (seconds). gunicorn's own rules pick the address: 12
 """
 import multiprocessing
 import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+# The same .env the app reads, so WEB_* settings kept there apply to the server too.
+load_dotenv(Path(__file__).resolve().parent / ".env")
 
 
 def _int(name: str, default: int) -> int:

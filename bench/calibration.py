@@ -3,7 +3,7 @@
     python -m bench.calibration [path/to/moods-labelled-dev.csv]
 
 For each labelled mood: precision at 20 of the shipped definition and of the proposal that
-`curator.moods.calibrate` makes from the tracks carrying that label (the editor's numbers).
+`curator.moods.examples` makes from the tracks carrying that label (the editor's numbers).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.curation_quality import load_labelled
 from curator.curate.mood_preview import build_preview
 from curator.engine import Catalogue, load_moods_yaml
-from curator.moods.calibrate import calibrate, tag_mask
+from curator.moods.examples import calibrate, tag_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "moods-labelled-dev.csv"

@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each preview phase")
     parser.add_argument("--max-requests", type=int, default=3000, help="cap on previews per phase")
     parser.add_argument("--saves-per-client", type=int, default=2)
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of untimed previews first")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite in a temp folder)")
     parser.add_argument("--workers", type=int, default=0, help="default: gunicorn.conf.py's choice")
     parser.add_argument("--threads", type=int, default=0, help="default: gunicorn.conf.py's choice")
@@ -216,10 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         env = app_environment(config, None, f"http://127.0.0.1:{port}", RATELIMIT_ENABLED="false")
         size = {"workers": args.workers or None, "threads": args.threads or None}
         with gunicorn(env, port=port, log_path=args.log or None, **size) as base:
-            listeners = [Listener(base, fake, f"load-{i}") for i in range(max(levels))]
+            listeners = [Listener(base, fake, f"load-{i}") for i in range(max(16, max(levels)))]
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda listener: listener.login(), listeners))
-            listeners[0].preview()  # the first preview loads the catalogue: not part of any figure
+            # Every worker process loads the catalogue on its first preview: warm them all up first,
+            # with enough simultaneous requests to reach each process (not part of any figure).
+            warm = preview_phase(listeners[:16], args.warmup, 16 * 50)
+            print(f"warm-up: {len(warm.latencies_ms)} previews in {warm.elapsed:.1f} s", flush=True)
             print(f"\n{args.tracks:,} tracks; server: gunicorn.conf.py ({_describe(size)}); "
                   f"{args.seconds:g} s per preview phase (≤ {args.max_requests} requests); "
                   f"{args.saves_per_client} saves per client\n")

@@ -47,6 +47,7 @@ def app_environment(app_config: dict, pg_schema: str | None, base: str, **extra:
         "SPOTIFY_API_URL": app_config["SPOTIFY_API_URL"],
         "SPOTIFY_ACCOUNTS_URL": app_config["SPOTIFY_ACCOUNTS_URL"],
         "RECCOBEATS_API_URL": app_config["RECCOBEATS_API_URL"],
+        "ADMIN_SPOTIFY_IDS": ",".join(app_config.get("ADMIN_SPOTIFY_IDS") or []),
         "FEATURE_PROVIDERS": "local",
         "SESSION_COOKIE_SECURE": "false",
         "OPENBLAS_NUM_THREADS": "1",
@@ -113,8 +114,9 @@ class Listener:
         self.statuses.append(response.status_code)
         return response
 
-    def login(self) -> None:
-        start = self._record(self.http.get(self.base + "/login", allow_redirects=False, timeout=30))
+    def login(self, scopes: str = "") -> None:
+        start = self._record(self.http.get(self.base + "/login", params={"scopes": scopes} if scopes else None,
+                                           allow_redirects=False, timeout=30))
         assert start.status_code == 302, start.status_code
         with _authorize_lock:
             self.fake.authorize_as(self.spotify_id)

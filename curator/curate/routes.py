@@ -11,8 +11,7 @@ from curator.curate import bp, mood_preview, service
 from curator.engine import FEATURES, MoodDefinition, mood_to_dict
 from curator.errors import CuratorError, NotFound
 from curator.inputs import db_int
-from curator.moods import calibrate as calibration
-from curator.moods import history
+from curator.moods import examples, history
 from curator.moods.diff import diff_moods
 from curator.moods.form import (
     MoodForm,
@@ -23,14 +22,14 @@ from curator.moods.form import (
     validate,
 )
 from curator.moods.store import (
+    RESERVED_SLUGS,
     VersionConflict,
     active_moods,
     all_moods,
     get_mood,
+    reserved_slug_message,
 )
 
-# Slugs that would collide with the editor's own paths.
-RESERVED_SLUGS = {"new", "preview"}
 NOTE_MAX = 500
 
 
@@ -92,7 +91,7 @@ def new_mood():
     if request.form.get("action") != "save":
         return _render_editor(state, note=note)
     if state.value("slug") in RESERVED_SLUGS:
-        state.add_error("slug", f"“{state.value('slug')}” is reserved; choose another slug")
+        state.add_error("slug", reserved_slug_message(state.value("slug")))
     definition = validate(state)
     if definition is None or state.has_errors:
         return _render_editor(state, status=422, note=note)
@@ -216,7 +215,7 @@ def calibrate(slug: str):
     mood = history.mood_row(slug)
     current = get_mood(slug, include_archived=True)
     catalogue = mood_preview.load_catalogue()
-    tags = calibration.tag_counts(catalogue) if catalogue is not None else []
+    tags = examples.tag_counts(catalogue) if catalogue is not None else []
     context = {"mood": mood, "current": current, "tags": tags, "has_catalogue": catalogue is not None,
                "tag": request.form.get("tag", ""), "pasted": request.form.get("tracks", ""),
                "result": None, "error": None, "unrecognised": [], "proposal_fields": None}
@@ -233,7 +232,7 @@ def calibrate(slug: str):
         context["proposal_fields"] = form_from_mood(mood_to_dict(result.proposed)).values
         source = f"tag {context['tag']}" if context["tag"] else "pasted tracks"
         context["note"] = (f"Calibrated from {result.examples} examples ({source}): precision at "
-                           f"{calibration.K} {result.precision_proposed:.2f} (was {result.precision_current:.2f})")
+                           f"{examples.K} {result.precision_proposed:.2f} (was {result.precision_current:.2f})")
     return render_template("curate/calibrate.html", **context), status
 
 
@@ -243,20 +242,20 @@ def _calibrate_from_form(catalogue, definition, context):
         if tag not in dict(context["tags"]):
             context["error"] = f"No track in the catalogue carries the tag “{tag}”."
             return None, 422
-        mask, missing = calibration.tag_mask(catalogue, tag), []
+        mask, missing = examples.tag_mask(catalogue, tag), []
     else:
-        refs = calibration.parse_track_refs(context["pasted"])
+        refs = examples.parse_track_refs(context["pasted"])
         context["unrecognised"] = refs.unrecognised
         if not refs.ids:
             context["error"] = "Choose a tag, or paste Spotify track links, URIs or ids (one per line)."
             return None, 422
-        mask, missing = calibration.ids_mask(catalogue, refs.ids)
+        mask, missing = examples.ids_mask(catalogue, refs.ids)
         context["missing"] = missing
         if not mask.any():
             context["error"] = "None of those tracks is in the catalogue, so there is nothing to learn from."
             return None, 422
     try:
-        return calibration.calibrate(catalogue, definition, mask, missing=missing), 200
+        return examples.calibrate(catalogue, definition, mask, missing=missing), 200
     except ValueError as exc:
         context["error"] = str(exc)
         return None, 422

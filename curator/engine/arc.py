@@ -18,7 +18,7 @@ from curator.engine.features import (
     denormalise,
     normalise,
 )
-from curator.engine.moods import MoodDefinition
+from curator.engine.moods import MoodDefinition, scoring_features
 
 ARC_SHAPES = ("linear", "ease-in-out", "hold")
 
@@ -67,8 +67,9 @@ def _mood_vectors(mood: MoodDefinition) -> tuple[np.ndarray, np.ndarray, np.ndar
     weight = np.zeros(N_FEATURES)
     lower = np.full(N_FEATURES, np.nan)
     upper = np.full(N_FEATURES, np.nan)
+    features = scoring_features(mood)  # the mood's targets, moved by its listener pull
     for i, name in enumerate(FEATURES):
-        spec = mood.features.get(name)
+        spec = features.get(name)
         if spec is None:
             continue
         target[i], weight[i] = spec.target, spec.weight

@@ -34,6 +34,10 @@ PER_ANCHOR = 384
 # A position is "well supplied" when it has at least this many in-range candidates; otherwise
 # the fast path widens its search (see _choose).
 MIN_PER_POSITION = 24
+# A track is "close" to a mood within this weighted RMS distance (a quarter of each feature's range
+# off, on average). When fewer close tracks exist than the mood's share of the playlist, the preview
+# says so instead of quietly filling the places from neighbouring moods (issue 10).
+THIN_DISTANCE = 0.25
 
 
 class OptionsInvalid(EngineError):
@@ -115,6 +119,7 @@ class Playlist:
     stats: ArcStats
     shortfall: str | None = None
     requested: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # for the listener, e.g. a mood's thin supply
 
     @property
     def duration_ms(self) -> int:
@@ -401,4 +406,22 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     return Playlist(
         tracks=tracks, start=start.slug, target=target.slug, seed=seed, arc=opts.arc,
         stats=stats, shortfall=shortfall, requested=_requested(length),
+        notes=_thin_supply(attempt, start, target) if tracks else [],
     )
+
+
+def _thin_supply(attempt: _Attempt, start: MoodDefinition, target: MoodDefinition) -> list[str]:
+    """A note per mood that has fewer close candidates than places in the playlist that are its."""
+    dist, fractions = attempt.cands.distances, attempt.arc.fractions
+    if start == target:  # a steady playlist: every place is the mood's
+        ends = [(target, len(fractions) - 1, np.ones(len(fractions), dtype=bool))]
+    else:
+        ends = [(start, 0, fractions < 0.5), (target, len(fractions) - 1, fractions >= 0.5)]
+    notes = []
+    for mood, position, share in ends:
+        close, places = int((dist[:, position] <= THIN_DISTANCE).sum()), int(share.sum())
+        if close < places:
+            found = f"only {close} track{'s' if close != 1 else ''}" if close else "no track"
+            notes.append(f"The catalogue has {found} close to {mood.name} for {places} place{'s' if places != 1 else ''}, "
+                         f"so some picks there are the nearest available and may feel like a neighbouring mood.")
+    return notes

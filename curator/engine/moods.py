@@ -11,14 +11,24 @@ from collections.abc import Iterable
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from curator.engine.errors import EngineError
 from curator.engine.features import DOMAINS, FEATURES
+from curator.engine.listener import SHIPPED_MODEL, ListenerModel, lean_targets
 
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 COLOUR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+# Weights are relative to each other; past 100 times the lightest useful weight (0.01...1) a
+# number is a typo, and 1e308 would overflow the scoring sums to inf.
+MAX_WEIGHT = 100.0
+# A moods document is a list of mappings three levels deep; anything much deeper is not a moods
+# file, and PyYAML would recurse once per level (5,000 levels -> RecursionError).
+MAX_YAML_DEPTH = 32
+# Text that reaches the database, HTML and YAML: line breaks and tabs are fine, other control
+# characters (NUL above all: PostgreSQL refuses it) are not.
+_CONTROL = {chr(c) for c in range(32)} - {"\n", "\r", "\t"} | {"\x7f"}
 
 _PATTERN_MESSAGES = {
     "slug": "slug must be 2 to 40 characters of lowercase letters, digits and hyphens, starting with a letter",
@@ -45,7 +55,7 @@ class FeatureTarget(BaseModel):
     target: float = Field(allow_inf_nan=False)
     min: float | None = Field(default=None, allow_inf_nan=False)
     max: float | None = Field(default=None, allow_inf_nan=False)
-    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    weight: float = Field(default=1.0, ge=0, le=MAX_WEIGHT, allow_inf_nan=False)
 
 
 class MoodDefinition(BaseModel):
@@ -61,7 +71,17 @@ class MoodDefinition(BaseModel):
     valence: float = Field(ge=0, le=1, allow_inf_nan=False)
     arousal: float = Field(ge=0, le=1, allow_inf_nan=False)
     features: dict[str, FeatureTarget]
+    # How strongly picks lean toward music *listeners* place at (valence, arousal), by the learned
+    # listener estimate (engine/listener.py); 0 = the feature targets alone decide.
+    listener_pull: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
     allow_explicit: bool = True
+
+    @field_validator("name", "description", "guidance")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        if any(ch in _CONTROL for ch in value):
+            raise PydanticCustomError("control_character", "must not contain control characters such as NUL")
+        return value
 
     @model_validator(mode="after")
     def _check_feature_semantics(self) -> MoodDefinition:
@@ -75,7 +95,7 @@ class MoodDefinition(BaseModel):
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -141,8 +161,15 @@ def _pydantic_errors(exc: ValidationError, prefix: str) -> list[tuple[str, str]]
             message = f"{field} is required"
         elif kind == "string_pattern_mismatch" and field in _PATTERN_MESSAGES:
             message = _PATTERN_MESSAGES[field]
-        elif kind in ("greater_than_equal", "less_than_equal") and field == "weight":
+        elif kind == "greater_than_equal" and field == "weight":
             message = f"weight ({_fmt(err.get('input'))}) must not be negative"
+        elif kind == "less_than_equal" and field == "weight":
+            message = (f"weight ({_fmt(err.get('input'))}) is too large; weights are relative, "
+                       f"use a number from 0 to {_fmt(MAX_WEIGHT)}")
+        elif kind in ("greater_than_equal", "less_than_equal") and field == "listener_pull":
+            message = f"listener pull ({_fmt(err.get('input'))}) must be between 0 and 1"
+        elif kind == "control_character":
+            message = f"{field} must not contain control characters such as NUL"
         else:
             message = f"{field}: {err['msg'][0].lower()}{err['msg'][1:]}" if field else err["msg"]
         errors.append((path, message))
@@ -200,10 +227,33 @@ def parse_moods_document(data: Any) -> list[MoodDefinition]:
     return moods
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that gives up past MAX_YAML_DEPTH levels of nesting instead of recursing on."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_moods_yaml(text: str) -> list[MoodDefinition]:
     """Parse and validate a moods YAML document. YAML syntax errors are reported with a line number."""
+    if "\x00" in text:
+        raise MoodInvalid([("", "the file contains a NUL character; is it really a YAML text file?")])
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except _TooDeep as exc:
+        raise MoodInvalid([(f"line {exc.line}", f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep "
+                                                f"(at line {exc.line}); a moods file needs only a few levels")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -219,7 +269,27 @@ def mood_to_dict(mood: MoodDefinition) -> dict:
     data["features"] = {
         name: {k: v for k, v in spec.items() if v is not None} for name, spec in data["features"].items()
     }
+    if not data["listener_pull"]:
+        del data["listener_pull"]  # the default: files and stored versions from before it stay equal
     return data
+
+
+def scoring_features(mood: MoodDefinition, model: ListenerModel | None = None) -> dict[str, FeatureTarget]:
+    """The feature targets the engine scores against: the mood's own, moved by its listener pull.
+
+    ``model`` is a :class:`~curator.engine.listener.ListenerModel` (default: the shipped one). Ranges
+    and weights are unchanged; targets move only where the mood gives the feature weight.
+    """
+    if not mood.listener_pull:
+        return dict(mood.features)
+    moved = lean_targets({name: (spec.target, spec.weight) for name, spec in mood.features.items()},
+                         mood.valence, mood.arousal, mood.listener_pull, model or SHIPPED_MODEL)
+    return {name: spec.model_copy(update={"target": moved[name]}) for name, spec in mood.features.items()}
+
+
+def with_listener_pull_applied(mood: MoodDefinition, model: ListenerModel) -> MoodDefinition:
+    """The same mood with its pull folded into plain targets (pull 0) under ``model``: for evaluation."""
+    return mood.model_copy(update={"features": scoring_features(mood, model), "listener_pull": 0.0})
 
 
 def dump_moods_yaml(moods: Iterable[MoodDefinition]) -> str:

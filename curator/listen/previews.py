@@ -241,7 +241,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         options=req.options_dict(),
         seed=playlist.seed, arc=playlist.arc, tracks=rows,
         stats=asdict(playlist.stats), shortfall=playlist.shortfall,
-        notices=notices + ([capped.note] if capped.note else []),
+        notices=notices + list(playlist.notes) + ([capped.note] if capped.note else []),
     )
     db.session.add(preview)
     db.session.flush()  # the check-in refers to it

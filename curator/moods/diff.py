@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from curator.engine import FEATURES
 
 # Scalar fields in the order the editor shows them.
-SCALAR_FIELDS = ("slug", "name", "colour", "valence", "arousal", "allow_explicit")
+SCALAR_FIELDS = ("slug", "name", "colour", "valence", "arousal", "listener_pull", "allow_explicit")
+# Fields whose absence means a default value (older versions and files leave them out).
+DEFAULTS = {"listener_pull": 0.0}
 TEXT_FIELDS = ("description", "guidance")
 FEATURE_KEYS = ("target", "min", "max", "weight")
 
@@ -77,7 +79,7 @@ def diff_moods(old: dict, new: dict, *, old_label: str = "before", new_label: st
     """Differences from `old` to `new` (mood dicts in the stored/YAML shape)."""
     changes: list[Change] = []
     for name in SCALAR_FIELDS:
-        a, b = old.get(name), new.get(name)
+        a, b = old.get(name, DEFAULTS.get(name)), new.get(name, DEFAULTS.get(name))
         if a != b:
             changes.append(Change(name, "changed" if a is not None and b is not None else
                                   ("added" if a is None else "removed"), a, b))

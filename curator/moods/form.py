@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from curator.engine import FEATURES, MoodDefinition, MoodInvalid, parse_mood
 from curator.engine.features import DOMAINS
 
-SCALARS = ("slug", "name", "description", "guidance", "colour", "valence", "arousal")
+SCALARS = ("slug", "name", "description", "guidance", "colour", "valence", "arousal", "listener_pull")
 FEATURE_KEYS = ("target", "min", "max", "weight")
 
 
@@ -67,6 +67,7 @@ def _text(value) -> str:
 def form_from_mood(data: dict) -> MoodForm:
     """Field values for an existing (valid) mood dict."""
     values = {name: _text(data.get(name)) for name in SCALARS}
+    values["listener_pull"] = _text(data.get("listener_pull", 0.0))
     values["allow_explicit"] = "on" if data.get("allow_explicit", True) else ""
     for name, spec in (data.get("features") or {}).items():
         for key in FEATURE_KEYS:
@@ -75,7 +76,8 @@ def form_from_mood(data: dict) -> MoodForm:
 
 
 def blank_form() -> MoodForm:
-    return MoodForm(values={"colour": "#5b8def", "valence": "0.5", "arousal": "0.5", "allow_explicit": "on"})
+    return MoodForm(values={"colour": "#5b8def", "valence": "0.5", "arousal": "0.5", "listener_pull": "0",
+                            "allow_explicit": "on"})
 
 
 def read_form(form, *, slug: str | None = None) -> MoodForm:
@@ -117,6 +119,8 @@ def to_mood_data(state: MoodForm) -> dict:
         if number is None and not state.errors.get(name):
             state.add_error(name, f"{name} is required")
         data[name] = number
+    pull = _number(state, "listener_pull")
+    data["listener_pull"] = 0.0 if pull is None else pull  # empty means no lean
     data["allow_explicit"] = state.checked("allow_explicit")
     features: dict = {}
     for name in FEATURES:

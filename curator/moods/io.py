@@ -22,7 +22,7 @@ from curator.engine import (
 from curator.extensions import db
 from curator.models.mood import Mood
 from curator.moods.diff import MoodDiff, diff_moods
-from curator.moods.store import active_moods, save_version
+from curator.moods.store import RESERVED_SLUGS, active_moods, reserved_slug_message, save_version
 
 
 def export_yaml() -> str:
@@ -30,10 +30,20 @@ def export_yaml() -> str:
     return dump_moods_yaml(m.definition for m in active_moods())
 
 
+def load_file(text: str) -> list[MoodDefinition]:
+    """Moods from a file's text; raises MoodInvalid with every problem, reserved slugs included."""
+    moods = load_moods_yaml(text)
+    reserved = [(f"moods[{i}].slug", reserved_slug_message(m.slug)) for i, m in enumerate(moods)
+                if m.slug in RESERVED_SLUGS]
+    if reserved:
+        raise MoodInvalid(reserved)
+    return moods
+
+
 def validate_text(text: str) -> list[tuple[str, str]]:
     """Every problem in a moods file as (path, message); empty when the file is valid."""
     try:
-        load_moods_yaml(text)
+        load_file(text)
     except MoodInvalid as exc:
         return list(exc.errors)
     return []
@@ -70,7 +80,7 @@ class ImportPlan:
 
 def plan_import(text: str) -> ImportPlan:
     """Validate the whole file and compare it with the database; raises MoodInvalid, writes nothing."""
-    moods = load_moods_yaml(text)
+    moods = load_file(text)
     stored = {m.slug: m for m in db.session.scalars(select(Mood).where(Mood.slug.in_([d.slug for d in moods])))}
     plan = ImportPlan()
     for definition in moods:

@@ -13,10 +13,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from curator import audit
-from curator.engine import MoodDefinition, load_moods_yaml, mood_to_dict, parse_mood
+from curator.engine import MoodDefinition, MoodInvalid, load_moods_yaml, mood_to_dict, parse_mood
 from curator.errors import Conflict, NotFound
 from curator.extensions import db
 from curator.models.mood import Mood, MoodVersion
+
+# Slugs that would collide with the mood editor's own paths (/curate/moods/new, .../preview).
+RESERVED_SLUGS = frozenset({"new", "preview"})
+
+
+def reserved_slug_message(slug: str) -> str:
+    return f"“{slug}” is reserved (the mood editor uses it in its links); choose another slug"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ def save_version(data: dict, *, author=None, note: str = "", base_version_id: in
     payload = mood_to_dict(definition)
     mood = db.session.scalar(select(Mood).where(Mood.slug == definition.slug))
     if create:
+        if definition.slug in RESERVED_SLUGS:
+            raise MoodInvalid([("slug", reserved_slug_message(definition.slug))])
         if mood is not None:
             raise Conflict(f"A mood called “{definition.slug}” already exists.", field="slug", code="slug_taken")
         position = (db.session.scalar(select(func.max(Mood.position))) or 0) + 1

@@ -173,7 +173,7 @@ def test_dev_set_imports_completely_and_preview_goes_from_anxious_to_calm(app, r
 def test_preview_errors_are_one_line_and_exit_2(app, runner, moods, write_csv):
     result = runner.invoke(args=["curate", "preview", "--from", "anxious", "--to", "calm", "--tracks", "5"])
     assert result.exit_code == 2 and "no tracks with audio features" in result.output
-    runner.invoke(args=["catalog", "import", write_csv(dev_style(8))])
+    runner.invoke(args=["catalog", "import", write_csv(dev_style(40))])
     result = runner.invoke(args=["curate", "preview", "--from", "nope", "--to", "calm", "--tracks", "5"])
     assert result.exit_code == 2 and "no mood called" in result.output
     result = runner.invoke(args=["curate", "preview", "--from", "anxious", "--to", "calm", "--tracks", "400"])

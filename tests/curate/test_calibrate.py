@@ -9,7 +9,7 @@ import pytest
 from curator.engine import mood_to_dict
 from curator.extensions import db
 from curator.models.mood import Mood
-from curator.moods.calibrate import calibrate, parse_track_refs, tag_mask
+from curator.moods.examples import calibrate, parse_track_refs, tag_mask
 from curator.moods.store import get_mood
 from tests.curate.conftest import login_with_role
 from tests.helpers import csrf_from
@@ -40,6 +40,10 @@ def test_calibration_on_labelled_examples_is_at_least_as_good_as_shipped(app, cl
         shipped = get_mood(slug).definition
     expected = calibrate(dev_catalogue, shipped, tag_mask(dev_catalogue, tag))
     assert (current, proposed) == (round(expected.precision_current, 2), round(expected.precision_proposed, 2))
+    # "Accept" is the primary action only when the proposal finds more of the examples.
+    accept_is_primary = 'class="primary">Accept and save' in html
+    assert accept_is_primary == (expected.precision_proposed > expected.precision_current)
+    assert ('class="button primary"' in html and "Keep the current version" in html) != accept_is_primary
 
     # Accept: the proposal is saved as a new version with a note saying where it came from.
     form = proposal_form(html) | {"action": "save"}
@@ -93,3 +97,20 @@ def test_parse_track_refs():
     )
     assert refs.ids == ["4uLU6hMCjMI75M1A2tKUQC", "7ouMYWpwJ422jRcDASZB7P"]
     assert refs.unrecognised == ["https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC", "short"]
+
+
+def test_accept_is_not_the_primary_action_when_the_proposal_is_no_better(app, client, fake_spotify, moods, catalogue):
+    from curator.engine import CurateOptions, Length, curate
+
+    with app.app_context():
+        calm = get_mood("calm").definition
+    # The examples are exactly what calm already picks: no proposal can find them better.
+    picks = curate(catalogue, calm, calm, Length(tracks=20), CurateOptions(max_per_artist=20, seed=0)).tracks
+    login_with_role(client, fake_spotify, app, "cur-1", "curator")
+    page = client.get("/curate/moods/calm/calibrate").get_data(as_text=True)
+    html = client.post("/curate/moods/calm/calibrate",
+                       data={"csrf_token": csrf_from(page), "tracks": "\n".join(t.id for t in picks)}).get_data(as_text=True)
+    current, proposed = (float(x) for x in PRECISION.search(html).groups())
+    assert current == 1.0 and proposed <= current
+    assert 'class="primary">Accept and save' not in html
+    assert '<a class="button primary" href="/curate/moods/calm">Keep the current version</a>' in html

@@ -272,3 +272,45 @@ def test_history_shows_which_versions_made_listeners_previews(app, client, fake_
     html = client.get("/curate/moods/calm/history").get_data(as_text=True)
     row = html[html.index("<tbody>"):]
     assert re.search(r"<td>1 <span class=\"badge\">current</span></td>.*?<td>1</td>", row, re.DOTALL)
+
+
+def test_editor_refuses_huge_weights_nul_text_and_the_reserved_slug_keeping_what_was_typed(
+        app, client, fake_spotify, moods, catalogue):
+    login_with_role(client, fake_spotify, app, "cur-1", "curator")
+    html, token, base = open_editor(client, "calm")
+    form = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "save"}
+    huge = client.post("/curate/moods/calm", data=form | {"features.energy.weight": "1e308"})
+    page = huge.get_data(as_text=True)
+    assert huge.status_code == 422
+    assert "weights are relative, use a number from 0 to 100" in page and 'value="1e308"' in page
+    # A NUL is refused for every request (curator/inputs.py); other control characters by the mood schema.
+    nul = client.post("/curate/moods/calm", data=form | {"name": "Ca\x00lm"})
+    assert nul.status_code == 400 and "NUL" in nul.get_data(as_text=True)
+    bell = client.post("/curate/moods/calm", data=form | {"guidance": "Breathe\x07 slowly"})
+    assert bell.status_code == 422 and "must not contain control characters such as NUL" in bell.get_data(as_text=True)
+    assert [n for n, *_ in versions_of(app, "calm")] == [1]  # nothing was saved
+
+    new_page = client.get("/curate/moods/new").get_data(as_text=True)
+    new = {"csrf_token": csrf_from(new_page), "action": "save", "slug": "new", "name": "New", "colour": "#88aa00",
+           "valence": "0.7", "arousal": "0.5", "features.energy.target": "0.5"}
+    reserved = client.post("/curate/moods/new", data=new)
+    assert reserved.status_code == 422 and "“new” is reserved" in reserved.get_data(as_text=True)
+
+
+def test_editor_explains_and_saves_the_listener_lean(app, client, fake_spotify, moods, catalogue):
+    login_with_role(client, fake_spotify, app, "cur-1", "curator")
+    html, token, base = open_editor(client, "focused")
+    assert "Lean toward where listeners place this mood" in html
+    assert "the feature targets below say what the music should sound like" in html
+    form = fields_of(app, "focused") | {"csrf_token": token, "base_version_id": base, "action": "save",
+                                        "listener_pull": "0.4"}
+    assert client.post("/curate/moods/focused", data=form).status_code == 302
+    with app.app_context():
+        assert get_mood("focused").definition.listener_pull == 0.4
+    _html, token, base = open_editor(client, "focused")
+    form = fields_of(app, "focused") | {"csrf_token": token, "base_version_id": base, "action": "save",
+                                        "listener_pull": "2"}
+    refused = client.post("/curate/moods/focused", data=form)
+    assert refused.status_code == 422 and "listener pull (2) must be between 0 and 1" in refused.get_data(as_text=True)
+    diff = client.get("/curate/moods/focused/diff?a=1&b=2").get_data(as_text=True)
+    assert "listener_pull 0 → 0.4" in diff

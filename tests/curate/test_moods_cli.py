@@ -1,6 +1,8 @@
 """`flask --app curator moods export|import|validate` through the CLI runner."""
 from __future__ import annotations
 
+import copy
+
 import yaml
 
 from curator.extensions import db
@@ -113,3 +115,43 @@ def test_validate_lists_every_error_with_its_path(runner, app, moods, tmp_path):
 
     missing = runner.invoke(args=["moods", "validate", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 1 and "can't read" in missing.output
+
+
+def test_import_refuses_bad_inputs_with_a_clear_error_and_changes_nothing(app, runner, moods, tmp_path):
+    data = yaml.safe_load(runner.invoke(args=["moods", "export"]).stdout)
+    before = snapshot(app)
+    cases = {
+        "weight.yaml": (lambda d: d["moods"][1]["features"]["energy"].update(weight=1e308),
+                        "moods[1].features.energy.weight: weight (1e+308) is too large"),
+        "nul.yaml": (lambda d: d["moods"][0].update(name="Anx\x00ious"),
+                     "NUL"),
+        "reserved.yaml": (lambda d: d["moods"].append({**d["moods"][0], "slug": "new"}),
+                          "moods[8].slug: “new” is reserved"),
+    }
+    for name, (change, message) in cases.items():
+        changed = copy.deepcopy(data)
+        change(changed)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
+        result = runner.invoke(args=["moods", "import", str(path)])
+        assert result.exit_code == 1, (name, result.output)
+        assert message in result.output, (name, result.output)
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("moods: " + "[" * 5000 + "]" * 5000)
+    result = runner.invoke(args=["moods", "import", str(deep)])
+    assert result.exit_code == 1 and "nested more than 32 levels" in result.output
+    assert snapshot(app) == before
+
+
+def test_listener_pull_round_trips_through_export_and_import(app, runner, moods, tmp_path):
+    data = yaml.safe_load(runner.invoke(args=["moods", "export"]).stdout)
+    pulls = {m["slug"]: m.get("listener_pull", 0) for m in data["moods"]}
+    assert pulls["calm"] == 1.0 and pulls["focused"] == 0  # shipped values; 0 is left out of the file
+    next(m for m in data["moods"] if m["slug"] == "focused")["listener_pull"] = 0.3
+    path = tmp_path / "pull.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(args=["moods", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "changed: focused" in result.output and "listener_pull 0 → 0.3" in result.output
+    again = yaml.safe_load(runner.invoke(args=["moods", "export"]).stdout)
+    assert next(m for m in again["moods"] if m["slug"] == "focused")["listener_pull"] == 0.3

@@ -14,6 +14,7 @@ from curator.engine import (
     parse_mood,
     parse_moods_document,
 )
+from curator.engine.moods import _CONTROL
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("anxious", "angry", "melancholic", "tired", "calm", "focused", "uplifted", "energised")
@@ -137,6 +138,8 @@ def test_shipped_moods_validate_and_have_the_eight_slugs():
 
 
 unit = st.floats(0, 1, allow_nan=False)
+# Mood text may hold line breaks and tabs but no other control characters (NUL is refused).
+letters = st.characters(exclude_categories=("Cs",), exclude_characters="".join(sorted(_CONTROL)))
 
 
 @st.composite
@@ -153,11 +156,11 @@ def mood_dicts(draw):
         features[name] = spec
     return {
         "slug": draw(st.from_regex(r"[a-z][a-z0-9-]{1,20}", fullmatch=True)),
-        "name": draw(st.text(min_size=1, max_size=30).filter(lambda s: s.strip())),
-        "description": draw(st.text(max_size=40)), "guidance": draw(st.text(max_size=40)),
+        "name": draw(st.text(letters, min_size=1, max_size=30).filter(lambda s: s.strip())),
+        "description": draw(st.text(letters, max_size=40)), "guidance": draw(st.text(letters, max_size=40)),
         "colour": draw(st.from_regex(r"#[0-9a-f]{6}", fullmatch=True)),
         "valence": draw(unit), "arousal": draw(unit), "features": features,
-        "allow_explicit": draw(st.booleans()),
+        "allow_explicit": draw(st.booleans()), "listener_pull": draw(st.sampled_from([0.0, 0.25, 1.0])),
     }
 
 
@@ -167,3 +170,45 @@ def test_round_trip_property(data):
     mood = parse_mood(data)
     assert load_moods_yaml(dump_moods_yaml([mood])) == [mood]
     assert yaml.safe_load(dump_moods_yaml([mood]))["moods"][0] == mood_to_dict(mood)
+
+
+def test_weight_must_be_finite_and_bounded():
+    errs = errors_of(valid(features={"energy": {"target": 0.2, "weight": 1e308}}))
+    assert errs == [("features.energy.weight",
+                     "weight (1e+308) is too large; weights are relative, use a number from 0 to 100")]
+    assert parse_mood(valid(features={"energy": {"target": 0.2, "weight": 100}})).features["energy"].weight == 100
+    errs = errors_of(valid(features={"energy": {"target": 0.2, "weight": float("inf")}}))
+    assert errs and errs[0][0] == "features.energy.weight"
+
+
+@pytest.mark.parametrize("field", ["name", "description", "guidance"])
+def test_nul_and_control_characters_in_text_are_refused(field):
+    errs = errors_of(valid(**{field: "Ca\x00lm"}))
+    assert errs == [(field, f"{field} must not contain control characters such as NUL")]
+    # Line breaks and tabs are ordinary prose.
+    assert getattr(parse_mood(valid(**{field: "Calm\n\tand slow"})), field) == "Calm\n\tand slow"
+
+
+def test_yaml_with_nul_is_refused():
+    text = dump_moods_yaml([parse_mood(valid())]).replace("Calm", "Ca\x00lm", 1)
+    with pytest.raises(MoodInvalid) as info:
+        load_moods_yaml(text)
+    assert "NUL" in str(info.value)
+
+
+def test_deeply_nested_yaml_is_a_clear_error_not_a_recursion_error():
+    with pytest.raises(MoodInvalid) as info:
+        load_moods_yaml("moods: " + "[" * 5000 + "]" * 5000)
+    assert "nested more than 32 levels" in str(info.value)
+    with pytest.raises(MoodInvalid) as info:
+        load_moods_yaml("moods:\n" + "".join("  " * i + "- a:\n" for i in range(1, 5000)))
+    assert "nested more than 32 levels" in str(info.value)
+
+
+def test_listener_pull_is_bounded_and_round_trips():
+    assert errors_of(valid(listener_pull=1.5)) == [("listener_pull", "listener pull (1.5) must be between 0 and 1")]
+    mood = parse_mood(valid(listener_pull=0.6))
+    assert mood_to_dict(mood)["listener_pull"] == 0.6
+    assert load_moods_yaml(dump_moods_yaml([mood])) == [mood]
+    # Without a pull the field stays out of exports, so older files and versions compare equal.
+    assert "listener_pull" not in mood_to_dict(parse_mood(valid()))

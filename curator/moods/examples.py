@@ -72,10 +72,12 @@ class Calibration:
     precision_proposed: float
     precision_current: float
     missing: list[str] = field(default_factory=list)
+    unchanged: bool = False  # the proposal is the current version (nothing beat it)
 
     @property
     def improves(self) -> bool:
-        return self.precision_proposed >= self.precision_current
+        """Strictly better on the examples: only then is accepting the proposal the obvious step."""
+        return self.precision_proposed > self.precision_current
 
 
 def calibrate(catalogue: Catalogue, current: MoodDefinition, examples: np.ndarray, *,
@@ -96,4 +98,5 @@ def calibrate(catalogue: Catalogue, current: MoodDefinition, examples: np.ndarra
         precision_proposed=precision_at_k(catalogue, proposed, examples, k=K),
         precision_current=precision_at_k(catalogue, current, examples, k=K),
         missing=list(missing or []),
+        unchanged=proposed.features == current.features,
     )
