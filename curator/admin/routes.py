@@ -29,8 +29,13 @@ def _catalogue_health() -> dict:
 
 
 def _refresh_runs(limit: int = 5) -> list:
-    """(run, status) pairs; the status says "interrupted" for a run whose worker died."""
-    return [(run, jobs.run_status(run)["run"]["status"]) for run in jobs.latest_runs(limit)]
+    """(run, status, what it did) triples; the status says "interrupted" for a run whose worker
+    died, and a finished run says what its report says first (as the catalogue page does)."""
+    out = []
+    for run in jobs.latest_runs(limit):
+        shown = jobs.run_status(run)["run"]
+        out.append((run, shown["status"], shown["report"][0] if shown["report"] else run.message))
+    return out
 
 
 @bp.get("/")

@@ -85,6 +85,7 @@ def test_refresh_button_runs_in_a_thread_and_reports_progress(app, admin_client,
     add_seeds(app, playlist=PLAYLIST, search=QUERY)
     response = admin_client.post("/admin/catalogue/refresh", data={"csrf_token": csrf_token(admin_client)})
     assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/catalogue#refresh-heading")  # opens at the progress
     data = wait_for_run(admin_client)
     run = data["run"]
     assert run["status"] == "finished" and run["done"] == run["total"] == 3 and run["percent"] == 100

@@ -228,3 +228,5 @@ def test_refresh_report_counts_moods_as_the_coverage_table_does(app, client, run
     assert "Linked to moods (as the coverage table counts): calm 5 tracks (+4), 5 with features (+5)." in result.output
     page = client.get("/admin/catalogue").get_data(as_text=True)
     assert "calm 5 tracks (+4)" in page
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "1 seeds: 3 tracks added to the catalogue" in dashboard and "<td>calm</td><td>5</td>" in dashboard
