@@ -6,7 +6,8 @@ memory of the importing process, for a first import (all new) and a re-import (a
 
 Each import runs the real command (`flask --app curator catalog import PATH`, through Flask's
 CLI runner) in a fresh Python process, so "peak RSS" is that process's own high-water mark
-(getrusage ru_maxrss), interpreter and app included. The CSV is generated in a temp dir from the
+(getrusage ru_maxrss), interpreter and app included, and "CPU" its own user+system time (on a
+shared machine wall time includes waiting for a core; CPU time does not). The CSV is generated in a temp dir from the
 distribution of ../shared/data/moods-labelled-dev.csv (each row is a dev track's features with
 a little noise, a fresh Spotify-style id and a mood label); without the shared data it falls
 back to uniform random features and says so. SQLite gets a temp file; PostgreSQL a schema of
@@ -90,7 +91,9 @@ def child(args) -> None:
         result = app.test_cli_runner().invoke(args=["catalog", "import", args.csv])
         out = {"exit": result.exit_code, "summary": result.output.strip().splitlines()[-1:]}
     out["seconds"] = time.perf_counter() - started
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # this process only: the database server's work is not in it
+    out["peak_rss_mb"] = usage.ru_maxrss / 1024
     print(json.dumps(out))
 
 
@@ -142,7 +145,8 @@ def main() -> None:
         try:
             for label in ("import (all new)", "re-import (all updates)"):
                 out = run_child("import", csv_path, url, schema, tmp)
-                print(f"{label} on {dialect}: {out['seconds']:.1f} s, peak RSS {out['peak_rss_mb']:.0f} MB; "
+                print(f"{label} on {dialect}: {out['seconds']:.1f} s wall ({out['cpu_seconds']:.1f} s CPU in the "
+                      f"importing process), peak RSS {out['peak_rss_mb']:.0f} MB; "
                       f"{' '.join(out['summary'])}")
             if args.matrix:
                 out = run_child("matrix", csv_path, url, schema, tmp)
