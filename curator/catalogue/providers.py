@@ -279,7 +279,8 @@ def fetch_missing_features(track_ids: Iterable[str], gateway=None, *, providers:
             db.session.execute(update(CatalogueTrack).where(CatalogueTrack.id.in_(part))
                                .values(features_missing_at=utcnow()))
     if fetched:
-        store.bump_version()
+        # Only when a curation track changed (not a listener's own).
+        store.bump_version([track_id for found, _ in fetched for track_id in found])
     return report
 
 
