@@ -45,9 +45,37 @@ def login(client, fake, spotify_id: str = "listener-1", display_name: str | None
     return response
 
 
-# -- catalogue factories (shared by tests/catalogue, tests/admin and the browser tests) ----------
+def api_headers(token: str, **extra) -> dict:
+    """Headers for a JSON API write: the CSRF token of the session, plus any others."""
+    return {"X-CSRFToken": token, **extra}
 
-def base62(n: int, prefix: str = "t") -> str:
+
+def login_with_role(client, fake, app, spotify_id: str, role: str | None):
+    """Log in through the fake Spotify, then hold `role` (granted in the database, as an admin would)."""
+    from curator.extensions import db
+    from curator.models.user import User
+
+    login(client, fake, spotify_id)
+    if role:
+        with app.app_context():
+            user = db.session.scalar(db.select(User).where(User.spotify_id == spotify_id))
+            user.grant(role)
+            db.session.commit()
+    return client
+
+
+def in_app(app, func):
+    """`func()` inside an app context, with the ORM session closed afterwards."""
+    from curator.extensions import db
+
+    with app.app_context():
+        try:
+            return func()
+        finally:
+            db.session.remove()
+
+
+def spotify_id(n: int, prefix: str = "t") -> str:
     """A valid-looking 22-character Spotify id, distinct per n and prefix."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     digits = ""
@@ -58,26 +86,16 @@ def base62(n: int, prefix: str = "t") -> str:
     return (prefix * 14)[:14] + digits
 
 
-def in_app(app, func):
-    """func() inside an app context, with the session removed afterwards (uncommitted work is lost)."""
-    from curator.extensions import db
-
-    with app.app_context():
-        try:
-            return func()
-        finally:
-            db.session.remove()
-
-
-def dev_style(n: int, bad: dict[int, tuple[str, str]] | None = None) -> str:
-    """A CSV in the dev set's layout; `bad` maps a row index to (column, value) to corrupt."""
+def dev_style_csv(n: int, bad: dict[int, tuple[str, str]] | None = None) -> str:
+    """A catalogue CSV of n tracks in the labelled dev set's layout (features spread, mood labels);
+    `bad` maps a row index to (column, value) to corrupt."""
     header = "name,album,artist,id,release_date,popularity,length,danceability,acousticness,energy," \
              "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood"
     columns = header.split(",")
     lines = [header]
     for i in range(n):
         row = {
-            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % 7}", "id": base62(i),
+            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % 7}", "id": spotify_id(i),
             "release_date": "2020-01-01", "popularity": str(i % 100), "length": str(180000 + i),
             "danceability": "0.5", "acousticness": f"{(i % 10) / 10:.1f}", "energy": f"{(i % 9) / 10:.1f}",
             "instrumentalness": "0.1", "liveness": "0.1", "valence": f"{(i % 8) / 10:.1f}", "loudness": "-8.5",
@@ -91,16 +109,24 @@ def dev_style(n: int, bad: dict[int, tuple[str, str]] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-# A seedable world in the fake Spotify: one playlist, one artist, one track and one search seed.
-SEED_FEATURES = {"valence": 0.4, "energy": 0.5, "danceability": 0.5, "acousticness": 0.5, "instrumentalness": 0.1,
-                 "speechiness": 0.05, "liveness": 0.1, "loudness": -8.0, "tempo": 110.0, "key": 5, "mode": 1}
-SEED_PLAYLIST = "PL" + base62(1, "q")[2:]
-SEED_ARTIST = base62(1, "A")
-SEED_TRACK = base62(1, "T")
-SEED_QUERY = "genre:ambient year:2010-2024"
+dev_style = dev_style_csv  # the name the catalogue tests know it by
 
 
-def build_seed_world(fake, *, playlist_tracks=120, albums=12, per_album=3, search_hits=25, featureless=3):
+base62 = spotify_id  # the name the catalogue tests know it by
+
+
+# -- a world of seeds in the fake Spotify: one playlist, one artist, one track, one search ---------
+
+FEATURES = {"valence": 0.4, "energy": 0.5, "danceability": 0.5, "acousticness": 0.5, "instrumentalness": 0.1,
+            "speechiness": 0.05, "liveness": 0.1, "loudness": -8.0, "tempo": 110.0, "key": 5, "mode": 1}
+PLAYLIST = "PL" + base62(1, "q")[2:]
+OTHERS_PLAYLIST = "PX" + base62(2, "q")[2:]
+ARTIST = base62(1, "A")
+TRACK = base62(1, "T")
+QUERY = "genre:ambient year:2010-2024"
+
+
+def build_world(fake, *, playlist_tracks=120, albums=12, per_album=3, search_hits=25, featureless=3):
     """Seedable data in the fake; returns the ids of every track a refresh should find."""
     found = []
     playlist_ids = [base62(i, "p") for i in range(playlist_tracks)]
@@ -108,29 +134,28 @@ def build_seed_world(fake, *, playlist_tracks=120, albums=12, per_album=3, searc
         fake.add_track(tid, name=f"Playlist song {tid[-3:]}", artists=[(base62(9, "a"), "Pat Player")],
                        album=(base62(9, "b"), "Playlist album"), isrc=f"GBAAA{tid[-7:].upper()}")
     fake.add_user("admin-user", display_name="Ada Admin")
-    fake.add_playlist(SEED_PLAYLIST, owner="admin-user", track_ids=playlist_ids)
+    fake.add_playlist(PLAYLIST, owner="admin-user", track_ids=playlist_ids)
     found += playlist_ids
     for a in range(albums):
         album_id = base62(a, "L")
         for t in range(per_album):
             tid = base62(a * 100 + t, "r")
-            fake.add_track(tid, name=f"Artist song {a}-{t}", artists=[(SEED_ARTIST, "Arty")],
-                           album=(album_id, f"Album {a}"))
+            fake.add_track(tid, name=f"Artist song {a}-{t}", artists=[(ARTIST, "Arty")], album=(album_id, f"Album {a}"))
             found.append(tid)
-    fake.add_track(SEED_TRACK, name="Single seed", artists=[(base62(3, "a"), "Solo")])
-    found.append(SEED_TRACK)
+    fake.add_track(TRACK, name="Single seed", artists=[(base62(3, "a"), "Solo")])
+    found.append(TRACK)
     hits = [base62(i, "s") for i in range(search_hits)]
     for tid in hits:
         fake.add_track(tid, name=f"Ambient {tid[-3:]}", artists=[(base62(4, "a"), "Drone")])
-    fake.add_search_results(SEED_QUERY, hits)
+    fake.add_search_results(QUERY, hits)
     found += hits
     for tid in found[featureless:]:
-        fake.set_features(tid, SEED_FEATURES)
+        fake.set_features(tid, FEATURES)
     return found
 
 
 def add_seeds(app, mood="calm", **texts):
-    """Save seed lists for `mood`, e.g. add_seeds(app, playlist=SEED_PLAYLIST, search=SEED_QUERY)."""
+    """Save seed lists for `mood` as an admin would (playlist=..., artist=..., track=..., search=...)."""
     from curator.catalogue import seeds
 
     in_app(app, lambda: seeds.save_mood_seeds(mood, texts))

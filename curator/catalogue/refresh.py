@@ -165,7 +165,7 @@ def _failure(seed: Seed, exc: Exception) -> tuple[str, str]:
     if isinstance(exc, SpotifyNotFound):
         return "not_found", f"Spotify has no such {seed.kind}; check the id or remove the seed."
     if isinstance(exc, SpotifyRateLimited):
-        return "rate_limited", (f"Spotify kept answering 429 (retry after {exc.retry_after:.0f} s); skipped this "
+        return "rate_limited", (f"Spotify kept answering 429 (retry after {exc.wait_seconds} s); skipped this "
                                 "time, it will be read on the next run.")
     if isinstance(exc, SpotifyError):
         return "error", f"Spotify error: {exc.message}"

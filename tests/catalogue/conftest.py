@@ -6,8 +6,6 @@ import pytest
 
 from tests.helpers import login
 
-FEATURES_HEADER = "valence,energy,danceability,acousticness,instrumentalness,speechiness,liveness,loudness,tempo"
-
 
 @pytest.fixture
 def moods(app):

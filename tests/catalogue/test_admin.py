@@ -11,10 +11,7 @@ from sqlalchemy import select
 from curator.catalogue import jobs, lease
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, RefreshRun, Seed
-from tests.helpers import SEED_PLAYLIST as PLAYLIST
-from tests.helpers import SEED_QUERY as QUERY
-from tests.helpers import add_seeds, csrf_token, dev_style, in_app, login
-from tests.helpers import build_seed_world as build_world
+from tests.helpers import PLAYLIST, QUERY, add_seeds, build_world, csrf_token, dev_style, in_app, login
 
 PAGES = ["/admin/catalogue", "/admin/catalogue/seeds", "/admin/catalogue/seeds/calm", "/admin/catalogue/refresh/status"]
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from curator.extensions import db
 from curator.models.catalogue import CatalogueImport, CatalogueTrack, TrackTag
-from tests.catalogue.conftest import FEATURES_HEADER
 from tests.helpers import base62, dev_style, in_app
 
+FEATURES_HEADER = "valence,energy,danceability,acousticness,instrumentalness,speechiness,liveness,loudness,tempo"
 DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "moods-labelled-dev.csv"
 
 

@@ -12,8 +12,7 @@ from curator.catalogue.store import upsert_spotify_tracks
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, TrackSource
 from curator.models.user import User
-from tests.helpers import SEED_FEATURES as FEATURES
-from tests.helpers import base62, in_app, login
+from tests.helpers import FEATURES, base62, in_app, login
 
 
 def track_object(tid: str, **extra) -> dict:

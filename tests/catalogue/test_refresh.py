@@ -7,23 +7,19 @@ from sqlalchemy import func, select
 
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, RefreshRun, Seed, TrackSource
-from tests.helpers import (
-    SEED_ARTIST,
-    SEED_FEATURES,
-    SEED_PLAYLIST,
-    SEED_QUERY,
-    SEED_TRACK,
+from tests.helpers import (  # noqa: F401  (FEATURES, OTHERS_PLAYLIST: imported from here by other modules)
+    ARTIST,
+    FEATURES,
+    OTHERS_PLAYLIST,
+    PLAYLIST,
+    QUERY,
+    TRACK,
     add_seeds,
     base62,
-    build_seed_world,
+    build_world,
     in_app,
     login,
 )
-
-# Short names for the shared seed world (tests.helpers).
-FEATURES, PLAYLIST, ARTIST, TRACK, QUERY = SEED_FEATURES, SEED_PLAYLIST, SEED_ARTIST, SEED_TRACK, SEED_QUERY
-OTHERS_PLAYLIST = "PX" + base62(2, "q")[2:]
-build_world = build_seed_world
 
 
 def minimum_calls(*, playlist_tracks=120, albums=12, per_album=3, search_hits=25):
