@@ -1,6 +1,14 @@
 """Engine speed: a 50-track anxious -> calm arc on synthetic catalogues of 10k, 100k and 1M tracks.
 
     python -m bench.engine [path/to/moods-labelled-dev.csv] [--repeats 15] [--sizes 10000,100000,1000000]
+                           [--threads 1,all]
+
+Each size is timed with one BLAS thread (what a web worker runs, curator/blas.py) and with every
+thread OpenBLAS wants (the CLI), on an idle machine and beside a CPU-burning neighbour process the
+bench starts itself (stopped after each line, and by itself after 5 minutes at most). Then the
+catalogue is written as the web workers' shared files and a fresh process opens it and runs its
+first, cold curate(): load time, first-call time and the memory the process added on its own
+(beyond the shared, memory-mapped columns).
 
 Synthetic tracks are resampled from the labelled dev set with Gaussian jitter (a tenth of each
 feature's spread), so their joint feature distribution looks like real music; mode (absent from
@@ -13,14 +21,19 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import multiprocessing
 import os
 import statistics
 import sys
+import tempfile
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from curator.catalogue.matrix import open_stored, write_stored
 from curator.engine import (
     FEATURES,
     Catalogue,
@@ -93,14 +106,64 @@ def naive_scores(catalogue: Catalogue, start, target, length: int) -> list[int]:
     return best
 
 
-def time_curate(catalogue: Catalogue, start, target, repeats: int) -> list[float]:
+def time_curate(catalogue: Catalogue, start, target, repeats: int, same_pair: bool) -> list[float]:
+    """Per-call ms over seeds. ``same_pair``: the pre-selection remembered from the warm-up run
+    answers (a mood pair asked for again); otherwise every call scans the whole matrix (a new pair)."""
     curate(catalogue, start, target, Length(tracks=50), CurateOptions(seed=0))  # warm caches
     times = []
     for seed in range(repeats):
+        if not same_pair:
+            catalogue.preselection_memo.clear()
         t0 = time.perf_counter()
         curate(catalogue, start, target, Length(tracks=50), CurateOptions(seed=seed))
         times.append((time.perf_counter() - t0) * 1000)
     return times
+
+
+def _burn(deadline: float) -> None:
+    x = 0
+    while time.monotonic() < deadline:
+        x += 1
+
+
+@contextmanager
+def busy_neighbour(seconds: float):
+    """A CPU-burning process beside the engine, stopped on leaving (or by itself after ``seconds``)."""
+    process = multiprocessing.get_context("spawn").Process(target=_burn, args=(time.monotonic() + seconds,), daemon=True)
+    process.start()
+    time.sleep(0.3)  # let it get going
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.join(5)
+
+
+def _anon_rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cold_start(folder: str, threads: int) -> dict:
+    """In a fresh process: open a stored catalogue (memory-mapped) and run the first curate()."""
+    with threadpool_limits(limits=threads, user_api="blas"):
+        moods = {m.slug: m for m in load_moods_yaml((REPO / "config" / "moods.yaml").read_text(encoding="utf-8"))}
+        start, target = moods["anxious"], moods["calm"]
+        base = _anon_rss_mib()
+        t0 = time.perf_counter()
+        catalogue = open_stored(Path(folder))
+        load_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        curate(catalogue, start, target, Length(tracks=50), CurateOptions(seed=0))
+        first_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        curate(catalogue, start, target, Length(tracks=50), CurateOptions(seed=1))
+        second_ms = (time.perf_counter() - t0) * 1000
+        return {"load_ms": load_ms, "first_ms": first_ms, "second_ms": second_ms,
+                "private_mib": _anon_rss_mib() - base, "shared_mib": catalogue.column_bytes() / 2**20}
 
 
 def p95(values: list[float]) -> float:
@@ -112,6 +175,7 @@ def main() -> int:
     parser.add_argument("csv", nargs="?", default=str(DEFAULT_CSV))
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--threads", default="1,all", help="BLAS thread settings to compare (1 = a web worker)")
     args = parser.parse_args()
     path = Path(args.csv)
     if not path.is_file():
@@ -121,17 +185,41 @@ def main() -> int:
     start, target = moods["anxious"], moods["calm"]
     feats, durations = load_feature_rows(path)
     sizes = [int(s) for s in args.sizes.split(",")]
+    settings = [None if t == "all" else int(t) for t in args.threads.split(",")]
 
-    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    print(f"50-track arc anxious -> calm, {args.repeats} runs per size (after one warm-up run)")
+    blas = [f"{p['internal_api']} {p['version']} ({p['architecture']}, {p['num_threads']} threads)"
+            for p in threadpool_info() if p["user_api"] == "blas"]
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, BLAS {', '.join(blas)}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, load average {os.getloadavg()[0]:.1f}")
+    print(f"50-track arc anxious -> calm, {args.repeats} runs per line (after one warm-up run); "
+          "'new pair' scans the whole matrix every call, 'same pair' reuses the remembered pre-selection")
     medians = {}
     for n in sizes:
         catalogue = synthetic_catalogue(n, feats, durations)
-        times = time_curate(catalogue, start, target, args.repeats)
-        medians[n] = statistics.median(times)
-        per_million = catalogue.matrix_bytes() / n * 1_000_000 / 2**20
-        print(f"  {n:>9,} tracks: median {medians[n]:7.1f} ms   p95 {p95(times):7.1f} ms   "
-              f"matrix memory {per_million:.0f} MiB per million tracks")
+        for threads in settings:
+            label = "1 BLAS thread " if threads == 1 else (f"{threads} BLAS threads" if threads else "all BLAS threads")
+            with threadpool_limits(limits=threads, user_api="blas"):
+                for neighbour in ("idle", "busy"):
+                    with busy_neighbour(300) if neighbour == "busy" else nullcontext():
+                        fresh = time_curate(catalogue, start, target, args.repeats, same_pair=False)
+                        again = time_curate(catalogue, start, target, args.repeats, same_pair=True)
+                    if threads == 1 and neighbour == "idle":
+                        medians[n] = statistics.median(fresh)
+                    print(f"  {n:>9,} tracks, {label}, {neighbour}: new pair median {statistics.median(fresh):6.1f} ms"
+                          f"  p95 {p95(fresh):6.1f} ms;  same pair median {statistics.median(again):6.1f} ms"
+                          f"  p95 {p95(again):6.1f} ms", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "catalogue"
+            t0 = time.perf_counter()
+            write_stored(folder, catalogue)
+            write_s = time.perf_counter() - t0
+            del catalogue
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                cold = pool.apply(cold_start, (str(folder), 1))
+        print(f"  {n:>9,} tracks, cold worker (1 BLAS thread): written once in {write_s:.1f} s "
+              f"({cold['shared_mib']:.0f} MiB of columns, shared); opened in {cold['load_ms']:.1f} ms; "
+              f"first curate() {cold['first_ms']:.1f} ms, second {cold['second_ms']:.1f} ms; "
+              f"private memory after both {cold['private_mib']:.1f} MiB", flush=True)
 
     naive_n = 10_000
     catalogue = synthetic_catalogue(naive_n, feats, durations)

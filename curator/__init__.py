@@ -47,8 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.session_interface = DatabaseSessionInterface()
 
-    from curator import errors, inputs, navigation, ratelimit, security
+    from curator import blas, errors, inputs, navigation, ratelimit, security
 
+    blas.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     inputs.init_app(app)

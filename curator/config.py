@@ -74,6 +74,8 @@ class Config:
         # background refresh thread and a lease; PostgreSQL must allow workers × that many.
         self.WEB_THREADS = _number("WEB_THREADS", "4", int)
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI, self.WEB_THREADS)
+        # BLAS threads per process that serves requests (curator/blas.py); 1 suits several workers.
+        self.BLAS_THREADS = _number("BLAS_THREADS", "1", int)
         self.REDIS_URL = _get("REDIS_URL", "")
         # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)

@@ -43,3 +43,28 @@ def login(client, fake, spotify_id: str = "listener-1", display_name: str | None
     callback = urlsplit(approved.headers["Location"])
     response = client.get(callback.path, query_string=parse_qs(callback.query))
     return response
+
+
+def spotify_id(n: int, prefix: str = "t") -> str:
+    """A valid-looking 22-character Spotify id, distinct per n and prefix."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    digits = ""
+    value = n
+    for _ in range(8):
+        digits = alphabet[value % 62] + digits
+        value //= 62
+    return (prefix * 14)[:14] + digits
+
+
+def dev_style_csv(n: int) -> str:
+    """A catalogue CSV of n tracks in the labelled dev set's layout (features spread, mood labels)."""
+    header = "name,album,artist,id,release_date,popularity,length,danceability,acousticness,energy," \
+             "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood"
+    lines = [header]
+    for i in range(n):
+        lines.append(",".join([
+            f"Song {i}", f"Album {i}", f"Artist {i % 7}", spotify_id(i), "2020-01-01", str(i % 100),
+            str(180000 + i), "0.5", f"{(i % 10) / 10:.1f}", f"{(i % 9) / 10:.1f}", "0.1", "0.1",
+            f"{(i % 8) / 10:.1f}", "-8.5", "0.04", "120.0", str(i % 12), "4",
+            ["Calm", "Sad", "Happy", "Energetic"][i % 4]]))
+    return "\n".join(lines) + "\n"

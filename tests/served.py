@@ -50,7 +50,6 @@ def app_environment(app_config: dict, pg_schema: str | None, base: str, **extra:
         "ADMIN_SPOTIFY_IDS": ",".join(app_config.get("ADMIN_SPOTIFY_IDS") or []),
         "FEATURE_PROVIDERS": "local",
         "SESSION_COOKIE_SECURE": "false",
-        "OPENBLAS_NUM_THREADS": "1",
     })
     env.update(extra)
     return env

@@ -1,19 +1,34 @@
-"""The engine's in-memory catalogue, loaded once per process and reloaded only when the
-catalogue's version counter moves (one cheap SELECT per call to find out).
+"""The engine's catalogue for web workers and the CLI: built from the database once per catalogue
+version, written as numpy files under the instance folder, and memory-mapped by every process.
+
+Sharing: the columns are plain arrays (no Python object per track, see engine/catalogue.py), so
+``np.load(mmap_mode="r")`` gives every worker the same pages of the operating system's file cache:
+adding a worker adds no copy, and opening a stored version takes milliseconds, not the seconds a
+rebuild from the database takes. One process builds a version (a lock file keeps the others
+waiting, then they open its files); older versions' folders are removed once a newer one is
+written (a worker still mapping one keeps its pages until it moves on).
+
+Which tracks: every track with audio features except those stored only for one listener's "from
+music I know" preview (source ``library``). Those are served from the database per preview
+(`tracks_catalogue`), so one listener's library never makes every worker reload.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from flask import current_app
 from sqlalchemy import select
 
+from curator.catalogue.store import LISTENER_SOURCE, chunks
 from curator.engine import FEATURES, Catalogue
-from curator.engine.catalogue import recording_key
-from curator.engine.features import UNKNOWN_MODE
 from curator.extensions import db
-from curator.models.catalogue import SEP, CatalogueState, CatalogueTrack, TrackTag
+from curator.models.catalogue import SEP, CatalogueState, CatalogueTrack, TrackSource, TrackTag
 
 _lock = threading.Lock()
 # database URL -> (epoch, version, Catalogue); one entry per database this process talks to.
@@ -26,6 +41,7 @@ _FEATURE_COLUMNS = [_t[name] for name in FEATURES if name != "mode"]
 _COLUMNS = (_t.id, _t.name, _t.artists, _t.artist_ids, _t.duration_ms, _t.explicit, _t.isrc, _t.key, _t.mode,
             _t.recording_key, *_FEATURE_COLUMNS)
 _tags = TrackTag.__table__.c
+_sources = TrackSource.__table__.c
 
 
 def _state() -> tuple[str, int]:
@@ -34,99 +50,161 @@ def _state() -> tuple[str, int]:
 
 
 def catalogue_version() -> int:
-    """The catalogue's change counter (0 for a catalogue that never had a track)."""
+    """The curation catalogue's change counter (0 for a catalogue that never had a track)."""
     return _state()[1]
-
-
-def _objects(values) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _tag_sets(ids, tags: dict[str, list[str]]) -> tuple[frozenset[str], ...]:
-    # Most tracks share one of a few tag sets (a mood label, a genre): build each set once.
-    empty: frozenset[str] = frozenset()
-    memo: dict[tuple[str, ...], frozenset[str]] = {}
-    out = []
-    for track_id in ids:
-        found = tags.get(track_id)
-        if not found:
-            out.append(empty)
-            continue
-        key = tuple(found)
-        value = memo.get(key)
-        if value is None:
-            value = memo[key] = frozenset(found)
-        out.append(value)
-    return tuple(out)
 
 
 def _fetch(statement) -> list[tuple]:
     # The driver's own cursor: SQLAlchemy's Row objects cost a third of the load at 100k rows,
     # and these columns need no type conversion (booleans arrive as 0/1 or bool, both fine).
     connection = db.session.connection()
-    sql = str(statement.compile(dialect=connection.dialect))
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(sql)
+        params = compiled.params
+        if compiled.positiontup is not None:
+            params = tuple(params[name] for name in compiled.positiontup)
+        cursor.execute(str(compiled), params)
         return cursor.fetchall()
     finally:
         cursor.close()
 
 
-def _load() -> Catalogue:
-    """Build the engine's columns straight from column tuples (no ORM objects, no per-row
-    records): this is what keeps 100k tracks near a second. Matches `Catalogue.from_records`."""
-    rows = _fetch(select(*_COLUMNS).where(_t.features_source.is_not(None)).order_by(_t.id))
-    # All tags in one plain scan; joining them to "tracks with features" in SQL costs more than
-    # skipping the few extra in Python.
-    tags: dict[str, list[str]] = {}
-    for track_id, tag in _fetch(select(_tags.track_id, _tags.tag)):
-        tags.setdefault(track_id, []).append(tag)
+def _build(rows: list[tuple], tags: dict[str, list[str]]) -> Catalogue:
+    """Engine columns from (id, name, artists, ...) tuples, through the engine's one column builder."""
+    rows.sort(key=lambda r: r[0])  # by id, code point order = UTF-8 byte order: ids stay binary-searchable
     n = len(rows)
     if n == 0:
         return Catalogue.from_records([])
     (ids, names, artists, artist_ids, durations, explicit, isrcs, keys, modes, rec_keys,
      *feature_cols) = zip(*rows, strict=True)
     split: dict[str, tuple[str, ...]] = {"": ()}  # artists repeat across their tracks: split each once
-    artist_tuples = tuple(split[a] if a in split else split.setdefault(a, tuple(a.split(SEP))) for a in artists)
-    codes: dict[str, int] = {}
-    primary = np.fromiter(
-        (codes.setdefault(aid.split(SEP, 1)[0] if aid else (names_[0].strip().lower() if names_ else ""), len(codes))
-         for aid, names_ in zip(artist_ids, artist_tuples, strict=True)),
-        dtype=np.int32, count=n)
-    mode_known = [m if m in (0, 1) else None for m in modes]
-    features = np.empty((n, len(FEATURES)), dtype=np.float32)
+    artist_tuples = [split[a] if a in split else split.setdefault(a, tuple(a.split(SEP))) for a in artists]
+    primary_keys = [aid.split(SEP, 1)[0] if aid else (names_[0].strip().lower() if names_ else "")
+                    for aid, names_ in zip(artist_ids, artist_tuples, strict=True)]
+    features = np.zeros((n, len(FEATURES)), dtype=np.float32)
     columns = iter(feature_cols)
     for index, name in enumerate(FEATURES):
-        if name == "mode":
-            features[:, index] = [UNKNOWN_MODE if m is None else float(m) for m in mode_known]
-        else:
+        if name != "mode":
             features[:, index] = next(columns)
-    keys_arr = np.array([k if k is not None and 0 <= k <= 11 else -1 for k in keys], dtype=np.int8)
-    rec = np.array([k if k is not None else recording_key(nm, a[0] if a else "")
-                    for k, nm, a in zip(rec_keys, names, artist_tuples, strict=True)], dtype=np.int64)
-    return Catalogue(
-        ids=_objects(ids),
-        names=_objects(names),
-        artists=artist_tuples,
-        primary_artist=primary,
-        durations_ms=np.array(durations, dtype=np.int32),
-        explicit=np.array(explicit, dtype=bool),
-        isrc=_objects([i.upper() if i else None for i in isrcs]),
-        key=keys_arr,
-        mode=np.array([-1 if m is None else m for m in mode_known], dtype=np.int8),
-        recording_key=rec,
-        features=features,
-        tags=_tag_sets(ids, tags),
+    return Catalogue.from_columns(
+        ids=ids, names=names, artists=artist_tuples, primary_keys=primary_keys, durations_ms=durations,
+        explicit=explicit, isrc=isrcs, key=keys, mode=modes, recording_keys=rec_keys, features=features,
+        tags=[tags.get(i, ()) for i in ids],
     )
 
 
-def current_catalogue() -> Catalogue:
-    """The engine catalogue of every track that has audio features (possibly empty).
+def _library_only() -> set[str]:
+    """Tracks stored only for listeners' own previews (no seed, import or refresh brought them)."""
+    mine = {r[0] for r in _fetch(select(_sources.track_id).where(_sources.source == LISTENER_SOURCE))}
+    if not mine:
+        return mine
+    other = {r[0] for r in _fetch(select(_sources.track_id).where(_sources.source != LISTENER_SOURCE))}
+    return mine - other
 
-    Shared by all requests of this process; rebuilt only after the catalogue changed.
+
+def load_catalogue() -> Catalogue:
+    """Build the curation catalogue from the database (every track with features, see module doc)."""
+    rows = _fetch(select(*_COLUMNS).where(_t.features_source.is_not(None)))
+    excluded = _library_only()
+    if excluded:
+        rows = [r for r in rows if r[0] not in excluded]
+    # All tags in one plain scan; joining them to "tracks with features" in SQL costs more than
+    # skipping the few extra in Python.
+    tags: dict[str, list[str]] = {}
+    for track_id, tag in _fetch(select(_tags.track_id, _tags.tag)):
+        tags.setdefault(track_id, []).append(tag)
+    return _build(rows, tags)
+
+
+def tracks_catalogue(track_ids) -> Catalogue:
+    """A small catalogue of just these tracks (those with features), straight from the database:
+    one listener's own music, which the shared curation catalogue leaves out."""
+    wanted = list(dict.fromkeys(track_ids))
+    rows: list[tuple] = []
+    tags: dict[str, list[str]] = {}
+    for part in chunks(wanted, 500):
+        rows += _fetch(select(*_COLUMNS).where(_t.features_source.is_not(None), _t.id.in_(part)))
+        for track_id, tag in _fetch(select(_tags.track_id, _tags.tag).where(_tags.track_id.in_(part))):
+            tags.setdefault(track_id, []).append(tag)
+    return _build(rows, tags)
+
+
+# --- the shared files ----------------------------------------------------------------------
+
+def _store_root() -> Path:
+    return Path(current_app.instance_path) / "catalogue"
+
+
+def open_stored(folder: Path) -> Catalogue:
+    """Memory-map a stored catalogue (read-only; nothing is copied into the process)."""
+    # An empty column cannot be mapped (mmap needs at least one byte); it costs nothing to read.
+    arrays = {path.stem: np.load(path, mmap_mode="r" if path.stat().st_size > 128 else None)
+              for path in folder.glob("*.npy")}
+    return Catalogue.from_stored_arrays(arrays)
+
+
+def write_stored(folder: Path, catalogue: Catalogue) -> None:
+    """Write every column as .npy into a temporary folder, then rename it into place (atomic)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        for name, array in catalogue.to_arrays().items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not folder.is_dir():
+            raise
+
+
+@contextmanager
+def _build_lock(root: Path):
+    """One builder per machine; the others wait, then open what it wrote."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as handle:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: each process builds for itself
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _prune(root: Path, epoch: str, keep: str) -> None:
+    for old in root.glob(f"{epoch}-*"):
+        if old.name != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _shared(epoch: str, version: int) -> Catalogue | None:
+    """The stored catalogue of this version, written first if no process has yet (None: changed meanwhile)."""
+    root = _store_root()
+    folder = root / f"{epoch}-{version}"
+    if folder.is_dir():
+        return open_stored(folder)
+    with _build_lock(root):
+        if folder.is_dir():
+            return open_stored(folder)
+        catalogue = load_catalogue()
+        # Re-read the version after loading: a change committed meanwhile must not be stored
+        # under the older number (it would be picked up on the next call instead).
+        if _state() != (epoch, version):
+            return None
+        write_stored(folder, catalogue)
+        _prune(root, epoch, folder.name)
+    return open_stored(folder)
+
+
+def current_catalogue() -> Catalogue:
+    """The engine catalogue of every curation track that has audio features (possibly empty).
+
+    Shared by all requests of this process and memory-mapped by every process; reopened only
+    after the curation catalogue changed (one cheap SELECT per call to find out).
     """
     key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     epoch, version = _state()
@@ -137,9 +215,8 @@ def current_catalogue() -> Catalogue:
         cached = _cache.get(key)
         if cached and cached[0] == epoch and cached[1] == version:
             return cached[2]
-        catalogue = _load()
-        # Re-read the version after loading: a change committed meanwhile must not be cached
-        # under the older number (it would be picked up on the next call instead).
-        if _state() == (epoch, version):
-            _cache[key] = (epoch, version, catalogue)
+        catalogue = _shared(epoch, version) if epoch else load_catalogue()
+        if catalogue is None:
+            return load_catalogue()
+        _cache[key] = (epoch, version, catalogue)
         return catalogue

@@ -260,7 +260,7 @@ def fetch_missing_features(track_ids: Iterable[str], gateway=None, *, providers:
                 CatalogueTrack.id.in_(part), CatalogueTrack.features_missing_at > cutoff)))
         todo = [i for i in todo if i not in recent]
     providers = providers if providers is not None else providers_from_config(gateway)
-    changed = False
+    changed: list[str] = []
     for provider in providers:
         if not todo:
             break
@@ -275,7 +275,7 @@ def fetch_missing_features(track_ids: Iterable[str], gateway=None, *, providers:
         report.found[provider.name] = report.found.get(provider.name, 0) + len(found)
         if provider.name != "local":
             _store_features(found, provider.name)
-            changed = True
+            changed += found
         todo = [i for i in todo if i not in found]
     report.missing = todo
     if todo and not report.errors:
@@ -284,7 +284,7 @@ def fetch_missing_features(track_ids: Iterable[str], gateway=None, *, providers:
             db.session.execute(update(CatalogueTrack).where(CatalogueTrack.id.in_(part))
                                .values(features_missing_at=utcnow()))
     if changed:
-        store.bump_version()
+        store.bump_version(changed)  # only when a curation track changed (not a listener's own)
     if commit:
         db.session.commit()
     return report

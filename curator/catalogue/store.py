@@ -40,8 +40,21 @@ def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
         yield items[start:start + size]
 
 
-def bump_version() -> None:
-    """Announce a catalogue change (same transaction as the change, so readers never see one without the other)."""
+# The source of tracks stored for one listener's "from music I know" preview. Those tracks are
+# not part of the shared curation catalogue (catalogue/matrix.py), so storing them announces nothing.
+LISTENER_SOURCE = "library"
+
+
+def bump_version(track_ids: Iterable[str] | None = None) -> None:
+    """Announce a change to the curation catalogue (same transaction as the change, so readers
+    never see one without the other). Every worker reopens its catalogue after a bump.
+
+    With ``track_ids`` (tracks whose features just changed) the bump happens only when one of
+    them is a curation track: features found for tracks of listeners' own music change nothing
+    the workers hold.
+    """
+    if track_ids is not None and not _any_curated(list(track_ids)):
+        return
     result = db.session.execute(
         update(CatalogueState).where(CatalogueState.id == 1)
         .values(version=CatalogueState.version + 1, changed_at=utcnow())
@@ -49,6 +62,22 @@ def bump_version() -> None:
     if result.rowcount == 0:
         db.session.add(CatalogueState(id=1, version=1, epoch=uuid.uuid4().hex, changed_at=utcnow()))
         db.session.flush()
+
+
+def _any_curated(track_ids: list[str]) -> bool:
+    """Does any of these tracks belong to the curation catalogue (a source other than a listener's
+    library, or none recorded)?"""
+    sources = TrackSource.__table__.c
+    for part in chunks(track_ids, 5000):
+        listener_only = set(part) - set(db.session.scalars(
+            select(sources.track_id).where(sources.track_id.in_(part), sources.source != LISTENER_SOURCE)))
+        if len(listener_only) < len(part):
+            return True
+        with_listener = set(db.session.scalars(
+            select(sources.track_id).where(sources.track_id.in_(part), sources.source == LISTENER_SOURCE)))
+        if listener_only - with_listener:
+            return True
+    return False
 
 
 def track_count() -> int:
@@ -149,7 +178,8 @@ def upsert_spotify_tracks(track_objects: list[dict], source: str, moods: Iterabl
     rows = [row for row in (track_row(obj) for obj in track_objects) if row]
     if rows:
         store_spotify_rows(rows, source, moods)
-        bump_version()
+        if source != LISTENER_SOURCE:  # a listener's tracks are not in the curation catalogue
+            bump_version()
         if commit:
             db.session.commit()
     return list(dict.fromkeys(r["id"] for r in rows))

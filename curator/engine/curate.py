@@ -175,11 +175,11 @@ def _exact_limit(n_positions: int) -> int:
 
 
 def _candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
-    id_code = catalogue.id_code[rows]
+    id_code = catalogue.id_codes(rows)
     has_isrc = catalogue.has_isrc[rows]
     isrc_code = np.full(len(rows), -1, dtype=np.int64)
     if has_isrc.any():
-        isrc_code[has_isrc] = np.unique(catalogue.isrc[rows][has_isrc].astype(str), return_inverse=True)[1]
+        isrc_code[has_isrc] = np.unique(catalogue.isrc.raw[rows[has_isrc]], return_inverse=True)[1]
     return Candidates(
         distances=exact_distances(catalogue.features[rows], arc),
         artist=catalogue.primary_artist[rows],
@@ -236,7 +236,8 @@ def _choose(
         return run(_filter(base_rows, eligible, len(catalogue)), True)
 
     if base_rows is None:
-        rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample)
+        rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample,
+                         memo=catalogue.preselection_memo)
     else:
         rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR)]
     rows = _filter(rows, eligible, len(catalogue))

@@ -19,12 +19,14 @@ The speed trick (pre-selection). Scoring 1M rows x 50 positions exactly would be
      so the distances of every row to every anchor are two small matrix products (n x 10 @ 10 x A)
      on the raw float32 matrix. Normalisation is folded into u = w / span^2 and c = raw target,
      which is why the catalogue needs no normalised copy. The scan runs in blocks of
-     SCAN_BLOCK rows; the small products elsewhere stay below OpenBLAS's threading threshold
-     (see SINGLE_THREAD_MNK);
+     SCAN_BLOCK rows; the small products of exact scoring stay below OpenBLAS's threading
+     threshold (see SINGLE_THREAD_MNK);
   3. instead of an argpartition per anchor (slow on 1M rows), estimate each anchor's k-th
      smallest distance from a fixed sample of rows and keep every row under any anchor's
      threshold — one comparison pass. The union is a few thousand rows;
   4. score all positions exactly (float64) on that small set.
+The scan's answer is remembered per arc with the catalogue (``memo``): a mood pair asked for
+again does not touch every row.
 The caller checks the result is rich enough and falls back to a wider search when it is not.
 """
 from __future__ import annotations
@@ -42,14 +44,16 @@ THRESHOLD_SAMPLE = 32_768
 # (65536 x its GEMM_MULTITHREAD_THRESHOLD of 4). Our products are skinny (k = 10 features) and
 # waking those threads costs far more than the arithmetic: on the 2-core dev machine one
 # (12 x 10) @ (10 x 32768) product took ~8 ms threaded against ~0.1 ms on one thread, and worse
-# under load. So every product here is cut into row blocks below that size (each runs on one
-# thread), and we spread large scans over the cores ourselves, one contiguous range per worker.
+# under load. So the exact-scoring products are cut into row blocks below that size.
 SINGLE_THREAD_MNK = 200_000
-# The big scan over the whole catalogue is the exception: measured on the idle 2-core machine,
-# blocks of 64k rows (products of 10 x 10 x 64k, threaded by OpenBLAS, temporaries of 2.5 MB that
-# stay in cache) beat single-threaded small blocks spread over a thread pool of ours: 1.5 vs
-# 2.2 ms for 100k rows, 15 vs 23 ms for 1M (see docs/benchmarks.md).
-SCAN_BLOCK = 65_536
+# Rows per block of the pre-selection scan over the whole catalogue. Web workers run OpenBLAS on
+# one thread (curator/blas.py): several workers' BLAS threads fighting for two cores made the
+# engine 3-6x slower under load. On one thread, blocks of 16k rows (temporaries of ~1.3 MB that
+# stay in cache) are as fast as any size measured (see docs/benchmarks.md); a process that allows
+# more BLAS threads (the CLI, benchmarks) still threads the larger products on its own.
+SCAN_BLOCK = 16_384
+# Pre-selected rows remembered per catalogue (one entry per distinct arc: mood pair, shape, length).
+MEMO_ENTRIES = 256
 # The threshold of each anchor is estimated as about this rank within the sample: enough rows for
 # a stable quantile (the exhaustive-search test still matches at 16), without partitioning a
 # bigger sample than that needs.
@@ -114,9 +118,11 @@ def exact_distances(raw: np.ndarray, arc: Arc) -> np.ndarray:
 def anchor_positions(arc: Arc, max_anchors: int = MAX_ANCHORS) -> np.ndarray:
     """Evenly spread positions along the arc, without repeating identical targets."""
     picks = np.unique(np.round(np.linspace(0, len(arc) - 1, min(len(arc), max_anchors))).astype(int))
-    keyed = np.concatenate([arc.targets[picks], arc.weights[picks]], axis=1)
-    _, first = np.unique(np.round(keyed, 9), axis=0, return_index=True)
-    return picks[np.sort(first)]
+    keyed = np.round(np.concatenate([arc.targets[picks], arc.weights[picks]], axis=1), 9) + 0.0  # no -0.0
+    first: dict[bytes, int] = {}
+    for pick, row in zip(picks.tolist(), keyed):  # at most MAX_ANCHORS rows
+        first.setdefault(row.tobytes(), pick)
+    return np.array(list(first.values()), dtype=picks.dtype)
 
 
 def _anchor_terms(arc: Arc, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -135,27 +141,11 @@ def _anchor_terms(arc: Arc, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _anchor_sq_distances(block: np.ndarray, quad: np.ndarray, lin: np.ndarray, const: np.ndarray) -> np.ndarray:
-    """(anchors, rows) squared distances of a block of raw rows to every anchor.
-
-    ``block`` must be small enough for single-threaded products (see :func:`block_rows`).
-    """
+    """(anchors, rows) squared distances of a block of raw rows to every anchor."""
     out = quad @ (block * block).T
     out += lin @ block.T
     out += const
     return out
-
-
-def _near_rows(features: np.ndarray, begin: int, end: int, quad: np.ndarray, lin: np.ndarray,
-               const: np.ndarray) -> np.ndarray:
-    """Rows in [begin, end) within some anchor's threshold (const already has it subtracted)."""
-    step = SCAN_BLOCK
-    found = []
-    for b in range(begin, end, step):
-        d = _anchor_sq_distances(features[b : min(b + step, end)], quad, lin, const)
-        hits = np.flatnonzero(d.min(axis=0) <= 0)
-        if hits.size:
-            found.append(hits + b)
-    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def _sq_distances(features: np.ndarray, quad: np.ndarray, lin: np.ndarray, const: np.ndarray) -> np.ndarray:
@@ -167,17 +157,38 @@ def _sq_distances(features: np.ndarray, quad: np.ndarray, lin: np.ndarray, const
     )
 
 
-def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarray | None = None) -> np.ndarray:
+def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarray | None = None,
+              memo: dict | None = None) -> np.ndarray:
     """Row indices (sorted) of roughly the ``per_anchor`` nearest rows to each anchor, unioned.
 
     ``features`` is the raw float32 (n, F) matrix. ``sample`` is a fixed set of row indices used
     to estimate the per-anchor distance thresholds. Approximate by design; see module docstring.
+    ``memo`` (kept with the catalogue, see ``Catalogue.preselection_memo``) remembers the answer
+    per arc: it depends only on the matrix, the sample and the anchors' targets and weights, so
+    a mood pair asked for again skips the scan and gets the very same rows (read-only).
     """
     n = features.shape[0]
     if per_anchor >= n:
         return np.arange(n)
     anchors = anchor_positions(arc)
     quad, lin, const = _anchor_terms(arc, anchors)
+    if memo is None:
+        return _scan(features, per_anchor, sample, quad, lin, const)
+    key = (per_anchor, quad.tobytes(), lin.tobytes(), const.tobytes())
+    rows = memo.get(key)
+    if rows is None:
+        rows = _scan(features, per_anchor, sample, quad, lin, const)
+        rows.setflags(write=False)
+        while len(memo) >= MEMO_ENTRIES:
+            memo.pop(next(iter(memo), None), None)
+        memo[key] = rows
+    return rows
+
+
+def _scan(features: np.ndarray, per_anchor: int, sample: np.ndarray | None, quad: np.ndarray, lin: np.ndarray,
+          const: np.ndarray) -> np.ndarray:
+    """One pass over every row: those within some anchor's estimated threshold."""
+    n = features.shape[0]
     if sample is None or len(sample) == 0:
         sample = np.random.default_rng(0).choice(n, size=min(n, THRESHOLD_SAMPLE), replace=False)
     # Only as many sample rows as put the threshold near THRESHOLD_RANK (a strided subset of a
@@ -189,5 +200,10 @@ def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarra
     rank = min(s - 1, max(8, math.ceil(per_anchor * s / n)))
     thresholds = np.partition(sample_d, rank, axis=1)[:, rank : rank + 1]  # (A, 1)
     const_shifted = const - thresholds  # distance - threshold <= 0  <=>  row is "near" the anchor
-
-    return _near_rows(features, 0, n, quad, lin, const_shifted)
+    found = []
+    for begin in range(0, n, SCAN_BLOCK):
+        d = _anchor_sq_distances(features[begin : begin + SCAN_BLOCK], quad, lin, const_shifted)
+        hits = np.flatnonzero(d.min(axis=0) <= 0)
+        if hits.size:
+            found.append(hits + begin)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)

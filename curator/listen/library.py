@@ -42,7 +42,7 @@ def has_library_access(user_id: int) -> bool:
 def my_music_candidates(user, gateway=None) -> MyMusic:
     """Read the listener's saved and top tracks, make sure they have features, return their ids."""
     from curator import spotify
-    from curator.catalogue.matrix import current_catalogue
+    from curator.catalogue.matrix import tracks_catalogue
     from curator.catalogue.providers import fetch_missing_features
     from curator.catalogue.store import upsert_spotify_tracks
 
@@ -63,7 +63,7 @@ def my_music_candidates(user, gateway=None) -> MyMusic:
     if ids:
         # Tracks no provider knew lately are not asked about again on every preview.
         fetch_missing_features(ids, gateway=gateway, skip_recently_missing=True)
-    catalogue = current_catalogue()
+    catalogue = tracks_catalogue(ids)  # the shared catalogue leaves listeners' own tracks out
     present = {i for i in ids if _in_catalogue(catalogue, i)}
     left_out = len(set(ids)) - len(present)
     notice = None

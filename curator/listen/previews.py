@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from sqlalchemy import select
 
-from curator.catalogue.matrix import current_catalogue
+from curator.catalogue.matrix import current_catalogue, tracks_catalogue
 from curator.engine import CatalogueEmpty, CurateOptions, EngineError, Length, LengthInvalid, curate
 from curator.engine.arc import ARC_SHAPES
 from curator.engine.curate import MAX_MINUTES, MAX_TRACKS
@@ -195,6 +195,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
     candidate_ids = None
     if req.from_my_music and req.library_ids:
         candidate_ids = frozenset(req.library_ids)
+        catalogue = tracks_catalogue(candidate_ids)  # a listener's own tracks are not in the shared one
     elif req.from_my_music:
         from curator.listen.library import my_music_candidates
 

@@ -1,10 +1,14 @@
-"""The engine matrix cache and catalogue health."""
+"""The engine matrix: built once per curation-catalogue version, shared through memory-mapped
+files; and catalogue health."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from curator.catalogue.health import catalogue_health
 from curator.catalogue.matrix import catalogue_version, current_catalogue
-from tests.catalogue.conftest import base62, in_app
-from tests.catalogue.test_import import dev_style
+from tests.catalogue.conftest import in_app
+from tests.helpers import dev_style_csv as dev_style
+from tests.helpers import spotify_id as base62
 
 
 def test_matrix_holds_only_tracks_with_features_and_reloads_only_after_a_change(app, runner, write_csv):
@@ -66,3 +70,89 @@ def test_fast_matrix_load_matches_the_engines_from_records(app, runner, write_cs
         assert np.array_equal(getattr(fast, column), getattr(slow, column)), column
     assert list(fast.isrc) == list(slow.isrc)
     assert np.allclose(fast.features, slow.features)
+
+
+def _spotify_track(n: int) -> dict:
+    return {"id": base62(n, "L"), "name": f"Mine {n}", "artists": [{"id": "a1", "name": "Me"}],
+            "duration_ms": 200_000, "type": "track"}
+
+
+def test_each_version_is_written_once_and_memory_mapped_by_every_process(app, runner, write_csv):
+    import numpy as np
+
+    from curator.catalogue import matrix
+
+    runner.invoke(args=["catalog", "import", write_csv(dev_style(20))])
+    first = in_app(app, current_catalogue)
+    root = Path(app.instance_path) / "catalogue"
+    (folder,) = [p for p in root.iterdir() if p.is_dir()]
+    assert (folder / "features.npy").is_file() and isinstance(first.features, np.memmap)
+    assert first.features.base is not None and not first.features.flags.writeable
+
+    # Another worker (an empty per-process cache) opens the same files: no track is read again.
+    matrix._cache.clear()
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def again():
+        from sqlalchemy import event
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            return current_catalogue()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    from curator.extensions import db
+
+    other = in_app(app, again)
+    assert other is not first and list(other.ids) == list(first.ids)
+    assert not any("catalogue_tracks" in s for s in statements), statements
+    assert np.array_equal(np.asarray(other.features), np.asarray(first.features))
+
+    # A new version replaces the folder of the old one.
+    runner.invoke(args=["catalog", "import", write_csv(dev_style(21))])
+    assert len(in_app(app, current_catalogue)) == 21
+    assert [p.name for p in root.iterdir() if p.is_dir()] != [folder.name] and not folder.exists()
+
+
+def test_a_listeners_own_tracks_do_not_move_the_curation_catalogue(app, runner, write_csv):
+    from curator.catalogue import store
+    from curator.catalogue.matrix import tracks_catalogue
+    from curator.catalogue.providers import _store_features
+    from curator.extensions import db
+
+    runner.invoke(args=["catalog", "import", write_csv(dev_style(10))])
+    before = in_app(app, catalogue_version)
+    shared = in_app(app, current_catalogue)
+    mine = [_spotify_track(n) for n in range(3)]
+    features = {f: 0.5 for f in ("valence", "energy", "danceability", "acousticness", "instrumentalness",
+                                 "speechiness", "liveness")} | {"loudness": -7.0, "tempo": 100.0, "key": 1, "mode": 1}
+
+    def store_mine():
+        ids = store.upsert_spotify_tracks(mine, source=store.LISTENER_SOURCE)
+        _store_features({i: features for i in ids}, "test")
+        store.bump_version(ids)
+        db.session.commit()
+        return ids
+
+    ids = in_app(app, store_mine)
+    assert in_app(app, catalogue_version) == before
+    assert in_app(app, current_catalogue) is shared and base62(0, "L") not in set(shared.ids)
+    own = in_app(app, lambda: tracks_catalogue(ids + [base62(0)]))
+    assert sorted(own.ids) == sorted(ids + [base62(0)]) and own.artists[own.index_of(ids[0])] == ("Me",)
+
+    # Features for a curation track (one a seed list or import brought) do announce a change.
+    def store_curated():
+        _store_features({base62(1): features}, "test")
+        store.bump_version([base62(1)])
+        db.session.commit()
+
+    in_app(app, store_curated)
+    assert in_app(app, catalogue_version) == before + 1
+    # A listener's track that a seed refresh also brings joins the curation catalogue.
+    in_app(app, lambda: store.upsert_spotify_tracks(mine[:1], source="seed:playlist"))
+    assert base62(0, "L") in set(in_app(app, current_catalogue).ids)

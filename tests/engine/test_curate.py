@@ -261,3 +261,42 @@ def test_from_records_columns():
     assert cat.tags[1] == frozenset({"calm", "night"})
     assert cat.features.dtype == np.float32 and cat.features.flags.c_contiguous
     assert cat.matrix_bytes() == 3 * len(FEATURES) * 4
+
+
+def test_columns_hold_no_object_per_track_and_round_trip_as_plain_arrays():
+    recs = records(5)
+    recs[3]["id"], recs[4]["id"] = "b", "a"  # unsorted ids, one duplicated below
+    recs[2]["id"] = "a"
+    recs[1].update(isrc="usabc1234567", artists=["Él", "Ña"], tags=["mood:calm"])
+    cat = Catalogue.from_records(recs)
+    assert cat.index_of("id0") == 0 and list(cat.rows_of(["a", "b", "zz", "id1"])) == [1, 2, 3, 4]
+    assert cat.id_codes(np.array([2, 4])).tolist()[0] == cat.id_codes(np.array([4]))[0]  # same id, same code
+    assert cat.isrc[1] == "USABC1234567" and cat.isrc[0] is None and cat.has_isrc.tolist() == [0, 1, 0, 0, 0]
+    assert cat.artists[1] == ("Él", "Ña") and cat.names[4] == "Song 4" and list(cat.ids[[3, 4]]) == ["b", "a"]
+    with pytest.raises(KeyError):
+        cat.index_of("nope")
+    arrays = cat.to_arrays()
+    assert all(a.dtype != object for a in arrays.values())
+    back = Catalogue.from_stored_arrays(arrays)
+    assert back.ids == cat.ids and back.names == cat.names and back.artists == cat.artists
+    assert back.tags == cat.tags and back.isrc == cat.isrc and back.tags[1] == frozenset({"mood:calm"})
+    assert np.array_equal(back.features, cat.features) and back.rows_of(["a"]).tolist() == [2, 4]
+
+
+def test_remembered_preselection_is_the_scans_answer(dense):
+    from curator.engine.arc import build_arc
+    from curator.engine.scoring import preselect
+
+    cat = dense_catalogue(30_000, seed=3)
+    arc = build_arc(LOW, HIGH, 30)
+    memo: dict = {}
+    scanned = preselect(cat.features, arc, 384, cat.threshold_sample)
+    first = preselect(cat.features, arc, 384, cat.threshold_sample, memo=memo)
+    again = preselect(cat.features, arc, 384, cat.threshold_sample, memo=memo)
+    assert np.array_equal(first, scanned) and again is first and len(memo) == 1
+    other = preselect(cat.features, build_arc(LOW, LOW, 30), 384, cat.threshold_sample, memo=memo)
+    assert len(memo) == 2 and not np.array_equal(other, first)
+    # curate() keeps the memo with the catalogue; playlists are the same with it as without.
+    with_memo = [curate(cat, LOW, HIGH, Length(tracks=30), CurateOptions(seed=s)) for s in (1, 1)]
+    assert [t.id for t in with_memo[0].tracks] == [t.id for t in with_memo[1].tracks]
+    assert len(cat.preselection_memo) == 1
