@@ -7,11 +7,12 @@ from curator.extensions import db
 from curator.models.audit import AuditEvent
 
 
-def record(actor, action: str, target: str = "", before=None, after=None) -> AuditEvent:
-    """Add an audit event to the current session (the caller commits). `actor` may be None (CLI)."""
+def record(actor, action: str, target: str = "", before=None, after=None, *, actor_label: str = "") -> AuditEvent:
+    """Add an audit event to the current session (the caller commits). `actor` may be None: the
+    command line, or the setting named by `actor_label` (e.g. "ADMIN_SPOTIFY_IDS")."""
     event = AuditEvent(
         actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "spotify_id", None) or "command line",
+        actor_label=getattr(actor, "spotify_id", None) or actor_label or "command line",
         action=action,
         target=target,
         before=_plain(before),

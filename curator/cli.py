@@ -25,3 +25,6 @@ def init_app(app) -> None:
     catalogue_cli.register(app)
     moods_cli.register(app)
     admin_cli.register(app)
+    from curator.inputs import refuse_nul_arguments
+
+    refuse_nul_arguments(app.cli)  # every command above, as the web refuses NUL on every route

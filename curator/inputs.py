@@ -6,11 +6,18 @@
   header failed whichever query it reached. No Curator input has a use for them.
 * Deeply nested JSON: the parser's RecursionError is not the ValueError Flask expects, so
   `get_json(silent=True)` let it through instead of answering "not JSON".
+* Text that is not Unicode: JSON's "\\ud800" escape makes a lone UTF-16 surrogate, which no
+  database encoding (nor our own JSON output) can hold.
+* JSON integers beyond a float's range (above 1e308): every number field compares or converts
+  them as floats, which raised OverflowError. No Curator number is anywhere near that.
+* The same NUL rule for command-line arguments (`roles grant`, `catalog import PATH`, ...).
 """
 from __future__ import annotations
 
 import json
+import sys
 
+import click
 from flask import request
 from flask.json.provider import DefaultJSONProvider
 
@@ -29,30 +36,58 @@ def db_int(value) -> int:
     return number
 
 
+def _json_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:  # more digits than Python converts (4300)
+        number = None
+    if number is None or abs(number) > sys.float_info.max:
+        raise CuratorError(f"A number in the JSON body is far too large ({text[:20]}…).", code="number_too_large")
+    return number
+
+
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, except that nesting too deep to parse is a ValueError (bad JSON, a 400)."""
+    """Flask's JSON, except that nesting too deep to parse is a ValueError (bad JSON, a 400), and
+    integers beyond a float's range or lone surrogates in strings are a clear 400 (CuratorError)."""
 
     def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_int", _json_int)
         try:
-            return json.loads(s, **kwargs)
+            value = json.loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+        if not _valid_unicode(value):
+            raise CuratorError("The JSON body contains text that is not valid Unicode (a lone "
+                               "\\uD800-\\uDFFF surrogate escape).", code="invalid_unicode")
+        return value
 
 
-def _has_nul(value) -> bool:
-    """Whether a string, or any key or string inside JSON data, holds a NUL (no recursion)."""
+def _strings(value):
+    """Every string in JSON data, keys included (no recursion: nesting may be deep)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if NUL in item:
-                return True
+            yield item
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+
+
+def _valid_unicode(value) -> bool:
+    try:
+        for text in _strings(value):
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _has_nul(value) -> bool:
+    """Whether a string, or any key or string inside JSON data, holds a NUL."""
+    return any(NUL in text for text in _strings(value))
 
 
 def request_has_nul() -> bool:
@@ -62,6 +97,25 @@ def request_has_nul() -> bool:
         if any(NUL in key or any(NUL in v for v in vals) for key, vals in values.lists()):
             return True
     return request.is_json and _has_nul(request.get_json(silent=True))
+
+
+def refuse_nul_arguments(command: click.Command) -> None:
+    """Make `command` and every subcommand stop with a usage error (exit 2) on a NUL in any
+    argument, before click converts it (a path with a NUL fails inside os.stat)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            refuse_nul_arguments(sub)
+    parse_args = command.parse_args
+    if getattr(parse_args, "refuses_nul", False):
+        return
+
+    def checked(ctx, args):
+        if any(NUL in arg for arg in args):
+            raise click.UsageError("An argument contains a NUL character (\\0), which no argument accepts.", ctx=ctx)
+        return parse_args(ctx, args)
+
+    checked.refuses_nul = True
+    command.parse_args = checked
 
 
 def init_app(app) -> None:

@@ -52,6 +52,7 @@ def pg_schema():
 def app_config(tmp_path, fake_spotify, pg_schema):
     """Settings for a test app; tests may change them before asking for `app`."""
     engine_options = {"pool_pre_ping": True}
+    fake_spotify.require_pkce = True  # every login of the app must use PKCE S256
     if pg_schema:
         engine_options["connect_args"] = {"options": f"-csearch_path={pg_schema}"}
     return {

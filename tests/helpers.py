@@ -45,6 +45,36 @@ def login(client, fake, spotify_id: str = "listener-1", display_name: str | None
     return response
 
 
+def api_headers(token: str, **extra) -> dict:
+    """Headers for a JSON API write: the CSRF token of the session, plus any others."""
+    return {"X-CSRFToken": token, **extra}
+
+
+def login_with_role(client, fake, app, spotify_id: str, role: str | None):
+    """Log in through the fake Spotify, then hold `role` (granted in the database, as an admin would)."""
+    from curator.extensions import db
+    from curator.models.user import User
+
+    login(client, fake, spotify_id)
+    if role:
+        with app.app_context():
+            user = db.session.scalar(db.select(User).where(User.spotify_id == spotify_id))
+            user.grant(role)
+            db.session.commit()
+    return client
+
+
+def in_app(app, func):
+    """`func()` inside an app context, with the ORM session closed afterwards."""
+    from curator.extensions import db
+
+    with app.app_context():
+        try:
+            return func()
+        finally:
+            db.session.remove()
+
+
 def spotify_id(n: int, prefix: str = "t") -> str:
     """A valid-looking 22-character Spotify id, distinct per n and prefix."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -68,3 +98,52 @@ def dev_style_csv(n: int) -> str:
             f"{(i % 8) / 10:.1f}", "-8.5", "0.04", "120.0", str(i % 12), "4",
             ["Calm", "Sad", "Happy", "Energetic"][i % 4]]))
     return "\n".join(lines) + "\n"
+
+
+base62 = spotify_id  # the name the catalogue tests know it by
+
+
+# -- a world of seeds in the fake Spotify: one playlist, one artist, one track, one search ---------
+
+FEATURES = {"valence": 0.4, "energy": 0.5, "danceability": 0.5, "acousticness": 0.5, "instrumentalness": 0.1,
+            "speechiness": 0.05, "liveness": 0.1, "loudness": -8.0, "tempo": 110.0, "key": 5, "mode": 1}
+PLAYLIST = "PL" + base62(1, "q")[2:]
+OTHERS_PLAYLIST = "PX" + base62(2, "q")[2:]
+ARTIST = base62(1, "A")
+TRACK = base62(1, "T")
+QUERY = "genre:ambient year:2010-2024"
+
+
+def build_world(fake, *, playlist_tracks=120, albums=12, per_album=3, search_hits=25, featureless=3):
+    """Seedable data in the fake; returns the ids of every track a refresh should find."""
+    found = []
+    playlist_ids = [base62(i, "p") for i in range(playlist_tracks)]
+    for tid in playlist_ids:
+        fake.add_track(tid, name=f"Playlist song {tid[-3:]}", artists=[(base62(9, "a"), "Pat Player")],
+                       album=(base62(9, "b"), "Playlist album"), isrc=f"GBAAA{tid[-7:].upper()}")
+    fake.add_user("admin-user", display_name="Ada Admin")
+    fake.add_playlist(PLAYLIST, owner="admin-user", track_ids=playlist_ids)
+    found += playlist_ids
+    for a in range(albums):
+        album_id = base62(a, "L")
+        for t in range(per_album):
+            tid = base62(a * 100 + t, "r")
+            fake.add_track(tid, name=f"Artist song {a}-{t}", artists=[(ARTIST, "Arty")], album=(album_id, f"Album {a}"))
+            found.append(tid)
+    fake.add_track(TRACK, name="Single seed", artists=[(base62(3, "a"), "Solo")])
+    found.append(TRACK)
+    hits = [base62(i, "s") for i in range(search_hits)]
+    for tid in hits:
+        fake.add_track(tid, name=f"Ambient {tid[-3:]}", artists=[(base62(4, "a"), "Drone")])
+    fake.add_search_results(QUERY, hits)
+    found += hits
+    for tid in found[featureless:]:
+        fake.set_features(tid, FEATURES)
+    return found
+
+
+def add_seeds(app, mood="calm", **texts):
+    """Save seed lists for `mood` as an admin would (playlist=..., artist=..., track=..., search=...)."""
+    from curator.catalogue import seeds
+
+    in_app(app, lambda: seeds.save_mood_seeds(mood, texts))

@@ -59,6 +59,51 @@ def test_admin_ids_become_admins_at_login(client, fake_spotify, app):
         assert user.has_role("admin") and user.has_role("curator")
 
 
+def _admin_events(app, spotify_id):
+    from curator.models.audit import AuditEvent
+
+    with app.app_context():
+        rows = db.session.scalars(db.select(AuditEvent).where(AuditEvent.target == spotify_id)
+                                  .order_by(AuditEvent.id)).all()
+        return [(e.action, e.actor_label, "admin" in e.after["roles"]) for e in rows]
+
+
+def _roles(app, spotify_id):
+    with app.app_context():
+        return db.session.scalar(db.select(User).where(User.spotify_id == spotify_id)).roles
+
+
+def test_admin_from_the_environment_is_audited_and_revoked_when_the_id_leaves_the_list(client, fake_spotify, app):
+    login(client, fake_spotify, "admin-user")
+    assert _admin_events(app, "admin-user") == [("role.grant", "ADMIN_SPOTIFY_IDS", True)]
+    login(client, fake_spotify, "admin-user")  # still listed: nothing new to record
+    assert _admin_events(app, "admin-user") == [("role.grant", "ADMIN_SPOTIFY_IDS", True)]
+    app.config["ADMIN_SPOTIFY_IDS"] = []
+    login(client, fake_spotify, "admin-user")
+    assert _roles(app, "admin-user") == {"listener"}
+    assert _admin_events(app, "admin-user") == [("role.grant", "ADMIN_SPOTIFY_IDS", True),
+                                                ("role.revoke", "ADMIN_SPOTIFY_IDS", False)]
+    app.config["ADMIN_SPOTIFY_IDS"] = ["admin-user"]
+    login(client, fake_spotify, "admin-user")
+    assert "admin" in _roles(app, "admin-user")
+
+
+def test_admin_granted_by_hand_stays_when_the_id_is_not_listed(client, fake_spotify, app, runner):
+    login(client, fake_spotify, "helen")
+    assert runner.invoke(args=["roles", "grant", "helen", "admin"]).exit_code == 0
+    login(client, fake_spotify, "helen")
+    assert "admin" in _roles(app, "helen")
+    # Listed, then granted by hand, then unlisted: the hand grant came last, so it stays.
+    app.config["ADMIN_SPOTIFY_IDS"] = ["ivan"]
+    login(client, fake_spotify, "ivan")
+    assert runner.invoke(args=["roles", "revoke", "ivan", "admin"]).exit_code == 0
+    assert runner.invoke(args=["roles", "grant", "ivan", "admin"]).exit_code == 0
+    app.config["ADMIN_SPOTIFY_IDS"] = []
+    login(client, fake_spotify, "ivan")
+    assert "admin" in _roles(app, "ivan")
+    assert [a for a, _, _ in _admin_events(app, "ivan")] == ["role.grant", "role.revoke", "role.grant"]
+
+
 def test_next_returns_to_the_page_that_asked_and_refuses_other_hosts(client, fake_spotify):
     response = login(client, fake_spotify, "carol", next_path="/healthz")
     assert response.headers["Location"].endswith("/healthz")
@@ -209,3 +254,57 @@ def test_cookie_is_secure_when_the_app_is_served_over_https(monkeypatch, app_con
         with app.app_context():
             db.drop_all()
             db.engine.dispose()
+
+
+# --- PKCE (S256) ---
+
+def test_login_sends_a_pkce_challenge_and_the_exchange_its_verifier(client, fake_spotify, app):
+    import base64
+    import hashlib
+
+    start = client.get("/login")
+    query = parse_qs(urlsplit(start.headers["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    challenge = query["code_challenge"][0]
+    with app.app_context():
+        stored = db.session.scalars(db.select(WebSession.data)).all()
+    verifier = next(data["oauth"]["verifier"] for data in stored if "oauth" in data)
+    assert verifier not in start.headers["Location"]  # only its hash leaves the server
+    assert 43 <= len(verifier) <= 128
+    fake_spotify.add_user("pat")
+    fake_spotify.authorize_as("pat")
+    approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(approved.headers["Location"])
+    assert client.get(callback.path, query_string=parse_qs(callback.query)).status_code == 302
+    exchange = [r for r in fake_spotify.requests if r.path.endswith("/api/token")][-1]
+    assert exchange.form["code_verifier"] == [verifier]
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert expected == challenge
+
+
+def test_a_code_from_one_browser_replayed_with_another_browsers_state_is_refused(app, fake_spotify):
+    victim, attacker = app.test_client(), app.test_client()
+    fake_spotify.add_user("victim")
+    fake_spotify.authorize_as("victim")
+    # The victim's browser starts a login and Spotify answers with a code (which leaks).
+    approved = requests.get(victim.get("/login").headers["Location"], allow_redirects=False, timeout=5)
+    stolen = parse_qs(urlsplit(approved.headers["Location"]).query)["code"][0]
+    # The attacker starts a login of their own and sends the stolen code with their own state.
+    state = parse_qs(urlsplit(attacker.get("/login").headers["Location"]).query)["state"][0]
+    replay = attacker.get("/callback", query_string={"code": stolen, "state": state})
+    assert replay.status_code == 400 and b"did not accept" in replay.data
+    assert b"Log in with Spotify" in attacker.get("/").data  # not logged in as anyone
+    with app.app_context():
+        assert db.session.scalar(db.select(User).where(User.spotify_id == "victim")) is None
+    exchange = [r for r in fake_spotify.requests if r.path.endswith("/api/token")][-1]
+    assert exchange.status == 400 and exchange.form["code_verifier"]
+
+
+def test_the_fake_refuses_a_login_without_pkce(client, fake_spotify):
+    """The fake Spotify enforces PKCE for the app's tests, so a login that dropped it would fail."""
+    start = urlsplit(client.get("/login").headers["Location"])
+    query = {k: v[0] for k, v in parse_qs(start.query).items() if not k.startswith("code_challenge")}
+    fake_spotify.add_user("quinn")
+    fake_spotify.authorize_as("quinn")
+    refused = requests.get(f"{start.scheme}://{start.netloc}{start.path}", params=query, allow_redirects=False, timeout=5)
+    assert parse_qs(urlsplit(refused.headers["Location"]).query)["error"] == ["invalid_request"]

@@ -5,13 +5,16 @@ or differently there.
 """
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+import requests
 
 from curator.extensions import db
 from curator.models.mood import Mood
-from tests.curate.conftest import login_with_role
-from tests.helpers import csrf_token
-from tests.listen.conftest import api_headers, catalogue, listener, moods  # noqa: F401  (fixtures)
+from tests.helpers import api_headers, csrf_token, login_with_role
+from tests.listen.conftest import catalogue, listener, moods  # noqa: F401  (fixtures)
 
 HUGE = "9" * 30  # past every database integer
 LONG = "x" * 20_000
@@ -171,3 +174,107 @@ def test_sweep_of_malformed_curator_and_admin_input(app, client, admin, catalogu
         if response.status_code >= 500 or "Traceback" in response.get_data(as_text=True):
             failures.append((response.status_code, method, path[:80], str(data)[:120]))
     assert failures == []
+
+
+# --- text that is not Unicode, numbers past a float (JSON) ---
+
+@pytest.mark.parametrize("body", [
+    '{"from": "\\ud800", "to": "calm", "tracks": 5}',
+    '{"from": "anxious", "to": "calm", "tracks": 5, "arc": "\\udfff"}',
+    '{"from": "anxious", "to": "calm", "tracks": 5, "\\ud83d": 1}',
+])
+def test_a_lone_surrogate_in_json_is_a_clear_400(client, listener, catalogue, body):  # noqa: F811
+    response = client.post("/api/v1/previews", data=body,
+                           headers=api_headers(listener, **{"Content-Type": "application/json"}))
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_unicode" and "not valid Unicode" in error["message"]
+
+
+@pytest.mark.parametrize("field", ["tracks", "minutes", "seed", "before_rating"])
+@pytest.mark.parametrize("number", ["1" + "0" * 309, "-" + "9" * 400, "1" + "0" * 5000])
+def test_integers_beyond_a_float_are_a_clear_400(client, listener, catalogue, field, number):  # noqa: F811
+    body = {"from": "anxious", "to": "calm", "tracks": 5}
+    if field == "minutes":
+        del body["tracks"]
+    text = json.dumps(body)[:-1] + f', "{field}": {number}}}'
+    response = client.post("/api/v1/previews", data=text,
+                           headers=api_headers(listener, **{"Content-Type": "application/json"}))
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    error = response.get_json()["error"]
+    assert error["code"] == "number_too_large" and "far too large" in error["message"]
+
+
+def test_a_float_past_1e308_in_json_is_a_422_naming_the_field(client, listener, catalogue):  # noqa: F811
+    for field in ("tracks", "seed", "before_rating"):
+        text = '{"from": "anxious", "to": "calm", "tracks": 5, "%s": 1e309}' % field
+        response = client.post("/api/v1/previews", data=text.replace('"tracks": 5, "tracks"', '"tracks"'),
+                               headers=api_headers(listener, **{"Content-Type": "application/json"}))
+        assert response.status_code == 422 and response.get_json()["error"]["field"] == field
+
+
+def test_ordinary_numbers_still_work(client, listener, catalogue):  # noqa: F811
+    response = client.post("/api/v1/previews", data='{"from": "anxious", "to": "calm", "tracks": 5, "seed": 12345}',
+                           headers=api_headers(listener, **{"Content-Type": "application/json"}))
+    assert response.status_code == 201 and response.get_json()["seed"] == 12345
+
+
+# --- `next` after login: only a same-site path, however a browser reads it ---
+
+NEXT_REFUSED = [
+    "//evil.example/", "///evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example/",
+    "/%09/evil.example/", "/%0d%0a/evil.example/", "/\r\n/evil.example", "/\n/evil.example", "%2F%2Fevil.example",
+    "/%2F/evil.example", "/%5C/evil.example", "/%5c%5cevil.example", "/%252F%252Fevil.example", "/%25252F/evil",
+    "https://evil.example/", "http:/evil.example", "javascript:alert(1)", "evil.example", " /\t/evil",
+    "/\x00/evil", "/%00/evil", "/caf\u00e9//evil", "", None,
+]
+NEXT_KEPT = ["/", "/healthz", "/history?page=2", "/curate/moods/calm", "/previews/abc?x=%2Fy", "/a/b/../c"]
+
+
+@pytest.mark.parametrize("target", NEXT_REFUSED)
+def test_next_that_leaves_the_site_is_refused(app, target):
+    from curator.auth.service import same_site_path
+
+    assert same_site_path(target) is None
+
+
+@pytest.mark.parametrize("target", NEXT_KEPT)
+def test_next_on_this_site_is_kept(app, target):
+    from curator.auth.service import same_site_path
+
+    assert same_site_path(target) == target
+
+
+@pytest.mark.parametrize("query", [
+    "next=/%09/evil.example/", "next=%2F%09%2Fevil.example%2F", "next=/%0d%0aSet-Cookie:%20x=1",
+    "next=/%0a/evil.example", "next=%5C%5Cevil.example", "next=/%5C/evil.example",
+])
+def test_login_round_trip_with_a_hostile_next_lands_home_never_500(client, fake_spotify, query):
+    fake_spotify.add_user("nina")
+    fake_spotify.authorize_as("nina")
+    start = client.get(f"/login?{query}")
+    assert start.status_code == 302
+    approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(approved.headers["Location"])
+    landed = client.get(callback.path, query_string=parse_qs(callback.query))
+    assert landed.status_code == 302
+    location = urlsplit(landed.headers["Location"])
+    assert location.netloc in ("", "localhost") and location.path == "/"
+
+
+# --- NUL in command-line arguments ---
+
+@pytest.mark.parametrize("args", [
+    ["roles", "grant", "admin\x00-user", "admin"],
+    ["roles", "grant", "admin-user", "admin\x00"],
+    ["roles", "revoke", "a\x00", "curator"],
+    ["roles", "list", "--role", "cur\x00ator"],
+    ["catalog", "import", "tracks\x00.csv"],
+    ["moods", "import", "moods\x00.yaml"],
+    ["moods", "validate", "moods\x00.yaml"],
+])
+def test_nul_in_a_command_line_argument_is_a_usage_error(runner, args):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert "NUL character" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -12,10 +12,9 @@ import pytest
 
 from curator.extensions import db
 from curator.models.user import User
-from tests.catalogue.test_refresh import PLAYLIST, QUERY, add_seeds, build_world  # noqa: E402
 from tests.chromium import By, Select, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
 from tests.curate.conftest import catalogue, moods  # noqa: E402,F401  (fixtures)
-from tests.helpers import login  # noqa: E402
+from tests.helpers import PLAYLIST, QUERY, add_seeds, build_world, login  # noqa: E402
 
 
 def console_problems(driver) -> list[str]:
@@ -179,14 +178,16 @@ def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server
     assert console_problems(browser) == []
     full_page_screenshot(browser, "/tmp/curator-users.png")
 
-    # The audit log, filtered to role grants, shows that change and nothing else.
+    # The audit log, filtered to role grants, shows that change, above the admin's own grant
+    # from ADMIN_SPOTIFY_IDS at login, and nothing else.
     visit(browser, live_server + "/admin/audit", "Audit log")
     Select(browser.find_element(By.ID, "a-action")).select_by_value("role.grant")
     browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
     WebDriverWait(browser, 10).until(lambda d: "action=role.grant" in d.current_url)
     events = browser.find_elements(By.CSS_SELECTOR, "table.audit tbody tr")
-    assert len(events) == 1 and "listener-9" in events[0].text and "curator" in events[0].text
-    assert "1 event." in browser.page_source
+    assert len(events) == 2 and "listener-9" in events[0].text and "curator" in events[0].text
+    assert "ADMIN_SPOTIFY_IDS" in events[1].text and "admin" in events[1].text
+    assert "2 events." in browser.page_source
     assert console_problems(browser) == []
     full_page_screenshot(browser, "/tmp/curator-audit.png")
     # A "from" after the "to" is explained, not a crash.

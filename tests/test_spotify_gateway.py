@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import pytest
+import requests
 import responses
 
 from curator.extensions import db
-from curator.models.user import User
+from curator.models.listening import PlaylistSave
+from curator.models.user import SpotifyToken, User
 from curator.spotify import gateway_for
 from curator.spotify.errors import (
     SpotifyForbidden,
+    SpotifyLoginRequired,
     SpotifyRateLimited,
     SpotifyTokenRevoked,
     SpotifyUnavailable,
 )
-from curator.spotify.gateway import SpotifyGateway, SpotifySettings
+from curator.spotify.gateway import MemoryTokenCache, SpotifyGateway, SpotifySettings
 from curator.spotify.token_store import DatabaseTokenCache
 from tests.helpers import login
+from tests.listen.conftest import catalogue, moods  # noqa: F401  (fixtures)
 
 
 def user_id(app, spotify_id):
@@ -155,17 +159,20 @@ def test_add_items_sends_the_documented_body_and_current_path(app, fake_spotify)
 
 def test_forbidden_maps_to_typed_error_with_responses(spotify_responses):
     """Unit level: `responses` with the same spec check; timeouts on every request."""
-    from spotipy.cache_handler import MemoryCacheHandler
-
     settings = SpotifySettings("id", "secret", "http://127.0.0.1:5000/callback", timeout=3.0)
     token = {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600,
              "expires_at": 9999999999, "refresh_token": "r", "scope": ""}
-    gateway = SpotifyGateway(settings, MemoryCacheHandler(token), sleep=lambda s: None)
+    session = requests.Session()
+    timeouts = []
+    send = session.send
+    session.send = lambda request, **kw: timeouts.append(kw.get("timeout")) or send(request, **kw)
+    gateway = SpotifyGateway(settings, MemoryTokenCache(token), sleep=lambda s: None, session=session)
     spotify_responses.add(responses.GET, "https://api.spotify.com/v1/playlists/37i9dQZF1DXcBWIGoYBM5M/items",
                           json={"error": {"status": 403, "message": "Forbidden"}}, status=403)
-    with pytest.raises(SpotifyForbidden):
+    with pytest.raises(SpotifyForbidden) as caught:
         list(gateway.playlist_items("37i9dQZF1DXcBWIGoYBM5M"))
-    assert gateway._sp.requests_timeout == 3.0
+    assert "Forbidden" in caught.value.message
+    assert timeouts == [3.0]
 
 
 def test_token_cache_round_trips_encrypted(app):
@@ -202,3 +209,82 @@ def test_seed_scopes_are_asked_for_only_on_request(client, fake_spotify):
     seeds = parse_qs(urlsplit(client.get("/login?scopes=seeds").headers["Location"]).query)["scope"][0].split()
     assert "playlist-read-private" not in plain
     assert {"playlist-read-private", "playlist-read-collaborative"} <= set(seeds)
+
+
+# --- no token, no prompt (issue 12: spotipy's auth manager called input() in a web worker) ---
+
+@pytest.fixture
+def no_prompts(monkeypatch):
+    """Fail the test if anything asks on standard input or opens a browser."""
+    import webbrowser
+
+    monkeypatch.setattr("builtins.input", lambda *a: pytest.fail("the server prompted on standard input"))
+    monkeypatch.setattr(webbrowser, "open", lambda *a, **k: pytest.fail("the server opened a browser"))
+
+
+def test_no_stored_token_is_a_typed_error_without_any_request(no_prompts, spotify_responses):
+    settings = SpotifySettings("id", "secret", "http://127.0.0.1:5000/callback")
+    gateway = SpotifyGateway(settings, MemoryTokenCache(None), sleep=lambda s: pytest.fail("no waiting"))
+    with pytest.raises(SpotifyLoginRequired):
+        gateway.me()
+    assert len(spotify_responses.calls) == 0
+
+
+def test_two_sessions_revoked_in_one_the_other_is_asked_to_log_in_and_its_save_resumes(
+        app, catalogue, fake_spotify, no_prompts):  # noqa: F811
+    """The scenario of issue 12: the same listener in two browsers; the refresh token is revoked
+    and forgotten through the first; the second (still logged in by its cookie) saves."""
+    first, second = app.test_client(), app.test_client()
+    login(first, fake_spotify, "listener-1")
+    login(second, fake_spotify, "listener-1")
+    token_2 = second.get("/api/v1/session").json["csrf_token"]
+    preview = second.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 12},
+                          headers={"X-CSRFToken": token_2}).json
+
+    fake_spotify.expire_tokens("listener-1")
+    fake_spotify.revoke_refresh_tokens("listener-1")
+    token_1 = first.get("/api/v1/session").json["csrf_token"]
+    other = first.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5},
+                       headers={"X-CSRFToken": token_1}).json
+    revoked = first.post(f"/api/v1/previews/{other['id']}/playlist",
+                         headers={"X-CSRFToken": token_1, "Idempotency-Key": "k-first"})
+    assert revoked.status_code == 401 and revoked.json["error"]["code"] == "spotify_login_expired"
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(SpotifyToken)) == 0  # forgotten
+
+    # The second browser still holds a logged-in session, but no token is stored for it.
+    asked = second.post(f"/api/v1/previews/{preview['id']}/playlist",
+                        headers={"X-CSRFToken": token_2, "Idempotency-Key": "k-second"})
+    assert asked.status_code == 401
+    assert asked.json["error"]["code"] == "spotify_login_expired"
+    assert "log in" in asked.json["error"]["message"].lower()
+    with app.app_context():
+        save = db.session.scalar(db.select(PlaylistSave).where(PlaylistSave.preview_id == preview["id"]))
+        assert save.state == "pending" and save.playlist_id is None  # nothing half-done: resumable
+    assert fake_spotify.playlists_of("listener-1") == []
+
+    # Log in again in the second browser: the same save (same key) finishes, once.
+    login(second, fake_spotify, "listener-1")
+    token_2 = second.get("/api/v1/session").json["csrf_token"]
+    done = second.post(f"/api/v1/previews/{preview['id']}/playlist",
+                       headers={"X-CSRFToken": token_2, "Idempotency-Key": "k-second"})
+    assert done.status_code == 201, done.json
+    playlists = fake_spotify.playlists_of("listener-1")
+    assert len(playlists) == 1
+    assert playlists[0].track_ids == [t["id"] for t in preview["tracks"]]
+
+
+def test_the_html_save_without_a_stored_token_sends_the_listener_to_log_in(
+        app, client, catalogue, fake_spotify, no_prompts):  # noqa: F811
+    login(client, fake_spotify, "listener-1")
+    token = client.get("/api/v1/session").json["csrf_token"]
+    preview = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5},
+                          headers={"X-CSRFToken": token}).json
+    with app.app_context():
+        db.session.execute(db.delete(SpotifyToken))
+        db.session.commit()
+    page = f"/previews/{preview['id']}"
+    response = client.post(f"{page}/save", data={"csrf_token": token}, headers={"Referer": f"http://localhost{page}"})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "/login" in location and preview["id"] in location

@@ -1,4 +1,5 @@
-"""Authorization Code flow with Spotify; `state` ties each callback to the browser that started it."""
+"""Authorization Code flow with PKCE (S256): `state` ties each callback to the browser that started
+it, and the PKCE verifier kept in that browser's session makes its code useless anywhere else."""
 from __future__ import annotations
 
 import hmac
@@ -6,23 +7,25 @@ import secrets
 from urllib.parse import urlparse
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from spotipy.cache_handler import MemoryCacheHandler
 
 from curator import spotify
 from curator.auth import bp
+from curator.auth.service import same_site_path, sign_in
 from curator.extensions import db
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
 from curator.spotify.gateway import (
     BASE_SCOPES,
     COVER_SCOPES,
     LIBRARY_SCOPES,
     SEED_SCOPES,
+    MemoryTokenCache,
     SpotifyGateway,
     authorize_url,
     exchange_code,
+    pkce_pair,
 )
-from curator.spotify.token_store import granted_scopes, save_token
+from curator.spotify.token_store import granted_scopes
 
 EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES, "seeds": SEED_SCOPES}
 
@@ -34,10 +37,8 @@ def load_user():
 
 
 def safe_next(target: str | None) -> str:
-    """Only our own relative paths: never an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("listen.home")
-    return target
+    """Only our own paths, however a browser would read them: never an open redirect."""
+    return same_site_path(target) or url_for("listen.home")
 
 
 def scopes_for(extra: list[str]) -> tuple[str, ...]:
@@ -53,9 +54,13 @@ def scopes_for(extra: list[str]) -> tuple[str, ...]:
 def login():
     extra = [s for s in request.args.get("scopes", "").split(",") if s in EXTRA_SCOPES]
     state = secrets.token_urlsafe(24)
+    # PKCE: the verifier stays in this browser's server-side session; only its hash goes to
+    # Spotify, so a code is worth nothing in any other session, even with that session's state.
+    verifier, challenge = pkce_pair()
     scopes = scopes_for(extra)
-    session["oauth"] = {"state": state, "next": safe_next(request.args.get("next")), "scopes": list(scopes)}
-    return redirect(authorize_url(spotify.settings(), state, scopes, show_dialog=bool(extra)))
+    session["oauth"] = {"state": state, "verifier": verifier, "next": safe_next(request.args.get("next")),
+                        "scopes": list(scopes)}
+    return redirect(authorize_url(spotify.settings(), state, scopes, challenge, show_dialog=bool(extra)))
 
 
 def login_problem(title: str, message: str, status: int = 400):
@@ -82,8 +87,8 @@ def callback():
 
     settings = spotify.settings()
     try:
-        token = exchange_code(settings, code, tuple(pending["scopes"]))
-        profile = SpotifyGateway(settings, MemoryCacheHandler(token)).me()
+        token = exchange_code(settings, code, pending.get("verifier", ""), tuple(pending["scopes"]))
+        profile = SpotifyGateway(settings, MemoryTokenCache(token)).me()
     except SpotifyLoginFailed as exc:
         current_app.logger.warning("token exchange failed: %s", exc)
         return login_problem("Spotify login didn't finish",
@@ -94,18 +99,7 @@ def callback():
         current_app.logger.warning("login failed: %s", exc)
         return login_problem("Spotify login didn't finish", "Spotify could not tell us who you are. Please try again.")
 
-    user = db.session.scalar(db.select(User).where(User.spotify_id == profile["id"]))
-    if user is None:
-        user = User(spotify_id=profile["id"])
-        db.session.add(user)
-    user.display_name = profile.get("display_name") or profile["id"]
-    user.country = profile.get("country")
-    user.last_login_at = utcnow()
-    if profile["id"] in current_app.config["ADMIN_SPOTIFY_IDS"]:
-        user.grant("admin")
-    db.session.commit()
-    save_token(user.id, token)
-
+    user = sign_in(profile, token)
     session.clear()
     session.regenerate()
     session["user_id"] = user.id

@@ -178,6 +178,8 @@ def run_status(run: RefreshRun | None) -> dict:
     """A run as the progress endpoint shows it."""
     if run is None:
         return {"running": lease.held(LOCK) is not None, "run": None}
+    if run.status in ("queued", "running") and lease.held(LOCK) is None:
+        db.session.refresh(run)  # it may have finished between reading the row and the lease
     report = dict(run.report) if run.report else None  # a copy: the row's value stays as stored
     lines: list[str] = []
     if report:

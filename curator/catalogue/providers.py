@@ -26,6 +26,7 @@ from curator.catalogue.seed_refs import parse_spotify_ref
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueTrack
 from curator.models.user import utcnow
+from curator.retrying import TryAgain, retry_after_seconds, retrying, whole_seconds
 from curator.spotify.errors import SpotifyError, SpotifyForbidden
 
 log = logging.getLogger(__name__)
@@ -153,29 +154,17 @@ class ReccoBeatsProvider(FeatureProvider):
         return found
 
     def _get(self, ids: list[str]) -> list[dict]:
-        attempt = 0
-        while True:
-            attempt += 1
+        def attempt() -> list[dict]:
             self.calls += 1
             try:
                 response = self.session.get(self.url, params={"ids": ids}, timeout=self.timeout)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                if attempt > RECCOBEATS_RETRIES:
-                    raise ProviderUnavailable("ReccoBeats did not answer in time.") from exc
-                self.sleep(min(0.5 * 2 ** (attempt - 1), 8))
-                continue
+                raise TryAgain(ProviderUnavailable("ReccoBeats did not answer in time.")) from exc
             if response.status_code == 429:
-                wait = _retry_after(response)
-                if attempt > RECCOBEATS_RETRIES or wait > self.max_wait:
-                    raise ProviderUnavailable(f"ReccoBeats is busy (429, retry after {wait:.0f} s).")
-                log.info("ReccoBeats rate limit; waiting %.1fs", wait)
-                self.sleep(wait)
-                continue
+                wait = retry_after_seconds(response.headers)
+                raise TryAgain(ProviderUnavailable(f"ReccoBeats is busy (429, retry after {whole_seconds(wait)} s)."), wait)
             if response.status_code >= 500:
-                if attempt > RECCOBEATS_RETRIES:
-                    raise ProviderUnavailable(f"ReccoBeats answered {response.status_code}.")
-                self.sleep(min(0.5 * 2 ** (attempt - 1), 8))
-                continue
+                raise TryAgain(ProviderUnavailable(f"ReccoBeats answered {response.status_code}."))
             if response.status_code != 200:
                 raise ProviderUnavailable(f"ReccoBeats refused the request ({response.status_code}).")
             try:
@@ -184,12 +173,8 @@ class ReccoBeatsProvider(FeatureProvider):
                 raise ProviderUnavailable("ReccoBeats answered something that is not JSON.") from exc
             return [row for row in content if isinstance(row, dict)]
 
-
-def _retry_after(response) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
+        return retrying(attempt, retries=RECCOBEATS_RETRIES, max_wait=self.max_wait, sleep=self.sleep,
+                        on_wait=lambda wait, again: log.info("%s; waiting %.1fs", again.error, wait))
 
 
 def _spotify_id_of(row: dict, asked: Iterable[str]) -> str | None:

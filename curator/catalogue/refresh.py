@@ -33,11 +33,11 @@ from curator.spotify.errors import (
     SpotifyNotFound,
     SpotifyRateLimited,
 )
+from curator.spotify.gateway import SEARCH_PAGE
 
 log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 50  # tracks per search seed: 5 pages of 10
-SEARCH_PAGE = 10  # the API's maximum since 2025
 ARTIST_MAX_ALBUMS = 50  # albums and singles per artist seed
 SEED_MAX_AGE = timedelta(days=7)
 PLAYLIST_FIELDS = "snapshot_id,name"
@@ -173,7 +173,7 @@ def _failure(seed: Seed, exc: Exception) -> tuple[str, str]:
     if isinstance(exc, SpotifyNotFound):
         return "not_found", f"Spotify has no such {seed.kind}; check the id or remove the seed."
     if isinstance(exc, SpotifyRateLimited):
-        return "rate_limited", (f"Spotify kept answering 429 (retry after {exc.retry_after:.0f} s); skipped this "
+        return "rate_limited", (f"Spotify kept answering 429 (retry after {exc.wait_seconds} s); skipped this "
                                 "time, it will be read on the next run.")
     if isinstance(exc, SpotifyError):
         return "error", f"Spotify error: {exc.message}"

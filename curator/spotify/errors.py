@@ -1,7 +1,7 @@
 """What can go wrong talking to Spotify, as our own types (mapped to pages and JSON in one place)."""
 from __future__ import annotations
 
-import math
+from curator.retrying import whole_seconds
 
 
 class SpotifyError(Exception):
@@ -42,7 +42,7 @@ class SpotifyRateLimited(SpotifyError):
     @property
     def wait_seconds(self) -> int:
         """Whole seconds to tell a person (and a Retry-After header): never 0."""
-        return max(1, math.ceil(self.retry_after))
+        return whole_seconds(self.retry_after)
 
 
 class SpotifyAuthError(SpotifyError):
@@ -54,6 +54,11 @@ class SpotifyAuthError(SpotifyError):
 
 class SpotifyTokenRevoked(SpotifyAuthError):
     """The refresh token was revoked (`invalid_grant`): the user must log in again."""
+
+
+class SpotifyLoginRequired(SpotifyAuthError):
+    """No Spotify token is stored for a logged-in listener (e.g. forgotten after a revocation in
+    another browser session): they must log in again. Never answered by prompting."""
 
 
 class SpotifyForbidden(SpotifyError):

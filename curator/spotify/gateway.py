@@ -1,32 +1,50 @@
-"""The one door to Spotify. Every Web API call of the app goes through `SpotifyGateway`.
+"""The one door to Spotify. Every Web API and accounts-service call of the app goes through here.
 
-spotipy does the HTTP and OAuth plumbing; this module adds what spotipy leaves to us:
+Built on `requests` directly rather than on spotipy's client, because spotipy's surface is in the
+way of what Curator must do:
+- its methods still point at retired paths or send undocumented bodies (items through
+  /playlists/{id}/tracks, creation through /users/{id}/playlists), and the only way to send
+  anything else is its private `_internal_call`;
+- its urllib3 retry layer answers 429 itself and drops Retry-After, unless one mounts adapters on
+  its private `_session`;
+- its auth manager, asked for a token it does not have, prompts on standard input or opens a
+  browser: in a web worker that is a hung request or a 500 (issue 12);
+- its `SpotifyOAuth` cannot send a PKCE verifier alongside the client secret.
+So this module speaks HTTP itself: the authorize URL (with PKCE S256), the code exchange, the
+token refresh, and the Web API calls. spotipy remains only as the token-cache interface
+(`get_cached_token` / `save_token_to_cache`, which `token_store.DatabaseTokenCache` implements),
+and token dicts keep spotipy's shape (access_token, refresh_token, expires_at, scope).
+
+What it guarantees:
 - only current operations (create with POST /me/playlists, items through /playlists/{id}/items,
-  search pages of at most 10), called through spotipy's low-level `_internal_call` where a
-  spotipy method still points at a retired path or sends a body the spec does not document;
-- bounded retries that honour `Retry-After` on 429 and back off on 5xx and network errors,
-  never retrying an ambiguous non-idempotent write;
-- a timeout on every request and errors mapped to `curator.spotify.errors` types.
+  search pages of at most `SEARCH_PAGE`);
+- bounded retries through `curator.retrying` (the one retry/backoff helper, shared with the
+  ReccoBeats provider): 429 waits out Retry-After, 5xx and network errors back off, and an
+  ambiguous non-idempotent write is never retried;
+- a timeout on every request; failures as `curator.spotify.errors` types; no stored token is
+  `SpotifyLoginRequired` (log in again), never a prompt.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
-import spotipy
-from spotipy.cache_handler import CacheHandler, MemoryCacheHandler
-from spotipy.oauth2 import SpotifyOauthError
 
+from curator.retrying import TryAgain, retry_after_seconds, retrying, whole_seconds
 from curator.spotify.errors import (
     SpotifyAuthError,
     SpotifyBadRequest,
     SpotifyError,
     SpotifyForbidden,
     SpotifyLoginFailed,
+    SpotifyLoginRequired,
     SpotifyNotConfigured,
     SpotifyNotFound,
     SpotifyRateLimited,
@@ -42,6 +60,8 @@ PLAYLIST_ITEMS_PAGE = 50
 ALBUM_TRACKS_PAGE = 50
 ARTIST_ALBUMS_PAGE = 10
 LIBRARY_PAGE = 50
+# Renew an access token this many seconds before Spotify says it expires (clocks differ).
+EXPIRY_MARGIN = 60
 
 # What the login asks for: the narrowest set for creating private playlists for the user.
 BASE_SCOPES = ("playlist-modify-private", "playlist-modify-public", "user-read-private")
@@ -71,6 +91,10 @@ class SpotifySettings:
     def configured(self) -> bool:
         return bool(self.client_id and self.client_secret)
 
+    @property
+    def token_url(self) -> str:
+        return self.accounts_url + "api/token"
+
     @classmethod
     def from_config(cls, config) -> SpotifySettings:
         return cls(
@@ -85,85 +109,161 @@ class SpotifySettings:
         )
 
 
-def make_oauth(settings: SpotifySettings, cache_handler: CacheHandler, scope: str = "") -> spotipy.SpotifyOAuth:
-    """A spotipy OAuth manager pointed at our configured accounts service."""
+class MemoryTokenCache:
+    """A token held for one piece of work (the login callback, a test): nothing is stored."""
+
+    def __init__(self, token: dict | None = None) -> None:
+        self.token = token
+
+    def get_cached_token(self) -> dict | None:
+        return self.token
+
+    def save_token_to_cache(self, token_info: dict) -> None:
+        self.token = token_info
+
+
+# -- login: Authorization Code with PKCE ------------------------------------------------------
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh (code_verifier, code_challenge) for PKCE S256 (RFC 7636): the verifier stays in the
+    server-side session, the challenge goes to /authorize."""
+    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=")
+    return verifier, challenge.decode("ascii")
+
+
+def authorize_url(settings: SpotifySettings, state: str, scopes: tuple[str, ...], code_challenge: str,
+                  show_dialog: bool = False) -> str:
     if not settings.configured:
         raise SpotifyNotConfigured("Spotify client id and secret are not set.")
-    oauth = spotipy.SpotifyOAuth(
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        redirect_uri=settings.redirect_uri,
-        scope=scope or None,
-        cache_handler=cache_handler,
-        open_browser=False,
-        requests_timeout=settings.timeout,
-    )
-    # Instance attributes shadow spotipy's class constants, so tests can aim at a fake server.
-    oauth.OAUTH_AUTHORIZE_URL = settings.accounts_url + "authorize"
-    oauth.OAUTH_TOKEN_URL = settings.accounts_url + "api/token"
-    return oauth
+    params = {
+        "client_id": settings.client_id,
+        "response_type": "code",
+        "redirect_uri": settings.redirect_uri,
+        "state": state,
+        "scope": " ".join(scopes),
+        "code_challenge_method": "S256",
+        "code_challenge": code_challenge,
+    }
+    if show_dialog:
+        params["show_dialog"] = "true"
+    return settings.accounts_url + "authorize?" + urlencode(params, quote_via=quote)
 
 
-def authorize_url(settings: SpotifySettings, state: str, scopes: tuple[str, ...], show_dialog=False) -> str:
-    oauth = make_oauth(settings, MemoryCacheHandler(), " ".join(scopes))
-    oauth.show_dialog = show_dialog
-    return oauth.get_authorize_url(state=state)
-
-
-def exchange_code(settings: SpotifySettings, code: str, scopes: tuple[str, ...]) -> dict:
-    """Trade an authorization code for a token_info dict (access, refresh, expires_at, scope)."""
-    memory = MemoryCacheHandler()
-    oauth = make_oauth(settings, memory, " ".join(scopes))
+def exchange_code(settings: SpotifySettings, code: str, code_verifier: str, scopes: tuple[str, ...] = (),
+                  session: requests.Session | None = None) -> dict:
+    """Trade an authorization code (and the PKCE verifier of the browser session that asked for
+    it) for a token dict: access_token, refresh_token, expires_at, scope."""
     try:
-        oauth.get_access_token(code, as_dict=False, check_cache=False)
-    except SpotifyOauthError as exc:
-        raise SpotifyLoginFailed(
-            f"Spotify did not accept the login ({exc.error or 'error'}: {exc.error_description or ''})."
-        ) from exc
-    except requests.RequestException as exc:
+        token = _token_request(settings, session or requests.Session(), {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": settings.redirect_uri,
+            "code_verifier": code_verifier,
+        })
+    except _TokenRefused as refused:
+        raise SpotifyLoginFailed(f"Spotify did not accept the login ({refused.error}: {refused.description}).") from None
+    except SpotifyUnavailable as exc:
         raise SpotifyUnavailable("Spotify's login service did not answer.") from exc
-    token = memory.get_cached_token()
-    if not token or "access_token" not in token:
+    if not token.get("access_token"):
         raise SpotifyLoginFailed("Spotify answered the login without a token.")
+    token.setdefault("scope", " ".join(scopes))  # Spotify names the granted scopes; if not, what we asked
     return token
 
 
+class _TokenRefused(Exception):
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(f"{status} {error}: {description}")
+        self.status, self.error, self.description = status, error, description
+
+
+def _token_request(settings: SpotifySettings, session: requests.Session, form: dict) -> dict:
+    """POST to the accounts service's token endpoint with our client credentials."""
+    if not settings.configured:
+        raise SpotifyNotConfigured("Spotify client id and secret are not set.")
+    try:
+        response = session.post(settings.token_url, data=form, auth=(settings.client_id, settings.client_secret),
+                                headers={"Accept": "application/json"}, timeout=settings.timeout)
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise SpotifyUnavailable("Spotify's accounts service did not answer in time.", operation="POST /api/token") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise SpotifyUnavailable(f"Spotify's accounts service answered {response.status_code}.",
+                                 http_status=response.status_code, operation="POST /api/token")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200:
+        raise _TokenRefused(response.status_code, str(body.get("error") or "error"),
+                            str(body.get("error_description") or ""))
+    if not isinstance(body, dict):
+        raise SpotifyBadRequest("Spotify's accounts service answered something that is not a token.",
+                                operation="POST /api/token")
+    body["expires_at"] = int(time.time()) + int(body.get("expires_in") or 3600)
+    return body
+
+
+# -- the Web API ------------------------------------------------------------------------------
+
 class SpotifyGateway:
-    """Spotify Web API for one user (or one app token), with retries and typed errors."""
+    """Spotify Web API for one user, with token renewal, retries and typed errors.
+
+    `cache_handler` holds the user's token (`get_cached_token`, `save_token_to_cache`).
+    """
 
     def __init__(
         self,
         settings: SpotifySettings,
-        cache_handler: CacheHandler,
+        cache_handler,
         *,
         observer: Observer | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
         self._cache = cache_handler
-        self._oauth = make_oauth(settings, cache_handler)
-        self._sp = spotipy.Spotify(
-            auth_manager=self._oauth,
-            requests_timeout=settings.timeout,
-            # Retries are ours (below), so spotipy's urllib3 layer must not retry on its own.
-            retries=0,
-            status_retries=0,
-            status_forcelist=(),
-        )
-        self._sp.prefix = settings.api_url
-        # spotipy's urllib3 Retry still intercepts 429s (dropping Retry-After); plain adapters
-        # hand every response to the loop below.
-        for scheme in ("http://", "https://"):
-            self._sp._session.mount(scheme, requests.adapters.HTTPAdapter())
+        self._http = session or requests.Session()
+        self._http.headers.setdefault("Accept", "application/json")
         self._observer = observer
         self._sleep = sleep
         self.calls = 0
+
+    # -- tokens --------------------------------------------------------------------------
+    def _access_token(self, *, renew: bool = False) -> str:
+        token = self._cache.get_cached_token()
+        if not token or not token.get("access_token"):
+            # E.g. the login was revoked and forgotten in another browser session: ask for a
+            # new login (the caller keeps what it had done), never prompt.
+            raise SpotifyLoginRequired("Please log in with Spotify again to carry on.")
+        if renew or float(token.get("expires_at") or 0) - time.time() < EXPIRY_MARGIN:
+            token = self._renew(token)
+        return token["access_token"]
+
+    def _renew(self, token: dict) -> dict:
+        refresh_token = token.get("refresh_token")
+        if not refresh_token:
+            raise SpotifyLoginRequired("Your Spotify login has expired. Please log in again.")
+        try:
+            fresh = _token_request(self.settings, self._http,
+                                   {"grant_type": "refresh_token", "refresh_token": refresh_token})
+        except _TokenRefused as refused:
+            if refused.error == "invalid_grant":
+                raise SpotifyTokenRevoked("Your Spotify login was revoked or has expired. Please log in again.",
+                                          http_status=refused.status, operation="POST /api/token") from None
+            raise SpotifyAuthError(f"Spotify refused to renew the login: {refused.error}",
+                                   http_status=refused.status, operation="POST /api/token") from None
+        # Spotify may keep the refresh token (no new one in the answer) and the granted scopes.
+        fresh.setdefault("refresh_token", refresh_token)
+        fresh.setdefault("scope", token.get("scope", ""))
+        self._cache.save_token_to_cache(fresh)
+        return fresh
 
     # -- the core loop -------------------------------------------------------------------
     def request(self, method: str, path: str, *, params=None, json=None, operation: str = "",
                 idempotent: bool | None = None, content_type: str | None = None, data=None):
         """Send one Web API request; retry what is safe to retry; map failures to our types.
 
+        `path` is relative to the API base (or a full `next` URL from a paging object).
         `operation` names the spec operation for logs ("GET /playlists/{playlist_id}/items").
         A non-idempotent request (POST) is retried only when Spotify certainly did not act on
         it (429), never after a timeout or 5xx, where it may have.
@@ -171,96 +271,53 @@ class SpotifyGateway:
         operation = operation or f"{method} /{path}"
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE")
-        params = dict(params or {})
-        payload = json
-        if content_type:
-            params["content_type"] = content_type
-            payload = data
-        attempt = 0
-        refreshed = refresh_now = False
-        while True:
-            attempt += 1
+        url = path if path.startswith(("http://", "https://")) else self.settings.api_url + path
+        renewed = False
+
+        def attempt():
+            nonlocal renewed
+            headers = {"Authorization": f"Bearer {self._access_token(renew=renewed)}"}
+            if content_type:
+                headers["Content-Type"] = content_type
             status = 0
             try:
-                if refresh_now:
-                    refresh_now = False
-                    self._force_refresh()
-                result = self._sp._internal_call(method, path, payload, dict(params))
-                status = 200
-                return result
-            except spotipy.SpotifyException as exc:
-                status = exc.http_status
-                error = self._classify(exc, operation)
-                if isinstance(error, SpotifyRateLimited):
-                    if attempt > self.settings.max_retries or error.retry_after > self.settings.max_retry_wait:
-                        raise error from exc
-                    log.warning("Spotify rate limit on %s; waiting %.0fs", operation, error.retry_after)
-                    self._sleep(error.retry_after)
-                    continue
-                if isinstance(error, SpotifyUnavailable):
-                    if not idempotent or attempt > self.settings.max_retries:
-                        raise error from exc
-                    self._sleep(min(0.5 * 2 ** (attempt - 1), 8))
-                    continue
-                if isinstance(error, SpotifyAuthError) and not refreshed:
-                    # Spotify may expire a token before our clock says so: refresh once, retry.
-                    refreshed = refresh_now = True
-                    continue
-                raise error from exc
-            except SpotifyOauthError as exc:
-                status = 400
-                if exc.error == "invalid_grant":
-                    raise SpotifyTokenRevoked(
-                        "Your Spotify login was revoked or has expired. Please log in again.",
-                        operation=operation,
-                    ) from exc
-                raise SpotifyAuthError(f"Spotify refused to renew the login: {exc.error}", operation=operation) from exc
+                response = self._http.request(method, url, params=params, headers=headers, timeout=self.settings.timeout,
+                                              json=None if content_type else json, data=data if content_type else None)
+                status = response.status_code
             except (requests.Timeout, requests.ConnectionError) as exc:
-                status = 0
-                if not idempotent or attempt > self.settings.max_retries:
-                    raise SpotifyUnavailable(
-                        "Spotify did not answer in time.", operation=operation
-                    ) from exc
-                self._sleep(min(0.5 * 2 ** (attempt - 1), 8))
+                error = SpotifyUnavailable("Spotify did not answer in time.", operation=operation)
+                if not idempotent:
+                    raise error from exc
+                raise TryAgain(error) from exc
             finally:
-                self.calls += 1
-                if self._observer is not None:
-                    try:
-                        self._observer(operation, status)
-                    except Exception:  # counting calls must never break a call
-                        log.exception("Spotify call observer failed")
+                self._count(operation, status)
+            if status < 300:
+                return _body(response)
+            error = _classify(response, operation)
+            if isinstance(error, SpotifyRateLimited):
+                raise TryAgain(error, wait=error.retry_after)
+            if isinstance(error, SpotifyUnavailable) and idempotent:
+                raise TryAgain(error)
+            if isinstance(error, SpotifyAuthError) and not renewed:
+                # Spotify may expire a token before our clock says so: renew once, then retry.
+                renewed = True
+                raise TryAgain(error, wait=0)
+            raise error
 
-    def _force_refresh(self) -> None:
-        token = self._cache.get_cached_token()
-        if not token or not token.get("refresh_token"):
-            raise SpotifyAuthError("Your Spotify login has expired. Please log in again.")
-        self._oauth.refresh_access_token(token["refresh_token"])
+        return retrying(attempt, retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait,
+                        sleep=self._pause, on_wait=lambda wait, again: _log_wait(operation, wait, again))
 
-    @staticmethod
-    def _classify(exc: spotipy.SpotifyException, operation: str) -> SpotifyError:
-        status = exc.http_status
-        message = str(exc.msg).split("\n")[-1].strip() if exc.msg else ""
-        if status == 429:
-            headers = exc.headers or {}
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._sleep(seconds)
+
+    def _count(self, operation: str, status: int) -> None:
+        self.calls += 1
+        if self._observer is not None:
             try:
-                retry_after = float(headers.get("Retry-After", 1))
-            except (TypeError, ValueError):
-                retry_after = 1.0
-            return SpotifyRateLimited(
-                f"Spotify is busy; try again in {int(retry_after) or 1} s.",
-                retry_after=retry_after, http_status=status, operation=operation,
-            )
-        if status >= 500:
-            return SpotifyUnavailable(f"Spotify answered {status}.", http_status=status, operation=operation)
-        if status == 401:
-            return SpotifyAuthError("Your Spotify login has expired. Please log in again.",
-                                    http_status=status, operation=operation)
-        if status == 403:
-            return SpotifyForbidden(f"Spotify refused {operation}: {message}", http_status=status, operation=operation)
-        if status == 404:
-            return SpotifyNotFound(f"Spotify has no such item ({operation}).", http_status=status, operation=operation)
-        return SpotifyBadRequest(f"Spotify rejected {operation} ({status}): {message}",
-                                 http_status=status, operation=operation)
+                self._observer(operation, status)
+            except Exception:  # counting calls must never break a call
+                log.exception("Spotify call observer failed")
 
     def _paged(self, first: dict | None, operation: str, limit: int | None = None,
                envelope: str | None = None) -> Iterator[dict]:
@@ -370,3 +427,43 @@ class SpotifyGateway:
         result = self.request("GET", "audio-features", params={"ids": ",".join(track_ids)},
                               operation="GET /audio-features")
         return (result or {}).get("audio_features") or []
+
+
+def _body(response: requests.Response):
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _classify(response: requests.Response, operation: str) -> SpotifyError:
+    status = response.status_code
+    try:
+        error = (response.json() or {}).get("error")
+        message = error.get("message", "") if isinstance(error, dict) else str(error or "")
+    except (ValueError, AttributeError):
+        message = response.text[:200]
+    if status == 429:
+        retry_after = retry_after_seconds(response.headers)
+        return SpotifyRateLimited(f"Spotify is busy; try again in {whole_seconds(retry_after)} s.",
+                                  retry_after=retry_after, http_status=status, operation=operation)
+    if status >= 500:
+        return SpotifyUnavailable(f"Spotify answered {status}.", http_status=status, operation=operation)
+    if status == 401:
+        return SpotifyAuthError("Your Spotify login has expired. Please log in again.",
+                                http_status=status, operation=operation)
+    if status == 403:
+        return SpotifyForbidden(f"Spotify refused {operation}: {message}", http_status=status, operation=operation)
+    if status == 404:
+        return SpotifyNotFound(f"Spotify has no such item ({operation}).", http_status=status, operation=operation)
+    return SpotifyBadRequest(f"Spotify rejected {operation} ({status}): {message}",
+                             http_status=status, operation=operation)
+
+
+def _log_wait(operation: str, wait: float, again: TryAgain) -> None:
+    if isinstance(again.error, SpotifyRateLimited):
+        log.warning("Spotify rate limit on %s; waiting %.1fs", operation, wait)
+    elif wait:
+        log.info("Spotify %s on %s; retrying in %.1fs", again.error, operation, wait)

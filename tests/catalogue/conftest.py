@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from curator.extensions import db
-from tests.helpers import login
+from tests.helpers import base62, in_app, login  # noqa: F401  (base62, in_app: imported from here by other modules)
 
 FEATURES_HEADER = "valence,energy,danceability,acousticness,instrumentalness,speechiness,liveness,loudness,tempo"
-
-
-def base62(n: int, prefix: str = "t") -> str:
-    """A valid-looking 22-character Spotify id, distinct per n and prefix."""
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    digits = ""
-    value = n
-    for _ in range(8):
-        digits = alphabet[value % 62] + digits
-        value //= 62
-    return (prefix * 14)[:14] + digits
 
 
 @pytest.fixture
@@ -47,9 +35,3 @@ def write_csv(tmp_path):
     return write
 
 
-def in_app(app, func):
-    with app.app_context():
-        try:
-            return func()
-        finally:
-            db.session.remove()

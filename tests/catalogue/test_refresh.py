@@ -5,47 +5,21 @@ import math
 
 from sqlalchemy import func, select
 
-from curator.catalogue import seeds
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, RefreshRun, Seed, TrackSource
-from tests.catalogue.conftest import base62, in_app
-from tests.helpers import login
-
-FEATURES = {"valence": 0.4, "energy": 0.5, "danceability": 0.5, "acousticness": 0.5, "instrumentalness": 0.1,
-            "speechiness": 0.05, "liveness": 0.1, "loudness": -8.0, "tempo": 110.0, "key": 5, "mode": 1}
-PLAYLIST = "PL" + base62(1, "q")[2:]
-OTHERS_PLAYLIST = "PX" + base62(2, "q")[2:]
-ARTIST = base62(1, "A")
-TRACK = base62(1, "T")
-QUERY = "genre:ambient year:2010-2024"
-
-
-def build_world(fake, *, playlist_tracks=120, albums=12, per_album=3, search_hits=25, featureless=3):
-    """Seedable data in the fake; returns the ids of every track a refresh should find."""
-    found = []
-    playlist_ids = [base62(i, "p") for i in range(playlist_tracks)]
-    for tid in playlist_ids:
-        fake.add_track(tid, name=f"Playlist song {tid[-3:]}", artists=[(base62(9, "a"), "Pat Player")],
-                       album=(base62(9, "b"), "Playlist album"), isrc=f"GBAAA{tid[-7:].upper()}")
-    fake.add_user("admin-user", display_name="Ada Admin")
-    fake.add_playlist(PLAYLIST, owner="admin-user", track_ids=playlist_ids)
-    found += playlist_ids
-    for a in range(albums):
-        album_id = base62(a, "L")
-        for t in range(per_album):
-            tid = base62(a * 100 + t, "r")
-            fake.add_track(tid, name=f"Artist song {a}-{t}", artists=[(ARTIST, "Arty")], album=(album_id, f"Album {a}"))
-            found.append(tid)
-    fake.add_track(TRACK, name="Single seed", artists=[(base62(3, "a"), "Solo")])
-    found.append(TRACK)
-    hits = [base62(i, "s") for i in range(search_hits)]
-    for tid in hits:
-        fake.add_track(tid, name=f"Ambient {tid[-3:]}", artists=[(base62(4, "a"), "Drone")])
-    fake.add_search_results(QUERY, hits)
-    found += hits
-    for tid in found[featureless:]:
-        fake.set_features(tid, FEATURES)
-    return found
+from tests.helpers import (  # noqa: F401  (FEATURES, OTHERS_PLAYLIST: imported from here by other modules)
+    ARTIST,
+    FEATURES,
+    OTHERS_PLAYLIST,
+    PLAYLIST,
+    QUERY,
+    TRACK,
+    add_seeds,
+    base62,
+    build_world,
+    in_app,
+    login,
+)
 
 
 def minimum_calls(*, playlist_tracks=120, albums=12, per_album=3, search_hits=25):
@@ -55,10 +29,6 @@ def minimum_calls(*, playlist_tracks=120, albums=12, per_album=3, search_hits=25
     track = 1
     search = math.ceil(min(search_hits, 50) / 10)  # search pages of 10, 50 results a seed
     return playlist + artist + track + search
-
-
-def add_seeds(app, mood="calm", **texts):
-    in_app(app, lambda: seeds.save_mood_seeds(mood, texts))
 
 
 def all_seeds(app):

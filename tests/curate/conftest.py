@@ -8,23 +8,10 @@ import numpy as np
 import pytest
 
 from curator.engine import FEATURES
-from curator.extensions import db
-from curator.models.user import User
 from curator.moods.store import import_shipped_if_empty
-from tests.helpers import login
+from tests.helpers import login, login_with_role  # noqa: F401  (login_with_role: imported from here by other modules)
 
 DEV_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "moods-labelled-dev.csv"
-
-
-def login_with_role(client, fake, app, spotify_id: str, role: str | None):
-    """Log in through the fake Spotify, then hold `role` (granted in the database, as an admin would)."""
-    login(client, fake, spotify_id)
-    if role:
-        with app.app_context():
-            user = db.session.scalar(db.select(User).where(User.spotify_id == spotify_id))
-            user.grant(role)
-            db.session.commit()
-    return client
 
 
 @pytest.fixture

@@ -359,6 +359,9 @@ class FakeSpotify:
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.enforce_scopes = enforce_scopes
         self.legacy_fields = legacy_fields
+        # When set, /authorize refuses a request without a PKCE S256 code_challenge (the token
+        # endpoint then always wants the matching code_verifier). Curator's tests set it.
+        self.require_pkce = False
         self.client_id, self.client_secret = client_id, client_secret
         self.host = host
         self.requests: list[RecordedRequest] = []
@@ -922,6 +925,11 @@ class FakeSpotify:
             if args["response_type"] != "code":
                 return back(error="unsupported_response_type")
             challenge = args.get("code_challenge")
+            if not challenge and self.require_pkce:
+                return back(
+                    error="invalid_request",
+                    error_description="code_challenge required (PKCE)",
+                )
             if challenge and args.get("code_challenge_method") != "S256":
                 return back(
                     error="invalid_request",

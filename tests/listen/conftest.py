@@ -10,7 +10,7 @@ import pytest
 from curator.catalogue.importer import import_csv
 from curator.extensions import db
 from curator.moods.store import import_shipped_if_empty
-from tests.helpers import csrf_token, login
+from tests.helpers import api_headers, csrf_token, login  # noqa: F401  (api_headers: imported from here by other modules)
 
 COLUMNS = ["name", "album", "artist", "id", "release_date", "popularity", "length", "danceability",
            "acousticness", "energy", "instrumentalness", "liveness", "valence", "loudness", "speechiness",
@@ -87,5 +87,3 @@ def listener(client, fake_spotify):
     return csrf_token(client)
 
 
-def api_headers(token: str, **extra) -> dict:
-    return {"X-CSRFToken": token, **extra}
