@@ -50,10 +50,12 @@ def mood_names() -> dict[str, MoodDefinition]:
     return {m.slug: m for m in mood_definitions()}
 
 
-def target_care(preview: Preview) -> care.TargetCare:
-    """The care rule for a preview's target mood."""
-    target = mood_definition(preview.to_slug)
-    return care.target_care(target, mood_definitions()) if target is not None else care.NO_CARE
+def target_care(preview: Preview, target: MoodDefinition | None = None) -> care.TargetCare:
+    """The care rule for a preview's target mood (``target``: its definition, when already read)."""
+    target = target or mood_definition(preview.to_slug)
+    if target is None or not care.is_low_valence(target):  # the other moods are read only when needed
+        return care.NO_CARE
+    return care.target_care(target, mood_definitions())
 
 
 # -- previews --------------------------------------------------------------------------------
