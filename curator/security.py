@@ -1,6 +1,8 @@
 """Security headers on every response, the proxy we trust, and the setup gate while Spotify isn't configured."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app, g, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -59,7 +61,20 @@ def init_app(app) -> None:
 
             return json_error(503, "setup_required",
                               "Spotify is not configured yet: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
-        return render_template("setup.html", redirect_uri=current_app.config["SPOTIFY_REDIRECT_URI"]), 503
+        return render_template("setup.html", redirect_uri=suggested_redirect_uri()), 503
+
+
+def suggested_redirect_uri() -> str:
+    """The redirect URI to register: the configured one, unless it is a loopback address on
+    another port than the one this page is served on (the app was started with --port)."""
+    configured = current_app.config["SPOTIFY_REDIRECT_URI"]
+    parts = urlsplit(configured)
+    here = urlsplit(request.host_url)
+    loopback = ("127.0.0.1", "localhost", "[::1]", "::1")
+    if (parts.scheme == "http" and parts.hostname in loopback and here.hostname in loopback
+            and here.port is not None and parts.port != here.port):
+        return f"http://127.0.0.1:{here.port}{parts.path or '/callback'}"
+    return configured
 
 
 def private_response() -> bool:

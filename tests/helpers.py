@@ -86,18 +86,30 @@ def spotify_id(n: int, prefix: str = "t") -> str:
     return (prefix * 14)[:14] + digits
 
 
-def dev_style_csv(n: int) -> str:
-    """A catalogue CSV of n tracks in the labelled dev set's layout (features spread, mood labels)."""
+def dev_style_csv(n: int, bad: dict[int, tuple[str, str]] | None = None) -> str:
+    """A catalogue CSV of n tracks in the labelled dev set's layout (features spread, mood labels);
+    `bad` maps a row index to (column, value) to corrupt."""
     header = "name,album,artist,id,release_date,popularity,length,danceability,acousticness,energy," \
              "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood"
+    columns = header.split(",")
     lines = [header]
     for i in range(n):
-        lines.append(",".join([
-            f"Song {i}", f"Album {i}", f"Artist {i % 7}", spotify_id(i), "2020-01-01", str(i % 100),
-            str(180000 + i), "0.5", f"{(i % 10) / 10:.1f}", f"{(i % 9) / 10:.1f}", "0.1", "0.1",
-            f"{(i % 8) / 10:.1f}", "-8.5", "0.04", "120.0", str(i % 12), "4",
-            ["Calm", "Sad", "Happy", "Energetic"][i % 4]]))
+        row = {
+            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % 7}", "id": spotify_id(i),
+            "release_date": "2020-01-01", "popularity": str(i % 100), "length": str(180000 + i),
+            "danceability": "0.5", "acousticness": f"{(i % 10) / 10:.1f}", "energy": f"{(i % 9) / 10:.1f}",
+            "instrumentalness": "0.1", "liveness": "0.1", "valence": f"{(i % 8) / 10:.1f}", "loudness": "-8.5",
+            "speechiness": "0.04", "tempo": "120.0", "key": str(i % 12), "time_signature": "4",
+            "mood": ["Calm", "Sad", "Happy", "Energetic"][i % 4],
+        }
+        for index, (column, value) in (bad or {}).items():
+            if index == i:
+                row[column] = value
+        lines.append(",".join(row[c] for c in columns))
     return "\n".join(lines) + "\n"
+
+
+dev_style = dev_style_csv  # the name the catalogue tests know it by
 
 
 base62 = spotify_id  # the name the catalogue tests know it by

@@ -219,6 +219,11 @@ def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server
     assert browser.find_element(By.ID, "catalogue-summary").text.startswith("8 tracks, 8 with audio features")
     assert browser.execute_script("return window.__sameDocument") is True
     assert not browser.find_element(By.ID, "refresh-button").get_attribute("disabled")
+    # The "started" notice is gone with the run, and the progress line is still in view.
+    assert not [f for f in browser.find_elements(By.CSS_SELECTOR, ".flash") if "started" in f.text]
+    assert browser.execute_script(
+        "var r = document.getElementById('refresh-progress').getBoundingClientRect();"
+        "return r.top >= 0 && r.bottom <= window.innerHeight;")
     assert not browser.find_element(By.ID, "refresh-bar").is_displayed()
     assert console_problems(browser) == []
     full_page_screenshot(browser, "/tmp/curator-catalogue.png")

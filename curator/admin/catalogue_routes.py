@@ -59,9 +59,10 @@ def refresh_start():
         run = jobs.start_refresh(g.user, requested_by=g.user, mood=mood)
     except jobs.RefreshBusy as exc:
         flash(exc.message, "warning")
-        return redirect(url_for("admin.catalogue"))
+        return redirect(url_for("admin.catalogue", _anchor="refresh-heading"))
+    # The page opens at the progress line; admin-refresh.js removes this notice when the run ends.
     flash(f"Refresh #{run.id} started; its progress shows below.", "info")
-    return redirect(url_for("admin.catalogue"))
+    return redirect(url_for("admin.catalogue", _anchor="refresh-heading"))
 
 
 @bp.get("/catalogue/refresh/status")

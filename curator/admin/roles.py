@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from curator import audit
 from curator.errors import CuratorError, NotFound
@@ -72,4 +72,19 @@ def users_with_roles(role: str | None = None) -> list[User]:
     users = list(db.session.scalars(select(User).order_by(User.spotify_id)))
     if role:
         users = [u for u in users if role in u.roles]
+    return _by_rank(users)
+
+
+def _by_rank(users) -> list[User]:
     return sorted(users, key=lambda u: ("admin" not in u.roles, "curator" not in u.roles, u.spotify_id))
+
+
+def staff() -> list[User]:
+    """Users holding a role beyond listener, admins first: only those rows are read (the
+    dashboard must not load every listener)."""
+    holders = db.session.scalars(select(User).where(func.coalesce(User.roles_text, "") != ""))
+    return _by_rank(u for u in holders if "admin" in u.roles or "curator" in u.roles)
+
+
+def user_count() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0

@@ -5,8 +5,10 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from sqlalchemy import select
 
 from curator.admin import audit_log, bp
-from curator.admin.roles import GRANTABLE, change_role, users_with_roles
+from curator.admin.roles import GRANTABLE, change_role, staff, user_count
 from curator.auth.decorators import admin_required
+from curator.catalogue import jobs
+from curator.catalogue.health import catalogue_health
 from curator.errors import CuratorError, NotFound
 from curator.extensions import db
 from curator.inputs import DB_INT_MAX, db_int
@@ -17,12 +19,7 @@ from curator.spotify import call_log
 USERS_PER_PAGE = 50
 
 
-def _catalogue_health() -> dict | None:
-    # The catalogue package may not provide health yet (or may fail): the dashboard still renders.
-    try:
-        from curator.catalogue.health import catalogue_health
-    except ImportError:
-        return None
+def _catalogue_health() -> dict:
     try:
         return catalogue_health()
     except Exception:  # one broken panel must not take the dashboard down
@@ -32,23 +29,24 @@ def _catalogue_health() -> dict | None:
 
 
 def _refresh_runs(limit: int = 5) -> list:
-    """(run, status) pairs; the status says "interrupted" for a run whose worker died."""
-    from curator.catalogue import jobs
-
-    return [(run, jobs.run_status(run)["run"]["status"]) for run in jobs.latest_runs(limit)]
+    """(run, status, what it did) triples; the status says "interrupted" for a run whose worker
+    died, and a finished run says what its report says first (as the catalogue page does)."""
+    out = []
+    for run in jobs.latest_runs(limit):
+        shown = jobs.run_status(run)["run"]
+        out.append((run, shown["status"], shown["report"][0] if shown["report"] else run.message))
+    return out
 
 
 @bp.get("/")
 @admin_required
 def dashboard():
-    users = users_with_roles()
     return render_template(
         "admin/dashboard.html",
-        staff=[u for u in users if "admin" in u.roles or "curator" in u.roles],
-        user_count=len(users),
+        staff=staff(),
+        user_count=user_count(),
         health=_catalogue_health(),
         runs=_refresh_runs(),
-        has_catalogue_page="admin.catalogue" in current_app.view_functions,
         calls=call_log.summary(),
         recent=audit_log.recent(),
         grantable=GRANTABLE,

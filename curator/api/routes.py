@@ -59,7 +59,7 @@ def playlist_json(save) -> dict:
 
 def preview_json(preview) -> dict:
     target = service.mood_definition(preview.to_slug)
-    advice = service.target_care(preview)
+    advice = service.target_care(preview, target)
     options = preview.options
     length = ({"tracks": preview.length_tracks} if preview.length_tracks is not None
               else {"minutes": preview.length_minutes})

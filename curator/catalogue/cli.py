@@ -23,14 +23,14 @@ def catalog_cli():
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tag every imported track, e.g. --tag source:kaggle (repeatable).")
 def import_command(path: str, skip_bad: bool, tags: tuple[str, ...]):
     """Import a CSV dataset of Spotify tracks (upserts by Spotify id; safe to run again)."""
-    from curator.catalogue.importer import ImportFileError, import_csv
+    from curator.catalogue.importer import MAX_PROBLEMS_KEPT, ImportFileError, import_csv
 
     tty = sys.stdout.isatty()
     bars: dict[str, object] = {}
     last_line: dict[str, int] = {}
 
     def progress(phase: str, done: int, total: int) -> None:
-        label = {"read": "Checking rows", "write": "Writing tracks"}[phase]
+        label = {"import": "Checking and writing rows"}.get(phase, phase)
         if tty:
             bar = bars.get(phase)
             if bar is None:
@@ -39,7 +39,7 @@ def import_command(path: str, skip_bad: bool, tags: tuple[str, ...]):
             bar.update(done - bar.pos)
             if done >= total:
                 bar.__exit__(None, None, None)
-        elif done - last_line.get(phase, 0) >= 20_000 or done >= total:
+        elif done - last_line.get(phase, 0) >= 100_000 or done >= total:
             last_line[phase] = done
             click.echo(f"{label}: {done}/{total}")
 
@@ -56,10 +56,11 @@ def import_command(path: str, skip_bad: bool, tags: tuple[str, ...]):
         click.echo(heading, err=True)
         for problem in result.problems[:MAX_LISTED_PROBLEMS]:
             click.echo(f"  {problem}", err=True)
-        if len(result.problems) > MAX_LISTED_PROBLEMS:
-            click.echo(f"  ... and {len(result.problems) - MAX_LISTED_PROBLEMS} more", err=True)
+        if result.problem_count > MAX_LISTED_PROBLEMS:
+            click.echo(f"  ... and {result.problem_count - MAX_LISTED_PROBLEMS} more (the first "
+                       f"{MAX_PROBLEMS_KEPT} are kept in the import report on the admin catalogue page)", err=True)
     if result.status == "rejected":
-        click.echo(f"Nothing imported from {result.filename}: {len(result.problems)} bad row(s) out of "
+        click.echo(f"Nothing imported from {result.filename}: {result.problem_count} bad row(s) out of "
                    f"{result.rows_read}. Fix them, or pass --skip-bad to import the good rows.", err=True)
         sys.exit(1)
     duplicates = f", {result.duplicates} repeated ids merged" if result.duplicates else ""

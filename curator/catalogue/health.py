@@ -1,19 +1,26 @@
-"""How complete the catalogue is: size, feature coverage per mood, last refresh and import."""
+"""How complete the catalogue is: size, feature coverage per mood, last refresh and import.
+
+The counts scan the whole catalogue (about 90 ms at 100,000 tracks), so they are computed once
+per catalogue version and kept per process, keyed by the database's epoch and version counter
+(every change to tracks, features, tags or seed links bumps it in the same transaction). Each
+process computes them once after a change; that costs one small query per page to check. The
+last refresh and import are read live (one indexed row each).
+"""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+import threading
 
-from curator.catalogue import jobs
+from flask import current_app
+from sqlalchemy import func, select, union
+
 from curator.extensions import db
-from curator.models.catalogue import CatalogueImport, CatalogueTrack, RefreshRun, TrackSource, TrackTag
+from curator.models.catalogue import CatalogueImport, CatalogueState, CatalogueTrack, RefreshRun, TrackSource, TrackTag
 
+MOOD_TAG = "mood:"
 
-def _counts(condition=None) -> tuple[int, int]:
-    query = select(func.count(CatalogueTrack.id), func.count(CatalogueTrack.features_source))
-    if condition is not None:
-        query = query.where(condition)
-    tracks, with_features = db.session.execute(query).one()
-    return int(tracks or 0), int(with_features or 0)
+_lock = threading.Lock()
+# database URL -> ((epoch, version, mood slugs), counts): the latest version this process saw.
+_cache: dict[str, tuple[tuple, dict]] = {}
 
 
 def _pct(part: int, whole: int) -> float:
@@ -21,17 +28,53 @@ def _pct(part: int, whole: int) -> float:
 
 
 def mood_coverage(slugs: list[str]) -> list[dict]:
-    """Per mood: tracks a seed brought for it or a dataset labelled with it, and how many have features."""
+    """Per mood: tracks a seed brought for it or a dataset labelled with it, and how many have features.
+
+    One grouped query for all moods: (track, mood) links from seeds and from mood tags, made
+    distinct, joined to the tracks. The refresh report counts with this same function.
+    """
+    if not slugs:
+        return []
+    links = union(
+        select(TrackSource.track_id.label("track_id"), TrackSource.mood.label("mood"))
+        .where(TrackSource.mood.in_(slugs)),
+        select(TrackTag.track_id, func.substr(TrackTag.tag, len(MOOD_TAG) + 1))
+        .where(TrackTag.tag.in_([MOOD_TAG + slug for slug in slugs])),
+    ).subquery()
+    query = (select(links.c.mood, func.count(), func.count(CatalogueTrack.features_source))
+             .join(CatalogueTrack, CatalogueTrack.id == links.c.track_id)
+             .group_by(links.c.mood))
+    found = {mood: (int(tracks), int(with_features)) for mood, tracks, with_features in db.session.execute(query)}
     out = []
     for slug in slugs:
-        condition = or_(
-            CatalogueTrack.id.in_(select(TrackSource.track_id).where(TrackSource.mood == slug)),
-            CatalogueTrack.id.in_(select(TrackTag.track_id).where(TrackTag.tag == f"mood:{slug}")),
-        )
-        tracks, with_features = _counts(condition)
+        tracks, with_features = found.get(slug, (0, 0))
         out.append({"slug": slug, "tracks": tracks, "with_features": with_features,
                     "percent": _pct(with_features, tracks)})
     return out
+
+
+def _state() -> tuple[str, int]:
+    row = db.session.execute(select(CatalogueState.epoch, CatalogueState.version).where(CatalogueState.id == 1)).first()
+    return (row[0], row[1]) if row else ("", 0)
+
+
+def catalogue_counts(slugs: list[str]) -> dict:
+    """Sizes and per-mood coverage, computed once per catalogue version (per process)."""
+    key = (*_state(), tuple(slugs))
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    cached = _cache.get(url)
+    if cached and cached[0] == key:
+        return cached[1]
+    with _lock:
+        cached = _cache.get(url)
+        if cached and cached[0] == key:
+            return cached[1]
+        tracks, with_features = db.session.execute(
+            select(func.count(CatalogueTrack.id), func.count(CatalogueTrack.features_source))).one()
+        counts = {"tracks": int(tracks or 0), "with_features": int(with_features or 0),
+                  "percent": _pct(int(with_features or 0), int(tracks or 0)), "moods": mood_coverage(slugs)}
+        _cache[url] = (key, counts)
+        return counts
 
 
 def catalogue_health() -> dict:
@@ -41,17 +84,16 @@ def catalogue_health() -> dict:
     refresh_running, last_refresh {id, status, finished_at, spotify_calls, reccobeats_calls} | None,
     last_import {filename, status, at, imported, updated, skipped} | None.
     """
+    from curator.catalogue import jobs
     from curator.moods.store import active_moods
 
-    tracks, with_features = _counts()
+    counts = catalogue_counts([m.slug for m in active_moods()])
     last_run = db.session.scalar(select(RefreshRun).order_by(RefreshRun.id.desc()).limit(1))
     last_import = db.session.scalar(select(CatalogueImport).order_by(CatalogueImport.id.desc()).limit(1))
     status = jobs.run_status(last_run)
     return {
-        "tracks": tracks,
-        "with_features": with_features,
-        "percent": _pct(with_features, tracks),
-        "moods": mood_coverage([m.slug for m in active_moods()]),
+        **counts,
+        "moods": [dict(m) for m in counts["moods"]],  # copies: the cached counts stay as computed
         "refresh_running": status["running"],
         "last_refresh": None if last_run is None else {
             "id": last_run.id, "status": status["run"]["status"],

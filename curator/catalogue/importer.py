@@ -1,26 +1,33 @@
 """Importing CSV datasets of Spotify tracks (with or without audio features) into the catalogue.
 
-Reading is separate from writing: `read_csv` turns a file into clean rows plus a list of
-problems, each naming its line and column; `import_csv` writes the rows in one transaction
-(all or nothing unless bad rows are to be skipped) and records a report either way.
+The file is streamed, so a million rows fit in bounded memory: a first binary pass checks the
+encoding and counts lines (for progress) without keeping anything; the second parses each row,
+checks it (problems name their line and column) and writes rows in batches, all in one
+transaction. Any bad row means nothing is kept (the transaction is rolled back), unless bad rows
+are to be skipped; either way checking goes on to the end so every bad line is reported, and a
+report is recorded. Memory is one batch plus 22 bytes a row (the ids, to count repeated ones).
 """
 from __future__ import annotations
 
 import ast
+import codecs
 import csv
-import io
+import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from curator.catalogue import store
+from curator.catalogue.feature_ranges import RANGES, expected
 from curator.catalogue.seed_refs import parse_spotify_ref
 from curator.engine.catalogue import recording_key
 from curator.errors import Unprocessable
 from curator.extensions import db
-from curator.models.catalogue import FEATURE_COLUMNS, CatalogueImport, join_list
+from curator.models.catalogue import FEATURE_COLUMNS, CatalogueImport, CatalogueTrack, TrackSource, TrackTag, join_list
 from curator.models.user import utcnow
 
 # Column names seen in public datasets, by what they mean (headers are compared lower-cased,
@@ -46,14 +53,13 @@ LABELS: dict[str, str] = {
     "playlist_subgenre": "subgenre", "subgenre": "subgenre",
 }
 REQUIRED = ("id", "name", "artists")
-MAX_PROBLEMS_KEPT = 100
-
-_RANGE_TEXT = {"loudness": "a loudness in dB between -70 and 10", "tempo": "a tempo in BPM between 0 and 300"}
-_RANGES = {name: (0.0, 1.0) for name in FEATURE_COLUMNS}
-_RANGES["loudness"] = (-70.0, 10.0)
-_RANGES["tempo"] = (0.0, 300.0)
+MAX_PROBLEMS_KEPT = 100  # in the stored report
+MAX_PROBLEMS_HELD = 1000  # in memory, for the command's output; the rest are only counted
+BATCH = 5000  # rows written per round trip: large enough to be fast, small enough to stay lean
+PROGRESS_EVERY = 5000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
+NUL = "\x00"
 
 
 class ImportFileError(Unprocessable):
@@ -72,16 +78,6 @@ class RowProblem:
 
 
 @dataclass
-class ParsedFile:
-    rows: list[dict] = field(default_factory=list)
-    tags: list[tuple[str, str]] = field(default_factory=list)
-    problems: list[RowProblem] = field(default_factory=list)
-    rows_read: int = 0
-    has_features: bool = False
-    present: set[str] = field(default_factory=set)  # meanings found among the columns
-
-
-@dataclass
 class ImportResult:
     filename: str
     status: str  # imported | rejected
@@ -91,7 +87,8 @@ class ImportResult:
     skipped: int = 0
     duplicates: int = 0
     has_features: bool = False
-    problems: list[RowProblem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)  # the first MAX_PROBLEMS_HELD
+    problem_count: int = 0  # all of them
     seconds: float = 0.0
     import_id: int | None = None
 
@@ -101,92 +98,91 @@ class _Bad(Exception):
         self.column, self.message = column, message
 
 
-def _decode(data: bytes, filename: str) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(f"{filename} is neither UTF-8 nor Windows-1252 text; save it as UTF-8 CSV.")
+@dataclass(frozen=True)
+class _Scan:
+    encoding: str
+    lines: int
+    has_semicolon: bool
+    has_nul: bool
 
 
-def _header_key(name: str) -> str:
-    return name.strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def _number(column: str, text: str) -> float:
-    low, high = _RANGES[column]
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not low <= value <= high:
-        what = _RANGE_TEXT.get(column, "a number between 0 and 1")
-        shown = f'"{text}"' if text else "the empty value"
-        raise _Bad(column, f"{shown} is not {what}")
-    return value
-
-
-def _whole(column: str, text: str, low: int, high: int, what: str) -> int:
-    try:
-        value = float(text)
-        if value.is_integer() and low <= value <= high:
-            return int(value)
-    except ValueError:
-        pass
-    raise _Bad(column, f'"{text}" is not {what}')
-
-
-def split_artists(text: str, plural: bool) -> list[str]:
-    """Artist names from one cell: "['A', 'B']" (Kaggle style), "A;B", or "A, B" when `plural`."""
-    text = text.strip()
-    if text.startswith("[") and text.endswith("]"):
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = None
-        if isinstance(value, (list, tuple)):
-            return [str(v).strip() for v in value if str(v).strip()]
-    separator = ";" if ";" in text else ("," if plural else None)
-    parts = text.split(separator) if separator else [text]
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _track_id(text: str) -> str:
-    text = text.strip()
-    ref = parse_spotify_ref(text)
-    if ref is not None:
-        kind, value = ref
-        if kind == "track" and len(value) == 22 and value.isalnum():
-            return value
-    elif len(text) == 22 and text.isascii() and text.isalnum():
-        return text
-    shown = f'"{text}"' if text else "the empty value"
-    raise _Bad("id", f"{shown} is not a Spotify track id")
-
-
-def read_csv(path: str, *, extra_tags: Iterable[str] = (), progress: Callable[[int, int], None] | None = None) -> ParsedFile:
-    """Parse and check a dataset file. File-level problems raise ImportFileError; row-level
-    problems are collected in `problems` with their line numbers (the header is line 1)."""
-    filename = os.path.basename(path)
+def _scan(path: str, filename: str) -> _Scan:
+    """One pass over the bytes: which encoding reads the whole file, how many lines, whether a
+    ";" or a NUL occurs at all (each lets the row pass skip work when it doesn't)."""
+    utf8, cp1252 = codecs.getincrementaldecoder("utf-8")(), codecs.getincrementaldecoder("cp1252")()
+    is_utf8 = is_cp1252 = True
+    newlines, semicolon, nul, content, last = 0, False, False, False, b""
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            while chunk := handle.read(1 << 20):
+                newlines += chunk.count(b"\n")
+                semicolon = semicolon or b";" in chunk
+                nul = nul or b"\x00" in chunk
+                content = content or bool(chunk.strip())
+                last = chunk[-1:]
+                if is_utf8:
+                    try:
+                        utf8.decode(chunk)
+                    except UnicodeDecodeError:
+                        is_utf8 = False
+                if not is_utf8 and is_cp1252:
+                    try:
+                        cp1252.decode(chunk)
+                    except UnicodeDecodeError:
+                        is_cp1252 = False
     except OSError as exc:
         raise ImportFileError(f"Can't read {path}: {exc.strerror or exc}.") from exc
-    text = _decode(data, filename)
-    if not text.strip():
+    if is_utf8:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            is_utf8 = False
+    if not is_utf8 and is_cp1252:
+        # UTF-8 failed only at the very end, or part way: the whole file must read as cp1252.
+        try:
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    cp1252.decode(chunk)
+        except UnicodeDecodeError:
+            is_cp1252 = False
+    if not is_utf8 and not is_cp1252:
+        raise ImportFileError(f"{filename} is neither UTF-8 nor Windows-1252 text; save it as UTF-8 CSV.")
+    if not content:
         raise ImportFileError(f"{filename} is empty: there is no header row and no tracks.")
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise ImportFileError(f"{filename} has no readable header row.") from exc
+    lines = newlines + (1 if last not in (b"\n", b"") else 0)
+    return _Scan("utf-8-sig" if is_utf8 else "cp1252", lines, semicolon, nul)
+
+
+@dataclass
+class _Layout:
+    """What the header row says: where each meaning sits, label columns, features or not."""
+
+    header: list[str]
+    where: dict[str, int]
+    labels: dict[int, str]
+    has_features: bool
+    plural: bool = False
+
+    def column_name(self, meaning: str) -> str:
+        return self.header[self.where[meaning]].strip() if meaning in self.where else meaning
+
+    def update_columns(self) -> list[str]:
+        # Re-importing updates what the file knows and leaves the rest (e.g. album art from Spotify).
+        columns = ["name", "artists", "recording_key"]
+        columns += [m for m in ("album", "duration_ms", "explicit") if m in self.where]
+        if self.has_features:
+            columns += [*FEATURE_COLUMNS, "features_source", "features_fetched_at", "features_missing_at"]
+            columns += [c for c in ("key", "mode", "time_signature") if c in self.where]
+        return columns
+
+    def keep_if_missing(self) -> list[str]:
+        return [c for c in ("popularity", "isrc") if c in self.where]
+
+
+def _layout(header: list[str], filename: str) -> _Layout:
+    if any(NUL in h for h in header):
+        raise ImportFileError(f"{filename}, line 1: the header row contains a NUL character (byte 0); "
+                              "remove it and import again.")
     keys = [_header_key(h) for h in header]
     where: dict[str, int] = {}
     for meaning, aliases in ALIASES.items():
@@ -206,158 +202,321 @@ def read_csv(path: str, *, extra_tags: Iterable[str] = (), progress: Callable[[i
         absent = [f for f in FEATURE_COLUMNS if f not in where]
         raise ImportFileError(f"{filename} has some audio-feature columns but lacks: {', '.join(absent)}. "
                               "Give all of them, or none (features are then fetched on refresh).")
-    parsed = ParsedFile(has_features=bool(features_found), present=set(where))
-    records = [(reader.line_num, cells) for cells in _rows(reader, filename)]
-    artists_at = where["artists"]
-    # Commas separate artists only in a plural column of a file that never uses ";" there:
-    # single names such as "Tyler, The Creator" contain commas.
-    plural = header[artists_at].strip().lower() in ("artists", "artist_names", "artists_names") and not any(
-        artists_at < len(cells) and ";" in cells[artists_at] for _, cells in records)
-    extra = [t.strip() for t in extra_tags if t.strip()]
-    source = f"import:{filename}"[:120]
-    now = utcnow()
-    width = len(header)
-    lines = len(records) or 1
-    idx = where.get
-    for line, cells in records:
-        parsed.rows_read += 1
-        if progress and parsed.rows_read % 2000 == 0:
-            progress(parsed.rows_read, lines)
-        if not any(c.strip() for c in cells):
-            parsed.rows_read -= 1
-            continue  # blank line
-        if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
+    return _Layout(header, where, labels, bool(features_found))
+
+
+class _CsvFile:
+    """The file opened for the row pass: its dialect, header and records (line, cells)."""
+
+    def __init__(self, path: str, scan: _Scan, filename: str):
+        self.filename = filename
+        self.handle = open(path, encoding=scan.encoding, newline="")  # noqa: SIM115 - closed by close()
+        first = self.handle.readline()
         try:
-            row = _parse_row(cells, idx, plural, parsed.has_features, source, now)
-        except _Bad as bad:
-            column = header[where[bad.column]].strip() if bad.column in where else bad.column
-            parsed.problems.append(RowProblem(line, column, bad.message))
-            continue
-        parsed.rows.append(row)
-        for column, label in labels.items():
-            value = " ".join(cells[column].split()).lower()
-            if value:
-                parsed.tags.append((row["id"], f"{label}:{value}"[:120]))
-        for tag in extra:
-            parsed.tags.append((row["id"], tag[:120]))
-    if progress:
-        progress(lines, lines)
-    if parsed.rows_read == 0:
-        raise ImportFileError(f"{filename} has a header row but no tracks.")
-    return parsed
-
-
-def _rows(reader, filename: str):
-    while True:
+            self.dialect = csv.Sniffer().sniff(first, delimiters=",;\t")
+        except csv.Error:
+            self.dialect = csv.excel
+        self.reader = csv.reader(itertools.chain([first], self.handle), self.dialect)
         try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ImportFileError(f"{filename}, line {reader.line_num}: the CSV is malformed ({exc}).") from exc
+            self.header = next(self.reader)
+        except (StopIteration, csv.Error) as exc:
+            self.close()
+            raise ImportFileError(f"{filename} has no readable header row.") from exc
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        reader = self.reader
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ImportFileError(f"{self.filename}, line {reader.line_num}: the CSV is malformed ({exc}).") from exc
+            yield reader.line_num, cells
+
+    def close(self) -> None:
+        self.handle.close()
 
 
-def _parse_row(cells: list[str], idx, plural: bool, has_features: bool, source: str, now) -> dict:
-    track_id = _track_id(cells[idx("id")])
-    name = cells[idx("name")].strip()
-    if not name:
-        raise _Bad("name", "the track name is empty")
-    artists = split_artists(cells[idx("artists")], plural)
-    if not artists:
-        raise _Bad("artists", "no artist is given")
-    row = {
-        "id": track_id, "name": name, "artists": join_list(artists), "artist_ids": "",
-        "recording_key": recording_key(name, artists[0]),
-        "album": cells[idx("album")].strip() if idx("album") is not None else "",
-        "album_id": None, "duration_ms": 0, "explicit": False, "popularity": None, "isrc": None,
-        "image_url": None, "added_at": now, "updated_at": now,
-        "key": None, "mode": None, "time_signature": None,
-        "features_source": None, "features_fetched_at": None, "features_missing_at": None,
-    }
-    if (i := idx("duration_ms")) is not None and cells[i].strip():
-        row["duration_ms"] = _whole("duration_ms", cells[i].strip(), 1, 10**8, "a duration in milliseconds")
-    if (i := idx("explicit")) is not None:
-        value = cells[i].strip().lower()
-        if value in _TRUE:
-            row["explicit"] = True
-        elif value not in _FALSE:
-            raise _Bad("explicit", f'"{cells[i]}" is not true or false')
-    if (i := idx("popularity")) is not None and cells[i].strip():
-        row["popularity"] = _whole("popularity", cells[i].strip(), 0, 100, "a whole number between 0 and 100")
-    if (i := idx("isrc")) is not None and cells[i].strip():
-        row["isrc"] = cells[i].strip().upper()[:16]
-    for name in FEATURE_COLUMNS:
-        i = idx(name)
-        row[name] = _number(name, cells[i].strip()) if i is not None else None
-    if (i := idx("key")) is not None and cells[i].strip():
-        row["key"] = _whole("key", cells[i].strip(), -1, 11, "a key between -1 and 11")
-    if (i := idx("mode")) is not None and cells[i].strip():
-        row["mode"] = _whole("mode", cells[i].strip(), 0, 1, "a mode (0 = minor, 1 = major)")
-    if (i := idx("time_signature")) is not None and cells[i].strip():
-        row["time_signature"] = _whole("time_signature", cells[i].strip(), 0, 7, "a time signature between 0 and 7")
-    if has_features:
-        row["features_source"] = source
-        row["features_fetched_at"] = now
-    return row
+def _semicolon_in_column(path: str, scan: _Scan, filename: str, column: int) -> bool:
+    source = _CsvFile(path, scan, filename)
+    try:
+        return any(column < len(cells) and ";" in cells[column] for _, cells in source.records())
+    finally:
+        source.close()
 
 
-def _update_columns(parsed: ParsedFile) -> list[str]:
-    # Re-importing updates what the file knows and leaves the rest (e.g. album art from Spotify).
-    columns = ["name", "artists", "recording_key"]
-    for meaning in ("album", "duration_ms", "explicit"):
-        if meaning in parsed.present:
-            columns.append(meaning)
-    if parsed.has_features:
-        columns += [*FEATURE_COLUMNS, "features_source", "features_fetched_at", "features_missing_at"]
-        columns += [c for c in ("key", "mode", "time_signature") if c in parsed.present]
-    return columns
+def _header_key(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _shown(text: str) -> str:
+    text = text.strip()
+    return f'"{text}"' if text else "the empty value"
+
+
+def split_artists(text: str, plural: bool) -> list[str]:
+    """Artist names from one cell: "['A', 'B']" (Kaggle style), "A;B", or "A, B" when `plural`."""
+    text = text.strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = None
+        if isinstance(value, (list, tuple)):
+            return [str(v).strip() for v in value if str(v).strip()]
+    separator = ";" if ";" in text else ("," if plural else None)
+    parts = text.split(separator) if separator else [text]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _track_id(text: str) -> str:
+    text = text.strip()
+    if len(text) == 22 and text.isascii() and text.isalnum():
+        return text  # the common case: a bare id
+    ref = parse_spotify_ref(text)
+    if ref is not None:
+        kind, value = ref
+        if kind == "track" and len(value) == 22 and value.isalnum():
+            return value
+    shown = f'"{text}"' if text else "the empty value"
+    raise _Bad("id", f"{shown} is not a Spotify track id")
+
+
+# Whole-number columns: (meaning, lowest, highest, what a value should be).
+_WHOLE = (
+    ("duration_ms", 1, 10**8, "a duration in milliseconds"),
+    ("popularity", 0, 100, "a whole number between 0 and 100"),
+    ("key", -1, 11, "a key between -1 and 11"),
+    ("mode", 0, 1, "a mode (0 = minor, 1 = major)"),
+    ("time_signature", 0, 7, "a time signature between 0 and 7"),
+)
+# Catalogue columns an import writes, in the order `_RowParser.parse` answers them (the table's
+# order, so the compiled INSERT takes the tuples as they are).
+TRACK_COLUMNS = (
+    "id", "name", "artists", "artist_ids", "album", "album_id", "duration_ms", "explicit", "popularity", "isrc",
+    "image_url", "recording_key", "added_at", "updated_at", *FEATURE_COLUMNS, "key", "mode",
+    "time_signature", "features_source", "features_fetched_at", "features_missing_at",
+)
+
+
+class _RowParser:
+    """Checks one row's cells and answers its catalogue values (in TRACK_COLUMNS order).
+
+    Built once per file from the header, so the per-row work is only what the row needs: a
+    million rows go through here.
+    """
+
+    def __init__(self, layout: _Layout, features_source: str, stamp) -> None:
+        where = layout.where
+        self.id_at, self.name_at, self.artists_at = where["id"], where["name"], where["artists"]
+        self.album_at = where.get("album")
+        self.explicit_at = where.get("explicit")
+        self.isrc_at = where.get("isrc")
+        self.plural = layout.plural
+        self.whole = {meaning: (where.get(meaning), low, high, what) for meaning, low, high, what in _WHOLE}
+        self.features = [(name, where[name], *RANGES[name]) for name in FEATURE_COLUMNS] if layout.has_features else []
+        self.no_features = (None,) * len(FEATURE_COLUMNS)
+        self.stamp = stamp
+        self.features_source = features_source if layout.has_features else None
+        self.features_stamp = stamp if layout.has_features else None
+
+    def _whole(self, cells: list[str], meaning: str) -> int | None:
+        at, low, high, what = self.whole[meaning]
+        if at is None:
+            return None
+        text = cells[at]
+        try:
+            value = int(text)
+        except ValueError:
+            if not text.strip():
+                return None
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            value = int(number) if number.is_integer() else None
+        if value is None or not low <= value <= high:
+            raise _Bad(meaning, f'"{text.strip()}" is not {what}')
+        return value
+
+    def parse(self, cells: list[str]) -> tuple:
+        track_id = _track_id(cells[self.id_at])
+        name = cells[self.name_at].strip()
+        if not name:
+            raise _Bad("name", "the track name is empty")
+        artists = split_artists(cells[self.artists_at], self.plural)
+        if not artists:
+            raise _Bad("artists", "no artist is given")
+        explicit = False
+        if self.explicit_at is not None:
+            value = cells[self.explicit_at].strip().lower()
+            if value in _TRUE:
+                explicit = True
+            elif value not in _FALSE:
+                raise _Bad("explicit", f'"{cells[self.explicit_at]}" is not true or false')
+        isrc = cells[self.isrc_at].strip().upper()[:16] or None if self.isrc_at is not None else None
+        duration = self._whole(cells, "duration_ms") or 0
+        popularity = self._whole(cells, "popularity")
+        if self.features:
+            values = []
+            for feature, at, low, high in self.features:
+                text = cells[at]
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = math.nan
+                if not low <= value <= high:  # NaN fails too
+                    raise _Bad(feature, f"{_shown(text)} is not {expected(feature)}")
+                values.append(value)
+            features = tuple(values)
+        else:
+            features = self.no_features
+        key, mode, signature = self._whole(cells, "key"), self._whole(cells, "mode"), self._whole(cells, "time_signature")
+        return (
+            track_id, name, join_list(artists), "", cells[self.album_at].strip() if self.album_at is not None else "",
+            None, duration, explicit, popularity, isrc, None, recording_key(name, artists[0]), self.stamp, self.stamp,
+            *features, key, mode, signature, self.features_source, self.features_stamp, None,
+        )
+
+
+def _nul_problem(cells: list[str], layout: _Layout) -> _Bad | None:
+    for index, cell in enumerate(cells):
+        if NUL in cell:
+            name = layout.header[index].strip() if index < len(layout.header) else f"#{index + 1}"
+            return _Bad(name, "contains a NUL character (byte 0), which the catalogue can't store; remove it")
+    return None
+
+
+def _safe_text(text: str) -> str:
+    # Reports and messages are stored in the database: no NUL, no lone surrogate (from odd file names).
+    return text.replace(NUL, "\\0").encode("utf-8", "replace").decode("utf-8")
 
 
 def import_csv(path: str, *, skip_bad: bool = False, tags: Iterable[str] = (), actor_label: str = "command line",
                progress: Callable[[str, int, int], None] | None = None) -> ImportResult:
     """Import one CSV file: all rows in one transaction, or nothing if any row is bad (unless
     `skip_bad`). Upserts by Spotify id, so importing the same file again changes nothing new.
-    Raises ImportFileError for file-level problems; returns the result (also stored as a report).
+    Raises ImportFileError for file-level problems; otherwise returns the result, also stored as
+    a report. `progress("import", rows done, rows expected)` is called as rows go by.
+    This is a use case: it commits (the import with its report, or the rejection report alone).
     """
     started = time.perf_counter()
-    filename = os.path.basename(path)
-    parsed = read_csv(path, extra_tags=tags, progress=(lambda d, t: progress("read", d, t)) if progress else None)
-    result = ImportResult(filename, "imported", rows_read=parsed.rows_read, problems=parsed.problems,
-                          skipped=len(parsed.problems), has_features=parsed.has_features)
-    if parsed.problems and not skip_bad:
-        result.status = "rejected"
-        result.skipped = parsed.rows_read
-        result.seconds = time.perf_counter() - started
-        _record(result, actor_label)
-        db.session.commit()
-        return result
-    unique = list({row["id"]: row for row in parsed.rows}.values())
-    result.duplicates = len(parsed.rows) - len(unique)
+    filename = _safe_text(os.path.basename(path))
+    extra = [t.strip() for t in tags if t.strip()]
+    for tag in extra:
+        if NUL in tag:
+            raise ImportFileError("A --tag contains a NUL character (byte 0); remove it.")
+    scan = _scan(path, filename)
+    source = _CsvFile(path, scan, filename)
     try:
-        ids = [row["id"] for row in unique]
-        # Counting before and after (one cheap query each) instead of looking up 100k ids: an
-        # id lookup on a table the planner has no statistics for yet can take minutes on PostgreSQL.
-        before = store.track_count()
-        columns = _update_columns(parsed)
-        keep = [c for c in ("popularity", "isrc") if c in parsed.present]
-        total = len(unique)
-        for start in range(0, total, 10 * store.CHUNK):
-            store.upsert_rows(unique[start:start + 10 * store.CHUNK], columns, keep)
-            if progress:
-                progress("write", min(total, start + 10 * store.CHUNK), total)
-        result.imported = store.track_count() - before
-        result.updated = len(unique) - result.imported
-        store.add_tags(parsed.tags)
-        store.add_sources(ids, f"import:{filename}"[:200])
-        store.bump_version()
-        result.seconds = time.perf_counter() - started
-        _record(result, actor_label)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        layout = _layout(source.header, filename)
+        artists_at = layout.where["artists"]
+        # Commas separate artists only in a plural column of a file that never uses ";" there:
+        # single names such as "Tyler, The Creator" contain commas.
+        layout.plural = source.header[artists_at].strip().lower() in ("artists", "artist_names", "artists_names") \
+            and not (scan.has_semicolon and _semicolon_in_column(path, scan, filename, artists_at))
+        result = ImportResult(filename, "imported", has_features=layout.has_features)
+        try:
+            with store.bulk_load():
+                _stream(source, layout, scan, result, skip_bad=skip_bad, extra=extra, progress=progress)
+            if result.problem_count and not skip_bad:  # nothing of a file with a bad row is kept
+                result.status = "rejected"
+                result.skipped = result.rows_read
+                result.imported = result.updated = result.duplicates = 0
+            else:
+                result.skipped = result.problem_count
+                store.bump_version()
+            result.seconds = time.perf_counter() - started
+            _record(result, actor_label)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    finally:
+        source.close()
     return result
+
+
+def _stream(source: _CsvFile, layout: _Layout, scan: _Scan, result: ImportResult, *, skip_bad: bool,
+            extra: list[str], progress: Callable[[str, int, int], None] | None) -> None:
+    """Check every row and write the good ones in batches (writing stops at the first bad row
+    unless `skip_bad`); fills `result`'s counts and problems."""
+    filename = source.filename
+    origin = f"import:{filename}"
+    tracks = store.BulkUpsert(CatalogueTrack, TRACK_COLUMNS, ["id"], layout.update_columns(), layout.keep_if_missing())
+    tags = store.BulkUpsert(TrackTag, ("track_id", "tag"), ["track_id", "tag"])
+    sources = store.BulkUpsert(TrackSource, ("track_id", "source", "mood"), ["track_id", "source", "mood"])
+    parser = _RowParser(layout, origin[:120], tracks.value("added_at", utcnow()))
+    source_label = origin[:200]
+    width = len(layout.header)
+    expected_rows = max(1, scan.lines - 1)
+    labels = list(layout.labels.items())
+    extra = [tag[:120] for tag in extra]
+    writing = True
+    before = store.track_count()
+    rows: dict[str, tuple] = {}  # by id: a repeated id within a batch is written once, the last wins
+    tag_pairs: set[tuple[str, str]] = set()
+    ids: list[np.ndarray] = []
+    good = 0
+
+    def flush() -> None:
+        tracks.run(list(rows.values()))
+        tags.run(list(tag_pairs))
+        sources.run([(track_id, source_label, "") for track_id in rows])
+        ids.append(np.array(list(rows), dtype="S22"))
+        rows.clear()
+        tag_pairs.clear()
+
+    for line, cells in source.records():
+        if not cells or not any(c.strip() for c in cells):
+            continue  # blank line
+        result.rows_read += 1
+        if progress and result.rows_read % PROGRESS_EVERY == 0:
+            progress("import", min(result.rows_read, expected_rows), expected_rows)
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        try:
+            bad = _nul_problem(cells, layout) if scan.has_nul else None
+            if bad:
+                raise bad
+            row = parser.parse(cells)
+        except _Bad as bad:
+            result.problem_count += 1
+            if len(result.problems) < MAX_PROBLEMS_HELD:
+                column = layout.column_name(bad.column) if bad.column in layout.where else bad.column
+                result.problems.append(RowProblem(line, column, _safe_text(bad.message)))
+            if writing and not skip_bad:
+                writing = False  # nothing will be kept: let go of the written batches (and any lock) now
+                db.session.rollback()
+                rows.clear()
+                tag_pairs.clear()
+            continue
+        good += 1
+        if not writing:
+            continue
+        track_id = row[0]
+        rows.pop(track_id, None)
+        rows[track_id] = row
+        for column, label in labels:
+            value = " ".join(cells[column].split()).lower()
+            if value:
+                tag_pairs.add((track_id, f"{label}:{value}"[:120]))
+        for tag in extra:
+            tag_pairs.add((track_id, tag))
+        if len(rows) >= BATCH:
+            flush()
+    if result.rows_read == 0:
+        raise ImportFileError(f"{filename} has a header row but no tracks.")
+    if writing and rows:
+        flush()
+    if progress:
+        progress("import", expected_rows, expected_rows)
+    if writing:
+        unique = len(np.unique(np.concatenate(ids))) if ids else 0
+        result.duplicates = good - unique
+        result.imported = store.track_count() - before
+        result.updated = unique - result.imported
 
 
 def _record(result: ImportResult, actor_label: str) -> None:

@@ -11,7 +11,6 @@ Features are fetched once per track and kept, with their source and time.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from curator.catalogue import store
+from curator.catalogue.feature_ranges import in_range
 from curator.catalogue.seed_refs import parse_spotify_ref
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueTrack
@@ -37,11 +37,6 @@ RECCOBEATS_RETRIES = 3
 # Tracks no provider knew are asked about again only after this long.
 MISSING_RECHECK = timedelta(days=30)
 
-_UNIT = (0.0, 1.0)
-# Accepted ranges; a provider answering outside them is treated as not knowing the track.
-RANGES: dict[str, tuple[float, float]] = {name: _UNIT for name in FEATURE_COLUMNS}
-RANGES["loudness"] = (-70.0, 10.0)
-RANGES["tempo"] = (0.0, 300.0)
 
 
 class ProviderUnavailable(Exception):
@@ -53,10 +48,8 @@ def clean_features(raw: dict) -> dict | None:
     out: dict = {}
     for name in FEATURE_COLUMNS:
         value = raw.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return None
-        low, high = RANGES[name]
-        if not low <= value <= high:
+        # A provider answering outside the accepted ranges is treated as not knowing the track.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not in_range(name, value):
             return None
         out[name] = float(value)
     key, mode, signature = raw.get("key"), raw.get("mode"), raw.get("time_signature")
@@ -221,11 +214,12 @@ class FeatureReport:
 
 
 def fetch_missing_features(track_ids: Iterable[str], gateway=None, *, providers: list[FeatureProvider] | None = None,
-                           skip_recently_missing: bool = False, commit: bool = True) -> FeatureReport:
+                           skip_recently_missing: bool = False) -> FeatureReport:
     """Give features to those of `track_ids` (catalogue tracks) that have none, asking each provider in turn.
 
     Found features are stored with their source and time and the catalogue version is bumped,
-    all in one transaction (committed unless `commit=False`). Tracks no provider knows are
+    in the caller's transaction (the caller commits). Every provider is asked before anything is
+    written, so no write is pending while providers answer over HTTP. Tracks no provider knows are
     marked so `skip_recently_missing=True` (used by refresh) leaves them alone for a while.
     `gateway` is needed only by the `spotify` provider. A provider that fails becomes a line
     in `errors`; the next provider is still asked.
@@ -245,7 +239,7 @@ def fetch_missing_features(track_ids: Iterable[str], gateway=None, *, providers:
                 CatalogueTrack.id.in_(part), CatalogueTrack.features_missing_at > cutoff)))
         todo = [i for i in todo if i not in recent]
     providers = providers if providers is not None else providers_from_config(gateway)
-    changed: list[str] = []
+    fetched: list[tuple[dict[str, dict], str]] = []
     for provider in providers:
         if not todo:
             break
@@ -259,19 +253,19 @@ def fetch_missing_features(track_ids: Iterable[str], gateway=None, *, providers:
             continue
         report.found[provider.name] = report.found.get(provider.name, 0) + len(found)
         if provider.name != "local":
-            _store_features(found, provider.name)
-            changed += found
+            fetched.append((found, provider.name))
         todo = [i for i in todo if i not in found]
+    for found, source in fetched:
+        _store_features(found, source)
     report.missing = todo
     if todo and not report.errors:
         # Only a clean "nobody knows it" counts as missing; a failed provider may know it later.
         for part in store.chunks(todo, 5000):
             db.session.execute(update(CatalogueTrack).where(CatalogueTrack.id.in_(part))
                                .values(features_missing_at=utcnow()))
-    if changed:
-        store.bump_version(changed)  # only when a curation track changed (not a listener's own)
-    if commit:
-        db.session.commit()
+    if fetched:
+        # Only when a curation track changed (not a listener's own).
+        store.bump_version([track_id for found, _ in fetched for track_id in found])
     return report
 
 

@@ -22,6 +22,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from curator.catalogue import store
+from curator.catalogue.health import mood_coverage
 from curator.catalogue.providers import FeatureProvider, fetch_missing_features
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, Seed, TrackSource
@@ -33,11 +34,10 @@ from curator.spotify.errors import (
     SpotifyNotFound,
     SpotifyRateLimited,
 )
-from curator.spotify.gateway import SEARCH_PAGE
 
 log = logging.getLogger(__name__)
 
-SEARCH_LIMIT = 50  # tracks per search seed: 5 pages of 10
+SEARCH_LIMIT = 50  # tracks per search seed (the gateway reads them in pages of 10)
 ARTIST_MAX_ALBUMS = 50  # albums and singles per artist seed
 SEED_MAX_AGE = timedelta(days=7)
 PLAYLIST_FIELDS = "snapshot_id,name"
@@ -74,6 +74,9 @@ class RefreshReport:
     tracks_added: int = 0
     removed_from_seeds: int = 0
     unavailable: int = 0
+    # Per mood, counted as the coverage table counts (health.mood_coverage), after the run and
+    # the change it made: {slug: {tracks, added, with_features, features_added}}.
+    moods: dict[str, dict[str, int]] = field(default_factory=dict)
     features_found: dict[str, int] = field(default_factory=dict)
     missing_features: int = 0
     errors: list[str] = field(default_factory=list)
@@ -86,9 +89,13 @@ class RefreshReport:
 
     def lines(self) -> list[str]:
         """The report as short sentences, problems first."""
-        verb = "would add" if self.dry_run else "added"
-        out = [f"{len(self.seeds)} seeds: {self.tracks_added} tracks {verb}, "
+        verb = "would be added" if self.dry_run else "added"
+        out = [f"{len(self.seeds)} seeds: {self.tracks_added} tracks {verb} to the catalogue, "
                f"{self.removed_from_seeds} no longer in their seed, {self.unavailable} unavailable."]
+        if self.moods:
+            out.append("Linked to moods (as the coverage table counts): " + "; ".join(
+                f"{slug} {m['tracks']} tracks ({m['added']:+d}), {m['with_features']} with features "
+                f"({m['features_added']:+d})" for slug, m in self.moods.items()) + ".")
         out += [f"{s.label}: {s.message}" for s in self.seeds if s.status not in ("read", "unchanged", "fresh")]
         found = ", ".join(f"{n} from {name}" for name, n in self.features_found.items()) or "none"
         out.append(f"Audio features fetched: {found}; {self.missing_features} tracks still without features.")
@@ -131,7 +138,7 @@ def _read_seed(gateway, seed: Seed, full: bool, known: Callable[[str], bool]) ->
     if fresh and not full:
         return None, 0, None
     if seed.kind == "search":
-        for obj in _search(gateway, seed.value, SEARCH_LIMIT):
+        for obj in gateway.search_tracks(seed.value, limit=SEARCH_LIMIT):
             row = store.track_row(obj)
             if row:
                 rows.append(row)
@@ -146,21 +153,6 @@ def _read_seed(gateway, seed: Seed, full: bool, known: Callable[[str], bool]) ->
                     rows.append(row)
         return rows, 0, None
     raise ValueError(f"unknown seed kind {seed.kind!r}")
-
-
-def _search(gateway, query: str, limit: int):
-    """Search results page by page (10 a page). Paged by offset here because a search page's
-    `next` link answers the whole search envelope ({"tracks": {...}}), not a bare page."""
-    offset = 0
-    while offset < limit:
-        result = gateway.request("GET", "search", operation="GET /search", params={
-            "q": query, "type": "track", "limit": min(SEARCH_PAGE, limit - offset), "offset": offset})
-        page = (result or {}).get("tracks") or {}
-        items = page.get("items") or []
-        yield from items
-        offset += len(items)
-        if not items or not page.get("next"):
-            return
 
 
 def _failure(seed: Seed, exc: Exception) -> tuple[str, str]:
@@ -198,6 +190,8 @@ def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, fu
         query = query.where(Seed.mood == mood)
     seeds = list(db.session.scalars(query))
     total = len(seeds) + (0 if dry_run else 1)
+    slugs = sorted({seed.mood for seed in seeds})
+    coverage_before = {m["slug"]: m for m in mood_coverage(slugs)} if not dry_run else {}
     db.session.commit()  # end the read transaction: Spotify calls must not hold the database
 
     def known(track_id: str) -> bool:
@@ -244,10 +238,18 @@ def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, fu
             progress(len(seeds), total, "Fetching missing audio features")
         features = fetch_missing_features(_tracks_without_features(mood), gateway, providers=providers,
                                           skip_recently_missing=True)
+        db.session.commit()
         report.features_found = features.found
         report.missing_features = _count_without_features(mood)
         report.errors += [f"Audio features: {e}" for e in features.errors]
         report.reccobeats_calls = features.calls.get("reccobeats", 0)
+        for after in mood_coverage(slugs):
+            before = coverage_before[after["slug"]]
+            report.moods[after["slug"]] = {
+                "tracks": after["tracks"], "added": after["tracks"] - before["tracks"],
+                "with_features": after["with_features"],
+                "features_added": after["with_features"] - before["with_features"]}
+        db.session.commit()  # end the read transaction
     report.spotify_calls = gateway.calls - calls_before
     report.seconds = round(time.perf_counter() - started, 2)
     if progress:

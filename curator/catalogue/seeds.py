@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from curator import audit
+from curator.catalogue import store
 from curator.catalogue.seed_refs import KINDS, SeedInvalid, normalise_seed
 from curator.errors import Unprocessable
 from curator.extensions import db
@@ -87,9 +88,12 @@ def save_mood_seeds(mood: str, texts: dict[str, str], *, actor=None) -> dict[str
     current = {(s.kind, s.value): s for s in seeds_by_mood(mood).get(mood, [])}
     wanted = {(kind, value): position for kind in KINDS for position, value in enumerate(values[kind])}
     removed = [s for key, s in current.items() if key not in wanted]
+    unlinked = 0
     for seed in removed:
-        db.session.execute(delete(TrackSource).where(TrackSource.source == f"seed:{seed.id}"))
+        unlinked += db.session.execute(delete(TrackSource).where(TrackSource.source == f"seed:{seed.id}")).rowcount
         db.session.delete(seed)
+    if unlinked:
+        store.bump_version()  # tracks lost their link to this mood: coverage and the curation set changed
     added = 0
     for (kind, value), position in wanted.items():
         seed = current.get((kind, value))

@@ -61,8 +61,28 @@ def arc_fractions(length: int, shape: str = "linear") -> np.ndarray:
     return np.minimum(1.0, np.arange(length) / arrive)
 
 
+# Vectors of the moods seen lately, by identity: the web app hands the engine the same (frozen)
+# definition object for as long as a mood version is current, and moving its targets by the
+# listener pull costs more than the rest of building an arc.
+_VECTORS: dict[int, tuple[MoodDefinition, tuple[np.ndarray, ...]]] = {}
+_VECTORS_KEPT = 64
+
+
 def _mood_vectors(mood: MoodDefinition) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(raw target, weight, raw lower, raw upper) vectors; NaN target where the mood is silent."""
+    """(raw target, weight, raw lower, raw upper) vectors, read-only; NaN target where the mood is silent."""
+    kept = _VECTORS.get(id(mood))
+    if kept is not None and kept[0] is mood:
+        return kept[1]
+    vectors = _vectors_of(mood)
+    for vector in vectors:
+        vector.setflags(write=False)
+    while len(_VECTORS) >= _VECTORS_KEPT:
+        _VECTORS.pop(next(iter(_VECTORS), None), None)
+    _VECTORS[id(mood)] = (mood, vectors)  # holding the mood keeps its id from being reused
+    return vectors
+
+
+def _vectors_of(mood: MoodDefinition) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     target = np.full(N_FEATURES, np.nan)
     weight = np.zeros(N_FEATURES)
     lower = np.full(N_FEATURES, np.nan)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from curator.engine.arc import Arc, build_arc
 from curator.engine.catalogue import Catalogue
 from curator.engine.curate import CurateOptions, Length, curate
 from curator.engine.features import DOMAINS, FEATURES, MODE, UNKNOWN_MODE, normalise
 from curator.engine.moods import FeatureTarget, MoodDefinition
+from curator.engine.scoring import exact_distances
 
 # Percentile band used as the range, then widened by a share of the feature's scale on each
 # side: examples are a handful of tracks, so the range should be forgiving.
@@ -68,8 +70,11 @@ class _Stats:
     spread: np.ndarray  # (F,) standard deviation of all rows, normalised units
 
 
-def _logistic(z: np.ndarray, y: np.ndarray, ridge: float = 1.0, steps: int = 12) -> np.ndarray:
-    """Class-balanced L2-regularised logistic regression by Newton steps (z already standardised)."""
+def _logistic(z: np.ndarray, y: np.ndarray, ridge: float = 1.0, steps: int = 12, with_intercept: bool = False):
+    """Class-balanced L2-regularised logistic regression by Newton steps (z already standardised).
+
+    Returns the coefficients, or (coefficients, intercept) with ``with_intercept``.
+    """
     n, f = z.shape
     sample_w = np.where(y, 0.5 / max(1, y.sum()), 0.5 / max(1, (~y).sum())) * n
     design = np.hstack([z, np.ones((n, 1))])
@@ -81,15 +86,65 @@ def _logistic(z: np.ndarray, y: np.ndarray, ridge: float = 1.0, steps: int = 12)
         grad = design.T @ (sample_w * (p - y)) + penalty * beta
         hess = (design * (sample_w * p * (1 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
         beta -= np.linalg.solve(hess, grad)
-    return beta[:-1]
+    return (beta[:-1], float(beta[-1])) if with_intercept else beta[:-1]
 
 
-def _stats(norm: np.ndarray, raw: np.ndarray, mask: np.ndarray) -> _Stats:
-    examples, rest = norm[mask], norm[~mask]
+def _known(norm: np.ndarray, raw: np.ndarray, mask: np.ndarray) -> np.ndarray:
     known = np.ones(len(FEATURES), dtype=bool)
     known[MODE] = bool((raw[mask, MODE] != UNKNOWN_MODE).any())
+    return known & (norm.std(axis=0) > 1e-9)
+
+
+def _design(norm: np.ndarray, known: np.ndarray, mask: np.ndarray,
+            max_rest: int = MAX_REST_ROWS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(standardised rows, is-example, feature columns) for the logistic regression.
+
+    The non-examples are a fixed subsample of at most ``max_rest``, which keeps it cheap.
+    """
+    examples, rest_rows = norm[mask], np.flatnonzero(~mask)
+    if len(rest_rows) > max_rest:
+        rest_rows = rest_rows[np.sort(np.random.default_rng(0).choice(len(rest_rows), max_rest, replace=False))]
+    cols = np.flatnonzero(known)
+    both = np.vstack([examples[:, cols], norm[rest_rows][:, cols]])
+    mean, sd = both.mean(axis=0), both.std(axis=0) + 1e-9
+    y = np.r_[np.ones(len(examples), bool), np.zeros(len(rest_rows), bool)]
+    return (both - mean) / sd, y, cols
+
+
+# Ridge penalties tried by cross-validation, and how many folds: all examples are used for the
+# final fit, the folds only choose how strongly to shrink it.
+RIDGES = (0.1, 1.0, 10.0, 100.0)
+CV_FOLDS = 5
+CV_REST_ROWS = 5_000  # non-examples seen by the cross-validation (the final fit sees MAX_REST_ROWS)
+
+
+def _choose_ridge(norm: np.ndarray, raw: np.ndarray, mask: np.ndarray) -> float:
+    """The ridge penalty with the lowest class-balanced held-out log-loss over stratified folds."""
+    if mask.sum() < 2 * CV_FOLDS or (~mask).sum() < 2 * CV_FOLDS:
+        return 1.0
+    z, y, _ = _design(norm, _known(norm, raw, mask), mask, CV_REST_ROWS)
+    fold = np.empty(len(y), dtype=np.int64)
+    rng = np.random.default_rng(0)
+    for cls in (True, False):  # stratified: each fold gets its share of examples and of the rest
+        rows = rng.permutation(np.flatnonzero(y == cls))
+        fold[rows] = np.arange(len(rows)) % CV_FOLDS
+    losses = {}
+    for ridge in RIDGES:
+        loss = 0.0
+        for f in range(CV_FOLDS):
+            train, test = fold != f, fold == f
+            coef, intercept = _logistic(z[train], y[train], ridge, with_intercept=True)
+            p = 1.0 / (1.0 + np.exp(-np.clip(z[test] @ coef + intercept, -30, 30)))
+            yt = y[test]
+            loss -= np.mean(np.log(p[yt] + 1e-12)) + np.mean(np.log(1 - p[~yt] + 1e-12))
+        losses[ridge] = loss
+    return min(RIDGES, key=lambda r: (round(losses[r], 9), -r))  # ties go to the stronger penalty
+
+
+def _stats(norm: np.ndarray, raw: np.ndarray, mask: np.ndarray, ridge: float = 1.0) -> _Stats:
+    examples, rest = norm[mask], norm[~mask]
+    known = _known(norm, raw, mask)
     spread = norm.std(axis=0)
-    known &= spread > 1e-9
     separation = np.zeros(len(FEATURES))
     logistic = np.zeros(len(FEATURES))
     if len(rest):
@@ -97,13 +152,8 @@ def _stats(norm: np.ndarray, raw: np.ndarray, mask: np.ndarray) -> _Stats:
         separation = np.where(known, np.abs(examples.mean(axis=0) - rest.mean(axis=0)) / pooled, 0.0)
         if separation.max() > 0:
             separation = separation / separation.max()
-        if len(rest) > MAX_REST_ROWS:  # a fixed subsample keeps this cheap and deterministic
-            rest = rest[np.random.default_rng(0).choice(len(rest), MAX_REST_ROWS, replace=False)]
-        cols = np.flatnonzero(known)
-        both = np.vstack([examples[:, cols], rest[:, cols]])
-        mean, sd = both.mean(axis=0), both.std(axis=0) + 1e-9
-        y = np.r_[np.ones(len(examples), bool), np.zeros(len(rest), bool)]
-        coef = _logistic((both - mean) / sd, y)
+        z, y, cols = _design(norm, known, mask)
+        coef = _logistic(z, y, ridge)
         logistic[cols] = coef / (np.abs(coef).max() or 1.0)
     return _Stats(raw=raw[mask], known=known, separation=separation, logistic=logistic, spread=spread)
 
@@ -237,6 +287,30 @@ def _holdout_folds(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return folds
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """The proposed features and how they, and the current mood, find the examples.
+
+    ``precision`` is measured on all the examples (in-sample: the proposal was fitted on them);
+    ``held_out`` is the mean over split-halves, each half judged with the other half fitted on
+    and left out of the catalogue (out of sample). None when there are too few examples.
+    """
+
+    features: Features
+    precision: float
+    held_out: float | None
+    current_precision: float | None = None
+    current_held_out: float | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    mood: MoodDefinition
+    labels: np.ndarray  # rows that count as hits
+    k: int
+    exclude: np.ndarray | None  # rows left out of the catalogue for this playlist
+
+
 def propose_mood_features(catalogue: Catalogue, example_mask: np.ndarray, *,
                           current: MoodDefinition | None = None, k: int = 20) -> dict[str, FeatureTarget]:
     """Suggest feature targets from example tracks (``example_mask`` selects catalogue rows).
@@ -248,66 +322,146 @@ def propose_mood_features(catalogue: Catalogue, example_mask: np.ndarray, *,
     unchanged. Without ``current`` the best candidate is returned. Mode is skipped when the
     examples' mode is unknown. Every range returned passes ``parse_mood``.
     """
+    return propose(catalogue, example_mask, current=current, k=k).features
+
+
+def propose(catalogue: Catalogue, example_mask: np.ndarray, *, current: MoodDefinition | None = None,
+            k: int = 20) -> Proposal:
+    """:func:`propose_mood_features` with the in-sample and held-out precision of the winner.
+
+    Cost is linear in the catalogue: the candidate moods (each recipe and the current mood) are
+    scored against every row in one blocked pass, and each playlist is then chosen among its
+    candidate's nearest rows (see _nearest); a second pass does the same for the halves.
+    """
     mask = np.asarray(example_mask, dtype=bool)
     if mask.shape != (len(catalogue),) or not mask.any():
         raise ValueError("example_mask must select at least one catalogue row")
     raw = catalogue.features.astype(np.float64)
     norm = normalise(raw)
-    stats = _stats(norm, raw, mask)
-    recipes = [(name, fn) for name, fn, needs_current in _RECIPES if current is not None or not needs_current]
+    ridge = _choose_ridge(norm, raw, mask)
+    stats = _stats(norm, raw, mask, ridge)
+    recipes = [recipe for _, recipe, needs_current in _RECIPES if current is not None or not needs_current]
     folds = _holdout_folds(mask) if mask.sum() >= MIN_EXAMPLES_FOR_HOLDOUT else []
-    fold_stats = [_stats(norm, raw, fit) for fit, _ in folds]
+    fold_stats = [_stats(norm, raw, fit, ridge) for fit, _ in folds]
 
-    def held_out(features_for_fold: Callable[[int], Features]) -> float:
-        scores = []
-        for i, (fit, judge) in enumerate(folds):
-            features = features_for_fold(i)
-            if not features:
-                return 0.0
-            scores.append(precision_at_k(catalogue, _as_mood(features, current), judge,
-                                         k=min(k, int(judge.sum())), exclude=fit))
-        return float(np.mean(scores))
+    # Every candidate: (features on all examples, features per half) -- current first, if given.
+    candidates: list[tuple[Features, list[Features]]] = []
+    if current is not None:
+        candidates.append((dict(current.features), [dict(current.features)] * len(folds)))
+    for recipe in recipes:
+        features = recipe(stats, current)
+        if features:
+            candidates.append((features, [recipe(fs, current) for fs in fold_stats]))
 
-    def score(full: float, heldout: float | None) -> float:
+    # Two rounds of one pass each: every candidate on all the examples, then the halves only for
+    # candidates that find at least as many examples as the current mood (the others cannot win).
+    full_jobs = [_Job(_as_mood(features, current), mask, k, None) for features, _ in candidates]
+    full_precision = _precisions(catalogue, full_jobs)
+    floor = full_precision[0] if current is not None else -1.0
+    half_jobs: list[_Job] = []
+    halves_of: dict[int, list[int | None]] = {}
+    for c, (_, per_fold) in enumerate(candidates):
+        if not folds or full_precision[c] < floor:
+            continue
+        halves_of[c] = []
+        for (fit, judge), fold_features in zip(folds, per_fold):
+            if fold_features:
+                halves_of[c].append(len(half_jobs))
+                half_jobs.append(_Job(_as_mood(fold_features, current), judge, min(k, int(judge.sum())), fit))
+            else:
+                halves_of[c].append(None)
+    half_precision = _precisions(catalogue, half_jobs)
+
+    def scores(c: int) -> tuple[float, float | None]:
+        if not folds:
+            return full_precision[c], None
+        return full_precision[c], float(np.mean([0.0 if h is None else half_precision[h] for h in halves_of[c]]))
+
+    def overall(full: float, heldout: float | None) -> float:
         return full if heldout is None else (full + heldout) / 2
 
     best: tuple[float, float, int] | None = None  # (score, full precision, -order)
-    best_features: Features | None = None
-    floor = -1.0
+    best_c: int | None = None
+    current_scores: tuple[float | None, float | None] = (None, None)
+    first = 0
     if current is not None:
-        floor = precision_at_k(catalogue, current, mask, k=k)
-        current_heldout = held_out(lambda i: dict(current.features)) if folds else None
-        best = (score(floor, current_heldout), floor, 1)
-        best_features = dict(current.features)
-    for order, (_, recipe) in enumerate(recipes):
-        features = recipe(stats, current)
-        if not features:
-            continue
-        full = precision_at_k(catalogue, _as_mood(features, current), mask, k=k)
-        if full < floor:
+        current_scores = scores(0)
+        best, best_c, first = (overall(*current_scores), floor, 1), 0, 1
+    for c in range(first, len(candidates)):
+        if full_precision[c] < floor:
             continue  # never show a proposal that finds fewer examples than the current mood
-        heldout = held_out(lambda i, recipe=recipe: recipe(fold_stats[i], current)) if folds else None
-        key = (score(full, heldout), full, -order)
+        full, heldout = scores(c)
+        key = (overall(full, heldout), full, -(c - first))
         if best is None or key > best:
-            best, best_features = key, features
-    if best_features is None:  # only possible without a current mood and with degenerate data
-        best_features = _centre(RANGE_WIDEN)(stats, None) or {"energy": FeatureTarget(target=0.5)}
-    return best_features
+            best, best_c = key, c
+    if best_c is None:  # only possible without a current mood and with degenerate data
+        features = _centre(RANGE_WIDEN)(stats, None) or {"energy": FeatureTarget(target=0.5)}
+        full = precision_at_k(catalogue, _as_mood(features, current), mask, k=k)
+        return Proposal(features, full, None)
+    full, heldout = scores(best_c)
+    return Proposal(candidates[best_c][0], full, heldout, *current_scores)
+
+
+# Rows kept per candidate mood for choosing its playlist. The engine itself pre-selects 384 rows
+# around each position; a steady 20-track playlist under a generous artist cap needs far fewer,
+# and tests/engine/test_calibration.py checks the choices match the whole catalogue's.
+POOL_PER_MOOD = 160
+POOL_BLOCK = 65_536
+
+
+def _nearest(catalogue: Catalogue, jobs: list[_Job]) -> list[np.ndarray]:
+    """Per job, its POOL_PER_MOOD nearest rows inside its ranges and not excluded: one pass over all rows."""
+    n = len(catalogue)
+    if n <= POOL_PER_MOOD:
+        return [np.arange(n) for _ in jobs]
+    arc = _stacked_arc([job.mood for job in jobs])
+    best_d = np.full((0, len(jobs)), np.inf)
+    best_rows = np.empty((0, len(jobs)), dtype=np.int64)
+    for begin in range(0, n, POOL_BLOCK):
+        end = min(n, begin + POOL_BLOCK)
+        d = exact_distances(catalogue.features[begin:end], arc)
+        for j, job in enumerate(jobs):
+            if job.exclude is not None:
+                d[job.exclude[begin:end], j] = np.inf
+        rows = np.broadcast_to(np.arange(begin, end)[:, None], d.shape)
+        d, rows = np.vstack([best_d, d]), np.vstack([best_rows, rows])
+        if len(d) > POOL_PER_MOOD:
+            keep = np.argpartition(d, POOL_PER_MOOD - 1, axis=0)[:POOL_PER_MOOD]
+            d, rows = np.take_along_axis(d, keep, axis=0), np.take_along_axis(rows, keep, axis=0)
+        best_d, best_rows = d, rows
+    return [np.sort(best_rows[np.isfinite(best_d[:, j]), j]) for j in range(len(jobs))]
+
+
+def _stacked_arc(moods: list[MoodDefinition]) -> Arc:
+    """One 'arc' whose positions are the given moods' steady points, to score them all at once."""
+    arcs = [build_arc(m, m, 1) for m in moods]
+    return Arc(fractions=np.zeros(len(arcs)), targets=np.vstack([a.targets for a in arcs]),
+               weights=np.vstack([a.weights for a in arcs]), lower=np.vstack([a.lower for a in arcs]),
+               upper=np.vstack([a.upper for a in arcs]), shape="linear")
+
+
+def _precisions(catalogue: Catalogue, jobs: list[_Job]) -> list[float]:
+    """precision_at_k of every job, each choosing among its own nearest rows (same picks, less work)."""
+    if not jobs:
+        return []
+    return [precision_at_k(catalogue, job.mood, job.labels, k=job.k, exclude=job.exclude,
+                           candidates=frozenset(str(i) for i in catalogue.ids[rows]))
+            for job, rows in zip(jobs, _nearest(catalogue, jobs))]
 
 
 def precision_at_k(catalogue: Catalogue, mood: MoodDefinition, label_mask: np.ndarray, k: int = 20,
-                   *, exclude: np.ndarray | None = None) -> float:
+                   *, exclude: np.ndarray | None = None, candidates: frozenset[str] | None = None) -> float:
     """Share of a steady k-track playlist for ``mood`` whose rows are in ``label_mask``.
 
     Uses a generous artist cap (the question is "does the mood find its tracks", not variety).
-    ``exclude`` (a row mask) removes rows from the catalogue for this playlist. Returns 0.0 when
-    nothing could be chosen.
+    ``exclude`` (a row mask) removes rows from the catalogue for this playlist; ``candidates``
+    (track ids) restricts the choice to them. Returns 0.0 when nothing could be chosen.
     """
     label_mask = np.asarray(label_mask, dtype=bool)
     excluded = frozenset() if exclude is None else frozenset(str(i) for i in catalogue.ids[np.asarray(exclude, bool)])
     playlist = curate(
         catalogue, mood, mood, Length(tracks=k),
-        CurateOptions(max_per_artist=max(20, k), seed=0, exclude_ids=excluded),
+        CurateOptions(max_per_artist=max(20, k), seed=0, exclude_ids=excluded, candidate_ids=candidates),
     )
     if not playlist.tracks:
         return 0.0

@@ -5,7 +5,7 @@ Memory: the only (n, features) matrix is ``features`` (float32, raw units): 10 x
 into the scoring weights instead (see scoring.py). Text columns hold no Python object per track
 either: ids and ISRCs are fixed-width byte arrays, names one UTF-8 buffer with offsets, artists
 and tags small vocabularies with an int32 code per row. So every column is a plain array that
-can be stored and memory-mapped as it is (:meth:`Catalogue.to_arrays` / :meth:`from_arrays_stored`),
+can be stored and memory-mapped as it is (:meth:`Catalogue.to_arrays` / :meth:`from_stored_arrays`),
 and web workers share one copy of a million tracks instead of holding a gigabyte of objects each.
 """
 from __future__ import annotations

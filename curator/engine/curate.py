@@ -24,6 +24,7 @@ from curator.engine.features import (
     reason_phrase,
 )
 from curator.engine.moods import MoodDefinition
+from curator.engine.reasons import arc_reasons
 from curator.engine.scoring import exact_distances, preselect, weighted_distance
 from curator.engine.sequencing import Candidates, Selection, camelot_codes, select
 
@@ -376,11 +377,18 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     target_rows = np.round(raw_targets[sel.positions], 4).tolist()
     distances = np.round(cands.distances[sel.picks, sel.positions], 4).tolist()
     used_features = [(f, name) for f, name in enumerate(FEATURES) if used[f]]
-    tracks = []
-    for i, (pos, row) in enumerate(zip(sel.positions, rows)):
+    all_feats = []
+    for i, row in enumerate(rows):
         feats = dict(zip(FEATURES, feature_rows[i]))
         if catalogue.mode[row] < 0:
             feats["mode"] = None
+        all_feats.append(feats)
+    # Each track against its neighbours, described by the features its position weighs most.
+    reasons = arc_reasons(all_feats, start.name, target.name,
+                          [reason_phrase(raw[i], arc.weights[pos]) for i, pos in enumerate(sel.positions)])
+    tracks = []
+    for i, (pos, row) in enumerate(zip(sel.positions, rows)):
+        feats = all_feats[i]
         tracks.append(PlaylistTrack(
             id=str(catalogue.ids[row]),
             name=str(catalogue.names[row]),
@@ -390,7 +398,7 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
             position_target={name: target_rows[i][f] for f, name in used_features},
             distance=distances[i],
             features=feats,
-            reason=reason_phrase(raw[i], arc.weights[pos]),
+            reason=reasons[i],
         ))
     if tracks:
         s_point, s_weight = mood_point(start)

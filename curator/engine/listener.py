@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from curator.engine.features import FEATURES, SCALES, normalise
+from curator.engine.features import FEATURE_INDEX, FEATURES, SCALES, normalise
 
 # Features the listener estimate uses. Mode is left out: many catalogues do not know it, and in
 # the listener-rated data it carries next to nothing (|r| < 0.05).
@@ -39,7 +40,7 @@ _MODEL_INDEX = np.array([FEATURES.index(f) for f in MODEL_FEATURES])
 LEAN = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: moods cache their moved targets per model
 class ListenerModel:
     """Two linear estimates on normalised features (0..1 scale), in listener-rating SD units."""
 
@@ -52,9 +53,12 @@ class ListenerModel:
     r_in_sample: tuple[float, float]
 
     def coefficients(self, which: str) -> np.ndarray:
-        """Coefficient vector over FEATURES (zero for features the model does not use)."""
-        coef = self.valence if which == "valence" else self.arousal
-        return np.array([float(coef.get(f, 0.0)) for f in FEATURES])
+        """Coefficient vector over FEATURES (zero for features the model does not use); a copy."""
+        return self._vectors[0 if which == "valence" else 1].copy()
+
+    @cached_property
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(np.array([float(coef.get(f, 0.0)) for f in FEATURES]) for coef in (self.valence, self.arousal))
 
     def estimate(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(listener valence, listener arousal) estimates for raw feature rows (n, FEATURES)."""
@@ -62,14 +66,15 @@ class ListenerModel:
         return (x @ self.coefficients("valence") + float(self.valence.get("intercept", 0.0)),
                 x @ self.coefficients("arousal") + float(self.arousal.get("intercept", 0.0)))
 
-    @property
+    @cached_property
     def scale(self) -> float:
         """The largest coefficient of either estimate: directions are measured against it."""
-        return float(max(np.abs(self.coefficients("valence")).max(), np.abs(self.coefficients("arousal")).max())) or 1.0
+        return float(max(np.abs(v).max() for v in self._vectors)) or 1.0
 
     def direction(self, valence: float, arousal: float) -> np.ndarray:
         """g over FEATURES: the feature direction toward a circumplex point, from the circle's centre."""
-        return (valence - 0.5) * self.coefficients("valence") + (arousal - 0.5) * self.coefficients("arousal")
+        v, a = self._vectors
+        return (valence - 0.5) * v + (arousal - 0.5) * a
 
 
 def _ridge(z: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
@@ -144,7 +149,7 @@ def lean_targets(features: Mapping[str, tuple[float, float]], valence: float, ar
     if pull <= 0:
         return {name: target for name, (target, _) in features.items()}
     total = sum(w for _, w in features.values())
-    g = model.direction(valence, arousal) / model.scale
+    g = (model.direction(valence, arousal) / model.scale).tolist()
     out = {}
     for name, (target, weight) in features.items():
         lo, hi = SCALES[name]
@@ -152,9 +157,9 @@ def lean_targets(features: Mapping[str, tuple[float, float]], valence: float, ar
             out[name] = target
             continue
         share = weight / total  # the kernel normalises weights to sum 1
-        shift = pull * LEAN * g[FEATURES.index(name)] / (len(features) * share)
-        moved = (target - lo) / (hi - lo) + shift
-        out[name] = float(np.clip(moved, 0.0, 1.0) * (hi - lo) + lo)
+        shift = pull * LEAN * g[FEATURE_INDEX[name]] / (len(features) * share)
+        moved = min(1.0, max(0.0, (target - lo) / (hi - lo) + shift))
+        out[name] = moved * (hi - lo) + lo
     return out
 
 

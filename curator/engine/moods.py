@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -282,9 +283,20 @@ def scoring_features(mood: MoodDefinition, model: ListenerModel | None = None) -
     """
     if not mood.listener_pull:
         return dict(mood.features)
-    moved = lean_targets({name: (spec.target, spec.weight) for name, spec in mood.features.items()},
-                         mood.valence, mood.arousal, mood.listener_pull, model or SHIPPED_MODEL)
-    return {name: spec.model_copy(update={"target": moved[name]}) for name, spec in mood.features.items()}
+    key = tuple((name, spec.target, spec.min, spec.max, spec.weight) for name, spec in mood.features.items())
+    return dict(_moved_features(key, mood.valence, mood.arousal, mood.listener_pull, model or SHIPPED_MODEL))
+
+
+@lru_cache(maxsize=1024)
+def _moved_features(key: tuple, valence: float, arousal: float, pull: float,
+                    model: ListenerModel) -> dict[str, FeatureTarget]:
+    # Cached (FeatureTarget is frozen, so sharing is safe): build_arc asks on every preview, and the
+    # answer depends only on these numbers.
+    moved = lean_targets({name: (target, weight) for name, target, _, _, weight in key}, valence, arousal, pull, model)
+    # model_construct: a moved target may sit outside the curator's range (that is the point of a
+    # lean), so this is not a definition to validate, only numbers for the engine.
+    return {name: FeatureTarget.model_construct(target=moved[name], min=lo, max=hi, weight=weight)
+            for name, _, lo, hi, weight in key}
 
 
 def with_listener_pull_applied(mood: MoodDefinition, model: ListenerModel) -> MoodDefinition:

@@ -45,6 +45,7 @@ def my_music_candidates(user, gateway=None) -> MyMusic:
     from curator.catalogue.matrix import tracks_catalogue
     from curator.catalogue.providers import fetch_missing_features
     from curator.catalogue.store import upsert_spotify_tracks
+    from curator.extensions import db
 
     if not has_library_access(user.id):
         raise ScopeRequired(
@@ -60,9 +61,12 @@ def my_music_candidates(user, gateway=None) -> MyMusic:
         if track and track.get("id"):
             objects.setdefault(track["id"], track)
     ids = upsert_spotify_tracks(list(objects.values()), source="library") if objects else []
+    # Committed before the providers are asked over HTTP, so no write waits on them.
+    db.session.commit()
     if ids:
         # Tracks no provider knew lately are not asked about again on every preview.
         fetch_missing_features(ids, gateway=gateway, skip_recently_missing=True)
+        db.session.commit()
     catalogue = tracks_catalogue(ids)  # the shared catalogue leaves listeners' own tracks out
     present = {i for i in ids if _in_catalogue(catalogue, i)}
     left_out = len(set(ids)) - len(present)

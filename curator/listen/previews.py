@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from curator.catalogue.matrix import current_catalogue, tracks_catalogue
 from curator.engine import CatalogueEmpty, CurateOptions, EngineError, Length, LengthInvalid, curate
-from curator.engine.arc import ARC_SHAPES
+from curator.engine.arc import ARC_SHAPES, build_arc
 from curator.engine.curate import MAX_MINUTES, MAX_TRACKS
 from curator.errors import CuratorError, NotFound, Unprocessable
 from curator.extensions import db
-from curator.listen import care
+from curator.listen import care, editing
 from curator.listen.records import saved_playlists
 from curator.models.listening import CheckIn, Preview
 from curator.moods.store import StoredMood, get_mood
@@ -53,6 +53,11 @@ class PreviewRequest:
     # "From music I know": the listener's tracks as read for the first preview of a chain, so
     # regenerate/remove/retarget reuse them instead of reading the library from Spotify again.
     library_ids: tuple[str, ...] = field(default_factory=tuple)
+    # Edits (curator/listen/editing.py): the arc's accumulated nudges, tracks the listener locked
+    # (kept by "try other tracks"), and the playlist's own name when the listener gave one.
+    nudges: dict[str, float] = field(default_factory=dict)
+    locked_ids: tuple[str, ...] = field(default_factory=tuple)
+    name: str = ""
 
     def options_dict(self) -> dict:
         data = asdict(self)
@@ -60,6 +65,7 @@ class PreviewRequest:
             data.pop(key)
         data["excluded_ids"] = list(self.excluded_ids)
         data["library_ids"] = list(self.library_ids)
+        data["locked_ids"] = list(self.locked_ids)
         return data
 
 
@@ -155,30 +161,19 @@ def recent_track_ids(user_id: int, playlists: int = RECENT_PLAYLISTS) -> frozens
     return frozenset(t["id"] for saved in saved_playlists(user_id, limit=playlists) for t in saved.preview.tracks)
 
 
-def position_label(index: int, count: int, start_name: str, target_name: str) -> str:
-    """Where a track sits in the arc, in words: the prefix of its reason."""
-    if count <= 1:
-        return f"{target_name.lower()}"
-    if index == 0:
-        return f"{start_name.lower()} start"
-    if index == count - 1:
-        return f"{target_name.lower()} finish"
-    fraction = index / (count - 1)
-    if fraction < 0.34:
-        return f"leaving {start_name.lower()}"
-    if fraction < 0.67:
-        return f"halfway to {target_name.lower()}"
-    return f"nearing {target_name.lower()}"
-
-
-def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | None = None) -> Preview:
+def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | None = None,
+                   pinned: dict[int, dict] | None = None) -> Preview:
     """Curate `req` for `user`, add it as a new preview (flushed; the service commits) and return it.
+
+    `pinned` (position -> stored track row) are locked tracks put back in their places.
 
     Raises `Unprocessable` (bad input), `CatalogueNotReady` (no tracks yet), and for
     `from_my_music` `ScopeRequired` or Spotify errors from reading the listener's library.
     """
     start = _mood(req.from_slug, "from")
     target = _mood(req.to_slug, "to")
+    # The listener's nudges shift the whole arc: both moods' targets move by the same amount.
+    start_def, target_def = editing.nudged(start.definition, req.nudges), editing.nudged(target.definition, req.nudges)
     notices: list[str] = []
 
     capped = care.hold_cap(target.definition, req.arc, req.tracks, req.minutes, req.insist)
@@ -206,7 +201,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         if mine.notice:
             notices.append(mine.notice)
 
-    excluded = set(req.excluded_ids)
+    excluded = set(req.excluded_ids) | {row["id"] for row in (pinned or {}).values()}
     if req.avoid_recent:
         excluded |= recent_track_ids(user.id)
     try:
@@ -214,7 +209,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
             exclude_explicit=req.exclude_explicit, exclude_ids=frozenset(excluded),
             candidate_ids=candidate_ids, seed=req.seed, arc=req.arc,
         )
-        playlist = curate(catalogue, start.definition, target.definition, length, options)
+        playlist = curate(catalogue, start_def, target_def, length, options)
     except CatalogueEmpty:
         raise CatalogueNotReady("The music catalogue is still being prepared.") from None
     except EngineError as exc:
@@ -224,16 +219,18 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
                             field="from_my_music" if req.from_my_music else "to")
 
     images = album_images([t.id for t in playlist.tracks])
-    count = len(playlist.tracks)
     rows = []
     for t in playlist.tracks:
-        prefix = position_label(t.position, count, start.definition.name, target.definition.name)
         rows.append({
             "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
-            "position": t.position, "reason": f"{prefix}: {t.reason}", "distance": t.distance,
+            "position": t.position, "reason": t.reason, "distance": t.distance,
             "position_target": t.position_target, "features": t.features,
             "album_image": images.get(t.id),
         })
+    if pinned:
+        rows = editing.pin(rows, pinned)
+        arc = build_arc(start_def, target_def, len(rows), playlist.arc)
+        rows = editing.with_reasons(rows, arc, start_def.name, target_def.name)
     preview = Preview(
         id=secrets.token_urlsafe(12)[:16], user_id=user.id, parent_id=parent_id,
         from_slug=start.slug, to_slug=target.slug,
@@ -275,7 +272,15 @@ def request_of(preview: Preview) -> PreviewRequest:
         seed=preview.seed, insist=bool(opts.get("insist")),
         excluded_ids=tuple(opts.get("excluded_ids") or ()),
         library_ids=tuple(opts.get("library_ids") or ()),
+        nudges=dict(opts.get("nudges") or {}), locked_ids=tuple(opts.get("locked_ids") or ()),
+        name=str(opts.get("name") or ""),
     )
+
+
+def locked_rows(preview: Preview) -> dict[int, dict]:
+    """The preview's locked tracks by position."""
+    locked = set(preview.options.get("locked_ids") or ())
+    return {i: t for i, t in enumerate(preview.tracks) if t["id"] in locked}
 
 
 def regenerate(user, preview: Preview, gateway=None) -> Preview:
@@ -283,21 +288,132 @@ def regenerate(user, preview: Preview, gateway=None) -> Preview:
     seed = secrets.randbits(32)
     if seed == preview.seed:
         seed ^= 1
-    return create_preview(user, replace(request_of(preview), seed=seed), gateway=gateway, parent_id=preview.id)
+    return create_preview(user, replace(request_of(preview), seed=seed), gateway=gateway, parent_id=preview.id,
+                          pinned=locked_rows(preview))
+
+
+def _derived(user, preview: Preview, rows: list[dict], options: dict) -> Preview:
+    """A new preview like `preview` with other track rows and options (a step the listener took)."""
+    item = Preview(
+        id=secrets.token_urlsafe(12)[:16], user_id=user.id, parent_id=preview.id,
+        from_slug=preview.from_slug, to_slug=preview.to_slug,
+        from_version_id=preview.from_version_id, to_version_id=preview.to_version_id,
+        length_tracks=preview.length_tracks, length_minutes=preview.length_minutes,
+        options=options, seed=preview.seed, arc=preview.arc, tracks=rows, stats=dict(preview.stats),
+        shortfall=preview.shortfall, notices=list(preview.notices),
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def _position_of(preview: Preview, track_id: str) -> int:
+    for i, t in enumerate(preview.tracks):
+        if t["id"] == track_id:
+            return i
+    raise Unprocessable("That track is not in this playlist.", field="track_id")
+
+
+def _editable(preview: Preview) -> None:
+    if preview.saved:
+        raise Unprocessable("This playlist is already saved to Spotify; make a new one to change it.",
+                            field="track_id")
 
 
 def without_track(user, preview: Preview, track_id: str, gateway=None) -> Preview:
-    """Same seed, excluding `track_id`: the engine fills its place with the next best track."""
-    if track_id not in {t["id"] for t in preview.tracks}:
-        raise Unprocessable("That track is not in this playlist.", field="track_id")
+    """`track_id` out, and in its place the track that best fits that point of the arc; every
+    other track stays where it was. The new preview names the swap in `options["edit_notice"]`."""
+    _editable(preview)
+    position = _position_of(preview, track_id)
     req = request_of(preview)
-    req = replace(req, excluded_ids=tuple(sorted({*req.excluded_ids, track_id})))
-    return create_preview(user, req, gateway=gateway, parent_id=preview.id)
+    start = _mood(req.from_slug, "from").definition
+    target = _mood(req.to_slug, "to").definition
+    start, target = editing.nudged(start, req.nudges), editing.nudged(target, req.nudges)
+    catalogue = current_catalogue()
+    excluded = {*req.excluded_ids, track_id}
+    if req.avoid_recent:
+        excluded |= recent_track_ids(user.id)
+    rows = list(preview.tracks)
+    arc = build_arc(start, target, len(rows), preview.arc)
+    try:
+        row = editing.best_replacement(
+            catalogue, arc, position, rows, exclude_ids=frozenset(excluded),
+            candidate_ids=frozenset(req.library_ids) if req.from_my_music and req.library_ids else None,
+            exclude_explicit=req.exclude_explicit)
+    except editing.NoReplacement:
+        raise Unprocessable(f"No other track fits this place, so “{rows[position]['name']}” stays.",
+                            field="track_id") from None
+    new_id = str(catalogue.ids[row])
+    rows[position] = editing.track_row(catalogue, row, position, arc, album_images([new_id]).get(new_id))
+    rows = editing.with_reasons(rows, arc, start.name, target.name)
+    old_name, new_name = preview.tracks[position]["name"], rows[position]["name"]
+    options = {**preview.options, "excluded_ids": sorted({*req.excluded_ids, track_id}),
+               "edit_notice": f"“{old_name}” is out; “{new_name}” fits this point of the arc best.",
+               "changed_positions": [position]}
+    return _derived(user, preview, rows, options)
+
+
+def set_lock(user, preview: Preview, track_id: str, locked: bool) -> Preview:
+    """Lock (or unlock) a track so "try other tracks" and nudges keep it. Changes only options."""
+    _editable(preview)
+    _position_of(preview, track_id)
+    ids = set(preview.options.get("locked_ids") or ())
+    ids = ids | {track_id} if locked else ids - {track_id}
+    options = {k: v for k, v in preview.options.items() if k not in ("edit_notice", "changed_positions")}
+    preview.options = {**options, "locked_ids": sorted(ids)}  # a new dict: JSON change tracking
+    db.session.flush()
+    return preview
+
+
+# Spotify allows long names; a playlist list reads best with short ones.
+MAX_NAME = 100
+
+
+def rename(user, preview: Preview, name: str) -> Preview:
+    """The name the playlist will have in Spotify (empty: Curator's own "Anxious → Calm · date")."""
+    _editable(preview)
+    clean = " ".join(str(name or "").split())
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in clean):
+        raise Unprocessable("The name has characters a playlist name can't hold.", field="name")
+    if len(clean) > MAX_NAME:
+        raise Unprocessable(f"Keep the name to {MAX_NAME} characters or fewer.", field="name")
+    options = {k: v for k, v in preview.options.items() if k not in ("name", "edit_notice", "changed_positions")}
+    if clean:
+        options["name"] = clean
+    preview.options = options
+    db.session.flush()
+    return preview
+
+
+def nudge(user, preview: Preview, direction: str, gateway=None) -> Preview:
+    """The same choices with the whole arc shifted (gentler, more energy, brighter, darker);
+    locked tracks stay. The new preview says what changed in `options["edit_notice"]`."""
+    _editable(preview)
+    req = request_of(preview)
+    try:
+        shift = editing.add_nudge(req.nudges, direction)
+    except KeyError:
+        raise Unprocessable("Choose gentler, more energy, brighter or less bright.", field="direction") from None
+    if shift == req.nudges:
+        raise Unprocessable(f"The arc is already as far as it goes that way ({editing.NUDGE_LABELS[direction].lower()}).",
+                            field="direction")
+    new = create_preview(user, replace(req, nudges=shift), gateway=gateway, parent_id=preview.id,
+                         pinned=locked_rows(preview))
+    changed = editing.changed_positions(preview.tracks, new.tracks)
+    feature = "valence" if direction in ("brighter", "darker") else "energy"
+    before, after = editing.mean_feature(preview.tracks, feature), editing.mean_feature(new.tracks, feature)
+    label = "brightness (valence)" if feature == "valence" else "energy"
+    moved = f" average {label} {before:.2f} → {after:.2f};" if before is not None and after is not None else ""
+    new.options = {**new.options, "changed_positions": changed,
+                   "edit_notice": f"{editing.NUDGE_LABELS[direction]}:{moved} "
+                                  f"{len(changed)} of {len(new.tracks)} tracks changed."}
+    db.session.flush()
+    return new
 
 
 def retarget(user, preview: Preview, to_slug: str, *, insist: bool | None = None, gateway=None) -> Preview:
     """The same start, ending at another mood (the care offer), or the same with `insist`."""
-    req = replace(request_of(preview), to_slug=to_slug, seed=None)
+    req = replace(request_of(preview), to_slug=to_slug, seed=None, locked_ids=())  # another arc: locks lapse
     if insist is not None:
         req = replace(req, insist=insist, seed=preview.seed)
     return create_preview(user, req, gateway=gateway, parent_id=preview.id)

@@ -89,3 +89,73 @@ def delete_account(user: User) -> None:
     # Other browsers' sessions name the user too; a reused id must never inherit them.
     db.session.execute(delete(WebSession).where(WebSession.user_id == user_id))
     db.session.execute(delete(User).where(User.id == user_id))
+
+
+# --- The history page, bounded: one page of playlists and a window of check-ins, whatever the
+# listener's total (3,000 saved playlists must not make a 1.4 MB page).
+HISTORY_PAGE_SIZE = 12
+CHART_SESSIONS = 20  # sessions drawn per mood pair: the most recent ones
+CHART_PAIRS = 4  # mood pairs charted: the most recently used ones
+CHART_CHECKINS = 200  # check-ins read for the charts, newest first (pairs × sessions × 2 moments is 160)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    playlists: list[SavedPlaylist]
+    page: int
+    pages: int
+    total: int
+    # preview id -> {"before": rating or None, "after": rating or None, "after_at": datetime or None}
+    ratings: dict[str, dict]
+
+
+def history_page(user_id: int, page: int = 1, per_page: int = HISTORY_PAGE_SIZE) -> HistoryPage:
+    """One page of saved playlists, newest first, with the latest check-ins about each."""
+    from sqlalchemy import func
+
+    total = db.session.execute(
+        select(func.count()).select_from(PlaylistSave)
+        .where(PlaylistSave.user_id == user_id, PlaylistSave.state == SAVE_DONE)).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    # The page's ids first: sorting only narrow rows, not every preview's track list.
+    page_ids = db.session.scalars(
+        select(PlaylistSave.id).where(PlaylistSave.user_id == user_id, PlaylistSave.state == SAVE_DONE)
+        .order_by(PlaylistSave.completed_at.desc(), PlaylistSave.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.execute(
+        select(PlaylistSave, Preview).join(Preview, Preview.id == PlaylistSave.preview_id)
+        .where(PlaylistSave.id.in_(page_ids))
+        .order_by(PlaylistSave.completed_at.desc(), PlaylistSave.id.desc())
+    ).all() if page_ids else []
+    playlists = [SavedPlaylist(save, preview) for save, preview in rows]
+    ratings: dict[str, dict] = {p.preview.id: {"before": None, "after": None, "after_at": None} for p in playlists}
+    if ratings:
+        for preview_id, moment, rating, at in db.session.execute(
+                select(CheckIn.preview_id, CheckIn.moment, CheckIn.rating, CheckIn.at)
+                .where(CheckIn.preview_id.in_(list(ratings))).order_by(CheckIn.at, CheckIn.id)):
+            entry = ratings[preview_id]
+            entry[moment] = rating  # later rows win: the latest check-in is the one shown
+            if moment == "after":
+                entry["after_at"] = at
+    return HistoryPage(playlists, page, pages, total, ratings)
+
+
+def recent_sessions_by_pair(user_id: int, *, checkins_read: int = CHART_CHECKINS, pairs: int = CHART_PAIRS,
+                            sessions: int = CHART_SESSIONS) -> OrderedDict[tuple[str, str], list[dict]]:
+    """Like `sessions_by_pair`, over a window: the latest check-ins, the most recently used mood
+    pairs first, each with its most recent sessions (oldest first, as the chart reads)."""
+    latest = db.session.execute(
+        select(CheckIn.id, CheckIn.preview_id, CheckIn.from_slug, CheckIn.to_slug, CheckIn.moment, CheckIn.rating,
+               CheckIn.at)
+        .where(CheckIn.user_id == user_id)
+        .order_by(CheckIn.at.desc(), CheckIn.id.desc()).limit(checkins_read)).all()
+    grouped: OrderedDict[tuple[str, str], OrderedDict] = OrderedDict()
+    for checkin_id, preview_id, from_slug, to_slug, moment, rating, at in reversed(latest):
+        # Oldest first, so the latest rating of a session wins.
+        per_pair = grouped.setdefault((from_slug, to_slug), OrderedDict())
+        entry = per_pair.setdefault(preview_id or f"checkin-{checkin_id}",
+                                    {"label": f"{at.day} {at:%b}", "at": at, "before": None, "after": None})
+        entry[moment] = rating
+    recent_first = sorted(grouped.items(), key=lambda item: max(s["at"] for s in item[1].values()), reverse=True)
+    return OrderedDict((pair, list(s.values())[-sessions:]) for pair, s in recent_first[:pairs])

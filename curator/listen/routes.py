@@ -15,6 +15,7 @@ from curator.errors import Unprocessable
 from curator.listen import bp, previews, saving, service
 from curator.listen.charts import checkin_chart
 from curator.listen.library import ScopeRequired, has_library_access
+from curator.listen.pages import catalogue_empty
 from curator.models.user import utcnow
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 from curator.spotify.errors import SpotifyRateLimited, SpotifyUnavailable
@@ -31,7 +32,7 @@ def home():
     moods = service.choosable_moods()
     # Values come back pre-filled after the library-scope login round trip or a form error.
     chosen = {k: request.args.get(k, "") for k in START_FIELDS}
-    return render_template("listen/home.html", moods=moods, chosen=chosen,
+    return render_template("listen/home.html", moods=moods, chosen=chosen, catalogue_empty=catalogue_empty(),
                            library_access=has_library_access(g.user.id), error=None)
 
 
@@ -39,7 +40,7 @@ def _start_again(form, error: Unprocessable):
     moods = service.choosable_moods()
     chosen = {k: form.get(k, "") for k in START_FIELDS}
     return render_template("listen/home.html", moods=moods, chosen=chosen, error=error,
-                           library_access=has_library_access(g.user.id)), 422
+                           catalogue_empty=catalogue_empty(), library_access=has_library_access(g.user.id)), 422
 
 
 def _preparing():
@@ -77,6 +78,7 @@ def preview(preview_id):
     return render_template(
         "listen/preview.html", preview=page.preview, start=page.start, target=page.target, chart=page.chart,
         low_note=page.care.note, alternatives=page.care.alternatives, hold_capped=page.hold_capped,
+        hold_note=page.hold_note,
     )
 
 
@@ -91,7 +93,31 @@ def regenerate(preview_id):
 @login_required
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def remove(preview_id):
-    return _derived(preview_id, lambda: service.remove_track(g.user, preview_id, request.form.get("track_id", "")))
+    track_id = request.form.get("track_id", "")
+    return _derived(preview_id, lambda: service.remove_track(g.user, preview_id, track_id), anchor="changed")
+
+
+@bp.post("/previews/<preview_id>/lock")
+@login_required
+def lock(preview_id):
+    track_id, locked = request.form.get("track_id", ""), request.form.get("locked") == "1"
+    return _derived(preview_id, lambda: service.lock_track(g.user, preview_id, track_id, locked),
+                    anchor=f"t-{track_id}")
+
+
+@bp.post("/previews/<preview_id>/rename")
+@login_required
+def rename(preview_id):
+    return _derived(preview_id, lambda: service.rename(g.user, preview_id, request.form.get("name", "")),
+                    anchor="edit")
+
+
+@bp.post("/previews/<preview_id>/nudge")
+@login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
+def nudge(preview_id):
+    return _derived(preview_id, lambda: service.nudge(g.user, preview_id, request.form.get("direction", "")),
+                    anchor="edit")
 
 
 @bp.post("/previews/<preview_id>/retarget")
@@ -103,15 +129,21 @@ def retarget(preview_id):
                                                          insist=insist))
 
 
-def _derived(preview_id, make):
+def _derived(preview_id, make, anchor: str | None = None):
+    """Run an edit and show its preview; `anchor` keeps the listener's place on the page without
+    JS ("changed": the first position the edit changed)."""
     try:
         new = make()
     except previews.CatalogueNotReady:
         return _preparing()
     except Unprocessable as exc:
         flash(exc.message, "error")
-        return redirect(url_for("listen.preview", preview_id=preview_id))
-    return redirect(url_for("listen.preview", preview_id=new.id))
+        back = anchor if anchor and anchor != "changed" else None
+        return redirect(url_for("listen.preview", preview_id=preview_id) + (f"#{back}" if back else ""))
+    if anchor == "changed":
+        changed = new.options.get("changed_positions") or []
+        anchor = f"t-{new.tracks[changed[0]]['id']}" if changed and changed[0] < len(new.tracks) else None
+    return redirect(url_for("listen.preview", preview_id=new.id) + (f"#{anchor}" if anchor else ""))
 
 
 @bp.post("/previews/<preview_id>/save")
@@ -166,14 +198,15 @@ def checkin():
 @login_required
 def history_page():
     moods = service.mood_names()
+    page = service.history_page(g.user.id, request.args.get("page", 1, type=int) or 1)
     charts = []
-    for i, ((from_slug, to_slug), sessions) in enumerate(service.sessions_by_pair(g.user.id).items()):
+    for i, ((from_slug, to_slug), sessions) in enumerate(service.recent_sessions_by_pair(g.user.id).items()):
         names = (getattr(moods.get(from_slug), "name", from_slug), getattr(moods.get(to_slug), "name", to_slug))
         title = f"{names[0]} → {names[1]}: how strongly you felt it"
         charts.append({"names": names, "sessions": sessions,
                        "svg": checkin_chart(sessions, title, chart_id=f"pair-{i}")})
-    return render_template("listen/history.html", playlists=service.saved_playlists(g.user.id), moods=moods,
-                           charts=charts)
+    return render_template("listen/history.html", history=page, playlists=page.playlists, moods=moods,
+                           charts=charts, chart_sessions=service.CHART_SESSIONS)
 
 
 @bp.get("/settings")

@@ -118,7 +118,7 @@ def _row_for(user, preview: Preview, key: str | None, start_name: str, target_na
     tracks = preview.tracks
     save = PlaylistSave(
         preview_id=preview.id, user_id=user.id, idempotency_key=key, state=SAVE_PENDING, marker=marker,
-        name=playlist_name(start_name, target_name, utcnow()),
+        name=preview.options.get("name") or playlist_name(start_name, target_name, utcnow()),
         description=playlist_description(start_name, target_name, len(tracks),
                                          round(preview.duration_ms / 60000), marker),
     )

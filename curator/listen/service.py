@@ -50,10 +50,12 @@ def mood_names() -> dict[str, MoodDefinition]:
     return {m.slug: m for m in mood_definitions()}
 
 
-def target_care(preview: Preview) -> care.TargetCare:
-    """The care rule for a preview's target mood."""
-    target = mood_definition(preview.to_slug)
-    return care.target_care(target, mood_definitions()) if target is not None else care.NO_CARE
+def target_care(preview: Preview, target: MoodDefinition | None = None) -> care.TargetCare:
+    """The care rule for a preview's target mood (``target``: its definition, when already read)."""
+    target = target or mood_definition(preview.to_slug)
+    if target is None or not care.is_low_valence(target):  # the other moods are read only when needed
+        return care.NO_CARE
+    return care.target_care(target, mood_definitions())
 
 
 # -- previews --------------------------------------------------------------------------------
@@ -78,6 +80,24 @@ def remove_track(user, preview_id: str, track_id: str, gateway=None) -> Preview:
         return previews.without_track(user, previews.get_preview(user, preview_id), track_id, gateway=gateway)
 
 
+def lock_track(user, preview_id: str, track_id: str, locked: bool = True) -> Preview:
+    """Keep (or stop keeping) a track when the listener tries other tracks or nudges the arc."""
+    with transaction():
+        return previews.set_lock(user, previews.get_preview(user, preview_id), track_id, locked)
+
+
+def rename(user, preview_id: str, name: str) -> Preview:
+    """The name the playlist gets in Spotify when it is saved (empty: Curator's own)."""
+    with transaction():
+        return previews.rename(user, previews.get_preview(user, preview_id), name)
+
+
+def nudge(user, preview_id: str, direction: str, gateway=None) -> Preview:
+    """The whole arc shifted one step (gentler, more-energy, brighter, darker); locks kept."""
+    with transaction():
+        return previews.nudge(user, previews.get_preview(user, preview_id), direction, gateway=gateway)
+
+
 def retarget(user, preview_id: str, to_slug: str | None = None, *, insist: bool = False,
              gateway=None) -> Preview:
     """End at another mood (the care offer), or keep the full length at a low target (`insist`)."""
@@ -96,6 +116,7 @@ class PreviewPage:
     chart: Markup
     care: care.TargetCare
     hold_capped: bool
+    hold_note: str | None = None  # the hold cap's note, shown once beside the length (not in the notices)
 
 
 def preview_page(user, preview_id: str) -> PreviewPage:
@@ -103,11 +124,11 @@ def preview_page(user, preview_id: str) -> PreviewPage:
     item = previews.get_preview(user, preview_id)
     start, target = mood_definition(item.from_slug), mood_definition(item.to_slug)
     chart = arc_chart(item.tracks, mood_mark(start, item.from_slug), mood_mark(target, item.to_slug))
-    hold_capped = target is not None and care.hold_cap(
-        target, item.arc, item.length_tracks, item.length_minutes, bool(item.options.get("insist"))
-    ).tracks is not None
+    hold = care.hold_cap(target, item.arc, item.length_tracks, item.length_minutes,
+                         bool(item.options.get("insist"))) if target is not None else None
     advice = care.target_care(target, mood_definitions()) if target is not None else care.NO_CARE
-    return PreviewPage(item, start, target, chart, advice, hold_capped)
+    return PreviewPage(item, start, target, chart, advice, hold is not None and hold.tracks is not None,
+                       hold.note if hold is not None else None)
 
 
 # -- saving to Spotify -----------------------------------------------------------------------
@@ -134,6 +155,18 @@ def saved_playlists(user_id: int) -> list[records.SavedPlaylist]:
 
 def sessions_by_pair(user_id: int):
     return records.sessions_by_pair(user_id)
+
+
+# The history page is bounded whatever the listener's total: a page of cards, a window of charts.
+CHART_SESSIONS = records.CHART_SESSIONS
+
+
+def history_page(user_id: int, page: int = 1) -> records.HistoryPage:
+    return records.history_page(user_id, page)
+
+
+def recent_sessions_by_pair(user_id: int):
+    return records.recent_sessions_by_pair(user_id)
 
 
 def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> CheckIn:

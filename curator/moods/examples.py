@@ -14,7 +14,7 @@ import numpy as np
 
 from curator.catalogue.seed_refs import SeedInvalid, normalise_seed
 from curator.engine import Catalogue, MoodDefinition
-from curator.engine.calibration import precision_at_k, propose_mood_features
+from curator.engine.calibration import propose
 
 K = 20
 
@@ -73,6 +73,10 @@ class Calibration:
     precision_current: float
     missing: list[str] = field(default_factory=list)
     unchanged: bool = False  # the proposal is the current version (nothing beat it)
+    # Out of sample: mean precision on each half of the examples, with the other half fitted on
+    # and left out of the catalogue. None when there are too few examples to split.
+    held_out_proposed: float | None = None
+    held_out_current: float | None = None
 
     @property
     def improves(self) -> bool:
@@ -88,15 +92,17 @@ def calibrate(catalogue: Catalogue, current: MoodDefinition, examples: np.ndarra
     Raises ValueError when no example is in the catalogue.
     """
     examples = np.asarray(examples, dtype=bool)
-    features = propose_mood_features(catalogue, examples, current=current, k=K)
-    proposed = current.model_copy(update={"features": features})
+    result = propose(catalogue, examples, current=current, k=K)
+    proposed = current.model_copy(update={"features": result.features})
     # model_copy skips validation; round-trip through the schema so the proposal is a valid mood.
     proposed = MoodDefinition.model_validate(proposed.model_dump())
     return Calibration(
         proposed=proposed,
         examples=int(examples.sum()),
-        precision_proposed=precision_at_k(catalogue, proposed, examples, k=K),
-        precision_current=precision_at_k(catalogue, current, examples, k=K),
+        precision_proposed=result.precision,
+        precision_current=result.current_precision,
         missing=list(missing or []),
         unchanged=proposed.features == current.features,
+        held_out_proposed=result.held_out,
+        held_out_current=result.current_held_out,
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from curator import audit
@@ -47,18 +47,35 @@ class VersionConflict(Conflict):
         self.current = current
 
 
-def _stored(mood: Mood) -> StoredMood:
-    version = mood.current_version
-    return StoredMood(mood.slug, parse_mood(version.data), version.id, version.number, mood.archived)
+# Definitions parsed once per process (per app), by version: a saved version never changes (every
+# save makes a new one), and parsing them again cost a preview about a millisecond per mood.
+_PARSED = "curator.mood_definitions"
+_CURRENT = (Mood.slug, Mood.archived, MoodVersion.id, MoodVersion.number)
+
+
+_WITH_VERSION = select(*_CURRENT).join(MoodVersion, MoodVersion.id == Mood.current_version_id)
+_BY_SLUG = _WITH_VERSION.where(Mood.slug == bindparam("slug"))  # built once: a preview asks for three
+
+
+def _current(statement, **params) -> list[StoredMood]:
+    """Moods with their current versions in one statement; definitions parsed only when new."""
+    rows = db.session.execute(statement, params).all()
+    parsed = current_app.extensions.setdefault(_PARSED, {})
+    missing = [version_id for _, _, version_id, number in rows if (version_id, number) not in parsed]
+    if missing:
+        if len(parsed) > 4096:  # versions are few; this only bounds a pathological process
+            parsed.clear()
+        found = db.session.execute(select(MoodVersion.id, MoodVersion.number, MoodVersion.data)
+                                   .where(MoodVersion.id.in_(missing)))
+        for version_id, number, data in found:
+            parsed[(version_id, number)] = parse_mood(data)
+    return [StoredMood(slug, parsed[(version_id, number)], version_id, number, archived)
+            for slug, archived, version_id, number in rows]
 
 
 def active_moods() -> list[StoredMood]:
     """Moods listeners can choose, in the curators' order."""
-    moods = db.session.scalars(
-        select(Mood).where(Mood.archived.is_(False), Mood.current_version_id.is_not(None))
-        .order_by(Mood.position, Mood.id)
-    ).all()
-    return [_stored(m) for m in moods]
+    return _current(_WITH_VERSION.where(Mood.archived.is_(False)).order_by(Mood.position, Mood.id))
 
 
 def all_moods() -> list[Mood]:
@@ -66,10 +83,10 @@ def all_moods() -> list[Mood]:
 
 
 def get_mood(slug: str, *, include_archived: bool = False) -> StoredMood:
-    mood = db.session.scalar(select(Mood).where(Mood.slug == slug))
-    if mood is None or mood.current_version is None or (mood.archived and not include_archived):
+    found = _current(_BY_SLUG, slug=slug)
+    if not found or (found[0].archived and not include_archived):
         raise NotFound(f"There is no mood called “{slug}”.", field="slug")
-    return _stored(mood)
+    return found[0]
 
 
 def save_version(data: dict, *, author=None, note: str = "", base_version_id: int | None = None,

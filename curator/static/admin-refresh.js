@@ -1,7 +1,8 @@
 // Live progress of a catalogue refresh on /admin/catalogue: polls the JSON status endpoint
-// while a run is queued or running and updates the progress bar and the status line. When the
-// run ends, the page's own sections marked data-live (summary, coverage, runs, imports) are read
-// again and swapped in, so nothing on the page contradicts the status line.
+// while a run is queued or running and updates the progress bar and the status line, keeping
+// them in view. When the run ends, the "Refresh #N started" notice is removed and the page's own
+// sections marked data-live (summary, coverage, runs, imports) are read again and swapped in, so
+// nothing on the page contradicts the status line.
 (function () {
   "use strict";
   var box = document.getElementById("refresh-progress");
@@ -35,6 +36,24 @@
     return active;
   }
 
+  // Scrolls only when the progress is out of sight, so a reader who scrolled on is left alone.
+  function keepInView() {
+    var rect = box.getBoundingClientRect();
+    if (rect.top < 0 || rect.bottom > window.innerHeight) {
+      box.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function clearStartedNotice(run) {
+    var notice = "Refresh #" + run.id + " started";
+    Array.prototype.forEach.call(document.querySelectorAll(".flashes .flash"), function (flash) {
+      if (flash.textContent.indexOf(notice) === 0) { flash.parentNode.removeChild(flash); }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".flashes"), function (flashes) {
+      if (!flashes.children.length) { flashes.parentNode.removeChild(flashes); }
+    });
+  }
+
   // The finished page, as the server renders it now; DOMParser runs no scripts.
   function refreshSections() {
     return fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
@@ -46,6 +65,7 @@
           var replacement = fresh.getElementById(old.id);
           if (replacement) { old.innerHTML = replacement.innerHTML; }
         });
+        keepInView();
       })
       .catch(function () {
         line.textContent += " Reload the page for the full report.";
@@ -63,6 +83,7 @@
         if (show(data)) {
           window.setTimeout(poll, INTERVAL);
         } else {
+          clearStartedNotice(data.run);
           refreshSections();
         }
       })
@@ -71,6 +92,7 @@
 
   if (box.getAttribute("data-running") === "true") {
     if (button) { button.disabled = true; }
+    keepInView();
     poll();
   }
 }());

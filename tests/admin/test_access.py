@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
 
-from tests.curate.conftest import login_with_role
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, login_with_role
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # A plausible value per URL converter; anything else gets a mood slug.

@@ -7,8 +7,7 @@ from curator import audit
 from curator.extensions import db
 from curator.models.audit import AuditEvent
 from curator.models.user import utcnow
-from tests.curate.conftest import login_with_role
-from tests.helpers import csrf_from, login
+from tests.helpers import csrf_from, login, login_with_role
 
 
 def rows(html: str) -> int:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import base62, in_app, login  # noqa: F401  (base62, in_app: imported from here by other modules)
-
-FEATURES_HEADER = "valence,energy,danceability,acousticness,instrumentalness,speechiness,liveness,loudness,tempo"
+from tests.helpers import login
 
 
 @pytest.fixture
@@ -33,5 +31,3 @@ def write_csv(tmp_path):
         return str(path)
 
     return write
-
-

@@ -11,9 +11,7 @@ from sqlalchemy import select
 from curator.catalogue import jobs, lease
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, RefreshRun, Seed
-from tests.catalogue.conftest import in_app
-from tests.catalogue.test_refresh import PLAYLIST, QUERY, add_seeds, build_world
-from tests.helpers import csrf_token, login
+from tests.helpers import PLAYLIST, QUERY, add_seeds, build_world, csrf_token, dev_style, in_app, login
 
 PAGES = ["/admin/catalogue", "/admin/catalogue/seeds", "/admin/catalogue/seeds/calm", "/admin/catalogue/refresh/status"]
 
@@ -39,8 +37,6 @@ def test_listeners_get_403_and_strangers_are_sent_to_login(client, fake_spotify,
 
 
 def test_catalogue_page_shows_size_coverage_and_imports(app, admin_client, runner, write_csv):
-    from tests.catalogue.test_import import dev_style
-
     runner.invoke(args=["catalog", "import", write_csv(dev_style(8))])
     page = admin_client.get("/admin/catalogue").get_data(as_text=True)
     assert "8 tracks, 8 with audio features (100.0%)" in page
@@ -86,6 +82,7 @@ def test_refresh_button_runs_in_a_thread_and_reports_progress(app, admin_client,
     add_seeds(app, playlist=PLAYLIST, search=QUERY)
     response = admin_client.post("/admin/catalogue/refresh", data={"csrf_token": csrf_token(admin_client)})
     assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/catalogue#refresh-heading")  # opens at the progress
     data = wait_for_run(admin_client)
     run = data["run"]
     assert run["status"] == "finished" and run["done"] == run["total"] == 3 and run["percent"] == 100

@@ -10,31 +10,10 @@ from sqlalchemy import func, select
 
 from curator.extensions import db
 from curator.models.catalogue import CatalogueImport, CatalogueTrack, TrackTag
-from tests.catalogue.conftest import FEATURES_HEADER, base62, in_app
+from tests.helpers import base62, dev_style, in_app
 
+FEATURES_HEADER = "valence,energy,danceability,acousticness,instrumentalness,speechiness,liveness,loudness,tempo"
 DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "moods-labelled-dev.csv"
-
-
-def dev_style(n: int, bad: dict[int, tuple[str, str]] | None = None) -> str:
-    """A CSV in the dev set's layout; `bad` maps a row index to (column, value) to corrupt."""
-    header = "name,album,artist,id,release_date,popularity,length,danceability,acousticness,energy," \
-             "instrumentalness,liveness,valence,loudness,speechiness,tempo,key,time_signature,mood"
-    columns = header.split(",")
-    lines = [header]
-    for i in range(n):
-        row = {
-            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % 7}", "id": base62(i),
-            "release_date": "2020-01-01", "popularity": str(i % 100), "length": str(180000 + i),
-            "danceability": "0.5", "acousticness": f"{(i % 10) / 10:.1f}", "energy": f"{(i % 9) / 10:.1f}",
-            "instrumentalness": "0.1", "liveness": "0.1", "valence": f"{(i % 8) / 10:.1f}", "loudness": "-8.5",
-            "speechiness": "0.04", "tempo": "120.0", "key": str(i % 12), "time_signature": "4",
-            "mood": ["Calm", "Sad", "Happy", "Energetic"][i % 4],
-        }
-        for index, (column, value) in (bad or {}).items():
-            if index == i:
-                row[column] = value
-        lines.append(",".join(row[c] for c in columns))
-    return "\n".join(lines) + "\n"
 
 
 def count(app, model=CatalogueTrack):
@@ -215,3 +194,75 @@ def test_large_import_is_fast_enough(app, runner, write_csv):
     assert result.exit_code == 0, result.output
     assert time.perf_counter() - started < 5 + (5 if os.environ.get("DATABASE_URL") else 0)
     assert count(app) == 5000
+
+
+def test_a_nul_byte_is_a_line_error_and_skip_bad_records_a_report(app, runner, write_csv):
+    # PostgreSQL text can't hold NUL: the row is refused with its line and column, never a traceback.
+    text = dev_style(6).replace("Song 3,", "So\x00ng 3,", 1)
+    result = runner.invoke(args=["catalog", "import", write_csv(text)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "line 5, column name: contains a NUL character (byte 0)" in result.output
+    assert count(app) == 0
+
+    result = runner.invoke(args=["catalog", "import", write_csv(text), "--skip-bad"])
+    assert result.exit_code == 0, result.output
+    assert "6 rows read, 5 imported, 0 updated, 1 skipped" in result.output
+
+    def reports():
+        return [(r.status, r.skipped, r.problems) for r in db.session.scalars(select(CatalogueImport).order_by(CatalogueImport.id))]
+
+    rejected, imported = in_app(app, reports)
+    assert rejected[:2] == ("rejected", 6) and imported[:2] == ("imported", 1)
+    assert imported[2] == ["line 5, column name: contains a NUL character (byte 0), which the catalogue can't store; remove it"]
+
+
+def test_a_bad_row_after_written_batches_still_imports_nothing(app, runner, write_csv, monkeypatch):
+    from curator.catalogue import importer
+
+    monkeypatch.setattr(importer, "BATCH", 7)  # many batches are written before the bad row is read
+    path = write_csv(dev_style(40, bad={38: ("valence", "1.5")}))
+    result = runner.invoke(args=["catalog", "import", path])
+    assert result.exit_code == 1
+    assert 'line 40, column valence: "1.5" is not a number between 0 and 1' in result.output
+    assert count(app) == 0 and count(app, TrackTag) == 0
+    result = runner.invoke(args=["catalog", "import", path, "--skip-bad"])
+    assert "40 rows read, 39 imported, 0 updated, 1 skipped" in result.output
+    assert count(app) == 39
+
+
+def test_repeated_ids_across_batches_are_merged_and_counted(app, runner, write_csv, monkeypatch):
+    from curator.catalogue import importer
+
+    monkeypatch.setattr(importer, "BATCH", 4)
+    lines = dev_style(10).splitlines()
+    again = lines[2].replace("Song 1,", "Song 1 (again),")  # the same id, nine rows later
+    result = runner.invoke(args=["catalog", "import", write_csv("\n".join([*lines, again]) + "\n")])
+    assert result.exit_code == 0, result.output
+    assert "11 rows read, 10 imported, 0 updated, 0 skipped, 1 repeated ids merged" in result.output
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, base62(1)).name) == "Song 1 (again)"
+
+
+def test_many_bad_rows_are_counted_and_the_first_listed(app, runner, write_csv):
+    path = write_csv(dev_style(120, bad={i: ("energy", "x") for i in range(120)}))
+    result = runner.invoke(args=["catalog", "import", path])
+    assert result.exit_code == 1
+    assert "... and 70 more" in result.output and "120 bad row(s) out of 120" in result.output
+    problems = in_app(app, lambda: db.session.scalar(select(CatalogueImport.problems)))
+    assert len(problems) == 100 and problems[0].startswith("line 2, column energy")
+
+
+def test_windows_1252_files_are_read_and_other_bytes_refused(app, runner, write_csv):
+    text = f"id,name,artists\n{base62(1)},Café,Beyoncé\n"
+    result = runner.invoke(args=["catalog", "import", write_csv(text, encoding="cp1252")])
+    assert result.exit_code == 0, result.output
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, base62(1)).name) == "Café"
+    path = write_csv(text)
+    with open(path, "ab") as handle:
+        handle.write(b"\x81\x8d\n")  # neither UTF-8 nor Windows-1252
+    result = runner.invoke(args=["catalog", "import", path])
+    assert result.exit_code == 1 and "neither UTF-8 nor Windows-1252" in result.output
+
+
+def test_progress_is_reported_without_a_terminal(app, runner, write_csv):
+    result = runner.invoke(args=["catalog", "import", write_csv(dev_style(12))])
+    assert "Checking and writing rows: 12/12" in result.output

@@ -6,9 +6,7 @@ from pathlib import Path
 
 from curator.catalogue.health import catalogue_health
 from curator.catalogue.matrix import catalogue_version, current_catalogue
-from tests.catalogue.conftest import in_app
-from tests.helpers import dev_style_csv as dev_style
-from tests.helpers import spotify_id as base62
+from tests.helpers import base62, dev_style, in_app
 
 
 def test_matrix_holds_only_tracks_with_features_and_reloads_only_after_a_change(app, runner, write_csv):
@@ -86,8 +84,8 @@ def test_each_version_is_written_once_and_memory_mapped_by_every_process(app, ru
     first = in_app(app, current_catalogue)
     root = Path(app.instance_path) / "catalogue"
     (folder,) = [p for p in root.iterdir() if p.is_dir()]
-    assert (folder / "features.npy").is_file() and isinstance(first.features, np.memmap)
-    assert first.features.base is not None and not first.features.flags.writeable
+    assert (folder / "features.npy").is_file() and isinstance(first.features.base, np.memmap)
+    assert not first.features.flags.writeable and not first.features.flags.owndata
 
     # Another worker (an empty per-process cache) opens the same files: no track is read again.
     matrix._cache.clear()
@@ -154,5 +152,9 @@ def test_a_listeners_own_tracks_do_not_move_the_curation_catalogue(app, runner, 
     in_app(app, store_curated)
     assert in_app(app, catalogue_version) == before + 1
     # A listener's track that a seed refresh also brings joins the curation catalogue.
-    in_app(app, lambda: store.upsert_spotify_tracks(mine[:1], source="seed:playlist"))
+    def seed_brings_mine():
+        store.upsert_spotify_tracks(mine[:1], source="seed:playlist")
+        db.session.commit()  # the store never commits: its caller does
+
+    in_app(app, seed_brings_mine)
     assert base62(0, "L") in set(in_app(app, current_catalogue).ids)

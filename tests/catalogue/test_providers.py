@@ -12,9 +12,7 @@ from curator.catalogue.store import upsert_spotify_tracks
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, TrackSource
 from curator.models.user import User
-from tests.catalogue.conftest import base62, in_app
-from tests.catalogue.test_refresh import FEATURES
-from tests.helpers import login
+from tests.helpers import FEATURES, base62, in_app, login
 
 
 def track_object(tid: str, **extra) -> dict:
@@ -26,17 +24,28 @@ def track_object(tid: str, **extra) -> dict:
     return obj
 
 
+def committed(app, func):
+    """func() as a use case runs it: the catalogue helpers never commit, their caller does."""
+
+    def run():
+        result = func()
+        db.session.commit()
+        return result
+
+    return in_app(app, run)
+
+
 def store_tracks(app, ids):
-    return in_app(app, lambda: upsert_spotify_tracks([track_object(t) for t in ids], "listener", moods=["calm"]))
+    return committed(app, lambda: upsert_spotify_tracks([track_object(t) for t in ids], "listener", moods=["calm"]))
 
 
 def test_upsert_spotify_tracks_stores_metadata_and_source_and_skips_unusable(app):
     objects = [track_object(base62(1)), None, {"id": "local", "is_local": True, "type": "track"},
                {"id": base62(2, "e"), "type": "episode"}, track_object(base62(3), external_ids={})]
-    ids = in_app(app, lambda: upsert_spotify_tracks(objects, "listener", moods=["calm"]))
+    ids = committed(app, lambda: upsert_spotify_tracks(objects, "listener", moods=["calm"]))
     assert ids == [base62(1), base62(3)]
     # A later sighting without an ISRC keeps the one already known.
-    in_app(app, lambda: upsert_spotify_tracks([track_object(base62(1), external_ids={})], "search"))
+    committed(app, lambda: upsert_spotify_tracks([track_object(base62(1), external_ids={})], "search"))
 
     def check():
         track = db.session.get(CatalogueTrack, base62(1))
@@ -57,7 +66,7 @@ def test_reccobeats_is_asked_in_batches_of_40_and_unknown_tracks_stay_without(ap
     store_tracks(app, ids)
     version = in_app(app, catalogue_version)
 
-    report = in_app(app, lambda: fetch_missing_features(ids))
+    report = committed(app, lambda: fetch_missing_features(ids))
 
     sizes = [len(r.query["ids"]) for r in fake_spotify.calls("GET", r"^/reccobeats/v1/audio-features$")]
     assert sizes == [40, 40, 15]
@@ -71,9 +80,23 @@ def test_reccobeats_is_asked_in_batches_of_40_and_unknown_tracks_stay_without(ap
 
     in_app(app, check)
     # Asked again, tracks that already have features are answered locally: no new request.
-    again = in_app(app, lambda: fetch_missing_features(ids[:90]))
+    again = committed(app, lambda: fetch_missing_features(ids[:90]))
     assert again.found == {"local": 90}
     assert len(fake_spotify.calls("GET", r"^/reccobeats/")) == 3
+
+
+def test_helpers_leave_the_transaction_to_their_caller(app, fake_spotify):
+    ids = [base62(i) for i in range(3)]
+    for tid in ids:
+        fake_spotify.set_features(tid, FEATURES)
+    in_app(app, lambda: upsert_spotify_tracks([track_object(t) for t in ids], "listener"))  # never committed
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, ids[0])) is None
+    store_tracks(app, ids)
+    report = in_app(app, lambda: fetch_missing_features(ids))  # rolled back with the session
+    assert report.found == {"reccobeats": 3}
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, ids[0]).features_source) is None
+    assert committed(app, lambda: fetch_missing_features(ids)).found == {"reccobeats": 3}
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, ids[0]).features_source) == "reccobeats"
 
 
 def test_reccobeats_retry_after_is_honoured(app, fake_spotify):
@@ -88,7 +111,7 @@ def test_reccobeats_retry_after_is_honoured(app, fake_spotify):
         provider = ReccoBeatsProvider(app.config["RECCOBEATS_API_URL"], max_wait=2.0, sleep=waits.append)
         return fetch_missing_features(ids, providers=[provider])
 
-    report = in_app(app, fetch)
+    report = committed(app, fetch)
     assert waits == [0.25, 0.25]
     assert report.found == {"reccobeats": 3} and report.calls == {"reccobeats": 3} and not report.errors
 
@@ -105,10 +128,10 @@ def test_reccobeats_busy_for_too_long_is_an_error_line_and_tracks_are_asked_agai
         provider = ReccoBeatsProvider(app.config["RECCOBEATS_API_URL"], max_wait=2.0, sleep=waits.append)
         return fetch_missing_features(ids, providers=[provider], skip_recently_missing=True)
 
-    report = in_app(app, fetch)
+    report = committed(app, fetch)
     assert waits == [] and report.errors == ["ReccoBeats is busy (429, retry after 120 s)."]
     assert in_app(app, lambda: db.session.get(CatalogueTrack, ids[0]).features_missing_at) is None
-    assert in_app(app, fetch).found == {"reccobeats": 3}
+    assert committed(app, fetch).found == {"reccobeats": 3}
 
 
 @pytest.fixture
@@ -132,8 +155,8 @@ def test_spotify_provider_switches_off_after_the_first_403_with_one_log_line(spo
     fake_spotify.fail_next("GET", r"^/v1/audio-features$", 403)
 
     with caplog.at_level(logging.WARNING, logger="curator.catalogue.providers"):
-        first = in_app(app, lambda: fetch_missing_features(ids[:100], gateway_of("admin-user")))
-        second = in_app(app, lambda: fetch_missing_features(ids[100:], gateway_of("admin-user")))
+        first = committed(app, lambda: fetch_missing_features(ids[:100], gateway_of("admin-user")))
+        second = committed(app, lambda: fetch_missing_features(ids[100:], gateway_of("admin-user")))
 
     assert len(fake_spotify.calls("GET", r"^/v1/audio-features$")) == 1  # never retried per track
     assert first.found == {"reccobeats": 100} and second.found == {"reccobeats": 50}
@@ -149,7 +172,7 @@ def test_spotify_provider_is_used_when_the_app_still_has_access(spotify_first, a
     store_tracks(app, ids)
     rows = [{**FEATURES, "id": ids[0], "time_signature": 4}, None]
     fake_spotify.fail_next("GET", r"^/v1/audio-features$", 200, body={"audio_features": rows})
-    report = in_app(app, lambda: fetch_missing_features(ids, gateway_of("admin-user")))
+    report = committed(app, lambda: fetch_missing_features(ids, gateway_of("admin-user")))
     assert report.found == {"spotify": 1}
     assert report.missing == [ids[1]]
     assert in_app(app, lambda: db.session.get(CatalogueTrack, ids[0]).features_source) == "spotify"

@@ -165,7 +165,8 @@ def test_dry_run_reads_but_writes_nothing(app, client, runner, fake_spotify, moo
     add_seeds(app, playlist=PLAYLIST)
     result = runner.invoke(args=["seeds", "refresh", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "5 tracks would add" in result.output or "would add" in result.output
+    assert "5 tracks would be added to the catalogue" in result.output
+    assert "Linked to moods" not in result.output  # nothing was linked
     assert catalogue_size(app) == 0
     assert not fake_spotify.calls(None, "^/reccobeats/")
 
@@ -201,3 +202,27 @@ def test_refresh_as_another_logged_in_user(app, client, runner, fake_spotify, mo
     assert result.exit_code == 0, result.output
     assert "as curator-1" in result.output
     assert {r.user_id for r in spotify_calls(fake_spotify) if r.path == "/v1/search"} == {"curator-1"}
+
+
+def test_refresh_report_counts_moods_as_the_coverage_table_does(app, client, runner, fake_spotify, moods, tmp_path):
+    from curator.catalogue.health import catalogue_health
+
+    found = build_world(fake_spotify, playlist_tracks=5, albums=1, search_hits=3, featureless=0)
+    login(client, fake_spotify, "admin-user")
+    # Two of the playlist's tracks are already in the catalogue, one labelled calm by a dataset.
+    path = tmp_path / "known.csv"
+    path.write_text(f"id,name,artists,mood\n{found[0]},Known,Someone,Calm\n{found[1]},Other,Someone,Sad\n")
+    assert runner.invoke(args=["catalog", "import", str(path)]).exit_code == 0
+    add_seeds(app, playlist=PLAYLIST)
+
+    result = runner.invoke(args=["seeds", "refresh"])
+    assert result.exit_code == 0, result.output
+    # 3 tracks are new to the catalogue, but calm gains 4: one was there already, now linked by a seed.
+    assert "1 seeds: 3 tracks added to the catalogue" in result.output
+    calm = next(m for m in in_app(app, catalogue_health)["moods"] if m["slug"] == "calm")
+    assert (calm["tracks"], calm["with_features"]) == (5, 5)
+    assert "Linked to moods (as the coverage table counts): calm 5 tracks (+4), 5 with features (+5)." in result.output
+    page = client.get("/admin/catalogue").get_data(as_text=True)
+    assert "calm 5 tracks (+4)" in page
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "1 seeds: 3 tracks added to the catalogue" in dashboard and "<td>calm</td><td>5</td>" in dashboard

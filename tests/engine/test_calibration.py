@@ -116,7 +116,7 @@ def test_a_candidate_that_finds_fewer_examples_is_never_chosen_even_if_it_genera
     current = mood("current", energy={"target": 0.8, "weight": 1.0})
     candidate = {"energy": calibration.FeatureTarget(target=0.3, weight=1.0)}
 
-    def scripted_precision(catalogue, m, label_mask, k=20, *, exclude=None):
+    def scripted_precision(catalogue, m, label_mask, k=20, *, exclude=None, candidates=None):
         is_current = m.features["energy"].target == 0.8
         if exclude is None:  # on all the examples: the candidate finds fewer
             return 0.8 if is_current else 0.7
@@ -128,5 +128,48 @@ def test_a_candidate_that_finds_fewer_examples_is_never_chosen_even_if_it_genera
     # Without the floor the scripted candidate would have won on the combined score; and with a
     # better full precision it does win.
     monkeypatch.setattr(calibration, "precision_at_k",
-                        lambda c, m, labels, k=20, *, exclude=None: 0.9 if m.features["energy"].target == 0.3 else 0.8)
+                        lambda c, m, labels, k=20, *, exclude=None, candidates=None: 0.9 if m.features["energy"].target == 0.3 else 0.8)
     assert propose_mood_features(cat, examples, current=current) == candidate
+
+
+def test_pooled_precision_matches_the_whole_catalogue():
+    """Calibration chooses playlists among each candidate's nearest rows: same answer, linear cost."""
+    import curator.engine.calibration as calibration
+
+    cat = dense_catalogue(5000, seed=11, artists=900)
+    examples = (cat.features[:, ENERGY] < 0.3) & (cat.features[:, VALENCE] > 0.5)
+    fit = examples & (np.arange(len(cat)) % 2 == 0)
+    moods = [mood("aa", energy={"target": 0.1, "weight": 1.0}, valence={"target": 0.8, "weight": 0.5}),
+             mood("bb", energy={"target": 0.6, "max": 0.9, "weight": 1.0}, tempo={"target": 90, "weight": 0.3}),
+             mood("cc", valence={"target": 0.2, "weight": 1.0})]
+    jobs = [calibration._Job(m, examples, 20, None) for m in moods] + [calibration._Job(moods[0], examples, 20, fit)]
+    nearest = calibration._nearest(cat, jobs)
+    assert all(len(rows) <= calibration.POOL_PER_MOOD for rows in nearest)
+    assert not fit[nearest[3]].any()  # the fitting half is left out of the held-out job's rows
+    assert calibration._precisions(cat, jobs) == [
+        precision_at_k(cat, job.mood, job.labels, k=job.k, exclude=job.exclude) for job in jobs]
+
+
+def test_ridge_is_chosen_by_cross_validation():
+    from curator.engine.calibration import RIDGES, _choose_ridge
+    from curator.engine.features import normalise
+
+    cat = dense_catalogue(3000, seed=12)
+    raw = cat.features.astype(np.float64)
+    noise = np.random.default_rng(0).random(len(cat)) < 0.1  # examples unrelated to any feature
+    signal = cat.features[:, ENERGY] < 0.1
+    assert _choose_ridge(normalise(raw), raw, noise) == max(RIDGES)
+    assert _choose_ridge(normalise(raw), raw, signal) < max(RIDGES)
+
+
+def test_proposal_reports_held_out_precision_beside_in_sample():
+    from curator.engine.calibration import propose
+
+    cat = dense_catalogue(3000, seed=13)
+    examples = cat.features[:, ENERGY] < 0.15
+    current = mood("wrong", energy={"target": 0.9, "weight": 1.0})
+    result = propose(cat, examples, current=current)
+    assert result.current_precision == 0.0 and result.current_held_out == 0.0
+    assert result.precision >= 0.9 and 0.8 <= result.held_out <= 1.0
+    few = propose(cat, np.arange(len(cat)) < 5, current=current)
+    assert few.held_out is None and few.current_held_out is None

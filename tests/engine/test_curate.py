@@ -218,9 +218,13 @@ def test_reasons_and_json(dense):
     calm = mood("calm", energy={"target": 0.1, "weight": 1.0}, acousticness={"target": 0.9, "weight": 0.8},
                 tempo={"target": 72, "weight": 0.6}, valence={"target": 0.5, "weight": 0.1})
     playlist = curate(dense, calm, calm, Length(tracks=5), CurateOptions(seed=0))
-    for track in playlist.tracks:
-        parts = track.reason.split(", ")
+    # The first and last reasons describe the track by the features its mood weighs most.
+    for track in (playlist.tracks[0], playlist.tracks[-1]):
+        parts = track.reason.split(": ", 1)[1].split(", ")
         assert parts[0] == "low energy" and parts[1] == "acoustic" and parts[2].endswith(" BPM")
+    assert playlist.tracks[0].reason.startswith("Meets you in your calm mood: ")
+    assert playlist.tracks[-1].reason.startswith("Arrives at calm: ")
+    for track in playlist.tracks:
         assert set(track.position_target) == {"energy", "acousticness", "tempo", "valence"}
         assert track.position_target["tempo"] == pytest.approx(72)
     data = json.loads(json.dumps(playlist.to_dict()))

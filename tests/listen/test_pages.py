@@ -75,8 +75,9 @@ def test_preview_page_lists_tracks_with_reasons_and_a_chart_that_matches_them(cl
     assert TRACK.findall(page) == [t["id"] for t in tracks]
     for t in tracks:
         assert unescape(t["reason"]) in unescape(page)
-    assert tracks[0]["reason"].startswith("anxious start: ")
-    assert tracks[-1]["reason"].startswith("calm finish: ")
+    assert tracks[0]["reason"].startswith("Meets you in your anxious mood: ")
+    assert tracks[-1]["reason"].startswith("Arrives at calm: ")
+    assert all(a["reason"] != b["reason"] for a, b in zip(tracks, tracks[1:]))
     # The chart plots each listed track, in order, at its own energy, valence and tempo.
     points = POINT.findall(page)
     assert [p[1] for p in points] == [t["id"] for t in tracks]
@@ -93,7 +94,11 @@ def test_preview_page_lists_tracks_with_reasons_and_a_chart_that_matches_them(cl
     with app.app_context():
         guidance = get_mood("calm").definition.guidance
     assert "While you listen" in page and escape(guidance) in page
-    assert "not a treatment" in page
+    # Care once: the crisis link in the footer only, and each track playable before saving.
+    assert "not therapy or medical care" in page and page.count(app.config["CRISIS_HELP_URL"]) == 1
+    for t in tracks:
+        assert f'href="https://open.spotify.com/track/{t["id"]}"' in page
+        assert f'data-embed="https://open.spotify.com/embed/track/{t["id"]}"' in page
     with app.app_context():
         [checkin] = db.session.scalars(db.select(CheckIn)).all()
         assert (checkin.moment, checkin.rating, checkin.preview_id) == ("before", 4, preview.id)
@@ -236,7 +241,8 @@ def test_holding_at_a_low_mood_is_capped_unless_the_listener_insists(client, app
     capped = stored(app, path)
     assert len(capped.tracks) == 5
     page = client.get(path).get_data(as_text=True)
-    assert "stays there for 5 tracks" in page and "I know, keep it" in page
+    assert "Shortened to 5 tracks, because staying a long time with melancholic music can deepen a low mood." in page
+    assert "Keep 20</button>" in page and page.count("deepen a low mood") == 1  # said once, no stacked banners
     full = stored(app, preview_path(client.post(path + "/retarget", data={"csrf_token": token, "insist": "1"})))
     assert len(full.tracks) == 20 and full.options["insist"] is True
 

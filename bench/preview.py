@@ -1,0 +1,120 @@
+"""Where a preview's time goes: one listener's 20-track anxious -> calm previews through the app,
+in this process (Flask's test client, no server), with the SQL statements each one runs.
+
+    python -m bench.preview [--tracks 100000] [--requests 200] [--profile]
+
+Builds a fresh SQLite database in a temporary folder with the shipped moods and the synthetic
+catalogue bench/load.py uses (imported with the app's own importer), logs one listener in through
+the fake Spotify on loopback, makes one untimed preview (it opens the catalogue), then times
+--requests previews. Prints the median and p95 per preview, the SQL statements per preview (each
+kind once, with its count), and with --profile the functions that take the most time.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.load import add_tracks_to_fake, prepare_database, synthetic_tracks  # noqa: E402
+from tests.fake_spotify.server import FakeSpotify  # noqa: E402
+from tests.helpers import csrf_token, login  # noqa: E402
+
+BODY = {"from": "anxious", "to": "calm", "tracks": 20}
+
+
+def _kind(statement: str) -> str:
+    """'SELECT moods', 'INSERT previews', ...: the verb and the first table it names."""
+    text = " ".join(statement.split())
+    verb = text.split(" ", 1)[0].upper()
+    table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", text, re.IGNORECASE)
+    return f"{verb} {table.group(1) if table else ''}".strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracks", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions (cumulative)")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import event
+
+    from curator import create_app
+    from curator.extensions import db
+
+    tmp = Path(tempfile.mkdtemp(prefix="curator-preview-"))
+    fake = FakeSpotify()
+    fake.start()
+    try:
+        config = {
+            "SECRET_KEY": "preview-bench-" + os.urandom(16).hex(),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'preview.sqlite'}",
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "SPOTIFY_CLIENT_ID": fake.client_id, "SPOTIFY_CLIENT_SECRET": fake.client_secret,
+            "SPOTIFY_API_URL": fake.api_url, "SPOTIFY_ACCOUNTS_URL": fake.accounts_url,
+            "RECCOBEATS_API_URL": fake.reccobeats_url, "SPOTIFY_REDIRECT_URI": "http://127.0.0.1:5000/callback",
+            "FEATURE_PROVIDERS": "local", "SESSION_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False,
+        }
+        tracks = synthetic_tracks(args.tracks)
+        prepare_database(config, tracks, tmp / "catalogue.csv")
+        add_tracks_to_fake(fake, tracks)
+        app = create_app(config)
+        client = app.test_client()
+        login(client, fake, "bench-listener")
+        headers = {"X-CSRFToken": csrf_token(client)}
+
+        def preview():
+            response = client.post("/api/v1/previews", json=BODY, headers=headers)
+            assert response.status_code == 201, (response.status_code, response.get_data(as_text=True)[:300])
+
+        preview()  # opens the catalogue: not part of any figure
+        statements: list[str] = []
+        with app.app_context():
+            engine = db.engine
+
+        def count(conn, cursor, statement, *rest):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        preview()
+        event.remove(engine, "before_cursor_execute", count)
+        kinds = Counter(_kind(s) for s in statements)
+
+        times = []
+        profiler = cProfile.Profile() if args.profile else None
+        for _ in range(args.requests):
+            t0 = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            preview()
+            if profiler:
+                profiler.disable()
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        print(f"{args.tracks:,} tracks, {args.requests} previews of 20 tracks (anxious -> calm), one listener, "
+              f"in-process test client; load average {os.getloadavg()[0]:.1f}")
+        print(f"  per preview: median {statistics.median(times):.1f} ms, p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms")
+        print(f"  SQL statements per preview: {len(statements)}")
+        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"    {n} x {kind}")
+        if profiler:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""What listener pages show besides the service's answers: is there music yet, and the way back
+to the filled start form from any page, error pages included.
+
+The start form accepts its fields as query arguments (`routes.START_FIELDS`), so "back to your
+choices" is a link, not a session: it survives logins, expired forms and errors alike.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import g, request, url_for
+from sqlalchemy import select
+
+from curator.extensions import db
+from curator.listen import bp
+
+# The start form's fields, in the order they appear (routes.START_FIELDS names the same ones).
+FORM_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
+               "before_rating")
+
+
+def catalogue_empty() -> bool:
+    """True while the catalogue has no track at all (one indexed row read, not a count)."""
+    from curator.models.catalogue import CatalogueTrack
+
+    return db.session.execute(select(CatalogueTrack.id).limit(1)).first() is None
+
+
+def choices_of_preview(preview) -> dict[str, str]:
+    """The start form's fields that would make `preview` again."""
+    opts = preview.options
+    if preview.length_minutes is not None:
+        length, unit = f"{preview.length_minutes:g}", "minutes"
+    else:
+        length, unit = str(preview.length_tracks or len(preview.tracks)), "tracks"
+    choices = {"from": preview.from_slug, "to": preview.to_slug, "length": length, "unit": unit,
+               "arc": opts.get("arc") or preview.arc or "linear"}
+    for flag in ("exclude_explicit", "avoid_recent", "from_my_music"):
+        if opts.get(flag):
+            choices[flag] = "1"
+    return choices
+
+
+def start_form_url(choices: dict | None = None) -> str:
+    """The start page with `choices` filled in (unknown keys and empty values left out)."""
+    query = {k: str(choices[k]) for k in FORM_FIELDS if choices and choices.get(k) not in (None, "")}
+    base = url_for("listen.home")
+    return base + ("?" + urlencode(query) if query else "")
+
+
+def _choices_in_request() -> dict[str, str] | None:
+    for source in (request.form, request.args):
+        picked = {k: source.get(k, "") for k in FORM_FIELDS if source.get(k)}
+        if picked.get("from") or picked.get("to"):
+            return picked
+    return None
+
+
+def _preview_in_request():
+    """The signed-in listener's own preview named by the URL, if any (never someone else's)."""
+    preview_id = (request.view_args or {}).get("preview_id") or request.form.get("preview_id")
+    user = g.get("user")
+    if not preview_id or user is None:
+        return None
+    from curator.models.listening import Preview
+
+    try:
+        preview = db.session.get(Preview, str(preview_id)[:64])
+    except Exception:  # noqa: BLE001 - an error page must render even when the session is broken
+        db.session.rollback()
+        return None
+    return preview if preview is not None and preview.user_id == user.id else None
+
+
+@bp.app_template_global()
+def way_back() -> dict[str, str | None]:
+    """Links an error page offers: the filled start form, and the preview it came from."""
+    try:
+        preview = _preview_in_request()
+        choices = _choices_in_request() or (choices_of_preview(preview) if preview is not None else None)
+        preview_url = url_for("listen.preview", preview_id=preview.id) if preview is not None else None
+        return {"start": start_form_url(choices), "preview": preview_url, "filled": bool(choices)}
+    except Exception:  # noqa: BLE001 - never turn an error page into a second error
+        return {"start": "/", "preview": None, "filled": False}

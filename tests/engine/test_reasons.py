@@ -1,0 +1,74 @@
+"""Reasons a person would write: each track against its neighbours, never one sentence twice in a row."""
+from __future__ import annotations
+
+import random
+
+from curator.engine.reasons import arc_reasons
+
+
+def track(energy=0.5, valence=0.5, tempo=110.0, acousticness=0.3, loudness=-9.0, danceability=0.5, mode=0):
+    return {"energy": energy, "valence": valence, "tempo": tempo, "acousticness": acousticness,
+            "loudness": loudness, "danceability": danceability, "mode": mode}
+
+
+def test_first_meets_the_listener_and_last_arrives():
+    reasons = arc_reasons([track(energy=0.8, valence=0.2, tempo=128), track(), track(energy=0.2, valence=0.7, tempo=70)],
+                          "Anxious", "Calm")
+    assert reasons[0] == "Meets you in your anxious mood: high energy, dark mood, 128 BPM"
+    assert reasons[-1] == "Arrives at calm: low energy, bright mood, 70 BPM"
+
+
+def test_a_small_step_down_in_tempo_and_energy_reads_as_slower_and_softer():
+    reasons = arc_reasons([track(), track(), track(tempo=102, energy=0.44), track()], "Anxious", "Calm")
+    assert reasons[2] == "A little slower and softer than the last"
+
+
+def test_a_large_change_says_much():
+    reasons = arc_reasons([track(), track(), track(valence=0.95, tempo=112), track()], "Tired", "Uplifted")
+    assert reasons[2] == "Much brighter than the last"
+
+
+def test_first_major_key_track_is_noted():
+    tracks = [track(mode=0), track(mode=0), track(mode=0), track(mode=1, valence=0.6), track(mode=1)]
+    reasons = arc_reasons(tracks, "Melancholic", "Calm")
+    assert reasons[3].startswith("First major-key track")
+    assert "first major-key" not in reasons[4].lower()  # only the first one is first
+
+
+def test_unknown_mode_is_not_a_key_change():
+    tracks = [track(mode=0), track(mode=0), track(mode=None), track(mode=0.5), track(mode=0)]
+    assert not any("key" in r for r in arc_reasons(tracks, "Tired", "Calm"))
+
+
+def test_softer_and_quieter_is_said_once():
+    reasons = arc_reasons([track(), track(), track(energy=0.3, loudness=-14), track()], "Angry", "Calm")
+    assert reasons[2] == "Softer than the last"
+
+
+def test_the_midpoint_says_halfway():
+    reasons = arc_reasons([track(tempo=150 - 10 * i) for i in range(7)], "Anxious", "Calm")
+    assert reasons[3].startswith("Halfway to calm: ")
+
+
+def test_steady_tracks_still_never_repeat_a_sentence():
+    reasons = arc_reasons([track() for _ in range(12)], "Calm", "Calm")
+    assert all(a != b for a, b in zip(reasons, reasons[1:])), reasons
+
+
+def test_random_arcs_never_repeat_a_sentence_in_a_row():
+    rng = random.Random(11)
+    for _ in range(200):
+        n = rng.randint(1, 40)
+        tracks = [track(energy=rng.random(), valence=rng.random(), tempo=rng.uniform(60, 180),
+                        acousticness=rng.random(), loudness=rng.uniform(-25, -3), danceability=rng.random(),
+                        mode=rng.choice([0, 1, None])) for _ in range(n)]
+        # Runs of identical tracks are the hardest case for variety.
+        if n > 4:
+            tracks[2:5] = [dict(tracks[2]) for _ in range(3)]
+        reasons = arc_reasons(tracks, "Anxious", "Calm")
+        assert len(reasons) == n and all(reasons)
+        assert all(a != b for a, b in zip(reasons, reasons[1:])), reasons
+
+
+def test_one_track_is_just_the_target():
+    assert arc_reasons([track(energy=0.2)], "Anxious", "Calm") == ["Calm: low energy, bittersweet mood, 110 BPM"]

@@ -1,0 +1,278 @@
+"""Listener pages beyond the journey's first minute: first run, no dead ends, a bounded history.
+
+Through the real app (Flask test client) on the synthetic catalogue of tests/listen/conftest.py.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from curator import create_app
+from curator.extensions import db
+from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
+from curator.models.user import User, utcnow
+from tests.helpers import csrf_from, login
+from tests.listen.conftest import catalogue, moods  # noqa: F401  (fixtures)
+
+
+def logged_in(client, fake, spotify_id="listener-1") -> str:
+    login(client, fake, spotify_id)
+    return csrf_from(client.get("/").data)
+
+
+def start(client, token, **fields):
+    form = {"csrf_token": token, "from": "anxious", "to": "calm", "length": "20", "unit": "tracks", **fields}
+    return client.post("/previews", data=form)
+
+
+def preview_path(response) -> str:
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    path = urlsplit(response.headers["Location"]).path
+    assert path.startswith("/previews/")
+    return path
+
+
+def stored(app, path) -> Preview:
+    with app.app_context():
+        preview = db.session.get(Preview, path.rsplit("/", 1)[-1])
+        db.session.expunge(preview)
+        return preview
+
+
+BACK = re.compile(r'<a class="button primary back-to-form" href="([^"]+)">')
+
+
+def back_link(page: str) -> dict[str, list[str]]:
+    [href] = BACK.findall(page)
+    parts = urlsplit(unescape(href))
+    assert parts.path == "/"
+    return parse_qs(parts.query)
+
+
+def test_setup_page_follows_the_port_and_offers_no_login(app_config):
+    app_config.update(SPOTIFY_CLIENT_ID="", SPOTIFY_CLIENT_SECRET="")
+    app = create_app(app_config)
+    with app.app_context():
+        db.create_all()
+    try:
+        page = app.test_client().get("/", base_url="http://127.0.0.1:8123").get_data(as_text=True)
+        assert "http://127.0.0.1:8123/callback" in page and "127.0.0.1:5000" not in page
+        assert "Log in with Spotify" not in page and "/login" not in page
+        assert "Settings</strong> page shows your Spotify user id" in page
+    finally:
+        with app.app_context():
+            db.drop_all()
+            db.engine.dispose()
+
+
+def test_settings_show_the_spotify_user_id(client, moods, fake_spotify):  # noqa: F811
+    logged_in(client, fake_spotify, "robin-42")
+    assert '<code class="spotify-id">robin-42</code>' in client.get("/settings").get_data(as_text=True)
+
+
+def test_an_empty_catalogue_is_said_before_the_form(client, moods, fake_spotify):  # noqa: F811
+    logged_in(client, fake_spotify)
+    page = client.get("/").get_data(as_text=True)
+    assert page.index("The music is still being prepared") < page.index('id="start-form"')
+    assert "catalog import" not in page  # admin advice is for admins
+    admin = client.application.test_client()
+    logged_in(admin, fake_spotify, "admin-user")
+    assert "flask --app curator catalog import PATH" in admin.get("/").get_data(as_text=True)
+
+
+def test_start_page_has_no_empty_catalogue_notice_once_there_is_music(client, catalogue, fake_spotify):  # noqa: F811
+    logged_in(client, fake_spotify)
+    page = client.get("/").get_data(as_text=True)
+    assert "still being prepared" not in page
+    assert page.count("findahelpline") == 1  # the crisis link once, in the footer
+
+
+def test_an_expired_form_leads_back_to_the_filled_form(client, catalogue, fake_spotify):  # noqa: F811
+    logged_in(client, fake_spotify)
+    response = client.post("/previews", data={"csrf_token": "stale", "from": "tired", "to": "focused",
+                                              "length": "30", "unit": "minutes", "avoid_recent": "1"})
+    assert response.status_code == 400
+    query = back_link(response.get_data(as_text=True))
+    assert query == {"from": ["tired"], "to": ["focused"], "length": ["30"], "unit": ["minutes"],
+                     "avoid_recent": ["1"]}
+    # ...and that link gives the start form back with those choices made.
+    page = client.get("/?" + urlsplit(unescape(BACK.findall(response.get_data(as_text=True))[0])).query)
+    html = page.get_data(as_text=True)
+    assert re.search(r'name="from" value="tired"[^>]*checked', html) and re.search(r'name="to" value="focused"[^>]*checked', html)
+    assert 'value="30"' in html and re.search(r'name="avoid_recent" value="1" checked', html)
+
+
+def test_a_spotify_error_on_a_preview_links_back_to_it_and_to_its_choices(client, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, **{"from": "angry", "to": "calm", "length": "12", "arc": "ease-in-out"}))
+    fake_spotify.fail_next("POST", r"/v1/me/playlists$", 404)
+    response = client.post(path + "/save", data={"csrf_token": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code >= 400
+    assert back_link(page) == {"from": ["angry"], "to": ["calm"], "length": ["12"], "unit": ["tracks"],
+                               "arc": ["ease-in-out"]}
+    assert f'href="{path}"' in page  # back to the preview itself, nothing lost
+
+
+def test_an_unknown_page_offers_a_way_back(client, catalogue, fake_spotify):  # noqa: F811
+    logged_in(client, fake_spotify)
+    page = client.get("/previews/nope").get_data(as_text=True)
+    assert "We couldn't find that" in page or "There is no such playlist preview." in page
+    assert back_link(page) == {}
+
+
+def _saved_history(app, user_id: int, count: int) -> list[str]:
+    """`count` saved playlists (one track each), oldest first, written directly: history only reads them."""
+    ids = []
+    now = utcnow()
+    with app.app_context():
+        for i in range(count):
+            preview = Preview(id=f"hist{i:06d}", user_id=user_id, from_slug="anxious", to_slug="calm", seed=i,
+                              tracks=[{"id": "x", "name": "x", "artists": [], "duration_ms": 200000}],
+                              created_at=now - timedelta(hours=count - i))
+            db.session.add(preview)
+            db.session.add(PlaylistSave(preview_id=preview.id, user_id=user_id, state=SAVE_DONE, marker=f"m{i}",
+                                        name=f"Playlist {i}", description="", playlist_id=f"pl{i}",
+                                        url=f"https://open.spotify.com/playlist/pl{i}",
+                                        completed_at=now - timedelta(hours=count - i)))
+            ids.append(preview.id)
+        db.session.commit()
+    return ids
+
+
+def test_history_is_paginated_cards_with_the_latest_check_in(client, app, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.spotify_id == "listener-1"))
+    ids = _saved_history(app, user_id, 30)
+    newest = ids[-1]
+    client.post("/checkins", data={"csrf_token": token, "preview_id": newest, "rating": "4"})
+    client.post("/checkins", data={"csrf_token": token, "preview_id": newest, "rating": "2"})
+    page = client.get("/history").get_data(as_text=True)
+    assert "<table class=\"history-table\"" not in page and page.count('class="history-card"') == 12
+    assert page.index(f'id="h-{newest}"') < page.index(f'id="h-{ids[-2]}"')  # newest first
+    card = page[page.index(f'id="h-{newest}"'):page.index(f'id="h-{ids[-2]}"')]
+    assert "After listening: 2 of 5" in card and "Check in again" in card  # the latest, at once
+    assert "Page 1 of 3" in page and 'href="/history?page=2"' in page
+    last = client.get("/history?page=3").get_data(as_text=True)
+    assert last.count('class="history-card"') == 6 and f'id="h-{ids[0]}"' in last
+    assert client.get("/history?page=99").status_code == 200  # past the end: the last page
+    assert client.get("/history?page=abc").status_code == 200
+
+
+def test_history_chart_is_capped_to_recent_sessions(client, app, catalogue, fake_spotify):  # noqa: F811
+    logged_in(client, fake_spotify)
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.spotify_id == "listener-1"))
+    ids = _saved_history(app, user_id, 45)
+    with app.app_context():
+        for i, preview_id in enumerate(ids):
+            db.session.add(CheckIn(user_id=user_id, preview_id=preview_id, from_slug="anxious", to_slug="calm",
+                                   moment="after", rating=1 + i % 5, at=utcnow() - timedelta(hours=45 - i)))
+        db.session.commit()
+    page = client.get("/history").get_data(as_text=True)
+    from curator.listen.records import CHART_SESSIONS
+
+    assert page.count('<g class="session"') == CHART_SESSIONS
+    expected = [1 + i % 5 for i in range(45)][-CHART_SESSIONS:]
+    assert re.findall(r'<g class="session" data-before="" data-after="(\d)"', page) == [str(r) for r in expected]
+
+
+# --- Editing without surprises -------------------------------------------------------------------
+
+def ids(preview) -> list[str]:
+    return [t["id"] for t in preview.tracks]
+
+
+def test_swap_changes_exactly_one_position_and_names_the_replacement(client, app, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token))
+    before = stored(app, path)
+    out = before.tracks[7]
+    response = client.post(path + "/remove", data={"csrf_token": token, "track_id": out["id"]})
+    new_path = preview_path(response)
+    after = stored(app, new_path)
+    changed = [i for i, (a, b) in enumerate(zip(ids(before), ids(after))) if a != b]
+    assert changed == [7] and len(after.tracks) == 20 and out["id"] not in ids(after)
+    incoming = after.tracks[7]
+    assert response.headers["Location"].endswith(f"#t-{incoming['id']}")  # back to the same row without JS
+    page = client.get(new_path).get_data(as_text=True)
+    assert unescape(f"“{out['name']}” is out; “{incoming['name']}” fits this point of the arc best.") in unescape(page)
+    # The replacement fits position 7 of the arc: no unused track is nearer its target there.
+    assert incoming["position_target"] == before.tracks[7]["position_target"]
+    assert incoming["distance"] <= out["distance"] + 0.2
+    # Reasons were rewritten around the new neighbour and still never repeat.
+    assert all(a["reason"] != b["reason"] for a, b in zip(after.tracks, after.tracks[1:]))
+    # Swapping again keeps the first one out.
+    again = stored(app, preview_path(client.post(new_path + "/remove", data={"csrf_token": token,
+                                                                              "track_id": incoming["id"]})))
+    assert out["id"] not in ids(again) and incoming["id"] not in ids(again)
+    assert [i for i, (a, b) in enumerate(zip(ids(after), ids(again))) if a != b] == [7]
+
+
+def test_locked_tracks_survive_try_other_tracks(client, app, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token))
+    before = stored(app, path)
+    keep = {3: before.tracks[3]["id"], 12: before.tracks[12]["id"]}
+    for track_id in keep.values():
+        response = client.post(path + "/lock", data={"csrf_token": token, "track_id": track_id, "locked": "1"})
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"{path}#t-{track_id}")
+    page = client.get(path).get_data(as_text=True)
+    assert page.count('aria-pressed="true"') == 2 and "(keeps 2)" in page
+    other = stored(app, preview_path(client.post(path + "/regenerate", data={"csrf_token": token})))
+    assert other.seed != before.seed and len(other.tracks) == 20
+    assert {i: ids(other)[i] for i in keep} == keep
+    assert len(set(ids(other))) == 20  # a kept track is never also elsewhere
+    # The other places were drawn again (another seed): not the same playlist with two pins.
+    assert [ids(other)[i] for i in range(20) if i not in keep] != [ids(before)[i] for i in range(20) if i not in keep]
+    assert sorted(other.options["locked_ids"]) == sorted(keep.values())
+    # Unlocking: the next try may move it.
+    client.post(preview_path_of(other) + "/lock", data={"csrf_token": token, "track_id": keep[3], "locked": "0"})
+    assert stored(app, preview_path_of(other)).options["locked_ids"] == [keep[12]]
+
+
+def preview_path_of(preview) -> str:
+    return f"/previews/{preview.id}"
+
+
+def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token))
+    too_long = client.post(path + "/rename", data={"csrf_token": token, "name": "x" * 101})
+    assert too_long.status_code == 302
+    assert "Keep the name to 100 characters or fewer." in client.get(path).get_data(as_text=True)
+    client.post(path + "/rename", data={"csrf_token": token, "name": "  Sunday   morning reset "})
+    assert 'value="Sunday morning reset"' in client.get(path).get_data(as_text=True)
+    client.post(path + "/save", data={"csrf_token": token})
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.name == "Sunday morning reset"
+    # A saved playlist is not edited any more.
+    refused = client.post(path + "/rename", data={"csrf_token": token, "name": "Other"})
+    assert refused.status_code == 302 and "already saved" in client.get(path).get_data(as_text=True)
+
+
+def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):  # noqa: F811
+    from curator.listen.editing import mean_feature
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
+    before = stored(app, path)
+    gentler = stored(app, preview_path(client.post(path + "/nudge", data={"csrf_token": token,
+                                                                           "direction": "gentler"})))
+    assert gentler.options["nudges"]["energy"] == -0.1 and gentler.seed == before.seed
+    assert mean_feature(gentler.tracks, "energy") < mean_feature(before.tracks, "energy")
+    for i, t in enumerate(gentler.tracks):
+        assert t["position_target"]["energy"] == pytest.approx(before.tracks[i]["position_target"]["energy"] - 0.1, abs=1e-3)
+    notice = gentler.options["edit_notice"]
+    assert notice.startswith("Gentler: average energy ") and f"of {len(gentler.tracks)} tracks changed." in notice
+    assert notice in unescape(client.get(preview_path_of(gentler)).get_data(as_text=True))
+    brighter = stored(app, preview_path(client.post(preview_path_of(gentler) + "/nudge",
+                                                    data={"csrf_token": token, "direction": "brighter"})))
+    assert brighter.options["nudges"] == {"energy": -0.1, "tempo": -8.0, "loudness": -1.5, "valence": 0.1}
+    assert mean_feature(brighter.tracks, "valence") > mean_feature(gentler.tracks, "valence")
+    bad = client.post(path + "/nudge", data={"csrf_token": token, "direction": "louder"})
+    assert bad.status_code == 302 and "Choose gentler" in client.get(path).get_data(as_text=True)
