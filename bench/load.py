@@ -110,6 +110,7 @@ class Phase:
         self.errors: dict[int, int] = {}
         self.lock = threading.Lock()
         self.elapsed = 0.0
+        self.unprepared = 0  # saves not attempted: their preview could not be made
 
     def record(self, started: float, status: int) -> None:
         ms = (time.perf_counter() - started) * 1000
@@ -122,6 +123,8 @@ class Phase:
         done = sorted(self.latencies_ms)
         rate = len(done) / self.elapsed if self.elapsed else 0.0
         errors = ", ".join(f"{n}×{s}" for s, n in sorted(self.errors.items())) or "0"
+        if self.unprepared:
+            errors += f" ({self.unprepared} not attempted: preview failed)"
         return (f"| {label} | {clients} | {len(done)} | {rate:.0f} | {percentile(done, .5):.0f} | "
                 f"{percentile(done, .95):.0f} | {percentile(done, .99):.0f} | {errors} |")
 
@@ -149,20 +152,23 @@ def preview_phase(listeners: list[Listener], seconds: float, max_requests: int) 
 
 def save_phase(listeners: list[Listener], per_client: int, round_no: int) -> Phase:
     previews: dict[int, list[str]] = {}
+    phase = Phase()
 
     def make(index: int) -> None:
         previews[index] = []
         for _ in range(per_client):
             try:
                 response = listeners[index].preview()
-            except Exception:  # counted in the preview phases; here it only means one save fewer
-                continue
-            if response.status_code == 201:
+            except Exception:
+                response = None
+            if response is not None and response.status_code == 201:
                 previews[index].append(response.json()["id"])
+            else:
+                with phase.lock:
+                    phase.unprepared += 1
 
     with ThreadPoolExecutor(min(8, len(listeners))) as pool:
         list(pool.map(make, range(len(listeners))))
-    phase = Phase()
 
     def client(index: int) -> None:
         for n, preview_id in enumerate(previews[index]):

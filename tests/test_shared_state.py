@@ -61,7 +61,8 @@ def test_two_servers_share_limits_refreshes_and_catalogue_changes(
     ports = free_port(), free_port()
     with ExitStack() as servers:
         one, two = (servers.enter_context(gunicorn(
-            app_environment(app_config, pg_schema, f"http://127.0.0.1:{port}", REDIS_URL=redis_url),
+            app_environment(app_config, pg_schema, f"http://127.0.0.1:{port}", REDIS_URL=redis_url,
+                            RATELIMIT_ENABLED="true"),
             workers=1, threads=4, port=port, log_path=tmp_path / f"gunicorn-{port}.log")) for port in ports)
 
         listener = Listener(one, fake_spotify, "listener-1")
