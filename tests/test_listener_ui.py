@@ -276,3 +276,35 @@ def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_
     assert mean_feature(brighter.tracks, "valence") > mean_feature(gentler.tracks, "valence")
     bad = client.post(path + "/nudge", data={"csrf_token": token, "direction": "louder"})
     assert bad.status_code == 302 and "Choose gentler" in client.get(path).get_data(as_text=True)
+
+
+def test_the_api_offers_the_same_edits(client, app, catalogue, fake_spotify):  # noqa: F811
+    from tests.helpers import api_headers
+
+    login(client, fake_spotify, "listener-1")
+    token = client.get("/api/v1/session").json["csrf_token"]
+    created = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 10},
+                          headers=api_headers(token)).json
+    pid, before = created["id"], [t["id"] for t in created["tracks"]]
+
+    def edit(preview_id, **body):
+        return client.post(f"/api/v1/previews/{preview_id}/edits", json=body, headers=api_headers(token))
+
+    locked = edit(pid, op="lock", track_id=before[2])
+    assert locked.status_code == 200 and locked.json["id"] == pid and locked.json["locked_ids"] == [before[2]]
+    renamed = edit(pid, op="rename", name="Evening wind-down")
+    assert renamed.status_code == 200 and renamed.json["name"] == "Evening wind-down"
+    swapped = edit(pid, op="swap", track_id=before[6])
+    assert swapped.status_code == 201 and swapped.json["id"] != pid
+    after = [t["id"] for t in swapped.json["tracks"]]
+    assert [i for i, (a, b) in enumerate(zip(before, after)) if a != b] == [6]
+    assert "fits this point of the arc best" in swapped.json["edit_notice"]
+    assert swapped.json["name"] == "Evening wind-down" and swapped.json["locked_ids"] == [before[2]]
+    nudged = edit(swapped.json["id"], op="nudge", direction="brighter")
+    assert nudged.status_code == 201 and nudged.json["nudges"] == {"valence": 0.1}
+    assert [t["id"] for t in nudged.json["tracks"]][2] == before[2]  # the lock holds
+    again = edit(nudged.json["id"], op="regenerate")
+    assert again.status_code == 201 and [t["id"] for t in again.json["tracks"]][2] == before[2]
+    assert edit(pid, op="paint").status_code == 422
+    assert edit(pid, op="rename", name=5).status_code == 422
+    assert edit("nope", op="regenerate").status_code == 404

@@ -57,6 +57,13 @@ def playlist_json(save) -> dict:
             "saved_at": _iso(save.completed_at)}
 
 
+def unfinished_json(save) -> dict | None:
+    if save is None:
+        return None
+    return {"playlist_id": save.playlist_id, "url": save.url, "items_added": save.items_added,
+            "error": save.last_error.partition(": ")[2] if save.last_error else None}
+
+
 def preview_json(preview) -> dict:
     target = service.mood_definition(preview.to_slug)
     advice = service.target_care(preview, target)
@@ -87,7 +94,12 @@ def preview_json(preview) -> dict:
             for t in preview.tracks
         ],
         "playlist": playlist_json(preview.save) if preview.saved else None,
+        "unfinished_save": unfinished_json(service.unfinished_save(preview)),
         "page": url_for("listen.preview", preview_id=preview.id),
+        "name": options.get("name") or None,
+        "locked_ids": list(options.get("locked_ids") or []),
+        "nudges": dict(options.get("nudges") or {}),
+        "edit_notice": options.get("edit_notice"),
     }
 
 
@@ -124,6 +136,38 @@ def create_preview():
 @login_required
 def get_preview(preview_id):
     return jsonify(preview_json(service.get_preview(g.user, preview_id)))
+
+
+def _text(data: dict, key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise Unprocessable(f"{key} must be a string.", field=key)
+    return value
+
+
+# The preview page's edits as one operation; each is the same service call the page makes.
+EDITS = {
+    "swap": lambda user, pid, data: service.remove_track(user, pid, str(data.get("track_id") or "")),
+    "lock": lambda user, pid, data: service.lock_track(user, pid, str(data.get("track_id") or ""), True),
+    "unlock": lambda user, pid, data: service.lock_track(user, pid, str(data.get("track_id") or ""), False),
+    "rename": lambda user, pid, data: service.rename(user, pid, _text(data, "name")),
+    "nudge": lambda user, pid, data: service.nudge(user, pid, str(data.get("direction") or "")),
+    "regenerate": lambda user, pid, data: service.regenerate(user, pid),
+}
+
+
+@bp.post("/previews/<preview_id>/edits")
+@login_required
+@ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
+def edit_preview(preview_id):
+    data = _json_body()
+    edit = EDITS.get(data.get("op")) if isinstance(data.get("op"), str) else None
+    if edit is None:
+        raise Unprocessable(f"op is one of {', '.join(EDITS)}.", field="op")
+    preview = edit(g.user, preview_id, data)
+    response = jsonify(preview_json(preview))
+    response.status_code = 200 if preview.id == preview_id else 201
+    return response
 
 
 @bp.post("/previews/<preview_id>/playlist")

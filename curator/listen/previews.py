@@ -372,6 +372,9 @@ MAX_NAME = 100
 def rename(user, preview: Preview, name: str) -> Preview:
     """The name the playlist will have in Spotify (empty: Curator's own "Anxious → Calm · date")."""
     _editable(preview)
+    if preview.save is not None:  # a save has begun: the playlist in Spotify already has its name
+        raise Unprocessable("Saving this playlist has begun under its current name; finish saving it first.",
+                            field="name")
     clean = " ".join(str(name or "").split())
     if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in clean):
         raise Unprocessable("The name has characters a playlist name can't hold.", field="name")

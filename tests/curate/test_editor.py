@@ -302,6 +302,9 @@ def test_editor_explains_and_saves_the_listener_lean(app, client, fake_spotify, 
     html, token, base = open_editor(client, "focused")
     assert "Lean toward where listeners place this mood" in html
     assert "the feature targets below say what the music should sound like" in html
+    # focused ships without a lean, calm with one: the preview says when its targets include it.
+    assert "Targets in brackets include the lean" not in html
+    assert "Targets in brackets include the lean" in open_editor(client, "calm")[0]
     form = fields_of(app, "focused") | {"csrf_token": token, "base_version_id": base, "action": "save",
                                         "listener_pull": "0.4"}
     assert client.post("/curate/moods/focused", data=form).status_code == 302

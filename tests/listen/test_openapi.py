@@ -60,6 +60,17 @@ def test_real_responses_match_the_document(client, app, catalogue, fake_spotify)
 
     preview_id = created.json["id"]
     check(client.get(f"/api/v1/previews/{preview_id}").json, "/previews/{preview_id}", "get", 200)
+    # Edits (issue 11): a lock changes this preview, a swap makes a new one.
+    edits = "/previews/{preview_id}/edits"
+    first = created.json["tracks"][0]["id"]
+    locked = client.post(f"/api/v1/previews/{preview_id}/edits", json={"op": "lock", "track_id": first},
+                         headers=api_headers(token))
+    check(locked.json, edits, "post", 200)
+    swapped = client.post(f"/api/v1/previews/{preview_id}/edits", json={"op": "swap", "track_id": first},
+                          headers=api_headers(token))
+    check(swapped.json, edits, "post", 201)
+    check(client.post(f"/api/v1/previews/{preview_id}/edits", json={"op": "paint"}, headers=api_headers(token)).json,
+          edits, "post", 422)
     check(client.get("/api/v1/previews/nope").json, "/previews/{preview_id}", "get", 404)
     saved = client.post(f"/api/v1/previews/{preview_id}/playlist", headers=api_headers(token, **{"Idempotency-Key": "a"}))
     check(saved.json, "/previews/{preview_id}/playlist", "post", 201)
