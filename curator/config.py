@@ -58,6 +58,9 @@ class Config:
         self.SPOTIFY_MAX_RETRIES = _number("SPOTIFY_MAX_RETRIES", "3", int)
         # A Retry-After longer than this is reported to the user instead of waited out in a request.
         self.SPOTIFY_MAX_RETRY_WAIT = _number("SPOTIFY_MAX_RETRY_WAIT", "10")
+        # Seconds one save may spend riding out Spotify's errors (5xx, timeouts, 429) before it
+        # stops and tells the listener; the record stays resumable ("finish saving").
+        self.SAVE_RETRY_BUDGET = _number("SAVE_RETRY_BUDGET", "10")
 
         self.FEATURE_PROVIDERS = _get("FEATURE_PROVIDERS", "local,reccobeats")
         self.RECCOBEATS_API_URL = _with_slash(

@@ -57,6 +57,13 @@ def playlist_json(save) -> dict:
             "saved_at": _iso(save.completed_at)}
 
 
+def unfinished_json(save) -> dict | None:
+    if save is None:
+        return None
+    return {"playlist_id": save.playlist_id, "url": save.url, "items_added": save.items_added,
+            "error": save.last_error.partition(": ")[2] if save.last_error else None}
+
+
 def preview_json(preview) -> dict:
     target = service.mood_definition(preview.to_slug)
     advice = service.target_care(preview, target)
@@ -87,6 +94,7 @@ def preview_json(preview) -> dict:
             for t in preview.tracks
         ],
         "playlist": playlist_json(preview.save) if preview.saved else None,
+        "unfinished_save": unfinished_json(service.unfinished_save(preview)),
         "page": url_for("listen.preview", preview_id=preview.id),
         "name": options.get("name") or None,
         "locked_ids": list(options.get("locked_ids") or []),

@@ -78,7 +78,7 @@ def preview(preview_id):
     return render_template(
         "listen/preview.html", preview=page.preview, start=page.start, target=page.target, chart=page.chart,
         low_note=page.care.note, alternatives=page.care.alternatives, hold_capped=page.hold_capped,
-        hold_note=page.hold_note,
+        hold_note=page.hold_note, unfinished_save=page.unfinished_save,
     )
 
 
@@ -156,12 +156,11 @@ def save(preview_id):
     except SpotifyRateLimited as exc:
         wait = exc.wait_seconds
         at = utcnow() + timedelta(seconds=wait)
-        flash(f"Spotify is busy right now, so the playlist isn't saved yet. Your preview is kept: please try "
-              f"again in {wait} seconds (after {at:%H:%M:%S} UTC).", "warning")
+        flash(f"Spotify is busy right now, so the playlist isn't saved yet. Your preview is kept and nothing "
+              f"will be doubled: please try again in {wait} seconds (after {at:%H:%M:%S} UTC).", "warning")
         return redirect(url_for("listen.preview", preview_id=item.id))
-    except SpotifyUnavailable:
-        flash("Spotify didn't answer in time, so the playlist may not be complete yet. Your preview is kept "
-              "and nothing will be doubled: please try saving again in a minute.", "warning")
+    except SpotifyUnavailable as exc:
+        flash(exc.message, "warning")  # names the real cause and where the save stands
         return redirect(url_for("listen.preview", preview_id=item.id))
     except saving.SaveInProgress as exc:
         flash(exc.message, "info")

@@ -14,16 +14,29 @@ happens, in one `PlaylistSave` row per preview (unique), and a retry resumes fro
 - `adding`: a batch's answer can be lost too, so a resumed save first reads the playlist's
   items and adds only what is not there yet.
 - The playlist id is committed the moment Spotify returns it.
+
+Within one save, Spotify's bad minutes are ridden out: after a 5xx, a timeout or a broken
+connection the save waits (backing off), settles what happened by reading back (the marker
+among the listener's playlists, the playlist's items) and carries on, for at most
+`SAVE_RETRY_BUDGET` seconds after the first failure; a 429 is waited out when its Retry-After
+fits in the budget. A create or add whose answer never came may still reach Spotify late, so
+nothing is sent again until the read-back shows it landed or twice `SPOTIFY_TIMEOUT` more
+seconds have passed (the save keeps its lease until then, so a listener retrying at once cannot send it
+a second time).
+When the budget runs out the record keeps every step done, the error names the real cause,
+and saving again ("finish saving") resumes.
 """
 from __future__ import annotations
 
 import base64
 import logging
+import random
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+import requests
 from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +53,8 @@ from curator.models.listening import (
     Preview,
 )
 from curator.models.user import utcnow
-from curator.spotify.errors import SpotifyError, SpotifyUnavailable
+from curator.retrying import backoff
+from curator.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
 
 log = logging.getLogger(__name__)
@@ -52,6 +66,13 @@ MARKER_SEARCH_LIMIT = 1000  # playlists scanned for a lost create; 20 pages of 5
 # How long another request waits for a save already under way before answering "in progress".
 WAIT_FOR_OTHER_SECONDS = 8.0
 DESCRIPTION_LIMIT = 300
+# Backoff between tries within one save: the one backoff of `curator.retrying`, capped lower so
+# that five failures in a row fit in the default 10 s budget, each wait shortened by up to half
+# at random so that many saves hit by the same outage do not all come back at once.
+RETRY_MAX_WAIT = 2.0
+# A write we stopped waiting for after SPOTIFY_TIMEOUT is taken to land, if ever, within this
+# many timeouts more; until then it is not sent again.
+SETTLE_TIMEOUTS = 2
 
 
 class SaveInProgress(Conflict):
@@ -98,10 +119,108 @@ def remaining_uris(existing: list[str | None], wanted: list[str]) -> list[str]:
     return [w for w in wanted if w not in present]
 
 
+def unfinished(preview: Preview) -> PlaylistSave | None:
+    """The preview's save when it was started and stopped before the end (saving again resumes it)."""
+    save = preview.save
+    if save is None or save.state == SAVE_DONE or save.attempts == 0 or save.last_error is None:
+        return None
+    return save
+
+
 def _lease_seconds() -> float:
     cfg = current_app.config
-    # Long enough for one create and a few batches with retries, short enough to recover a crash.
-    return max(60.0, cfg["SPOTIFY_TIMEOUT"] * (cfg["SPOTIFY_MAX_RETRIES"] + 1) * 3)
+    # Long enough for a whole save with its retries, short enough to recover from a crash.
+    return max(60.0, cfg["SAVE_RETRY_BUDGET"] + cfg["SPOTIFY_TIMEOUT"] * (cfg["SPOTIFY_MAX_RETRIES"] + 1) * 3)
+
+
+@dataclass
+class _Attempt:
+    """One request's run at a save: its retry budget, and the last write whose answer never came."""
+
+    budget: float  # seconds for trying again, counted from the first failure
+    settle_seconds: float  # how long an unanswered write may still reach Spotify
+    failures: int = 0
+    first_failure: float | None = None  # time.monotonic() of the first failure
+    unanswered_at: float | None = None  # when we stopped waiting for a create's or add's answer
+    unanswered_items: int = 0  # for an add: how many items the playlist holds once it landed
+    last_unanswered: SpotifyError | None = None
+
+    def failed(self) -> None:
+        self.failures += 1
+        if self.first_failure is None:
+            self.first_failure = time.monotonic()
+
+    def left(self) -> float:
+        """Seconds of the budget left for waiting and trying again."""
+        if self.first_failure is None:
+            return self.budget
+        return self.first_failure + self.budget - time.monotonic()
+
+    def settle_left(self) -> float:
+        """Seconds until an unanswered write can no longer land (0 when there is none)."""
+        if self.unanswered_at is None:
+            return 0.0
+        return max(0.0, self.unanswered_at + self.settle_seconds - time.monotonic())
+
+    def settled(self) -> None:
+        self.unanswered_at = None
+
+    def wait_to_settle(self, error: SpotifyError) -> None:
+        """Wait until an unanswered write can no longer land; `error` again when the budget is too short."""
+        wait = self.settle_left()
+        if wait > self.left():
+            raise error
+        time.sleep(wait)
+        self.unanswered_at = None
+
+
+def _unanswered(exc: SpotifyUnavailable) -> bool:
+    """No answer came (timeout, broken connection, gateway timeout): Spotify may still act on it."""
+    return exc.http_status is None or exc.http_status == 504
+
+
+def _send(attempt: _Attempt, call, items_after: int = 0):
+    """A create or add; when its answer never comes, remember when, so it is not sent again too soon."""
+    try:
+        return call()
+    except SpotifyUnavailable as exc:
+        if _unanswered(exc):
+            attempt.unanswered_at = time.monotonic()
+            attempt.unanswered_items = items_after
+            attempt.last_unanswered = exc
+        raise
+
+
+def plain_cause(exc: SpotifyError) -> str:
+    """What went wrong, in the listener's words: a 503 is trouble at Spotify, a timeout is a timeout."""
+    if isinstance(exc, SpotifyRateLimited):
+        return "Spotify asked us to slow down"
+    if isinstance(exc, SpotifyUnavailable):
+        if exc.http_status == 504 or isinstance(exc.__cause__, requests.Timeout):
+            return "Spotify didn't answer in time"
+        if exc.http_status is not None and exc.http_status >= 500:
+            return f"Spotify is having trouble right now (it answered {exc.http_status})"
+        if isinstance(exc.__cause__, requests.ConnectionError):
+            return "The connection to Spotify broke off"
+        return "Spotify didn't answer in time"
+    return exc.message.rstrip(".")
+
+
+def _explain(exc: SpotifyError, save: PlaylistSave, total: int) -> None:
+    """Say the real cause and where the save stands, on the error the listener will see."""
+    if save.playlist_id:
+        where = (f"Your playlist is in your Spotify account with {save.items_added} of {total} tracks so far. "
+                 "Choose “Finish saving” to add the rest; nothing will be doubled.")
+    elif save.state == SAVE_CREATING:
+        where = ("Spotify may still make the playlist without telling us: saving again finds it instead of "
+                 "making a second one.")
+    else:
+        where = "No playlist was made yet and your preview is kept: please try saving again in a minute."
+    if isinstance(exc, (SpotifyUnavailable, SpotifyRateLimited)):
+        exc.message = f"{plain_cause(exc)}, so the playlist isn't saved yet. {where}"
+    else:
+        exc.message = f"{exc.message} {where}"
+    exc.args = (exc.message,)
 
 
 def _row_for(user, preview: Preview, key: str | None, start_name: str, target_name: str) -> PlaylistSave:
@@ -148,10 +267,11 @@ def _claim(save: PlaylistSave) -> bool:
     return taken == 1
 
 
-def _release(save: PlaylistSave, error: str | None = None) -> None:
+def _release(save: PlaylistSave, error: str | None = None, hold_seconds: float = 0.0) -> None:
+    """Let other requests resume the save; `hold_seconds` keeps them off while a write may land."""
     db.session.rollback()  # drop anything half-done in this session; the record is committed per step
     db.session.refresh(save)
-    save.lease_until = None
+    save.lease_until = utcnow() + timedelta(seconds=hold_seconds) if hold_seconds > 0 else None
     save.last_error = error
     db.session.commit()
 
@@ -165,7 +285,7 @@ def _wait_for_other(save: PlaylistSave) -> bool:
         db.session.refresh(save)
         if save.state == SAVE_DONE:
             return True
-        if save.lease_until is None:
+        if save.lease_until is None or save.lease_until < utcnow():
             return False
     return False
 
@@ -190,34 +310,62 @@ def save_to_spotify(user, preview: Preview, gateway, *, key: str | None = None,
         # The other request gave up (its error is recorded) or is still going: try to take over.
         if not _claim(save):
             raise SaveInProgress()
+    cfg = current_app.config
+    attempt = _Attempt(budget=cfg["SAVE_RETRY_BUDGET"], settle_seconds=SETTLE_TIMEOUTS * cfg["SPOTIFY_TIMEOUT"])
     try:
-        if save.state in (SAVE_PENDING, SAVE_CREATING):
-            _ensure_playlist(gateway, save)
-        _add_items(gateway, save, preview)
+        _run(gateway, save, preview, attempt)
         save.state = SAVE_DONE
         save.completed_at = utcnow()
         db.session.commit()
     except SpotifyError as exc:
-        _release(save, f"{type(exc).__name__}: {exc.message}")
+        _release(save, f"{type(exc).__name__}: {plain_cause(exc)}", hold_seconds=attempt.settle_left())
+        _explain(exc, save, len(preview.tracks))
         raise
     except BaseException:
-        _release(save, "interrupted")
+        _release(save, "interrupted", hold_seconds=attempt.settle_left())
         raise
     _add_cover(gateway, save, user, colours)
     _release(save)
     return SaveOutcome(save, replay=False)
 
 
-def _ensure_playlist(gateway, save: PlaylistSave) -> None:
+def _run(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> None:
+    """Create (or find) the playlist and fill it, trying again after Spotify's passing errors."""
+    while True:
+        try:
+            if save.state in (SAVE_PENDING, SAVE_CREATING):
+                _ensure_playlist(gateway, save, attempt)
+            _add_items(gateway, save, preview, attempt)
+            return
+        except SpotifyRateLimited as exc:
+            attempt.failed()
+            error, wait = exc, exc.retry_after
+        except SpotifyUnavailable as exc:
+            attempt.failed()
+            wait = min(backoff(attempt.failures), RETRY_MAX_WAIT)
+            error, wait = exc, wait * random.uniform(0.5, 1.0)
+        if wait > attempt.left():
+            raise error
+        log.info("save %s: %s; trying again in %.1fs", save.id, plain_cause(error), wait)
+        time.sleep(wait)
+        db.session.commit()  # end the read snapshot before reading the record again
+
+
+def _ensure_playlist(gateway, save: PlaylistSave, attempt: _Attempt) -> None:
     if save.state == SAVE_CREATING:
+        # A create may have reached Spotify without us hearing back: look for it before creating.
         found = _find_by_marker(gateway, save.marker)
+        if found is None and attempt.settle_left() > 0:
+            attempt.wait_to_settle(attempt.last_unanswered)
+            found = _find_by_marker(gateway, save.marker)
+        attempt.settled()
         if found is not None:
             _record_playlist(save, found)
             return
     save.state = SAVE_CREATING
     db.session.commit()
     try:
-        created = gateway.create_playlist(save.name, save.description, public=False)
+        created = _send(attempt, lambda: gateway.create_playlist(save.name, save.description, public=False))
     except SpotifyUnavailable:
         raise  # ambiguous (timeout or 5xx): stay in "creating" so the retry looks first
     except SpotifyError:
@@ -252,19 +400,27 @@ def _existing_uris(gateway, playlist_id: str) -> list[str | None]:
     return uris
 
 
-def _add_items(gateway, save: PlaylistSave, preview: Preview) -> None:
+def _add_items(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> None:
     wanted = [f"spotify:track:{t['id']}" for t in preview.tracks]
     if save.state == SAVE_ADDING:
         # A batch may have landed without us hearing back: trust the playlist, not our notes.
-        todo = remaining_uris(_existing_uris(gateway, save.playlist_id), wanted)
+        existing = _existing_uris(gateway, save.playlist_id)
+        if len(existing) < attempt.unanswered_items and attempt.settle_left() > 0:
+            attempt.wait_to_settle(attempt.last_unanswered)  # it may still land: don't send it twice
+            existing = _existing_uris(gateway, save.playlist_id)
+        attempt.settled()
+        todo = remaining_uris(existing, wanted)
     else:
         todo = wanted
         save.state = SAVE_ADDING
         db.session.commit()
+    done = len(wanted) - len(todo)
+    save.items_added = done
     for start in range(0, len(todo), ADD_BATCH):
         batch = todo[start:start + ADD_BATCH]
-        gateway.add_items(save.playlist_id, batch)
-        save.items_added = len(wanted) - len(todo) + start + len(batch)
+        _send(attempt, lambda batch=batch: gateway.add_items(save.playlist_id, batch),
+              items_after=done + start + len(batch))
+        save.items_added = done + start + len(batch)
         save.batches_done += 1
         db.session.commit()
     save.items_added = len(wanted)

@@ -4,8 +4,9 @@ the JSON API (`api/routes.py`), which only parse input, call one of these and re
 Transactions (`curator.transaction`): the service function that performs a use case owns its
 transaction. It commits when the use case succeeds and rolls back when it fails; views and API
 handlers never commit, and the helpers it calls (`previews`, `records`, `care`,
-`curator.moods.store`) only add and flush. One deliberate exception: the save to Spotify (`saving.py`) commits each step of its
-journal the moment Spotify has done it, so that a retry resumes instead of repeating.
+`curator.moods.store`) only add and flush. One deliberate exception: the save to Spotify
+(`saving.py`) commits each step of its journal the moment Spotify has done it, so that a retry
+resumes instead of repeating.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from curator.errors import NotFound
 from curator.listen import care, previews, records, saving
 from curator.listen.charts import arc_chart, mood_mark
 from curator.listen.previews import PreviewRequest
-from curator.models.listening import CheckIn, Preview
+from curator.models.listening import CheckIn, PlaylistSave, Preview
 from curator.moods.store import StoredMood, active_moods, get_mood
 from curator.transaction import transaction
 
@@ -117,6 +118,8 @@ class PreviewPage:
     care: care.TargetCare
     hold_capped: bool
     hold_note: str | None = None  # the hold cap's note, shown once beside the length (not in the notices)
+    # A save that stopped half-way (its playlist may be in Spotify, not yet full): "finish saving".
+    unfinished_save: PlaylistSave | None = None
 
 
 def preview_page(user, preview_id: str) -> PreviewPage:
@@ -128,10 +131,15 @@ def preview_page(user, preview_id: str) -> PreviewPage:
                          bool(item.options.get("insist"))) if target is not None else None
     advice = care.target_care(target, mood_definitions()) if target is not None else care.NO_CARE
     return PreviewPage(item, start, target, chart, advice, hold is not None and hold.tracks is not None,
-                       hold.note if hold is not None else None)
+                       hold.note if hold is not None else None, unfinished_save(item))
 
 
 # -- saving to Spotify -----------------------------------------------------------------------
+
+def unfinished_save(preview: Preview) -> PlaylistSave | None:
+    """The preview's save when it stopped half-way; saving again ("finish saving") resumes it."""
+    return saving.unfinished(preview)
+
 
 def colours_for(preview: Preview) -> tuple[str, str]:
     start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)

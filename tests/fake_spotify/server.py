@@ -44,6 +44,7 @@ import hashlib
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 import traceback
@@ -250,6 +251,14 @@ class _Fault:
 
 
 @dataclass
+class _Drop:
+    method: str | None
+    pattern: re.Pattern[str]
+    after: bool  # True: act on the request, then drop the answer (a lost response)
+    remaining: int
+
+
+@dataclass
 class _Delay:
     method: str | None
     pattern: re.Pattern[str]
@@ -389,6 +398,9 @@ class FakeSpotify:
         self._features: dict[str, dict[str, Any]] = {}
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
+        self._drops: list[_Drop] = []
+        self._in_flight = 0
+        self._idle = threading.Condition(self._lock)
         self._routes = self._api_routes()
 
     # -- lifecycle -----------------------------------------------------------------
@@ -706,6 +718,28 @@ class FakeSpotify:
                 )
             )
 
+    def drop_next(
+        self,
+        method: str | None,
+        path_regex: str,
+        times: int = 1,
+        after: bool = False,
+    ) -> None:
+        """The next ``times`` matching requests get no answer: the connection is cut.
+
+        ``after=False`` cuts it before acting (a connection reset: nothing happened);
+        ``after=True`` acts on the request first, then cuts it (a lost response).
+        """
+        with self._lock:
+            self._drops.append(
+                _Drop(self._norm_method(method), re.compile(path_regex), after, times)
+            )
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled (e.g. a delayed one that lands late)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+
     # -- inspection ----------------------------------------------------------------
 
     def calls(
@@ -738,9 +772,22 @@ class FakeSpotify:
     # -- WSGI ----------------------------------------------------------------------
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        with self._lock:
+            self._in_flight += 1
+        try:
+            return self._handle(environ, start_response)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _handle(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
         body = request.get_data(cache=True)
         user_id: str | None = None
+        drop = self._take_drop(request)
+        if drop is not None and not drop.after:
+            return self._cut(environ, start_response, request, body)
         try:
             self._apply_delay(request)
             status, payload, headers, user_id = self._dispatch(request, body)
@@ -787,7 +834,51 @@ class FakeSpotify:
                     headers=dict(request.headers),
                 )
             )
+        if drop is not None:
+            return self._cut(environ, start_response)
         return response(environ, start_response)
+
+    def _take_drop(self, request: Request) -> _Drop | None:
+        with self._lock:
+            for drop in self._drops:
+                if drop.remaining > 0 and self._matches(drop.method, drop.pattern, request):
+                    drop.remaining -= 1
+                    self._drops = [d for d in self._drops if d.remaining > 0]
+                    return drop
+        return None
+
+    def _cut(
+        self,
+        environ: dict,
+        start_response: Callable,
+        request: Request | None = None,
+        body: bytes = b"",
+    ) -> Iterable[bytes]:
+        """Close the connection without an answer (the client sees it broken off)."""
+        if request is not None:  # recorded with status 0: it never reached a handler
+            with self._lock:
+                self.requests.append(
+                    RecordedRequest(
+                        method=request.method,
+                        path=request.path,
+                        query={k: request.args.getlist(k) for k in request.args},
+                        json=None,
+                        user_id=None,
+                        status=0,
+                        body=body,
+                        content_type=request.content_type,
+                        headers=dict(request.headers),
+                    )
+                )
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        # Writing these headers then fails quietly (werkzeug treats it as a dropped connection).
+        start_response("500 Connection cut", [("Content-Length", "0")])
+        return []
 
     def _apply_delay(self, request: Request) -> None:
         seconds = 0.0
