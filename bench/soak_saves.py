@@ -1,6 +1,6 @@
 """Soak the save to Spotify: N saves under random faults, each checked to end well.
 
-    python -m bench.soak_saves [--saves 1000] [--seed N] [--timeout 0.2] [--budget 2] [--batch 10]
+    python -m bench.soak_saves [--saves 1000] [--seed N] [--timeout 0.4] [--budget 2] [--batch 10]
                                [--max-tracks 40] [--listeners N] [--gateway-retries 3]
 
 Starts, on loopback only, the fake Spotify (tests/fake_spotify, every request checked against the
@@ -147,6 +147,7 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
             preview = made.json
             wanted = [t["id"] for t in preview["tracks"]]
             key = {**headers, "Idempotency-Key": f"soak-{i}"}
+            faults_before, calls_before = Counter(report.faults), len(fake.requests)
             _inject(fake, rng, user, timeout, scale, report)
             first = client.post(f"/api/v1/previews/{preview['id']}/playlist", headers=key)
             report.saves += 1
@@ -180,7 +181,10 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
             elif problem is None and found[0].track_ids != wanted:
                 problem = f"playlist holds {len(found[0].track_ids)} of {len(wanted)} tracks or out of order"
             if problem:
-                report.violations.append(f"save {i} (faults before it: {dict(report.faults)}): {problem}")
+                trail = [f"{c.method} {c.path.rsplit('/', 1)[-1] if 'items' in c.path else c.path} {c.status}"
+                         for c in fake.requests[calls_before:]]
+                report.violations.append(f"save {i} (faults: {dict(report.faults - faults_before)}): {problem}; "
+                                         f"requests: {trail}")
             if log and (i + 1) % 100 == 0:
                 log(f"  {i + 1} saves, {len(report.violations)} violations, {time.monotonic() - started:.0f} s")
         # Nothing left behind: every playlist of a listener is one complete save, each marker once.
@@ -202,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--saves", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--timeout", type=float, default=0.2, help="SPOTIFY_TIMEOUT in seconds")
+    parser.add_argument("--timeout", type=float, default=0.4, help="SPOTIFY_TIMEOUT in seconds")
     parser.add_argument("--budget", type=float, default=2.0, help="SAVE_RETRY_BUDGET in seconds")
     parser.add_argument("--batch", type=int, default=10, help="URIs per add (Spotify allows 100)")
     parser.add_argument("--max-tracks", type=int, default=40)

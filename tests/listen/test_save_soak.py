@@ -20,7 +20,7 @@ SEED = int(os.environ.get("SOAK_SEED", "20261201"))
 def app_config(app_config):
     """Short timeouts and budget (the soak scales its waits to them), no rate limit; on SQLite the
     database sits on tmpfs when there is one, since this is about saving logic, not fsync."""
-    app_config.update(SPOTIFY_TIMEOUT=0.25, SAVE_RETRY_BUDGET=1.0, SPOTIFY_MAX_RETRY_WAIT=0.2,
+    app_config.update(SPOTIFY_TIMEOUT=0.3, SAVE_RETRY_BUDGET=1.0, SPOTIFY_MAX_RETRY_WAIT=0.2,
                       RATELIMIT_ENABLED=False)
     folder = None
     if app_config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and Path("/dev/shm").is_dir():
