@@ -308,3 +308,21 @@ def test_the_api_offers_the_same_edits(client, app, catalogue, fake_spotify):  #
     assert edit(pid, op="paint").status_code == 422
     assert edit(pid, op="rename", name=5).status_code == 422
     assert edit("nope", op="regenerate").status_code == 404
+
+
+def test_without_js_play_opens_that_tracks_player_in_place(client, app, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, length="6"))
+    tracks = stored(app, path).tracks
+    page = client.get(path).get_data(as_text=True)
+    assert "<iframe" not in page  # nothing loads from Spotify until asked
+    assert f'href="?play={tracks[2]["id"]}#t-{tracks[2]["id"]}"' in page
+    playing = client.get(f"{path}?play={tracks[2]['id']}").get_data(as_text=True)
+    assert playing.count("<iframe") == 1
+    assert f'src="https://open.spotify.com/embed/track/{tracks[2]["id"]}"' in playing
+    # That track's player (frame and its text fallback) is shown; the others stay folded.
+    assert f'<div class="player" id="player-{tracks[2]["id"]}">' in playing
+    assert f'<div class="player" id="player-{tracks[3]["id"]}" hidden>' in playing
+    assert f'Open {tracks[2]["name"]} in Spotify' in playing
+    response = client.get(path)
+    assert "frame-src https://open.spotify.com" in response.headers["Content-Security-Policy"]
