@@ -49,6 +49,19 @@ def recording_key(title: str, primary_artist: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+def remember(memo: dict, key: Any, value: Any, limit: int) -> Any:
+    """``memo[key] = value``, dropping the oldest entries beyond ``limit``. Web workers' threads
+    share these memos: another thread changing the dict while the oldest key is looked up only
+    skips this round's dropping (a lost or doubled entry costs a recomputation, never an error)."""
+    while len(memo) >= limit:
+        try:
+            memo.pop(next(iter(memo)), None)
+        except (StopIteration, RuntimeError):
+            break
+    memo[key] = value
+    return value
+
+
 class _Column:
     """A read-only sequence over rows: ``col[i]`` is one value, ``col[rows or mask]`` an object array."""
 
