@@ -308,3 +308,40 @@ def test_the_api_offers_the_same_edits(client, app, catalogue, fake_spotify):  #
     assert edit(pid, op="paint").status_code == 422
     assert edit(pid, op="rename", name=5).status_code == 422
     assert edit("nope", op="regenerate").status_code == 404
+
+
+def test_without_js_play_opens_that_tracks_player_in_place(client, app, catalogue, fake_spotify):  # noqa: F811
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, length="6"))
+    tracks = stored(app, path).tracks
+    page = client.get(path).get_data(as_text=True)
+    assert "<iframe" not in page  # nothing loads from Spotify until asked
+    assert f'href="?play={tracks[2]["id"]}#t-{tracks[2]["id"]}"' in page
+    playing = client.get(f"{path}?play={tracks[2]['id']}").get_data(as_text=True)
+    assert playing.count("<iframe") == 1
+    assert f'src="https://open.spotify.com/embed/track/{tracks[2]["id"]}"' in playing
+    # That track's player (frame and its text fallback) is shown; the others stay folded.
+    assert f'<div class="player" id="player-{tracks[2]["id"]}">' in playing
+    assert f'<div class="player" id="player-{tracks[3]["id"]}" hidden>' in playing
+    assert f'Open {tracks[2]["name"]} in Spotify' in playing
+    response = client.get(path)
+    assert "frame-src https://open.spotify.com" in response.headers["Content-Security-Policy"]
+
+
+def test_no_edits_while_a_save_is_unfinished(client, app, catalogue, fake_spotify):  # noqa: F811
+    app.config["SAVE_RETRY_BUDGET"] = 0  # Spotify is down for longer than the save may wait
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, length="6"))
+    first = stored(app, path).tracks[0]["id"]
+    fake_spotify.fail_next("POST", r"/v1/playlists/[^/]+/items$", 503)
+    client.post(path + "/save", data={"csrf_token": token})
+    page = client.get(path).get_data(as_text=True)
+    assert "Finish saving" in page
+    # Only "finish saving" is offered: an edit now would leave that playlist half made.
+    assert 'data-edit="remove"' not in page and 'id="edit"' not in page and 'id="try-other"' not in page
+    refused = client.post(path + "/remove", data={"csrf_token": token, "track_id": first})
+    assert refused.status_code == 302 and urlsplit(refused.headers["Location"]).path == path
+    assert "finish saving it first" in client.get(path).get_data(as_text=True)
+    client.post(path + "/save", data={"csrf_token": token})
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert playlist.track_ids == [t["id"] for t in stored(app, path).tracks]

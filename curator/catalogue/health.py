@@ -19,8 +19,7 @@ from curator.models.catalogue import CatalogueImport, CatalogueState, CatalogueT
 MOOD_TAG = "mood:"
 
 _lock = threading.Lock()
-# database URL -> ((epoch, version, mood slugs), counts): the latest version this process saw.
-_cache: dict[str, tuple[tuple, dict]] = {}
+CACHE_KEY = "curator.catalogue_health"  # in app.extensions: ((epoch, version, mood slugs), counts)
 
 
 def _pct(part: int, whole: int) -> float:
@@ -61,19 +60,20 @@ def _state() -> tuple[str, int]:
 def catalogue_counts(slugs: list[str]) -> dict:
     """Sizes and per-mood coverage, computed once per catalogue version (per process)."""
     key = (*_state(), tuple(slugs))
-    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    cached = _cache.get(url)
+    # Kept on the app (one per process and database), so two apps in one process never share it.
+    extensions = current_app.extensions
+    cached = extensions.get(CACHE_KEY)
     if cached and cached[0] == key:
         return cached[1]
     with _lock:
-        cached = _cache.get(url)
+        cached = extensions.get(CACHE_KEY)
         if cached and cached[0] == key:
             return cached[1]
         tracks, with_features = db.session.execute(
             select(func.count(CatalogueTrack.id), func.count(CatalogueTrack.features_source))).one()
         counts = {"tracks": int(tracks or 0), "with_features": int(with_features or 0),
                   "percent": _pct(int(with_features or 0), int(tracks or 0)), "moods": mood_coverage(slugs)}
-        _cache[url] = (key, counts)
+        extensions[CACHE_KEY] = (key, counts)
         return counts
 
 

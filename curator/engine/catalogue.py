@@ -279,6 +279,13 @@ class Catalogue:
         requests ask for one of a few mood pairs, and the answer depends on nothing else."""
         return {}
 
+    @cached_property
+    def candidate_memo(self) -> dict:
+        """Scored candidates per (arc, rows) (curate._candidates): the exact distances and the
+        columns the sequencing reads depend on neither the seed nor the request, so a mood pair
+        asked for again with the same filters skips them."""
+        return {}
+
     @classmethod
     def from_columns(
         cls,

@@ -6,6 +6,7 @@ choose a track per position under the sequencing rules (sequencing.select) -> ex
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -35,6 +36,9 @@ PER_ANCHOR = 384
 # A position is "well supplied" when it has at least this many in-range candidates; otherwise
 # the fast path widens its search (see _choose).
 MIN_PER_POSITION = 24
+# Scored candidate sets kept per catalogue (a few thousand rows x positions of float64 each:
+# ~0.5 MB for a 20-track arc, so at most ~10 MB per worker).
+CANDIDATE_MEMO_ENTRIES = 16
 # A track is "close" to a mood within this weighted RMS distance (a quarter of each feature's range
 # off, on average). When fewer close tracks exist than the mood's share of the playlist, the preview
 # says so instead of quietly filling the places from neighbouring moods (issue 10).
@@ -193,6 +197,24 @@ def _candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
     )
 
 
+def _remembered_candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
+    """:func:`_candidates`, remembered with the catalogue (see ``Catalogue.candidate_memo``)."""
+    memo = catalogue.candidate_memo
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (arc.targets, arc.weights, arc.lower, arc.upper, np.asarray(rows, dtype=np.int64)):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    key = digest.digest()
+    cands = memo.get(key)
+    if cands is None:
+        cands = _candidates(catalogue, rows, arc)
+        for column in vars(cands).values():
+            column.setflags(write=False)
+        while len(memo) >= CANDIDATE_MEMO_ENTRIES:
+            memo.pop(next(iter(memo), None), None)
+        memo[key] = cands
+    return cands
+
+
 @dataclass
 class _Attempt:
     arc: Arc
@@ -223,7 +245,7 @@ def _choose(
     limit = _exact_limit(n_positions)
 
     def run(rows: np.ndarray, exhaustive: bool) -> _Attempt:
-        cands = _candidates(catalogue, rows, arc)
+        cands = _remembered_candidates(catalogue, rows, arc)
         sel = select(
             cands,
             artist_cap=cap,

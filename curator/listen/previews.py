@@ -318,6 +318,9 @@ def _editable(preview: Preview) -> None:
     if preview.saved:
         raise Unprocessable("This playlist is already saved to Spotify; make a new one to change it.",
                             field="track_id")
+    if preview.save is not None:  # begun, not finished: an edit would leave that playlist half made
+        raise Unprocessable("Saving this playlist has begun; finish saving it first, then make a new one "
+                            "to change it.", field="track_id")
 
 
 def without_track(user, preview: Preview, track_id: str, gateway=None) -> Preview:
@@ -372,9 +375,6 @@ MAX_NAME = 100
 def rename(user, preview: Preview, name: str) -> Preview:
     """The name the playlist will have in Spotify (empty: Curator's own "Anxious → Calm · date")."""
     _editable(preview)
-    if preview.save is not None:  # a save has begun: the playlist in Spotify already has its name
-        raise Unprocessable("Saving this playlist has begun under its current name; finish saving it first.",
-                            field="name")
     clean = " ".join(str(name or "").split())
     if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in clean):
         raise Unprocessable("The name has characters a playlist name can't hold.", field="name")

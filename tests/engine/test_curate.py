@@ -304,3 +304,13 @@ def test_remembered_preselection_is_the_scans_answer(dense):
     with_memo = [curate(cat, LOW, HIGH, Length(tracks=30), CurateOptions(seed=s)) for s in (1, 1)]
     assert [t.id for t in with_memo[0].tracks] == [t.id for t in with_memo[1].tracks]
     assert len(cat.preselection_memo) == 1
+    # ...and so are the scored candidates (they depend on the arc and rows, never on the seed).
+    assert len(cat.candidate_memo) == 1
+    fresh = dense_catalogue(30_000, seed=3)  # same tracks, nothing remembered yet
+    for seed in (2, 5):
+        remembered = curate(cat, LOW, HIGH, Length(tracks=30), CurateOptions(seed=seed))
+        computed = curate(fresh, LOW, HIGH, Length(tracks=30), CurateOptions(seed=seed))
+        assert [t.id for t in remembered.tracks] == [t.id for t in computed.tracks]
+        fresh.candidate_memo.clear()
+        fresh.preselection_memo.clear()
+    assert len(cat.candidate_memo) == 1
