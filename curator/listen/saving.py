@@ -19,9 +19,9 @@ Within one save, Spotify's bad minutes are ridden out: after a 5xx, a timeout or
 connection the save waits (backing off), settles what happened by reading back (the marker
 among the listener's playlists, the playlist's items) and carries on, for at most
 `SAVE_RETRY_BUDGET` seconds after the first failure; a 429 is waited out when its Retry-After
-fits in the budget. A create or add whose answer never came may still reach Spotify late, so
-nothing is sent again until the read-back shows it landed or twice `SPOTIFY_TIMEOUT` more
-seconds have passed (the save keeps its lease until then, so a listener retrying at once cannot send it
+fits in the budget. A create or add that timed out may still reach Spotify late, so nothing is
+sent again until the read-back shows it landed or twice `SPOTIFY_TIMEOUT` more seconds have
+passed (the save keeps its lease until then, so a listener retrying at once cannot send it
 a second time).
 When the budget runs out the record keeps every step done, the error names the real cause,
 and saving again ("finish saving") resumes.
@@ -174,17 +174,26 @@ class _Attempt:
         self.unanswered_at = None
 
 
-def _unanswered(exc: SpotifyUnavailable) -> bool:
-    """No answer came (timeout, broken connection, gateway timeout): Spotify may still act on it."""
-    return exc.http_status is None or exc.http_status == 504
+def _may_land_late(exc: SpotifyUnavailable) -> bool:
+    """We stopped waiting while Spotify may still be working on it (a read or gateway timeout).
+
+    A broken connection is settled by the read-back at once: whatever Spotify did with the
+    request, it did before the connection closed. A connect timeout never sent anything.
+    """
+    if exc.http_status is not None:
+        return exc.http_status == 504
+    cause = exc.__cause__
+    if isinstance(cause, requests.ConnectTimeout):
+        return False
+    return not isinstance(cause, requests.ConnectionError) or isinstance(cause, requests.Timeout)
 
 
 def _send(attempt: _Attempt, call, items_after: int = 0):
-    """A create or add; when its answer never comes, remember when, so it is not sent again too soon."""
+    """A create or add; when it may still land late, remember when, so it is not sent again too soon."""
     try:
         return call()
     except SpotifyUnavailable as exc:
-        if _unanswered(exc):
+        if _may_land_late(exc):
             attempt.unanswered_at = time.monotonic()
             attempt.unanswered_items = items_after
             attempt.last_unanswered = exc
