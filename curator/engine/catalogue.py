@@ -273,6 +273,13 @@ class Catalogue:
         size = min(n, 32_768)
         return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False)) if n else np.empty(0, np.int64)
 
+    def warm(self) -> Catalogue:
+        """Fill the lazy caches and read the feature matrix once, so a process's first curate()
+        after opening a (memory-mapped) catalogue costs what every later new mood pair costs."""
+        self.threshold_sample, self.has_isrc, self._id_index  # noqa: B018 - filling cached properties
+        np.add.reduce(self.features, axis=0)  # pages the mapped matrix in
+        return self
+
     @cached_property
     def preselection_memo(self) -> dict:
         """Pre-selected rows per arc (scoring.preselect), kept as long as this catalogue is: most
