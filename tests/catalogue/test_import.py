@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from curator.extensions import db
 from curator.models.catalogue import CatalogueImport, CatalogueTrack, TrackTag
-from tests.helpers import base62, dev_style, in_app
+from tests.helpers import LABELLED_DEV_CSV as DEV_CSV
+from tests.helpers import base62, dev_style, in_app, needs_shared_data
 
 FEATURES_HEADER = "valence,energy,danceability,acousticness,instrumentalness,speechiness,liveness,loudness,tempo"
-DEV_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "moods-labelled-dev.csv"
 
 
 def count(app, model=CatalogueTrack):
@@ -141,7 +140,7 @@ def test_missing_file_is_an_error_not_a_traceback(runner, tmp_path):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.skipif(not DEV_CSV.exists(), reason="../shared/data/moods-labelled-dev.csv is absent (shared data not checked out)")
+@needs_shared_data(DEV_CSV)
 def test_dev_set_imports_completely_and_preview_goes_from_anxious_to_calm(app, runner, moods):
     result = runner.invoke(args=["catalog", "import", str(DEV_CSV)])
     assert result.exit_code == 0, result.output
