@@ -41,8 +41,23 @@ def browser():
 
 
 # Re-exported so test modules import selenium only through here, after the skip checks above.
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait as _SeleniumWait  # noqa: E402
+
+
+class WebDriverWait(_SeleniumWait):
+    """Selenium's wait that also tries again when the page swapped the element it was looking at.
+
+    Our pages replace parts of themselves in place (edits, refresh progress); a condition that found
+    an element just before the swap would otherwise fail with StaleElementReferenceException.
+    """
+
+    def __init__(self, driver, timeout, poll_frequency=0.5, ignored_exceptions=()):
+        super().__init__(driver, timeout, poll_frequency,
+                         ignored_exceptions=(StaleElementReferenceException, *ignored_exceptions))
+
 
 __all__ = ["By", "Keys", "Select", "WebDriverWait", "browser"]

@@ -2,9 +2,29 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
+
+# The labelled data sets live beside the repository in ../shared/data (never copied in: no licence
+# for the listener-rated one). Tests that need them skip with this one line when they are absent.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+LABELLED_DEV_CSV = SHARED_DATA / "moods-labelled-dev.csv"
+LISTENER_RATED_CSV = SHARED_DATA / "moods-va-dev.csv"
+SHARED_DATA_ABSENT = "needs the labelled data in ../shared/data, which is absent here (not part of the repository)"
+
+
+def needs_shared_data(path: Path):
+    """Skip marker for a test that reads one of the labelled data sets."""
+    return pytest.mark.skipif(not path.is_file(), reason=SHARED_DATA_ABSENT)
+
+
+def skip_without_shared_data(path: Path) -> None:
+    """The same skip, from inside a fixture."""
+    if not path.is_file():
+        pytest.skip(SHARED_DATA_ABSENT)
 
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

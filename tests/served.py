@@ -61,29 +61,41 @@ def gunicorn(env: dict, *, workers: int | None = None, threads: int | None = Non
     """`gunicorn -c gunicorn.conf.py 'curator:create_app()'` on 127.0.0.1; yields the base URL.
 
     Worker and thread counts left out are gunicorn.conf.py's own choice."""
-    port = port or free_port()
-    env = dict(env)
-    if workers:
-        env["WEB_CONCURRENCY"] = str(workers)
-    if threads:
-        env["WEB_THREADS"] = str(threads)
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
-         "curator:create_app()"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, process)
+    with gunicorns([(env, port or free_port(), log_path)], workers=workers, threads=threads) as (base,):
         yield base
+
+
+@contextmanager
+def gunicorns(servers: list[tuple[dict, int, object]], *, workers: int | None = None, threads: int | None = None):
+    """Several servers, each (environment, port, log path or None), booted side by side."""
+    started = []
+    try:
+        for env, port, log_path in servers:
+            env = dict(env)
+            if workers:
+                env["WEB_CONCURRENCY"] = str(workers)
+            if threads:
+                env["WEB_THREADS"] = str(threads)
+            log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "--bind",
+                 f"127.0.0.1:{port}", "curator:create_app()"],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            started.append((process, log, f"http://127.0.0.1:{port}"))
+        for process, _log, base in started:
+            wait_until_up(base, process)
+        yield [base for _process, _log, base in started]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if log_path:
-            log.close()
+        for process, _log, _base in started:
+            process.terminate()
+        for process, log, _base in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if log is not subprocess.DEVNULL:
+                log.close()
 
 
 def wait_until_up(base: str, process, timeout: float = 60.0) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import runpy
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from curator.catalogue.importer import import_csv
 from curator.extensions import db
 from curator.moods.store import import_shipped_if_empty
 from curator.ratelimit import PREVIEWS_PER_MINUTE
-from tests.served import REPO, Listener, app_environment, free_port, gunicorn
+from tests.served import REPO, Listener, app_environment, free_port, gunicorns
 
 
 @pytest.fixture
@@ -59,12 +58,10 @@ def test_two_servers_share_limits_refreshes_and_catalogue_changes(
     _import(app, tmp_path, "first.csv", everything[:6], fake_spotify)  # too few for a 20-track arc
 
     ports = free_port(), free_port()
-    with ExitStack() as servers:
-        one, two = (servers.enter_context(gunicorn(
-            app_environment(app_config, pg_schema, f"http://127.0.0.1:{port}", REDIS_URL=redis_url,
-                            RATELIMIT_ENABLED="true"),
-            workers=1, threads=4, port=port, log_path=tmp_path / f"gunicorn-{port}.log")) for port in ports)
-
+    servers = [(app_environment(app_config, pg_schema, f"http://127.0.0.1:{port}", REDIS_URL=redis_url,
+                                RATELIMIT_ENABLED="true"), port, tmp_path / f"gunicorn-{port}.log")
+               for port in ports]
+    with gunicorns(servers, workers=1, threads=4) as (one, two):
         listener = Listener(one, fake_spotify, "listener-1")
         listener.login()
         on_two = Listener(two, fake_spotify, "listener-1")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from curator.engine.catalogue import remember
 from curator.engine.features import (
     DOMAINS,
     FEATURES,
@@ -76,9 +77,7 @@ def _mood_vectors(mood: MoodDefinition) -> tuple[np.ndarray, np.ndarray, np.ndar
     vectors = _vectors_of(mood)
     for vector in vectors:
         vector.setflags(write=False)
-    while len(_VECTORS) >= _VECTORS_KEPT:
-        _VECTORS.pop(next(iter(_VECTORS), None), None)
-    _VECTORS[id(mood)] = (mood, vectors)  # holding the mood keeps its id from being reused
+    remember(_VECTORS, id(mood), (mood, vectors), _VECTORS_KEPT)  # holding the mood keeps its id unused
     return vectors
 
 

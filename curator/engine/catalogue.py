@@ -49,6 +49,19 @@ def recording_key(title: str, primary_artist: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+def remember(memo: dict, key: Any, value: Any, limit: int) -> Any:
+    """``memo[key] = value``, dropping the oldest entries beyond ``limit``. Web workers' threads
+    share these memos: another thread changing the dict while the oldest key is looked up only
+    skips this round's dropping (a lost or doubled entry costs a recomputation, never an error)."""
+    while len(memo) >= limit:
+        try:
+            memo.pop(next(iter(memo)), None)
+        except (StopIteration, RuntimeError):
+            break
+    memo[key] = value
+    return value
+
+
 class _Column:
     """A read-only sequence over rows: ``col[i]`` is one value, ``col[rows or mask]`` an object array."""
 
@@ -272,6 +285,13 @@ class Catalogue:
         n = len(self)
         size = min(n, 32_768)
         return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False)) if n else np.empty(0, np.int64)
+
+    def warm(self) -> Catalogue:
+        """Fill the lazy caches and read the feature matrix once, so a process's first curate()
+        after opening a (memory-mapped) catalogue costs what every later new mood pair costs."""
+        self.threshold_sample, self.has_isrc, self._id_index  # noqa: B018 - filling cached properties
+        np.add.reduce(self.features, axis=0)  # pages the mapped matrix in
+        return self
 
     @cached_property
     def preselection_memo(self) -> dict:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from curator.engine.arc import ARC_SHAPES, Arc, build_arc, mood_point
-from curator.engine.catalogue import Catalogue
+from curator.engine.catalogue import Catalogue, remember
 from curator.engine.errors import CatalogueEmpty, EngineError, LengthInvalid
 from curator.engine.features import (
     FEATURES,
@@ -209,9 +209,7 @@ def _remembered_candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> 
         cands = _candidates(catalogue, rows, arc)
         for column in vars(cands).values():
             column.setflags(write=False)
-        while len(memo) >= CANDIDATE_MEMO_ENTRIES:
-            memo.pop(next(iter(memo), None), None)
-        memo[key] = cands
+        remember(memo, key, cands, CANDIDATE_MEMO_ENTRIES)
     return cands
 
 

@@ -36,6 +36,7 @@ import math
 import numpy as np
 
 from curator.engine.arc import Arc
+from curator.engine.catalogue import remember
 from curator.engine.features import MODE, SCALE_LO, SCALE_SPAN, UNKNOWN_MODE, normalise
 
 MAX_ANCHORS = 10
@@ -179,9 +180,7 @@ def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarra
     if rows is None:
         rows = _scan(features, per_anchor, sample, quad, lin, const)
         rows.setflags(write=False)
-        while len(memo) >= MEMO_ENTRIES:
-            memo.pop(next(iter(memo), None), None)
-        memo[key] = rows
+        remember(memo, key, rows, MEMO_ENTRIES)
     return rows
 
 

@@ -101,8 +101,10 @@ def arc_chart(tracks: Sequence[dict], start: MoodMark, target: MoodMark, chart_i
         parts.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#5b6169">{_fmt(value)}</text>')
         bpm = t_lo + (t_hi - t_lo) * value
         parts.append(f'<text x="{WIDTH - RIGHT + 8}" y="{y + 4:.1f}" font-size="12" fill="{TEMPO_COLOUR}">{_fmt(bpm)}</text>')
-    parts.append(f'<text x="{LEFT - 8}" y="{TOP - 14}" text-anchor="end" font-size="12" fill="#5b6169">0–1</text>')
-    parts.append(f'<text x="{WIDTH - RIGHT + 8}" y="{TOP - 14}" font-size="12" fill="{TEMPO_COLOUR}">BPM</text>')
+    parts.append(f'<text class="axis-unit" x="{LEFT - 8}" y="{TOP - 14}" text-anchor="end" font-size="12" '
+                 f'fill="#5b6169">0–1</text>')
+    parts.append(f'<text class="axis-unit" x="{WIDTH - RIGHT + 8}" y="{TOP - 14}" font-size="12" '
+                 f'fill="{TEMPO_COLOUR}">BPM</text>')
     step = max(1, n // 10)
     for i in range(n):
         if i % step == 0 or i == n - 1:

@@ -9,9 +9,8 @@ import pytest
 
 from curator.engine import FEATURES
 from curator.moods.store import import_shipped_if_empty
-from tests.helpers import login, login_with_role  # noqa: F401  (login_with_role: imported from here by other modules)
-
-DEV_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "moods-labelled-dev.csv"
+from tests.helpers import LABELLED_DEV_CSV as DEV_CSV
+from tests.helpers import login, login_with_role, skip_without_shared_data  # noqa: F401  (login_with_role: imported from here by other modules)
 
 
 @pytest.fixture
@@ -82,6 +81,5 @@ def catalogue(app, runner, tmp_path):
 @pytest.fixture
 def dev_catalogue(app, runner):
     """The labelled dev set (../shared), imported with `catalog import`; skipped when absent."""
-    if not DEV_CSV.exists():
-        pytest.skip(f"labelled dev set not found at {DEV_CSV} (../shared is absent)")
+    skip_without_shared_data(DEV_CSV)
     return import_catalogue(app, runner, DEV_CSV)

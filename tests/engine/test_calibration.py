@@ -5,12 +5,13 @@ import pytest
 
 from curator.engine import FEATURES, Catalogue, CurateOptions, Length, curate, load_moods_yaml, parse_mood
 from curator.engine.calibration import precision_at_k, propose_mood_features
+from tests.helpers import LABELLED_DEV_CSV as DEV_CSV
+from tests.helpers import skip_without_shared_data
 
 from .synthetic import dense_catalogue, mood
 
 ENERGY, VALENCE = FEATURES.index("energy"), FEATURES.index("valence")
 REPO = Path(__file__).resolve().parents[2]
-DEV_CSV = REPO.parent / "shared" / "data" / "moods-labelled-dev.csv"
 
 
 def as_mood(features, slug="proposal"):
@@ -89,8 +90,7 @@ def test_few_examples_still_give_a_valid_proposal():
 
 @pytest.fixture(scope="module")
 def labelled():
-    if not DEV_CSV.is_file():
-        pytest.skip(f"labelled dev set not found at {DEV_CSV} (shared data absent)")
+    skip_without_shared_data(DEV_CSV)
     from bench.curation_quality import LABEL_TO_MOOD, load_labelled
 
     records, labels = load_labelled(DEV_CSV)

@@ -314,3 +314,26 @@ def test_remembered_preselection_is_the_scans_answer(dense):
         fresh.candidate_memo.clear()
         fresh.preselection_memo.clear()
     assert len(cat.candidate_memo) == 1
+
+
+def test_memos_stay_bounded_and_never_fail_under_threads():
+    import threading
+
+    from curator.engine.catalogue import remember
+
+    memo: dict = {}
+    errors = []
+
+    def fill(offset):
+        try:
+            for i in range(5_000):
+                remember(memo, (offset, i), i, 64)
+        except Exception as exc:  # noqa: BLE001 - any error is the failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fill, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(memo) <= 64 + len(threads)

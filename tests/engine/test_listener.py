@@ -1,16 +1,13 @@
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from curator.engine import CurateOptions, Length, curate
 from curator.engine.listener import SHIPPED_MODEL, artist_folds, fit_listener_model
 from curator.engine.moods import scoring_features
+from tests.helpers import LISTENER_RATED_CSV as VA_CSV
+from tests.helpers import needs_shared_data
 
 from .synthetic import dense_catalogue, mood
-
-REPO = Path(__file__).resolve().parents[2]
-VA_CSV = REPO.parent / "shared" / "data" / "moods-va-dev.csv"
 
 
 def test_fit_recovers_a_linear_listener_rating_and_reports_out_of_fold_figures():
@@ -61,7 +58,7 @@ def test_pulled_playlist_sounds_more_positive_to_listeners():
     assert listener_valence(pulled) > listener_valence(base) + 0.1
 
 
-@pytest.mark.skipif(not VA_CSV.is_file(), reason=f"listener-rated data not found at {VA_CSV}")
+@needs_shared_data(VA_CSV)
 def test_shipped_model_is_the_fit_on_the_listener_rated_set():
     from bench.curation_quality import load_listener_rated
 
