@@ -14,6 +14,7 @@ from curator import audit
 from curator.errors import CuratorError, NotFound
 from curator.extensions import db
 from curator.models.user import ROLES, User
+from curator.transaction import transaction
 
 # Everyone is a listener; only these can be granted or revoked.
 GRANTABLE = tuple(r for r in ROLES if r != "listener")
@@ -44,7 +45,13 @@ def check_role(role: str) -> str:
 
 
 def change_role(actor: User | None, user: User, role: str, *, grant: bool, from_web: bool = False) -> RoleChange:
-    """Grant or revoke `role` (the caller commits). On the web, admins can't drop their own admin role."""
+    """Grant or revoke `role`, audited, in one transaction of its own (committed here, rolled back on an
+    error). On the web, admins can't drop their own admin role."""
+    with transaction():
+        return _change_role(actor, user, role, grant=grant, from_web=from_web)
+
+
+def _change_role(actor: User | None, user: User, role: str, *, grant: bool, from_web: bool) -> RoleChange:
     check_role(role)
     if not grant and from_web and role == "admin" and actor is not None and actor.id == user.id:
         raise CuratorError("You can't revoke your own admin role here (you would lock yourself out). "

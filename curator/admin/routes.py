@@ -80,10 +80,8 @@ def change_user_role(user_id: int):
     try:
         result = change_role(g.user, user, request.form.get("role", ""), grant=op == "grant", from_web=True)
     except CuratorError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return redirect(_back()), 303
-    db.session.commit()
     flash(result.message, "success" if result.changed else "info")
     return redirect(_back()), 303
 
