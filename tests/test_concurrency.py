@@ -1,6 +1,7 @@
-"""Fifty listeners at once through gunicorn (the project's gunicorn.conf.py, several processes and
-threads) on this run's database, SQLite or PostgreSQL: every login, preview and save answers
-without a server error, and every listener ends with one complete playlist of their own.
+"""A hundred listeners at once through gunicorn (several processes and threads) on this run's
+database, SQLite or PostgreSQL, each saving five previews at the same moment: every login, preview
+and save answers without a server error, and every listener ends with five complete playlists of
+their own (500 in all).
 
 This is the lock-up the production issue measured (a request holding two database connections,
 the pool running dry, the session row unreadable); a request now holds at most one connection.
@@ -15,10 +16,11 @@ from curator.extensions import db
 from curator.moods.store import import_shipped_if_empty
 from tests.served import Listener, app_environment, free_port, gunicorn
 
-LISTENERS = 50
+LISTENERS = 100
+SAVES_EACH = 5  # issue 12: 100 listeners x 5 concurrent saves end with 500 complete playlists
 
 
-def test_fifty_concurrent_listeners_log_in_preview_and_save_without_a_server_error(
+def test_a_hundred_listeners_saving_five_at_once_without_a_server_error(
         app, app_config, pg_schema, fake_spotify, tmp_path):
     tracks = synthetic_tracks(300)
     with app.app_context():
@@ -33,14 +35,20 @@ def test_fifty_concurrent_listeners_log_in_preview_and_save_without_a_server_err
     env = app_environment(app_config, pg_schema, f"http://127.0.0.1:{port}", RATELIMIT_ENABLED="false")
     listeners: list[Listener] = []
 
-    def journey(number: int) -> tuple[int, int]:
+    def journey(number: int) -> list[int]:
         listener = Listener(base, fake_spotify, f"crowd-{number}")
         listeners.append(listener)
         listener.login()
-        preview = listener.preview()
-        assert preview.status_code == 201, (preview.status_code, preview.text[:300])
-        saved = listener.save(preview.json()["id"], key=f"crowd-{number}")
-        return saved.status_code, len(preview.json()["tracks"])
+        preview_ids = []
+        for _ in range(SAVES_EACH):
+            preview = listener.preview()
+            assert preview.status_code == 201, (preview.status_code, preview.text[:300])
+            assert len(preview.json()["tracks"]) == 20
+            preview_ids.append(preview.json()["id"])
+        # The listener's saves go at once, each with its own key, beside every other listener's.
+        with ThreadPoolExecutor(SAVES_EACH) as saves:
+            return list(saves.map(lambda pid: listener.save(pid, key=f"crowd-{number}-{pid}").status_code,
+                                  preview_ids))
 
     # Two processes of eight threads: each process gets more simultaneous requests than threads,
     # so requests queue, share the pools and write the same tables at the same moment.
@@ -51,8 +59,9 @@ def test_fifty_concurrent_listeners_log_in_preview_and_save_without_a_server_err
     statuses = [status for listener in listeners for status in listener.statuses]
     server_errors = [s for s in statuses if s >= 500]
     assert not server_errors, f"{len(server_errors)} server errors: {(tmp_path / 'gunicorn.log').read_text()[-3000:]}"
-    assert len(statuses) == LISTENERS * 5  # login, callback, home page, preview, save
-    assert [status for status, _ in outcomes] == [201] * LISTENERS
-    for number, (_, length) in enumerate(outcomes):
+    assert len(statuses) == LISTENERS * (3 + 2 * SAVES_EACH)  # login, callback, home page; previews; saves
+    assert outcomes == [[201] * SAVES_EACH] * LISTENERS
+    for number in range(LISTENERS):
+        # Each playlist lands in its own listener's account: no save ran under another's token.
         playlists = fake_spotify.playlists_of(f"crowd-{number}")
-        assert len(playlists) == 1 and len(playlists[0].track_ids) == length == 20
+        assert len(playlists) == SAVES_EACH and all(len(p.track_ids) == 20 for p in playlists)
