@@ -65,6 +65,37 @@ def login(client, fake, spotify_id: str = "listener-1", display_name: str | None
     return response
 
 
+def logged_in(client, fake, spotify_id="listener-1", **kw) -> str:
+    """Log in through the fake Spotify; return a CSRF token for the session's forms."""
+    login(client, fake, spotify_id, **kw)
+    return csrf_from(client.get("/").data)
+
+
+def start(client, token, **fields):
+    """Submit the start form (anxious -> calm, 20 tracks unless `fields` say otherwise)."""
+    form = {"csrf_token": token, "from": "anxious", "to": "calm", "length": "20", "unit": "tracks", **fields}
+    return client.post("/previews", data=form)
+
+
+def preview_path(response) -> str:
+    """The preview page a start-form answer redirected to."""
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    path = urlsplit(response.headers["Location"]).path
+    assert path.startswith("/previews/")
+    return path
+
+
+def stored(app, path):
+    """The stored preview behind a preview page's path, detached from the session."""
+    from curator.extensions import db
+    from curator.models.listening import Preview
+
+    with app.app_context():
+        preview = db.session.get(Preview, path.rsplit("/", 1)[-1])
+        db.session.expunge(preview)
+        return preview
+
+
 def api_headers(token: str, **extra) -> dict:
     """Headers for a JSON API write: the CSRF token of the session, plus any others."""
     return {"X-CSRFToken": token, **extra}

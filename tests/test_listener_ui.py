@@ -15,33 +15,8 @@ from curator import create_app
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
 from curator.models.user import User, utcnow
-from tests.helpers import csrf_from, login
+from tests.helpers import logged_in, login, preview_path, start, stored
 from tests.listen.conftest import catalogue, moods  # noqa: F401  (fixtures)
-
-
-def logged_in(client, fake, spotify_id="listener-1") -> str:
-    login(client, fake, spotify_id)
-    return csrf_from(client.get("/").data)
-
-
-def start(client, token, **fields):
-    form = {"csrf_token": token, "from": "anxious", "to": "calm", "length": "20", "unit": "tracks", **fields}
-    return client.post("/previews", data=form)
-
-
-def preview_path(response) -> str:
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    path = urlsplit(response.headers["Location"]).path
-    assert path.startswith("/previews/")
-    return path
-
-
-def stored(app, path) -> Preview:
-    with app.app_context():
-        preview = db.session.get(Preview, path.rsplit("/", 1)[-1])
-        db.session.expunge(preview)
-        return preview
-
 
 BACK = re.compile(r'<a class="button primary back-to-form" href="([^"]+)">')
 

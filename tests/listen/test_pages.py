@@ -11,35 +11,19 @@ from curator.extensions import db
 from curator.models.listening import CheckIn, Preview
 from curator.models.user import SpotifyToken, User
 from curator.moods.store import get_mood
-from tests.helpers import csrf_from, login
+from tests.helpers import csrf_from, logged_in, login, preview_path, start, stored
 
 POINT = re.compile(r'<g class="point" data-position="(\d+)" data-id="([^"]+)" data-energy="([\d.]+)" '
                    r'data-valence="([\d.]+)" data-tempo="([\d.]+)"')
 TRACK = re.compile(r'<li class="track" data-id="([^"]+)">')
 
 
-def start(client, token, **fields):
-    form = {"csrf_token": token, "from": "anxious", "to": "calm", "length": "20", "unit": "tracks", **fields}
-    return client.post("/previews", data=form)
 
 
-def preview_path(response) -> str:
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    path = urlsplit(response.headers["Location"]).path
-    assert path.startswith("/previews/")
-    return path
 
 
-def stored(app, path) -> Preview:
-    with app.app_context():
-        preview = db.session.get(Preview, path.rsplit("/", 1)[-1])
-        db.session.expunge(preview)
-        return preview
 
 
-def logged_in(client, fake, spotify_id="listener-1", **kw) -> str:
-    login(client, fake, spotify_id, **kw)
-    return csrf_from(client.get("/").data)
 
 
 def test_not_logged_in_sees_the_welcome_page(client, moods):
