@@ -210,3 +210,46 @@ def add_seeds(app, mood="calm", **texts):
     from curator.catalogue import seeds
 
     in_app(app, lambda: seeds.save_mood_seeds(mood, texts))
+
+
+# -- the JSON API, as a client of it would call it -------------------------------------------------
+
+# The Spotify operations a listener's journey may use (besides playlist items and the cover).
+CURRENT_OPERATIONS = {("GET", "/v1/me"), ("POST", "/v1/me/playlists"), ("GET", "/v1/me/playlists")}
+
+
+def _spotify_operation(call) -> tuple[str, str]:
+    path = call.path
+    if path.startswith("/v1/playlists/"):
+        parts = path.split("/")
+        path = "/v1/playlists/{id}/" + "/".join(parts[4:]) if len(parts) > 4 else "/v1/playlists/{id}"
+    return call.method, path
+
+
+def assert_only_current_operations(fake) -> None:
+    """Every call the app made to the fake Spotify was a current operation, and none broke the spec."""
+    allowed = CURRENT_OPERATIONS | {("POST", "/v1/playlists/{id}/items"), ("GET", "/v1/playlists/{id}/items"),
+                                    ("PUT", "/v1/playlists/{id}/images")}
+    used = {_spotify_operation(c) for c in fake.calls() if c.path.startswith("/v1/")}
+    assert used <= allowed, used - allowed
+    assert not fake.violations
+
+
+def api_login(client, fake, spotify_id: str = "listener-1") -> str:
+    """Log in through the fake Spotify; return the CSRF token the API's writes need."""
+    login(client, fake, spotify_id)
+    return client.get("/api/v1/session").json["csrf_token"]
+
+
+def api_preview(client, token, **body) -> dict:
+    """POST /api/v1/previews (anxious -> calm, 20 tracks unless `body` says otherwise); the answer's JSON."""
+    body = {"from": "anxious", "to": "calm", "tracks": 20, **body}
+    response = client.post("/api/v1/previews", json=body, headers=api_headers(token))
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def api_save(client, token, preview_id, key="key-1"):
+    """POST /api/v1/previews/{id}/playlist with an Idempotency-Key; the response."""
+    return client.post(f"/api/v1/previews/{preview_id}/playlist",
+                       headers=api_headers(token, **{"Idempotency-Key": key}))

@@ -10,38 +10,7 @@ import requests
 from curator.extensions import db
 from curator.listen import saving
 from curator.models.listening import PlaylistSave
-from tests.helpers import login
-from tests.listen.conftest import api_headers
-
-CURRENT_OPERATIONS = {("GET", "/v1/me"), ("POST", "/v1/me/playlists"), ("GET", "/v1/me/playlists")}
-
-
-def _operation(call) -> tuple[str, str]:
-    path = call.path
-    if path.startswith("/v1/playlists/"):
-        parts = path.split("/")
-        path = "/v1/playlists/{id}/" + "/".join(parts[4:]) if len(parts) > 4 else "/v1/playlists/{id}"
-    return call.method, path
-
-
-def assert_only_current_operations(fake):
-    allowed = CURRENT_OPERATIONS | {("POST", "/v1/playlists/{id}/items"), ("GET", "/v1/playlists/{id}/items"),
-                                    ("PUT", "/v1/playlists/{id}/images")}
-    used = {_operation(c) for c in fake.calls() if c.path.startswith("/v1/")}
-    assert used <= allowed, used - allowed
-    assert not fake.violations
-
-
-def make_preview(client, token, **body):
-    body = {"from": "anxious", "to": "calm", "tracks": 20, **body}
-    response = client.post("/api/v1/previews", json=body, headers=api_headers(token))
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def save(client, token, preview_id, key="key-1"):
-    return client.post(f"/api/v1/previews/{preview_id}/playlist",
-                       headers=api_headers(token, **{"Idempotency-Key": key}))
+from tests.helpers import api_headers, api_login, api_preview, api_save, assert_only_current_operations, login
 
 
 def test_acceptance_anxious_to_calm_saved_once_despite_replays_and_a_failure(client, catalogue, fake_spotify):
@@ -50,15 +19,15 @@ def test_acceptance_anxious_to_calm_saved_once_despite_replays_and_a_failure(cli
     assert session["user"]["id"] == "listener-1"
     token = session["csrf_token"]
 
-    preview = make_preview(client, token)
+    preview = api_preview(client, token)
     ids = [t["id"] for t in preview["tracks"]]
     assert len(ids) == 20 and len(set(ids)) == 20
 
     # The items call fails once (Spotify 500): the save settles by reading back and carries on.
     fake_spotify.fail_next("POST", r"/v1/playlists/.*/items", 500, times=1)
-    first = save(client, token, preview["id"])
+    first = api_save(client, token, preview["id"])
     assert first.status_code == 201, first.json
-    replay = save(client, token, preview["id"])
+    replay = api_save(client, token, preview["id"])
     assert replay.status_code == 200
     assert replay.json == first.json
     [playlist] = fake_spotify.playlists_of("listener-1")
@@ -82,11 +51,11 @@ def test_acceptance_anxious_to_calm_saved_once_despite_replays_and_a_failure(cli
 def test_create_that_timed_out_is_found_by_its_marker_not_created_again(app_config, app, client, catalogue,
                                                                           fake_spotify):
     app.config["SPOTIFY_TIMEOUT"] = 0.4
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     # Spotify creates the playlist, but only after we stopped waiting for the answer.
     fake_spotify.delay_next("POST", r"^/v1/me/playlists$", 1.0)
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
     assert len(fake_spotify.calls("POST", r"^/v1/me/playlists$")) == 1
@@ -96,11 +65,11 @@ def test_create_that_timed_out_is_found_by_its_marker_not_created_again(app_conf
 def test_items_batch_that_landed_unheard_is_not_added_twice(app, client, catalogue, fake_spotify, monkeypatch):
     monkeypatch.setattr(saving, "ADD_BATCH", 8)
     app.config["SPOTIFY_TIMEOUT"] = 0.4
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     fake_spotify.delay_next("POST", r"/v1/playlists/.+/items", 1.0)
     # The first batch lands only after we stopped waiting: the save waits for it, reads back, resumes.
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
     batches = [len(c.json["uris"]) for c in fake_spotify.calls("POST", r"/v1/playlists/.+/items")]
@@ -109,11 +78,11 @@ def test_items_batch_that_landed_unheard_is_not_added_twice(app, client, catalog
 
 
 def test_a_150_track_playlist_is_saved_whole_in_order_in_two_batches(client, large_catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token, **{"from": "calm", "to": "energised", "tracks": 150})
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token, **{"from": "calm", "to": "energised", "tracks": 150})
     ids = [t["id"] for t in preview["tracks"]]
     assert len(ids) == 150 and len(set(ids)) == 150
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == ids
     batches = [c.json["uris"] for c in fake_spotify.calls("POST", r"/v1/playlists/.+/items")]
@@ -153,23 +122,23 @@ def test_two_concurrent_saves_make_one_playlist(live_server, catalogue, fake_spo
 
 
 def test_idempotency_key_is_required_and_bound_to_one_preview(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    first, second = make_preview(client, token), make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    first, second = api_preview(client, token), api_preview(client, token)
     missing = client.post(f"/api/v1/previews/{first['id']}/playlist", headers=api_headers(token))
     assert missing.status_code == 400
     assert missing.json["error"]["field"] == "Idempotency-Key"
-    assert save(client, token, first["id"], key="same").status_code == 201
-    reused = save(client, token, second["id"], key="same")
+    assert api_save(client, token, first["id"], key="same").status_code == 201
+    reused = api_save(client, token, second["id"], key="same")
     assert reused.status_code == 422
     assert reused.json["error"]["code"] == "idempotency_key_reused"
     assert len(fake_spotify.playlists_of("listener-1")) == 1
 
 
 def test_rate_limited_save_keeps_the_preview_and_says_when_to_retry(client, catalogue, fake_spotify, app):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     fake_spotify.fail_next("POST", r"^/v1/me/playlists$", 429, retry_after=30)
-    response = save(client, token, preview["id"])
+    response = api_save(client, token, preview["id"])
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "30"
     assert "30 seconds" in response.json["error"]["message"]
@@ -178,19 +147,19 @@ def test_rate_limited_save_keeps_the_preview_and_says_when_to_retry(client, cata
     with app.app_context():
         record = db.session.scalar(db.select(PlaylistSave))
         assert record.state == "pending" and record.lease_until is None  # nothing sent: a retry just creates
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     assert len(fake_spotify.playlists_of("listener-1")) == 1
 
 
 def test_previews_belong_to_their_owner(client, app, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     other = app.test_client()
     login(other, fake_spotify, "listener-2")
     other_token = other.get("/api/v1/session").json["csrf_token"]
     assert other.get(f"/api/v1/previews/{preview['id']}").status_code == 404
     assert other.get(f"/previews/{preview['id']}").status_code == 404
-    stolen = save(other, other_token, preview["id"])
+    stolen = api_save(other, other_token, preview["id"])
     assert stolen.status_code == 404 and stolen.json["error"]["code"] == "not_found"
     assert other.post("/api/v1/checkins", json={"preview_id": preview["id"], "rating": 3},
                       headers=api_headers(other_token)).status_code == 404
@@ -201,7 +170,7 @@ def test_api_needs_login_and_csrf(client, catalogue, fake_spotify):
     assert client.get("/api/v1/session").json["user"] is None
     assert client.get("/api/v1/moods").status_code == 401
     assert client.get("/api/v1/moods").json["error"]["code"] == "login_required"
-    _login(client, fake_spotify)
+    api_login(client, fake_spotify)
     response = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5})
     assert response.status_code == 400 and response.json["error"]["code"] == "csrf_failed"
 
@@ -217,28 +186,28 @@ def test_api_needs_login_and_csrf(client, catalogue, fake_spotify):
     ({"from": "anxious", "to": "calm", "tracks": 5, "before_rating": 9}, "before_rating"),
 ])
 def test_bad_preview_requests_name_the_field(client, catalogue, fake_spotify, body, field):
-    token = _login(client, fake_spotify)
+    token = api_login(client, fake_spotify)
     response = client.post("/api/v1/previews", json=body, headers=api_headers(token))
     assert response.status_code == 422, response.json
     assert response.json["error"]["field"] == field
 
 
 def test_non_json_body_is_a_clear_400(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
+    token = api_login(client, fake_spotify)
     response = client.post("/api/v1/previews", data="from=anxious", headers=api_headers(token))
     assert response.status_code == 400 and response.json["error"]["code"] == "bad_json"
 
 
 def test_minutes_length_fills_about_that_long(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token, tracks=None, minutes=30)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token, tracks=None, minutes=30)
     assert preview["length"] == {"minutes": 30}
     assert 25 * 60_000 <= preview["duration_ms"] <= 36 * 60_000
 
 
 def test_checkins_through_the_api(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token, before_rating=4)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token, before_rating=4)
     response = client.post("/api/v1/checkins", json={"preview_id": preview["id"], "rating": 2},
                            headers=api_headers(token))
     assert response.status_code == 201
@@ -251,45 +220,40 @@ def test_checkins_through_the_api(client, catalogue, fake_spotify):
 
 
 def test_empty_catalogue_is_503_with_a_clear_code(client, moods, fake_spotify):
-    token = _login(client, fake_spotify)
+    token = api_login(client, fake_spotify)
     response = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5},
                            headers=api_headers(token))
     assert response.status_code == 503
     assert response.json["error"]["code"] == "catalogue_empty"
 
 
-def _login(client, fake):
-    login(client, fake, "listener-1")
-    return client.get("/api/v1/session").json["csrf_token"]
-
-
 def test_a_crashed_save_is_resumed_once_its_lease_runs_out(client, app, catalogue, fake_spotify, monkeypatch):
     monkeypatch.setattr(saving, "WAIT_FOR_OTHER_SECONDS", 0.3)
     app.config["SAVE_RETRY_BUDGET"] = 0  # stop at the first failure
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     # A worker died right after Spotify created the playlist: the record says "created" and
     # still holds that worker's lease.
     fake_spotify.fail_next("POST", r"/v1/playlists/.*/items", 500)
-    assert save(client, token, preview["id"]).status_code == 503
+    assert api_save(client, token, preview["id"]).status_code == 503
     with app.app_context():
         record = db.session.scalar(db.select(PlaylistSave))
         record.state = "created"
         record.lease_until = saving.utcnow() + saving.timedelta(minutes=5)
         db.session.commit()
-    busy = save(client, token, preview["id"])
+    busy = api_save(client, token, preview["id"])
     assert busy.status_code == 409 and busy.json["error"]["code"] == "save_in_progress"
     with app.app_context():
         record = db.session.scalar(db.select(PlaylistSave))
         record.lease_until = saving.utcnow() - saving.timedelta(seconds=1)
         db.session.commit()
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == [t["id"] for t in preview["tracks"]]
 
 
 def test_from_my_music_without_library_access_is_403_with_the_way_to_allow_it(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
+    token = api_login(client, fake_spotify)
     response = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5,
                                                      "from_my_music": True}, headers=api_headers(token))
     assert response.status_code == 403
@@ -298,12 +262,12 @@ def test_from_my_music_without_library_access_is_403_with_the_way_to_allow_it(cl
 
 
 def test_avoid_recent_leaves_out_tracks_of_my_last_saved_playlist(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    first = make_preview(client, token, tracks=10)
-    assert save(client, token, first["id"]).status_code == 201
-    again = make_preview(client, token, tracks=10, seed=first["seed"])
+    token = api_login(client, fake_spotify)
+    first = api_preview(client, token, tracks=10)
+    assert api_save(client, token, first["id"]).status_code == 201
+    again = api_preview(client, token, tracks=10, seed=first["seed"])
     assert {t["id"] for t in again["tracks"]} == {t["id"] for t in first["tracks"]}  # same seed, same list
-    fresh = make_preview(client, token, tracks=10, seed=first["seed"], avoid_recent=True)
+    fresh = api_preview(client, token, tracks=10, seed=first["seed"], avoid_recent=True)
     assert not {t["id"] for t in fresh["tracks"]} & {t["id"] for t in first["tracks"]}
     assert fresh["options"]["avoid_recent"] is True
 

@@ -7,7 +7,7 @@ import time
 from curator.extensions import db
 from curator.listen import saving
 from curator.models.listening import PlaylistSave
-from tests.listen.test_api import _login, assert_only_current_operations, make_preview, save
+from tests.helpers import api_login, api_preview, api_save, assert_only_current_operations
 
 ITEMS = r"/v1/playlists/.+/items"
 CREATE = r"^/v1/me/playlists$"
@@ -26,10 +26,10 @@ def record(app) -> PlaylistSave:
 
 def test_five_503s_in_a_row_on_adding_items_the_first_save_ends_with_the_full_playlist(client, catalogue,
                                                                                        fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token, tracks=20)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token, tracks=20)
     fake_spotify.fail_next("POST", ITEMS, 503, times=5)
-    response = save(client, token, preview["id"])
+    response = api_save(client, token, preview["id"])
     assert response.status_code == 201, response.json
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview) and len(playlist.track_ids) == 20
@@ -40,10 +40,10 @@ def test_five_503s_in_a_row_on_adding_items_the_first_save_ends_with_the_full_pl
 
 def test_a_lost_answer_to_the_create_finds_the_playlist_instead_of_making_a_second(client, catalogue,
                                                                                   fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     fake_spotify.drop_next("POST", CREATE, after=True)  # Spotify made it; the answer never came
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview)
     assert len(fake_spotify.calls("POST", CREATE)) == 1
@@ -51,10 +51,10 @@ def test_a_lost_answer_to_the_create_finds_the_playlist_instead_of_making_a_seco
 
 
 def test_a_reset_connection_on_create_creates_once_it_is_clear_nothing_was_made(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     fake_spotify.drop_next("POST", CREATE)  # cut before Spotify acted on it
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview)
     assert [c.status for c in fake_spotify.calls("POST", CREATE)] == [0, 201]
@@ -64,15 +64,15 @@ def test_a_late_create_while_the_listener_retries_at_once_leaves_one_playlist(ap
                                                                              fake_spotify, monkeypatch):
     monkeypatch.setattr(saving, "WAIT_FOR_OTHER_SECONDS", 3.0)
     app.config.update(SPOTIFY_TIMEOUT=0.4, SAVE_RETRY_BUDGET=0)  # the first save gives up at once
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     fake_spotify.delay_next("POST", CREATE, 1.0)  # reaches Spotify after we stopped waiting
-    first = save(client, token, preview["id"])
+    first = api_save(client, token, preview["id"])
     assert first.status_code == 503
     assert "didn't answer in time" in first.json["error"]["message"]
     assert "second one" in first.json["error"]["message"]
     # The listener presses save again at once: the save waits until the late create must have landed.
-    assert save(client, token, preview["id"]).status_code in (200, 201)
+    assert api_save(client, token, preview["id"]).status_code in (200, 201)
     fake_spotify.wait_idle()
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview)
@@ -80,23 +80,23 @@ def test_a_late_create_while_the_listener_retries_at_once_leaves_one_playlist(ap
 
 
 def test_429_with_retry_after_is_waited_out_within_the_budget(app, client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     # Longer than the gateway waits inside one call (SPOTIFY_MAX_RETRY_WAIT = 2 in tests), within the budget.
     fake_spotify.fail_next("POST", ITEMS, 429, retry_after=2.5)
     started = time.monotonic()
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     assert time.monotonic() - started >= 2.5
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview)
 
 
 def test_an_expired_access_token_is_renewed_and_the_save_completes(client, catalogue, fake_spotify):
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     fake_spotify.expire_tokens("listener-1")
     fake_spotify.fail_next("POST", ITEMS, 502)
-    assert save(client, token, preview["id"]).status_code == 201
+    assert api_save(client, token, preview["id"]).status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview)
     assert fake_spotify.calls("POST", r"/accounts/api/token")  # refreshed
@@ -104,10 +104,10 @@ def test_an_expired_access_token_is_renewed_and_the_save_completes(client, catal
 
 def test_a_save_that_runs_out_of_budget_says_why_and_offers_to_finish(app, client, catalogue, fake_spotify):
     app.config["SAVE_RETRY_BUDGET"] = 0  # Spotify is down for longer than the save may wait
-    token = _login(client, fake_spotify)
-    preview = make_preview(client, token)
+    token = api_login(client, fake_spotify)
+    preview = api_preview(client, token)
     fake_spotify.fail_next("POST", ITEMS, 503)
-    failed = save(client, token, preview["id"])
+    failed = api_save(client, token, preview["id"])
     assert failed.status_code == 503
     message = failed.json["error"]["message"]
     assert "Spotify is having trouble right now" in message and "in time" not in message
@@ -122,7 +122,7 @@ def test_a_save_that_runs_out_of_budget_says_why_and_offers_to_finish(app, clien
     assert unfinished["playlist_id"] == row.playlist_id and unfinished["items_added"] == 0
     assert unfinished["error"].startswith("Spotify is having trouble right now")
 
-    assert save(client, token, preview["id"], key="key-1").status_code == 201
+    assert api_save(client, token, preview["id"], key="key-1").status_code == 201
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert playlist.track_ids == track_ids(preview)
     assert "Finish saving" not in client.get(f"/previews/{preview['id']}").get_data(as_text=True)
