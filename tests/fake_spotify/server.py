@@ -820,6 +820,12 @@ class FakeSpotify:
                 parsed = json.loads(body)
             except ValueError:
                 parsed = None
+        self._record(request, body, parsed, user_id, status)
+        if drop is not None:
+            return self._cut(environ, start_response)
+        return response(environ, start_response)
+
+    def _record(self, request: Request, body: bytes, parsed: Any, user_id: str | None, status: int) -> None:
         with self._lock:
             self.requests.append(
                 RecordedRequest(
@@ -834,9 +840,6 @@ class FakeSpotify:
                     headers=dict(request.headers),
                 )
             )
-        if drop is not None:
-            return self._cut(environ, start_response)
-        return response(environ, start_response)
 
     def _take_drop(self, request: Request) -> _Drop | None:
         with self._lock:
@@ -856,20 +859,7 @@ class FakeSpotify:
     ) -> Iterable[bytes]:
         """Close the connection without an answer (the client sees it broken off)."""
         if request is not None:  # recorded with status 0: it never reached a handler
-            with self._lock:
-                self.requests.append(
-                    RecordedRequest(
-                        method=request.method,
-                        path=request.path,
-                        query={k: request.args.getlist(k) for k in request.args},
-                        json=None,
-                        user_id=None,
-                        status=0,
-                        body=body,
-                        content_type=request.content_type,
-                        headers=dict(request.headers),
-                    )
-                )
+            self._record(request, body, None, None, 0)
         sock = environ.get("werkzeug.socket")
         if sock is not None:
             try:
