@@ -6,11 +6,13 @@ refused (optimistic locking), so two curators never silently overwrite each othe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
-from flask import current_app
-from sqlalchemy import bindparam, func, select
+from flask import current_app, g, has_request_context
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from curator import audit
 from curator.engine import MoodDefinition, MoodInvalid, load_moods_yaml, mood_to_dict, parse_mood
@@ -53,8 +55,13 @@ _PARSED = "curator.mood_definitions"
 _CURRENT = (Mood.slug, Mood.archived, MoodVersion.id, MoodVersion.number)
 
 
-_WITH_VERSION = select(*_CURRENT).join(MoodVersion, MoodVersion.id == Mood.current_version_id)
-_BY_SLUG = _WITH_VERSION.where(Mood.slug == bindparam("slug"))  # built once: a preview asks for three
+# Every mood with its current version, in the curators' order: one short statement (moods are few)
+# answers every mood a request asks for. A preview names its two moods and then its target's
+# guidance: three statements before, one now.
+_ALL_CURRENT = (select(*_CURRENT).join(MoodVersion, MoodVersion.id == Mood.current_version_id)
+                .order_by(Mood.position, Mood.id))
+# Where a request keeps what it read (flask.g): dropped when the request writes a mood or rolls back.
+_REQUEST_MEMO = "curator_current_moods"
 
 
 def _current(statement, **params) -> list[StoredMood]:
@@ -73,9 +80,39 @@ def _current(statement, **params) -> list[StoredMood]:
             for slug, archived, version_id, number in rows]
 
 
+def _all_current() -> list[StoredMood]:
+    """Every mood (archived too) with its current version, read once per request.
+
+    Outside a request (CLI commands, the job worker, which may live for hours) every call reads
+    the database, so nothing there can go stale."""
+    if not has_request_context():
+        return _current(_ALL_CURRENT)
+    moods = g.get(_REQUEST_MEMO)
+    if moods is None or _mood_writes_pending(db.session):  # a query would flush them first: so do we
+        moods = _current(_ALL_CURRENT)
+        setattr(g, _REQUEST_MEMO, moods)
+    return moods
+
+
+def _mood_writes_pending(session) -> bool:
+    return any(isinstance(item, (Mood, MoodVersion)) for item in chain(session.new, session.dirty, session.deleted))
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_on_mood_write(session, _flush_context, _instances) -> None:
+    if has_request_context() and _REQUEST_MEMO in g and _mood_writes_pending(session):
+        g.pop(_REQUEST_MEMO, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(_session) -> None:
+    if has_request_context():
+        g.pop(_REQUEST_MEMO, None)
+
+
 def active_moods() -> list[StoredMood]:
     """Moods listeners can choose, in the curators' order."""
-    return _current(_WITH_VERSION.where(Mood.archived.is_(False)).order_by(Mood.position, Mood.id))
+    return [m for m in _all_current() if not m.archived]
 
 
 def all_moods() -> list[Mood]:
@@ -83,10 +120,10 @@ def all_moods() -> list[Mood]:
 
 
 def get_mood(slug: str, *, include_archived: bool = False) -> StoredMood:
-    found = _current(_BY_SLUG, slug=slug)
-    if not found or (found[0].archived and not include_archived):
+    found = next((m for m in _all_current() if m.slug == slug), None)
+    if found is None or (found.archived and not include_archived):
         raise NotFound(f"There is no mood called “{slug}”.", field="slug")
-    return found[0]
+    return found
 
 
 def save_version(data: dict, *, author=None, note: str = "", base_version_id: int | None = None,
