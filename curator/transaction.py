@@ -13,11 +13,22 @@ from curator.extensions import db
 
 
 @contextmanager
-def transaction() -> Iterator[None]:
-    """Commit what the block wrote when it succeeds; roll it all back when it raises."""
+def transaction(*, keep_loaded: bool = False) -> Iterator[None]:
+    """Commit what the block wrote when it succeeds; roll it all back when it raises.
+
+    ``keep_loaded``: objects keep the values they had at the commit instead of being read again on
+    next use (SQLAlchemy expires them by default). For use cases whose result is only rendered
+    afterwards, such as a new preview: re-reading the row just written cost a statement per request.
+    """
+    session = db.session()
+    expire = session.expire_on_commit
     try:
         yield
-        db.session.commit()
+        session.expire_on_commit = expire and not keep_loaded
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise

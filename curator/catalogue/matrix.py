@@ -31,6 +31,9 @@ from curator.extensions import db
 from curator.models.catalogue import SEP, CatalogueState, CatalogueTrack, TrackSource, TrackTag
 
 _lock = threading.Lock()
+# Part of every stored folder's name: files written with other columns (an older Curator) are
+# never opened, the version is built again beside them.
+STORE_FORMAT = 2
 # database URL -> (epoch, version, Catalogue); one entry per database this process talks to.
 _cache: dict[str, tuple[str, int, Catalogue]] = {}
 
@@ -39,7 +42,7 @@ _cache: dict[str, tuple[str, int, Catalogue]] = {}
 _t = CatalogueTrack.__table__.c
 _FEATURE_COLUMNS = [_t[name] for name in FEATURES if name != "mode"]
 _COLUMNS = (_t.id, _t.name, _t.artists, _t.artist_ids, _t.duration_ms, _t.explicit, _t.isrc, _t.key, _t.mode,
-            _t.recording_key, *_FEATURE_COLUMNS)
+            _t.recording_key, _t.image_url, *_FEATURE_COLUMNS)
 _tags = TrackTag.__table__.c
 _sources = TrackSource.__table__.c
 
@@ -76,7 +79,7 @@ def _build(rows: list[tuple], tags: dict[str, list[str]]) -> Catalogue:
     n = len(rows)
     if n == 0:
         return Catalogue.from_records([])
-    (ids, names, artists, artist_ids, durations, explicit, isrcs, keys, modes, rec_keys,
+    (ids, names, artists, artist_ids, durations, explicit, isrcs, keys, modes, rec_keys, images,
      *feature_cols) = zip(*rows, strict=True)
     split: dict[str, tuple[str, ...]] = {"": ()}  # artists repeat across their tracks: split each once
     artist_tuples = [split[a] if a in split else split.setdefault(a, tuple(a.split(SEP))) for a in artists]
@@ -90,7 +93,7 @@ def _build(rows: list[tuple], tags: dict[str, list[str]]) -> Catalogue:
     return Catalogue.from_columns(
         ids=ids, names=names, artists=artist_tuples, primary_keys=primary_keys, durations_ms=durations,
         explicit=explicit, isrc=isrcs, key=keys, mode=modes, recording_keys=rec_keys, features=features,
-        tags=[tags.get(i, ()) for i in ids],
+        tags=[tags.get(i, ()) for i in ids], images=images,
     )
 
 
@@ -186,7 +189,7 @@ def _prune(root: Path, epoch: str, keep: str) -> None:
 def _shared(epoch: str, version: int) -> Catalogue | None:
     """The stored catalogue of this version, written first if no process has yet (None: changed meanwhile)."""
     root = _store_root()
-    folder = root / f"{epoch}-{version}"
+    folder = root / f"{epoch}-{version}-f{STORE_FORMAT}"
     if folder.is_dir():
         return open_stored(folder)
     with _build_lock(root):

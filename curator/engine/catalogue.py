@@ -190,6 +190,15 @@ def _tag_column(values: Iterable[Iterable[str]]) -> Coded:
     return Coded.of(values, lambda tags: _join(sorted(tags)), _tag_set)
 
 
+def _image_url(text: str) -> str | None:
+    return text or None
+
+
+def _image_column(values: Iterable[str | None]) -> Coded:
+    # An album's tracks share its image: one vocabulary entry per album, not one URL per track.
+    return Coded.of(values, lambda url: url or "", _image_url)
+
+
 # Columns kept as arrays, in the order :meth:`Catalogue.to_arrays` names them.
 _ARRAYS = ("features", "primary_artist", "durations_ms", "explicit", "key", "mode", "recording_key")
 
@@ -210,6 +219,7 @@ class Catalogue:
     recording_key: np.ndarray  # int64
     features: np.ndarray  # float32 (n, len(FEATURES)), raw units, C-contiguous
     tags: Coded = field(default=None)  # frozenset[str] per row
+    images: Coded = field(default=None)  # album image URL per row, None when unknown
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -221,8 +231,10 @@ class Catalogue:
         object.__setattr__(self, "features", feats)
         if self.tags is None:
             object.__setattr__(self, "tags", _tag_column([()] * n))
+        if self.images is None:
+            object.__setattr__(self, "images", _image_column([None] * n))
         for name in ("names", "artists", "primary_artist", "durations_ms", "explicit", "isrc", "key", "mode",
-                     "recording_key", "tags"):
+                     "recording_key", "tags", "images"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"column {name} has {len(getattr(self, name))} rows, expected {n}")
 
@@ -322,6 +334,7 @@ class Catalogue:
         recording_keys: Sequence[int | None],
         features: np.ndarray,
         tags: Sequence[Iterable[str]] | None = None,
+        images: Sequence[str | None] | None = None,
     ) -> Catalogue:
         """The one place that turns per-track values into the engine's columns.
 
@@ -351,6 +364,7 @@ class Catalogue:
             recording_key=np.asarray(rec, dtype=np.int64).reshape(n),
             features=feats,
             tags=_tag_column(tags if tags is not None else [()] * n),
+            images=_image_column(images if images is not None else [None] * n),
         )
 
     @classmethod
@@ -361,7 +375,7 @@ class Catalogue:
         """
         columns: dict[str, list] = {name: [] for name in (
             "ids", "names", "artists", "primary_keys", "durations_ms", "explicit", "isrc", "key", "mode",
-            "recording_keys", "tags")}
+            "recording_keys", "tags", "images")}
         rows: list[list[float]] = []
         for rec in records:
             track_id = rec.get("id")
@@ -389,6 +403,7 @@ class Catalogue:
             columns["mode"].append(None if mode is None else float(mode))
             columns["recording_keys"].append(None)
             columns["tags"].append(frozenset(str(t) for t in (rec.get("tags") or ())))
+            columns["images"].append(rec.get("image_url") or None)
         features = np.asarray(rows, dtype=np.float32).reshape(len(rows), N_FEATURES)
         return cls.from_columns(features=features, **columns)
 
@@ -451,6 +466,8 @@ class Catalogue:
             "artists_offsets": self.artists.vocabulary.offsets,
             "tag_codes": self.tags.codes, "tags_data": self.tags.vocabulary.data,
             "tags_offsets": self.tags.vocabulary.offsets,
+            "image_codes": self.images.codes, "images_data": self.images.vocabulary.data,
+            "images_offsets": self.images.vocabulary.offsets,
             # What the id lookup must otherwise check on a worker's first request (1M ids: ~0.1 s).
             "id_facts": np.array([self._id_index[1] is None, self._id_index[2]], dtype=bool),
         })
@@ -474,6 +491,7 @@ class Catalogue:
             names=Texts(arrays["names_data"], arrays["names_offsets"]),
             artists=Coded(arrays["artist_codes"], Texts(arrays["artists_data"], arrays["artists_offsets"]), _artists),
             tags=Coded(arrays["tag_codes"], Texts(arrays["tags_data"], arrays["tags_offsets"]), _tag_set),
+            images=Coded(arrays["image_codes"], Texts(arrays["images_data"], arrays["images_offsets"]), _image_url),
         )
 
     def matrix_bytes(self) -> int:

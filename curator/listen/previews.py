@@ -12,8 +12,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 
-from sqlalchemy import select
-
 from curator.catalogue.matrix import current_catalogue, tracks_catalogue
 from curator.engine import CatalogueEmpty, CurateOptions, EngineError, Length, LengthInvalid, curate
 from curator.engine.arc import ARC_SHAPES, build_arc
@@ -218,7 +216,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         raise Unprocessable(playlist.shortfall or "No tracks fit these choices; try fewer filters.",
                             field="from_my_music" if req.from_my_music else "to")
 
-    images = album_images([t.id for t in playlist.tracks])
+    images = album_images(catalogue, [t.id for t in playlist.tracks])
     rows = []
     for t in playlist.tracks:
         rows.append({
@@ -240,6 +238,7 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         seed=playlist.seed, arc=playlist.arc, tracks=rows,
         stats=asdict(playlist.stats), shortfall=playlist.shortfall,
         notices=notices + list(playlist.notes) + ([capped.note] if capped.note else []),
+        save=None,  # a new preview has no save: known now, not looked up when it is shown
     )
     db.session.add(preview)
     db.session.flush()  # the check-in refers to it
@@ -249,16 +248,12 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
     return preview
 
 
-def album_images(track_ids: list[str]) -> dict[str, str]:
-    """Album image URLs the catalogue knows for these tracks (CSV imports usually have none)."""
-    from curator.models.catalogue import CatalogueTrack
+def album_images(catalogue, track_ids: list[str]) -> dict[str, str]:
+    """Album image URLs the catalogue knows for these tracks (CSV imports usually have none).
 
-    if not track_ids:
-        return {}
-    rows = db.session.execute(
-        select(CatalogueTrack.id, CatalogueTrack.image_url).where(CatalogueTrack.id.in_(track_ids))
-    ).all()
-    return {track_id: url for track_id, url in rows if url}
+    Read from the catalogue's own column, not the database: a statement per preview saved."""
+    return {catalogue.ids[row]: url for row in catalogue.rows_of(track_ids).tolist()
+            if (url := catalogue.images[row])}
 
 
 def request_of(preview: Preview) -> PreviewRequest:
@@ -300,7 +295,7 @@ def _derived(user, preview: Preview, rows: list[dict], options: dict) -> Preview
         from_version_id=preview.from_version_id, to_version_id=preview.to_version_id,
         length_tracks=preview.length_tracks, length_minutes=preview.length_minutes,
         options=options, seed=preview.seed, arc=preview.arc, tracks=rows, stats=dict(preview.stats),
-        shortfall=preview.shortfall, notices=list(preview.notices),
+        shortfall=preview.shortfall, notices=list(preview.notices), save=None,
     )
     db.session.add(item)
     db.session.flush()
@@ -346,8 +341,7 @@ def without_track(user, preview: Preview, track_id: str, gateway=None) -> Previe
     except editing.NoReplacement:
         raise Unprocessable(f"No other track fits this place, so “{rows[position]['name']}” stays.",
                             field="track_id") from None
-    new_id = str(catalogue.ids[row])
-    rows[position] = editing.track_row(catalogue, row, position, arc, album_images([new_id]).get(new_id))
+    rows[position] = editing.track_row(catalogue, row, position, arc, catalogue.images[row])
     rows = editing.with_reasons(rows, arc, start.name, target.name)
     old_name, new_name = preview.tracks[position]["name"], rows[position]["name"]
     options = {**preview.options, "excluded_ids": sorted({*req.excluded_ids, track_id}),

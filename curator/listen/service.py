@@ -66,43 +66,43 @@ def get_preview(user, preview_id: str) -> Preview:
 
 
 def create_preview(user, req: PreviewRequest, gateway=None) -> Preview:
-    with transaction():
+    with transaction(keep_loaded=True):
         return previews.create_preview(user, req, gateway=gateway)
 
 
 def regenerate(user, preview_id: str, gateway=None) -> Preview:
     """The same choices with another seed."""
-    with transaction():
+    with transaction(keep_loaded=True):
         return previews.regenerate(user, previews.get_preview(user, preview_id), gateway=gateway)
 
 
 def remove_track(user, preview_id: str, track_id: str, gateway=None) -> Preview:
-    with transaction():
+    with transaction(keep_loaded=True):
         return previews.without_track(user, previews.get_preview(user, preview_id), track_id, gateway=gateway)
 
 
 def lock_track(user, preview_id: str, track_id: str, locked: bool = True) -> Preview:
     """Keep (or stop keeping) a track when the listener tries other tracks or nudges the arc."""
-    with transaction():
+    with transaction(keep_loaded=True):
         return previews.set_lock(user, previews.get_preview(user, preview_id), track_id, locked)
 
 
 def rename(user, preview_id: str, name: str) -> Preview:
     """The name the playlist gets in Spotify when it is saved (empty: Curator's own)."""
-    with transaction():
+    with transaction(keep_loaded=True):
         return previews.rename(user, previews.get_preview(user, preview_id), name)
 
 
 def nudge(user, preview_id: str, direction: str, gateway=None) -> Preview:
     """The whole arc shifted one step (gentler, more-energy, brighter, darker); locks kept."""
-    with transaction():
+    with transaction(keep_loaded=True):
         return previews.nudge(user, previews.get_preview(user, preview_id), direction, gateway=gateway)
 
 
 def retarget(user, preview_id: str, to_slug: str | None = None, *, insist: bool = False,
              gateway=None) -> Preview:
     """End at another mood (the care offer), or keep the full length at a low target (`insist`)."""
-    with transaction():
+    with transaction(keep_loaded=True):
         item = previews.get_preview(user, preview_id)
         if insist:
             return previews.retarget(user, item, item.to_slug, insist=True, gateway=gateway)
