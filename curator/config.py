@@ -114,7 +114,11 @@ def _with_slash(url: str) -> str:
 
 
 def _engine_options(url: str, threads: int) -> dict:
-    options = {"pool_pre_ping": True}
+    options = {}
+    # A server's connections can drop (restarts, idle timeouts): check one before use. SQLite is a
+    # file, so there is nothing to check, and the ping was a statement on every request.
+    if not url.startswith("sqlite"):
+        options["pool_pre_ping"] = True
     if ":memory:" not in url:  # an in-memory SQLite database has a single connection, no pool
         options.update(pool_size=max(1, threads) + 2, max_overflow=2, pool_timeout=30)
     return options
