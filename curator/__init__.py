@@ -33,12 +33,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     from curator import jsoncodec
 
-    # The JSON columns and the answers use one fast codec, whatever else the engine options say.
+    # The JSON columns use the answers' fast codec (inputs.JSONProvider), whatever else the engine
+    # options say.
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": jsoncodec.dumps,
                                            "json_deserializer": jsoncodec.loads_stored,
                                            **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     app.config.update(config)
-    app.json = jsoncodec.JSONProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # noise on every CLI call

@@ -19,8 +19,8 @@ import sys
 
 import click
 from flask import request
-from flask.json.provider import DefaultJSONProvider
 
+from curator import jsoncodec
 from curator.errors import CuratorError
 
 DB_INT_MAX = 2**31 - 1
@@ -46,8 +46,8 @@ def _json_int(text: str) -> int:
     return number
 
 
-class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, except that nesting too deep to parse is a ValueError (bad JSON, a 400), and
+class JSONProvider(jsoncodec.JSONProvider):
+    """Flask's JSON (written with orjson, see curator/jsoncodec.py), except that nesting too deep to parse is a ValueError (bad JSON, a 400), and
     integers beyond a float's range or lone surrogates in strings are a clear 400 (CuratorError)."""
 
     def loads(self, s, **kwargs):

@@ -53,3 +53,4 @@ def test_json_columns_round_trip_through_the_codec(app):
         stored = db.session.get(Preview, "p" * 16)
         assert stored.tracks == tracks and stored.seed == 2**62 and stored.options == {"nudges": {"energy": -0.05}}
         assert db.engine.dialect._json_serializer is jsoncodec.dumps
+    assert isinstance(app.json, jsoncodec.JSONProvider)  # the answers too (inputs.JSONProvider builds on it)
