@@ -205,7 +205,8 @@ def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server
     WebDriverWait(browser, 10).until(lambda d: "started" in d.find_element(By.CSS_SELECTOR, ".flashes").text)
     browser.execute_script("window.__sameDocument = true")
     line = browser.find_element(By.ID, "refresh-line")
-    assert "running" in line.text or "queued" in line.text
+    shown = line.text  # read once: the line moves from "queued" to "running" while we look
+    assert "running" in shown or "queued" in shown, shown
     assert browser.find_element(By.ID, "refresh-button").get_attribute("disabled")
     assert browser.find_element(By.ID, "refresh-bar").is_displayed()
     full_page_screenshot(browser, "/tmp/curator-catalogue-running.png")
