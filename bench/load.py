@@ -2,6 +2,7 @@
 
     python -m bench.load [--tracks 100000] [--clients 1,8,32,64] [--seconds 5] [--max-requests 3000]
                          [--saves-per-client 2] [--database-url postgresql://...] [--workers N --threads N]
+                         [--client raw|requests]
 
 Starts, on loopback only, the fake Spotify (tests/fake_spotify, every request checked against the
 OpenAPI document when it is available) and the app through the project's gunicorn.conf.py
@@ -14,15 +15,24 @@ client count, then for each client count:
   (at most --max-requests in all);
 - save: every client saves --saves-per-client previews made beforehand (untimed) to the fake Spotify.
 
-It prints requests/s and p50/p95/p99 latency in ms for both, and the non-2xx answers by status
-(0 = the connection failed).
+It prints requests/s and p50/p95/p99 latency in ms for both, the non-2xx answers by status
+(0 = the connection failed), and the CPU time per request of the server's processes (gunicorn's
+master and workers, from /proc) and of this bench's own process (clients and fake Spotify): the
+CPU figures hold up when something else shares the machine, the rates do not.
 The rate limit is switched off with the app's own setting (RATELIMIT_ENABLED=false). The clients,
-the fake Spotify and the server share this machine's cores: figures are for the whole loop.
+the fake Spotify and the server share this machine's cores: figures are for the whole loop. So the
+timed previews are posted with the standard library's http.client over one kept-alive connection
+per client (`--client raw`, the default): it spends about a fifth of the CPU per request that the
+`requests` library does (`--client requests`, the earlier figures), CPU the server then has.
+Logging in and saving always use `requests` (tests/served.py's Listener).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import http.client
+import json
+import math
 import os
 import random
 import sys
@@ -31,6 +41,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -111,6 +122,15 @@ class Phase:
         self.lock = threading.Lock()
         self.elapsed = 0.0
         self.unprepared = 0  # saves not attempted: their preview could not be made
+        self.server_cpu = self.bench_cpu = math.nan  # seconds over the phase
+
+    def timed(self, run, server_cpu) -> None:
+        """Run the phase's clients, timing them and measuring the CPU the server and we spent."""
+        began, server_began, bench_began = time.perf_counter(), server_cpu(), time.process_time()
+        run()
+        self.elapsed = time.perf_counter() - began
+        self.server_cpu = server_cpu() - server_began
+        self.bench_cpu = time.process_time() - bench_began
 
     def record(self, started: float, status: int) -> None:
         ms = (time.perf_counter() - started) * 1000
@@ -125,32 +145,88 @@ class Phase:
         errors = ", ".join(f"{n}×{s}" for s, n in sorted(self.errors.items())) or "0"
         if self.unprepared:
             errors += f" ({self.unprepared} not attempted: preview failed)"
+        per = 1000 / len(done) if done else math.nan
         return (f"| {label} | {clients} | {len(done)} | {rate:.0f} | {percentile(done, .5):.0f} | "
-                f"{percentile(done, .95):.0f} | {percentile(done, .99):.0f} | {errors} |")
+                f"{percentile(done, .95):.0f} | {percentile(done, .99):.0f} | {self.server_cpu * per:.1f} | "
+                f"{self.bench_cpu * per:.1f} | {errors} |")
 
 
-def preview_phase(listeners: list[Listener], seconds: float, max_requests: int) -> Phase:
+def server_cpu_meter(port: int):
+    """CPU seconds used so far by the gunicorn processes serving `port` (the master and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    marker = f"127.0.0.1:{port}".encode()
+
+    def used() -> float:
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if marker not in (entry / "cmdline").read_bytes():
+                    continue
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
+    return used
+
+
+PREVIEW_BODY = {"from": "anxious", "to": "calm", "tracks": 20}
+
+
+class RawClient:
+    """One logged-in listener posting previews with http.client over a kept-alive connection."""
+
+    def __init__(self, listener: Listener):
+        address = urlsplit(listener.base)
+        self.connect = lambda: http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        self.connection = self.connect()
+        cookies = "; ".join(f"{c.name}={c.value}" for c in listener.http.cookies)
+        self.headers = {"Cookie": cookies, "X-CSRFToken": listener.csrf, "Content-Type": "application/json"}
+        self.body = json.dumps(PREVIEW_BODY).encode()
+
+    def preview(self) -> int:
+        try:
+            self.connection.request("POST", "/api/v1/previews", body=self.body, headers=self.headers)
+            response = self.connection.getresponse()
+            response.read()
+            return response.status
+        except (http.client.HTTPException, OSError):
+            self.connection.close()  # the next request opens a fresh connection
+            self.connection = self.connect()
+            raise
+
+
+def preview_phase(listeners: list[Listener], seconds: float, max_requests: int, client_kind: str,
+                  server_cpu) -> Phase:
     phase = Phase()
     budget = threading.Semaphore(max_requests)
     deadline = time.perf_counter() + seconds
+    if client_kind == "raw":
+        senders = [RawClient(listener).preview for listener in listeners]
+    else:
+        senders = [lambda listener=listener: listener.preview(**PREVIEW_BODY).status_code for listener in listeners]
 
-    def client(listener: Listener) -> None:
+    def client(send) -> None:
         while time.perf_counter() < deadline and budget.acquire(blocking=False):
             started = time.perf_counter()
             try:
-                status = listener.preview().status_code
+                status = send()
             except Exception:  # a dropped connection counts as an error, not a crash of the bench
                 status = 0
             phase.record(started, status)
 
-    began = time.perf_counter()
-    with ThreadPoolExecutor(len(listeners)) as pool:
-        list(pool.map(client, listeners))
-    phase.elapsed = time.perf_counter() - began
+    def run() -> None:
+        with ThreadPoolExecutor(len(listeners)) as pool:
+            list(pool.map(client, senders))
+
+    phase.timed(run, server_cpu)
     return phase
 
 
-def save_phase(listeners: list[Listener], per_client: int, round_no: int) -> Phase:
+def save_phase(listeners: list[Listener], per_client: int, round_no: int, server_cpu) -> Phase:
     previews: dict[int, list[str]] = {}
     phase = Phase()
 
@@ -179,10 +255,11 @@ def save_phase(listeners: list[Listener], per_client: int, round_no: int) -> Pha
                 status = 0
             phase.record(started, status)
 
-    began = time.perf_counter()
-    with ThreadPoolExecutor(len(listeners)) as pool:
-        list(pool.map(client, range(len(listeners))))
-    phase.elapsed = time.perf_counter() - began
+    def run() -> None:
+        with ThreadPoolExecutor(len(listeners)) as pool:
+            list(pool.map(client, range(len(listeners))))
+
+    phase.timed(run, server_cpu)
     return phase
 
 
@@ -198,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="default: gunicorn.conf.py's choice")
     parser.add_argument("--threads", type=int, default=0, help="default: gunicorn.conf.py's choice")
     parser.add_argument("--log", default="", help="write gunicorn's output to this file")
+    parser.add_argument("--client", choices=("raw", "requests"), default="raw",
+                        help="how the timed previews are sent (see the module docstring)")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     if not levels or min(levels) < 1 or max(levels) > 256:
@@ -227,28 +306,37 @@ def main(argv: list[str] | None = None) -> int:
         env = app_environment(config, None, f"http://127.0.0.1:{port}", RATELIMIT_ENABLED="false")
         size = {"workers": args.workers or None, "threads": args.threads or None}
         with gunicorn(env, port=port, log_path=args.log or None, **size) as base:
+            server_cpu = server_cpu_meter(port)
             listeners = [Listener(base, fake, f"load-{i}") for i in range(max(16, max(levels)))]
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda listener: listener.login(), listeners))
             # Every worker process loads the catalogue on its first preview: warm them all up first,
             # with enough simultaneous requests to reach each process (not part of any figure).
-            warm = preview_phase(listeners[:16], args.warmup, 16 * 50)
+            warm = preview_phase(listeners[:16], args.warmup, 16 * 50, args.client, server_cpu)
             print(f"warm-up: {len(warm.latencies_ms)} previews in {warm.elapsed:.1f} s", flush=True)
             print(f"\n{args.tracks:,} tracks; server: gunicorn.conf.py ({_describe(size)}); "
                   f"{args.seconds:g} s per preview phase (≤ {args.max_requests} requests); "
-                  f"{args.saves_per_client} saves per client\n")
-            print("| request | clients | done | req/s | p50 ms | p95 ms | p99 ms | non-2xx |")
-            print("|---|---|---|---|---|---|---|---|")
+                  f"{args.saves_per_client} saves per client; previews sent with {_client_name(args.client)}\n")
+            print("| request | clients | done | req/s | p50 ms | p95 ms | p99 ms | server CPU ms/req "
+                  "| bench CPU ms/req | non-2xx |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
             for round_no, clients in enumerate(levels):
                 group = listeners[:clients]
-                print(preview_phase(group, args.seconds, args.max_requests).row("preview", clients), flush=True)
-                print(save_phase(group, args.saves_per_client, round_no).row("save", clients), flush=True)
+                phase = preview_phase(group, args.seconds, args.max_requests, args.client, server_cpu)
+                print(phase.row("preview", clients), flush=True)
+                if args.saves_per_client:
+                    print(save_phase(group, args.saves_per_client, round_no, server_cpu).row("save", clients),
+                          flush=True)
         if fake.violations or fake.errors:
             print(f"\nfake Spotify: {len(fake.violations)} spec violations, {len(fake.errors)} errors", file=sys.stderr)
             return 1
     finally:
         fake.stop()
     return 0
+
+
+def _client_name(kind: str) -> str:
+    return "http.client (kept-alive connections)" if kind == "raw" else "requests"
 
 
 def _describe(size: dict) -> str:

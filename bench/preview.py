@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions (cumulative)")
+    parser.add_argument("--profile-file", default="", help="also write the profile's raw data here (pstats)")
     args = parser.parse_args(argv)
 
     from sqlalchemy import event
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"    {n} x {kind}")
         if profiler:
+            if args.profile_file:
+                profiler.dump_stats(args.profile_file)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     finally:

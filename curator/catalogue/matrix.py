@@ -47,8 +47,12 @@ _tags = TrackTag.__table__.c
 _sources = TrackSource.__table__.c
 
 
+# Read on every preview: built once, run on the connection (Core) rather than through the ORM.
+_STATE = select(CatalogueState.epoch, CatalogueState.version).where(CatalogueState.id == 1)
+
+
 def _state() -> tuple[str, int]:
-    row = db.session.execute(select(CatalogueState.epoch, CatalogueState.version).where(CatalogueState.id == 1)).first()
+    row = db.session.connection().execute(_STATE).first()
     return (row[0], row[1]) if row else ("", 0)
 
 
