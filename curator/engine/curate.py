@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -207,8 +207,8 @@ def _remembered_candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> 
     cands = memo.get(key)
     if cands is None:
         cands = _candidates(catalogue, rows, arc)
-        for column in vars(cands).values():
-            column.setflags(write=False)
+        for column in fields(cands):
+            getattr(cands, column.name).setflags(write=False)
         remember(memo, key, cands, CANDIDATE_MEMO_ENTRIES)
     return cands
 
