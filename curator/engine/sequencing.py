@@ -75,7 +75,10 @@ class _Plan:
     def __init__(self, cands: Candidates):
         self.cands = cands
         self.n_positions = cands.distances.shape[1]
-        self.usable = np.isfinite(cands.distances).any(axis=1)
+        finite = np.isfinite(cands.distances)
+        self.usable = finite.any(axis=1)
+        # The in-range candidates of the position that has fewest (how well supplied the arc is).
+        self.fewest_in_range = int(finite.sum(axis=0).min()) if finite.size else 0
         self.artist = cands.artist.tolist()
         self.isrc_code = cands.isrc_code.tolist()
         self.camelot = cands.camelot.tolist()
