@@ -86,9 +86,9 @@ class _Plan:
         self._artists: dict[int, np.ndarray] = {}
         self._close: dict[tuple[int, float], int] = {}
         # Candidates that share a recording, an id or an ISRC with some other candidate, by value.
-        isrcs = _duplicates(cands.isrc_code)
-        isrcs.pop(-1, None)  # unknown ISRCs are no match for each other
-        self._shared = [_duplicates(cands.recording), _duplicates(cands.id_code), isrcs]
+        known_isrc = np.flatnonzero(cands.isrc_code >= 0)  # unknown ISRCs are no match for each other
+        self._shared = [_duplicates(cands.recording), _duplicates(cands.id_code),
+                        _duplicates(cands.isrc_code[known_isrc], known_isrc)]
         self._columns = (cands.recording.tolist(), cands.id_code.tolist(), self.isrc_code)
 
     def order(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -127,8 +127,9 @@ class _Plan:
         return count
 
 
-def _duplicates(values: np.ndarray) -> dict[int, list[int]]:
-    """{value: candidate indices} for the values more than one candidate has (indices of ``values``)."""
+def _duplicates(values: np.ndarray, rows: np.ndarray | None = None) -> dict[int, list[int]]:
+    """{value: candidate indices} for the values more than one candidate has; ``rows`` are the
+    candidate indices of ``values`` (default: their positions)."""
     if len(values) < 2:
         return {}
     order = np.argsort(values, kind="stable")
@@ -136,6 +137,8 @@ def _duplicates(values: np.ndarray) -> dict[int, list[int]]:
     repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
     if not repeated.size:
         return {}
+    if rows is not None:
+        order = rows[order]
     found: dict[int, list[int]] = {}
     for i in repeated.tolist():
         group = found.setdefault(int(ordered[i]), [int(order[i])])
