@@ -87,6 +87,10 @@ class _Column:
     def __iter__(self) -> Iterator[Any]:
         return (self._one(i) for i in range(len(self)))
 
+    def take(self, rows: np.ndarray) -> list[Any]:
+        """``[col[i] for i in rows]`` for valid, non-negative row indices, without the checks."""
+        return [self._one(i) for i in np.asarray(rows, dtype=np.int64).tolist()]
+
     def __eq__(self, other) -> bool:
         return isinstance(other, (_Column, Sequence, np.ndarray)) and list(self) == list(other)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -21,12 +21,14 @@ from curator.engine.features import (
     FEATURES,
     TEMPO,
     UNKNOWN_MODE,
+    denormalise,
     normalise,
-    reason_phrase,
+    phrase_by,
+    phrase_order,
 )
 from curator.engine.moods import MoodDefinition
 from curator.engine.reasons import arc_reasons
-from curator.engine.scoring import exact_distances, preselect, weighted_distance
+from curator.engine.scoring import anchor_terms, exact_distances, normalised_distance, normalised_weights, preselect
 from curator.engine.sequencing import Candidates, Selection, camelot_codes, select
 
 MAX_TRACKS = 500
@@ -179,6 +181,52 @@ def _exact_limit(n_positions: int) -> int:
     return int(min(20_000, max(2_000, 200_000 // n_positions)))
 
 
+class _ArcFacts:
+    """An arc and what curate() derives from it alone, worked out once per (moods, length, shape)."""
+
+    def __init__(self, start: MoodDefinition, target: MoodDefinition, n_positions: int, shape: str):
+        self.arc = arc = build_arc(start, target, n_positions, shape)
+        for column in (arc.fractions, arc.targets, arc.weights, arc.lower, arc.upper):
+            column.setflags(write=False)
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (arc.targets, arc.weights, arc.lower, arc.upper):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        self.digest = digest.digest()
+        self.terms = anchor_terms(arc)
+        self.raw_targets = denormalise(arc.targets)
+        used = arc.weights.max(axis=0) > 0
+        self.used_features = [(f, name) for f, name in enumerate(FEATURES) if used[f]]
+        self.phrase_orders = [phrase_order(w) for w in arc.weights]
+        s_point, s_weight = mood_point(start)
+        t_point, t_weight = mood_point(target)
+        self.start_point, self.start_weights = s_point, normalised_weights(s_weight)
+        self.target_point, self.target_weights = t_point, normalised_weights(t_weight)
+        self.step_weights = normalised_weights(arc.weights.mean(axis=0))
+        fractions = arc.fractions
+        if start == target:  # a steady playlist: every place is the mood's
+            self.ends = [(target, len(fractions) - 1, len(fractions))]
+        else:
+            self.ends = [(start, 0, int((fractions < 0.5).sum())),
+                         (target, len(fractions) - 1, int((fractions >= 0.5).sum()))]
+
+
+# Arcs seen lately, by the identity of their moods (the web app hands the engine the same frozen
+# definitions for as long as a mood version is current); each entry holds its moods, so their
+# ids stay theirs.
+_ARCS: dict[tuple, tuple[MoodDefinition, MoodDefinition, _ArcFacts]] = {}
+_ARCS_KEPT = 256
+
+
+def _arc_facts(start: MoodDefinition, target: MoodDefinition, n_positions: int, shape: str) -> _ArcFacts:
+    key = (id(start), id(target), n_positions, shape)
+    kept = _ARCS.get(key)
+    if kept is not None and kept[0] is start and kept[1] is target:
+        return kept[2]
+    facts = _ArcFacts(start, target, n_positions, shape)
+    remember(_ARCS, key, (start, target, facts), _ARCS_KEPT)
+    return facts
+
+
 def _candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
     id_code = catalogue.id_codes(rows)
     has_isrc = catalogue.has_isrc[rows]
@@ -197,29 +245,41 @@ def _candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
     )
 
 
-def _remembered_candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
-    """:func:`_candidates`, remembered with the catalogue (see ``Catalogue.candidate_memo``)."""
+def _remembered_candidates(catalogue: Catalogue, rows: np.ndarray, facts: _ArcFacts,
+                           preselected: bool = False) -> Candidates:
+    """:func:`_candidates`, remembered with the catalogue (see ``Catalogue.candidate_memo``).
+
+    ``preselected``: ``rows`` are the catalogue's remembered pre-selection for this arc, as they
+    come (unfiltered), so the arc alone names them and they need no hashing.
+    """
     memo = catalogue.candidate_memo
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (arc.targets, arc.weights, arc.lower, arc.upper, np.asarray(rows, dtype=np.int64)):
-        digest.update(np.ascontiguousarray(part).tobytes())
-    key = digest.digest()
+    arc = facts.arc
+    if preselected:
+        key = (facts.digest, "preselected", PER_ANCHOR)
+    else:
+        digest = hashlib.blake2b(facts.digest, digest_size=16)
+        digest.update(np.ascontiguousarray(rows, dtype=np.int64).tobytes())
+        key = digest.digest()
     cands = memo.get(key)
     if cands is None:
         cands = _candidates(catalogue, rows, arc)
-        for column in vars(cands).values():
-            column.setflags(write=False)
+        for column in fields(cands):
+            getattr(cands, column.name).setflags(write=False)
         remember(memo, key, cands, CANDIDATE_MEMO_ENTRIES)
     return cands
 
 
 @dataclass
 class _Attempt:
-    arc: Arc
+    facts: _ArcFacts
     rows: np.ndarray
     cands: Candidates
     selection: Selection
     exhaustive: bool
+
+    @property
+    def arc(self) -> Arc:
+        return self.facts.arc
 
     @property
     def matching(self) -> int:
@@ -237,13 +297,14 @@ def _choose(
     seed: int,
 ) -> _Attempt:
     """Fast path first; widen the search when the candidate set is thin or the length falls short."""
-    arc = build_arc(start, target, n_positions, opts.arc)
+    facts = _arc_facts(start, target, n_positions, opts.arc)
+    arc = facts.arc
     cap = artist_cap(opts.max_per_artist, n_positions)
     pool_size = len(catalogue) if base_rows is None else len(base_rows)
     limit = _exact_limit(n_positions)
 
-    def run(rows: np.ndarray, exhaustive: bool) -> _Attempt:
-        cands = _remembered_candidates(catalogue, rows, arc)
+    def run(rows: np.ndarray, exhaustive: bool, preselected: bool = False) -> _Attempt:
+        cands = _remembered_candidates(catalogue, rows, facts, preselected)
         sel = select(
             cands,
             artist_cap=cap,
@@ -251,21 +312,22 @@ def _choose(
             near_tie=opts.near_tie,
             rng=np.random.default_rng(seed),
         )
-        return _Attempt(arc, rows, cands, sel, exhaustive)
+        return _Attempt(facts, rows, cands, sel, exhaustive)
 
     if pool_size <= limit:
         return run(_filter(base_rows, eligible, len(catalogue)), True)
 
     if base_rows is None:
         rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample,
-                         memo=catalogue.preselection_memo)
+                         memo=catalogue.preselection_memo, terms=facts.terms)
     else:
-        rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR)]
+        rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR, terms=facts.terms)]
+    preselected = base_rows is None and eligible is None
     rows = _filter(rows, eligible, len(catalogue))
     attempt = None
     if len(rows):
-        attempt = run(rows, False)
-        supplied = np.isfinite(attempt.cands.distances).sum(axis=0).min()
+        attempt = run(rows, False, preselected)
+        supplied = attempt.cands.plan.fewest_in_range
         if supplied >= MIN_PER_POSITION and attempt.selection.unfilled == 0:
             return attempt
 
@@ -273,7 +335,7 @@ def _choose(
     wide = _envelope(_filter(base_rows, eligible, len(catalogue)), catalogue, arc)
     if len(wide) <= limit:
         return run(wide, True)
-    picked = preselect(catalogue.features[wide], arc, PER_ANCHOR * 4)
+    picked = preselect(catalogue.features[wide], arc, PER_ANCHOR * 4, terms=facts.terms)
     return run(wide[picked], False)
 
 
@@ -386,47 +448,46 @@ def _requested(length: Length) -> dict[str, float]:
 
 
 def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, shortfall) -> Playlist:
-    arc, cands, sel = attempt.arc, attempt.cands, attempt.selection
+    facts, cands, sel = attempt.facts, attempt.cands, attempt.selection
     rows = attempt.rows[sel.picks]
     raw = catalogue.features[rows].astype(np.float64)
     norm = normalise(raw)
-    used = arc.weights.max(axis=0) > 0
-    raw_targets = arc.raw_targets
     # Round and convert whole arrays once: per-value Python rounding cost more than the scoring.
+    raw_rows = raw.tolist()
     feature_rows = np.round(raw, 4).tolist()
-    target_rows = np.round(raw_targets[sel.positions], 4).tolist()
+    target_rows = np.round(facts.raw_targets[sel.positions], 4).tolist()
     distances = np.round(cands.distances[sel.picks, sel.positions], 4).tolist()
-    used_features = [(f, name) for f, name in enumerate(FEATURES) if used[f]]
+    used_features = facts.used_features
     all_feats = []
-    for i, row in enumerate(rows):
+    for i, unknown_mode in enumerate((catalogue.mode[rows] < 0).tolist()):
         feats = dict(zip(FEATURES, feature_rows[i]))
-        if catalogue.mode[row] < 0:
+        if unknown_mode:
             feats["mode"] = None
         all_feats.append(feats)
     # Each track against its neighbours, described by the features its position weighs most.
     reasons = arc_reasons(all_feats, start.name, target.name,
-                          [reason_phrase(raw[i], arc.weights[pos]) for i, pos in enumerate(sel.positions)])
+                          [phrase_by(raw_rows[i], facts.phrase_orders[pos]) for i, pos in enumerate(sel.positions)])
     tracks = []
-    for i, (pos, row) in enumerate(zip(sel.positions, rows)):
-        feats = all_feats[i]
+    for i, (pos, track_id, name, artists, duration) in enumerate(zip(
+            sel.positions, catalogue.ids.take(rows), catalogue.names.take(rows), catalogue.artists.take(rows),
+            catalogue.durations_ms[rows].tolist())):
+        target_row = target_rows[i]
         tracks.append(PlaylistTrack(
-            id=str(catalogue.ids[row]),
-            name=str(catalogue.names[row]),
-            artists=list(catalogue.artists[row]),
-            duration_ms=int(catalogue.durations_ms[row]),
+            id=str(track_id),
+            name=str(name),
+            artists=list(artists),
+            duration_ms=int(duration),
             position=i,
-            position_target={name: target_rows[i][f] for f, name in used_features},
+            position_target={name: target_row[f] for f, name in used_features},
             distance=distances[i],
-            features=feats,
+            features=all_feats[i],
             reason=reasons[i],
         ))
     if tracks:
-        s_point, s_weight = mood_point(start)
-        t_point, t_weight = mood_point(target)
-        steps = weighted_distance(norm[1:], norm[:-1], arc.weights.mean(axis=0)) if len(tracks) > 1 else np.zeros(1)
+        steps = normalised_distance(norm[1:], norm[:-1], facts.step_weights) if len(tracks) > 1 else np.zeros(1)
         stats = ArcStats(
-            start_distance=_round(weighted_distance(norm[0], s_point, s_weight)),
-            end_distance=_round(weighted_distance(norm[-1], t_point, t_weight)),
+            start_distance=_round(normalised_distance(norm[0], facts.start_point, facts.start_weights)),
+            end_distance=_round(normalised_distance(norm[-1], facts.target_point, facts.target_weights)),
             mean_distance=_round(np.mean([t.distance for t in tracks])),
             largest_step=_round(steps.max()),
         )
@@ -435,20 +496,15 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     return Playlist(
         tracks=tracks, start=start.slug, target=target.slug, seed=seed, arc=opts.arc,
         stats=stats, shortfall=shortfall, requested=_requested(length),
-        notes=_thin_supply(attempt, start, target) if tracks else [],
+        notes=_thin_supply(attempt) if tracks else [],
     )
 
 
-def _thin_supply(attempt: _Attempt, start: MoodDefinition, target: MoodDefinition) -> list[str]:
+def _thin_supply(attempt: _Attempt) -> list[str]:
     """A note per mood that has fewer close candidates than places in the playlist that are its."""
-    dist, fractions = attempt.cands.distances, attempt.arc.fractions
-    if start == target:  # a steady playlist: every place is the mood's
-        ends = [(target, len(fractions) - 1, np.ones(len(fractions), dtype=bool))]
-    else:
-        ends = [(start, 0, fractions < 0.5), (target, len(fractions) - 1, fractions >= 0.5)]
     notes = []
-    for mood, position, share in ends:
-        close, places = int((dist[:, position] <= THIN_DISTANCE).sum()), int(share.sum())
+    for mood, position, places in attempt.facts.ends:
+        close = attempt.cands.plan.close(position, THIN_DISTANCE)
         if close < places:
             found = f"only {close} track{'s' if close != 1 else ''}" if close else "no track"
             notes.append(f"The catalogue has {found} close to {mood.name} for {places} place{'s' if places != 1 else ''}, "

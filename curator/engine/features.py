@@ -105,12 +105,27 @@ def reason_phrase(raw_features: np.ndarray, weights: np.ndarray, limit: int = 3)
     ``raw_features`` and ``weights`` are vectors over FEATURES. Features with zero weight are
     skipped; ties keep FEATURES order so the phrase is stable.
     """
-    order = sorted(range(N_FEATURES), key=lambda i: (-float(weights[i]), i))
+    return phrase_by(np.asarray(raw_features, dtype=np.float64).tolist(), phrase_order(weights), limit)
+
+
+def phrase_order(weights: np.ndarray) -> list[int]:
+    """The features :func:`reason_phrase` considers for these weights, in the order it does."""
+    w = np.asarray(weights, dtype=np.float64).tolist()
+    order = []
+    for i in sorted(range(N_FEATURES), key=lambda i: (-w[i], i)):
+        if w[i] <= 0:
+            break
+        order.append(i)
+    return order
+
+
+def phrase_by(raw_features: list[float], order: list[int], limit: int = 3) -> str:
+    """:func:`reason_phrase` from the raw values as floats and :func:`phrase_order` of the weights."""
     phrases: list[str] = []
     for i in order:
-        if len(phrases) >= limit or weights[i] <= 0:
+        if len(phrases) >= limit:
             break
-        phrase = describe_feature(FEATURES[i], float(raw_features[i]))
+        phrase = describe_feature(FEATURES[i], raw_features[i])
         if phrase:
             phrases.append(phrase)
     return ", ".join(phrases) if phrases else "closest match"

@@ -42,17 +42,33 @@ def _mode(features: Mapping) -> int | None:
     return 1 if value > 0.5 else 0
 
 
-def _traits(features: Mapping, limit: int = 3) -> str:
+# The features a reason reads, taken out of each track's mapping once (as floats, None when unknown).
+_READ = tuple(dict.fromkeys((*TRAITS, *WORDS)))
+
+
+class _Track:
+    """One track's values as the sentences use them, read once per playlist."""
+
+    __slots__ = ("values", "mode")
+
+    def __init__(self, features: Mapping):
+        self.values = {name: _value(features, name) for name in _READ}
+        self.mode = _mode(features)
+
+
+def _traits(track: _Track, limit: int = 3) -> str:
     """A few words for one track: "low energy, bright mood, 92 BPM"."""
-    words = [describe_feature(name, v) for name in TRAITS if (v := _value(features, name)) is not None]
+    values = track.values
+    words = [describe_feature(name, v) for name in TRAITS if (v := values[name]) is not None]
     return ", ".join([w for w in words if w][:limit])
 
 
-def _changes(prev: Mapping, cur: Mapping) -> list[tuple[float, str]]:
+def _changes(prev: _Track, cur: _Track) -> list[tuple[float, str]]:
     """Noticeable changes from `prev` to `cur`, largest first: (size as a share of LARGE, word)."""
     found = []
+    before, after = prev.values, cur.values
     for name, (up, down) in WORDS.items():
-        a, b = _value(prev, name), _value(cur, name)
+        a, b = before[name], after[name]
         if a is None or b is None:
             continue
         delta = b - a
@@ -84,33 +100,55 @@ def _comparison(changes: list[tuple[float, str]], count: int) -> str | None:
     return f"{_degree(picked[0][0])}{phrase} than the last"
 
 
-def _firsts(history: Sequence[Mapping], cur: Mapping) -> list[str]:
-    """What this track is the first (or most) of, compared with every track before it."""
-    notes = []
-    mode = _mode(cur)
-    earlier = [_mode(f) for f in history]
-    known = [m for m in earlier if m is not None]
-    if mode is not None and len(known) >= 2 and all(m != mode for m in known):
-        notes.append("first major-key track" if mode == 1 else "first minor-key track")
-    if len(history) >= 3:
-        for name, high, low in (("energy", "the liveliest so far", "the gentlest so far"),
-                                ("valence", "the brightest so far", "the darkest so far")):
-            v = _value(cur, name)
-            seen = [x for f in history if (x := _value(f, name)) is not None]
-            if v is None or not seen:
-                continue
-            if v > max(seen) + NOTICEABLE[name] / 2:
-                notes.append(high)
-            elif v < min(seen) - NOTICEABLE[name] / 2:
-                notes.append(low)
-    return notes[:1]
+# (feature, words when above everything before, words when below) for _History.firsts.
+_EXTREMES = (("energy", "the liveliest so far", "the gentlest so far"),
+             ("valence", "the brightest so far", "the darkest so far"))
+
+
+class _History:
+    """What the tracks so far add up to, for what a new track is the first (or most) of."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.modes: set[int] = set()
+        self.known_modes = 0
+        self.highest: dict[str, float] = {}
+        self.lowest: dict[str, float] = {}
+
+    def firsts(self, cur: _Track) -> list[str]:
+        """What ``cur`` is the first (or most) of, compared with every track before it."""
+        notes = []
+        mode = cur.mode
+        if mode is not None and self.known_modes >= 2 and mode not in self.modes:
+            notes.append("first major-key track" if mode == 1 else "first minor-key track")
+        if self.count >= 3:
+            for name, high, low in _EXTREMES:
+                v = cur.values[name]
+                if v is None or name not in self.highest:
+                    continue
+                if v > self.highest[name] + NOTICEABLE[name] / 2:
+                    notes.append(high)
+                elif v < self.lowest[name] - NOTICEABLE[name] / 2:
+                    notes.append(low)
+        return notes[:1]
+
+    def add(self, track: _Track) -> None:
+        self.count += 1
+        if track.mode is not None:
+            self.modes.add(track.mode)
+            self.known_modes += 1
+        for name, _, _ in _EXTREMES:
+            v = track.values[name]
+            if v is not None:
+                self.highest[name] = max(self.highest.get(name, v), v)
+                self.lowest[name] = min(self.lowest.get(name, v), v)
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _candidates(i: int, tracks: Sequence[Mapping], start_name: str, target_name: str,
+def _candidates(i: int, tracks: Sequence[_Track], history: _History, start_name: str, target_name: str,
                 traits: str | None) -> list[str]:
     """Reasons for track `i`, best first; the caller takes the first that differs from the last."""
     cur, n = tracks[i], len(tracks)
@@ -121,11 +159,11 @@ def _candidates(i: int, tracks: Sequence[Mapping], start_name: str, target_name:
         meets = f"Meets you in your {start_name.lower()} mood"
         return [f"{meets}: {traits}" if traits else meets]
     changes = _changes(tracks[i - 1], cur)
-    firsts = _firsts(tracks[:i], cur)
     one, two = _comparison(changes, 1), _comparison(changes, 2)
     if i == n - 1:
         arrive = f"Arrives at {target_name.lower()}"
         return [f"{arrive}: {traits}" if traits else arrive, f"{arrive}, {two}" if two else arrive]
+    firsts = history.firsts(cur)
     options = []
     lead = f"Halfway to {target_name.lower()}: " if n >= 5 and i == (n - 1) // 2 else ""
     if firsts and two:
@@ -151,10 +189,13 @@ def arc_reasons(tracks: Sequence[Mapping], start_name: str, target_name: str,
     each track in a few words (e.g. the features its mood weighs most); otherwise energy,
     valence and tempo do.
     """
+    read = [_Track(features) for features in tracks]
+    history = _History()
     reasons: list[str] = []
-    for i in range(len(tracks)):
+    for i in range(len(read)):
         previous = reasons[-1] if reasons else None
-        options = _candidates(i, tracks, start_name, target_name, traits[i] if traits is not None else None)
+        options = _candidates(i, read, history, start_name, target_name, traits[i] if traits is not None else None)
+        history.add(read[i])
         choice = next((o for o in options if o != previous), None)
         if choice is None:  # every wording matched the last one: say where it sits instead
             choice = f"{options[0]} (track {i + 1})"

@@ -71,7 +71,11 @@ def normalised_weights(weights: np.ndarray) -> np.ndarray:
 
 def weighted_distance(norm_features: np.ndarray, norm_target: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted RMS distance between normalised feature vectors (broadcasts over leading axes)."""
-    w = normalised_weights(weights)
+    return normalised_distance(norm_features, norm_target, normalised_weights(weights))
+
+
+def normalised_distance(norm_features: np.ndarray, norm_target: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """:func:`weighted_distance` with weights already through :func:`normalised_weights`."""
     diff = np.asarray(norm_features, dtype=np.float64) - norm_target
     return np.sqrt(np.sum(w * diff * diff, axis=-1))
 
@@ -158,8 +162,13 @@ def _sq_distances(features: np.ndarray, quad: np.ndarray, lin: np.ndarray, const
     )
 
 
+def anchor_terms(arc: Arc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pre-selection's anchors of ``arc`` as (quad, lin, const) terms (see :func:`preselect`)."""
+    return _anchor_terms(arc, anchor_positions(arc))
+
+
 def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarray | None = None,
-              memo: dict | None = None) -> np.ndarray:
+              memo: dict | None = None, terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Row indices (sorted) of roughly the ``per_anchor`` nearest rows to each anchor, unioned.
 
     ``features`` is the raw float32 (n, F) matrix. ``sample`` is a fixed set of row indices used
@@ -167,12 +176,12 @@ def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarra
     ``memo`` (kept with the catalogue, see ``Catalogue.preselection_memo``) remembers the answer
     per arc: it depends only on the matrix, the sample and the anchors' targets and weights, so
     a mood pair asked for again skips the scan and gets the very same rows (read-only).
+    ``terms``: :func:`anchor_terms` of ``arc``, when the caller has them already.
     """
     n = features.shape[0]
     if per_anchor >= n:
         return np.arange(n)
-    anchors = anchor_positions(arc)
-    quad, lin, const = _anchor_terms(arc, anchors)
+    quad, lin, const = terms if terms is not None else anchor_terms(arc)
     if memo is None:
         return _scan(features, per_anchor, sample, quad, lin, const)
     key = (per_anchor, quad.tobytes(), lin.tobytes(), const.tobytes())

@@ -9,13 +9,14 @@ Rules, from hard to soft:
     keys on the Camelot wheel, then pick at random with the seeded generator. Sampling only among
     near-ties keeps quality while letting another seed give another playlist.
 
-Everything here works on a small candidate set (thousands of rows), one vectorised pass per
-position.
+Everything here works on a small candidate set (thousands of rows). Each position looks at its
+candidates nearest first and stops once the near-tie band is closed (a few dozen rows, usually);
+only when that walk cannot settle a position does it take one vectorised pass over every row.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -59,6 +60,91 @@ class Candidates:
     camelot: np.ndarray  # (C,) int, -1 unknown
     durations_ms: np.ndarray  # (C,) int
 
+    @cached_property
+    def plan(self) -> _Plan:
+        """What :func:`select` reads on every call, derived once (candidates are remembered and
+        read-only, see ``curate._remembered_candidates``)."""
+        return _Plan(self)
+
+
+class _Plan:
+    """Per-candidate-set lookups for :func:`select`: per position the in-range candidates in
+    distance order (filled when a position is first asked for), and which candidates share a
+    recording, id or ISRC with another."""
+
+    def __init__(self, cands: Candidates):
+        self.cands = cands
+        self.n_positions = cands.distances.shape[1]
+        finite = np.isfinite(cands.distances)
+        self.usable = finite.any(axis=1)
+        # The in-range candidates of the position that has fewest (how well supplied the arc is).
+        self.fewest_in_range = int(finite.sum(axis=0).min()) if finite.size else 0
+        self.artist = cands.artist.tolist()
+        self.isrc_code = cands.isrc_code.tolist()
+        self.camelot = cands.camelot.tolist()
+        self._orders: list[tuple[np.ndarray, ...] | None] = [None] * self.n_positions
+        self._artists: dict[int, np.ndarray] = {}
+        self._close: dict[tuple[int, float], int] = {}
+        # Candidates that share a recording, an id or an ISRC with some other candidate, by value.
+        known_isrc = np.flatnonzero(cands.isrc_code >= 0)  # unknown ISRCs are no match for each other
+        self._shared = [_duplicates(cands.recording), _duplicates(cands.id_code),
+                        _duplicates(cands.isrc_code[known_isrc], known_isrc)]
+        self._columns = (cands.recording.tolist(), cands.id_code.tolist(), self.isrc_code)
+
+    def order(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Position ``p``'s in-range candidates nearest first: (candidate, distance, artist, tempo)."""
+        kept = self._orders[p]
+        if kept is None:
+            dist = self.cands.distances[:, p]
+            rows = np.flatnonzero(np.isfinite(dist))
+            rows = rows[np.argsort(dist[rows], kind="stable")]
+            kept = (rows, dist[rows], self.cands.artist[rows], self.cands.tempo[rows])
+            for column in kept:
+                column.setflags(write=False)
+            self._orders[p] = kept
+        return kept
+
+    def same_recording(self, c: int) -> list[int]:
+        """Candidates that are the same recording as ``c`` (same id, ISRC or recording key), ``c`` too."""
+        found = [c]
+        for shared, column in zip(self._shared, self._columns):
+            if shared and column[c] in shared:
+                found.extend(shared[column[c]])
+        return found
+
+    def of_artist(self, artist: int) -> np.ndarray:
+        """The candidates by ``artist``."""
+        rows = self._artists.get(artist)
+        if rows is None:
+            rows = self._artists[artist] = np.flatnonzero(self.cands.artist == artist)
+        return rows
+
+    def close(self, p: int, within: float) -> int:
+        """How many candidates are within ``within`` of position ``p``'s target."""
+        count = self._close.get((p, within))
+        if count is None:
+            count = self._close[(p, within)] = int((self.cands.distances[:, p] <= within).sum())
+        return count
+
+
+def _duplicates(values: np.ndarray, rows: np.ndarray | None = None) -> dict[int, list[int]]:
+    """{value: candidate indices} for the values more than one candidate has; ``rows`` are the
+    candidate indices of ``values`` (default: their positions)."""
+    if len(values) < 2:
+        return {}
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if not repeated.size:
+        return {}
+    if rows is not None:
+        order = rows[order]
+    found: dict[int, list[int]] = {}
+    for i in repeated.tolist():
+        group = found.setdefault(int(ordered[i]), [int(order[i])])
+        group.append(int(order[i + 1]))
+    return found
+
 
 @dataclass
 class Selection:
@@ -77,50 +163,93 @@ def select(
     rng: np.random.Generator,
 ) -> Selection:
     """Greedy choice per position (see module docstring). Unfillable positions are skipped."""
-    n_cands, n_positions = cands.distances.shape
-    blocked = np.zeros(n_cands, dtype=bool)
-    # One position's distances as a contiguous row, +inf already meaning "not allowed here".
-    by_position = np.ascontiguousarray(cands.distances.T)
-    finite = np.isfinite(by_position)
-    usable = finite.any(axis=0)
+    plan = cands.plan
+    n_positions = plan.n_positions
+    artist, camelot = plan.artist, plan.camelot
+    # Candidates ruled out for the rest of the playlist: a picked recording, an artist at the cap.
+    blocked = np.zeros(len(artist), dtype=bool)
     artist_counts: dict[int, int] = {}
     picks: list[int] = []
     positions: list[int] = []
     cap_hit = False
     last = -1
     for p in range(n_positions):
-        dist = by_position[p]
-        ok = finite[p] & ~blocked
-        if last >= 0:
-            ok &= cands.artist != cands.artist[last]
-            in_tempo = ok & (np.abs(cands.tempo - cands.tempo[last]) <= max_tempo_jump)
-            if in_tempo.any():
-                ok = in_tempo
-        if not ok.any():
+        ties = _near_ties(plan, p, last, blocked, max_tempo_jump, near_tie)
+        if not ties:
             continue
-        masked = np.where(ok, dist, math.inf)
-        best = float(masked.min())
-        band = best * (1.0 + near_tie) + near_tie * TIE_FLOOR
-        ties = np.flatnonzero(masked <= band)
-        if ties.size > MAX_TIES:
-            ties = ties[np.argpartition(masked[ties], MAX_TIES - 1)[:MAX_TIES]]
-        if last >= 0 and ties.size > 1:
-            smooth = ties[camelot_compatible(cands.camelot[ties], int(cands.camelot[last]))]
-            if smooth.size:
+        if len(ties) > MAX_TIES:
+            chosen = np.array(ties)
+            chosen = chosen[np.argpartition(cands.distances[chosen, p], MAX_TIES - 1)[:MAX_TIES]]
+            ties = chosen.tolist()
+        if last >= 0 and len(ties) > 1:
+            smooth = [c for c in ties if _compatible(camelot[c], camelot[last])]
+            if smooth:
                 ties = smooth
-        ties = np.sort(ties)  # order-independent sampling => determinism for a seed
-        choice = int(ties[rng.integers(ties.size)]) if ties.size > 1 else int(ties[0])
+        ties.sort()  # order-independent sampling => determinism for a seed
+        choice = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
         picks.append(choice)
         positions.append(p)
         last = choice
-        blocked |= cands.recording == cands.recording[choice]
-        blocked |= cands.id_code == cands.id_code[choice]
-        if cands.isrc_code[choice] >= 0:
-            blocked |= cands.isrc_code == cands.isrc_code[choice]
-        artist = int(cands.artist[choice])
-        artist_counts[artist] = artist_counts.get(artist, 0) + 1
-        if artist_counts[artist] >= artist_cap:
-            before = blocked.copy()
-            blocked |= cands.artist == artist
-            cap_hit = cap_hit or bool((blocked & ~before & usable).any())
+        blocked[plan.same_recording(choice)] = True
+        a = artist[choice]
+        artist_counts[a] = artist_counts.get(a, 0) + 1
+        if artist_counts[a] >= artist_cap:
+            theirs = plan.of_artist(a)
+            # Did the cap shut out a track that could have filled some position?
+            cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked[theirs]).any())
+            blocked[theirs] = True
     return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit)
+
+
+# Nearest candidates a position looks at first; it looks further only when these cannot tell.
+FIRST_LOOK = 64
+
+
+def _near_ties(plan: _Plan, p: int, last: int, blocked: np.ndarray, max_tempo_jump: float,
+               near_tie: float) -> list[int]:
+    """Position ``p``'s near-ties: the allowed candidates within the near-tie band of the nearest
+    allowed one (candidate indices, ascending; [] when none is allowed).
+
+    Allowed: in range here, not blocked, not by the last pick's artist, and within
+    ``max_tempo_jump`` of the last pick's tempo when any candidate allowed otherwise is. The
+    candidates are in distance order, so only a prefix needs looking at: up to the end of the band
+    once a candidate in tempo is found, everything when none is.
+    """
+    rows, dist, artists, tempos = plan.order(p)
+    n = len(rows)
+    k = min(n, FIRST_LOOK)
+    while True:
+        seen = rows[:k]
+        ok = ~blocked[seen]
+        if last >= 0:
+            ok &= artists[:k] != plan.artist[last]
+            in_tempo = ok & (np.abs(tempos[:k] - plan.cands.tempo[last]) <= max_tempo_jump)
+        else:
+            in_tempo = ok
+        first = int(in_tempo.argmax()) if k else 0
+        if k and in_tempo[first]:
+            allowed = in_tempo
+        elif k < n:  # no candidate in tempo yet: whether there is one decides the rule
+            k = min(n, 4 * k)
+            continue
+        else:  # none anywhere: the tempo rule is relaxed for this step
+            allowed = ok
+            first = int(ok.argmax()) if k else 0
+            if not k or not ok[first]:
+                return []
+        band = float(dist[first]) * (1.0 + near_tie) + near_tie * TIE_FLOOR
+        end = int(dist.searchsorted(band, side="right"))
+        if end > k:  # the band goes on beyond what was looked at
+            k = end
+            continue
+        ties = seen[:end][allowed[:end]].tolist()
+        ties.sort()
+        return ties
+
+
+def _compatible(code: int, last: int) -> bool:
+    """:func:`camelot_compatible` for one pair of codes."""
+    if last < 0 or code < 0:
+        return False
+    step = (code % 12 - last % 12) % 12
+    return step == 0 or (code // 12 == last // 12 and step in (1, 11))
