@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         preview()
         event.remove(engine, "before_cursor_execute", count)
         kinds = Counter(_kind(s) for s in statements)
+        if os.environ.get("SHOW_SQL"):
+            print("\n".join(statements))
 
         times = []
         profiler = cProfile.Profile() if args.profile else None

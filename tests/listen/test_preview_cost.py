@@ -1,7 +1,7 @@
 """What one preview costs the database, and what it no longer asks it for (issue 13).
 
-A preview reads the session, the user, the moods once and the catalogue version, and writes one
-row: five statements. Album images come from the shared catalogue's own column; the new preview
+A preview reads the session with its user, the moods once and the catalogue version, and writes
+one row: four statements. Album images come from the shared catalogue's own column; the new preview
 is answered from what was just written, not read back.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _statements_of(app, action) -> Counter:
     return seen
 
 
-def test_a_preview_takes_five_statements_and_reads_the_moods_once(app, client, catalogue, fake_spotify):
+def test_a_preview_takes_four_statements_and_reads_the_moods_once(app, client, catalogue, fake_spotify):
     token = api_login(client, fake_spotify)
     api_preview(client, token)  # the first one opens the catalogue (not counted)
     answers = []
@@ -50,7 +50,7 @@ def test_a_preview_takes_five_statements_and_reads_the_moods_once(app, client, c
     assert len(body["tracks"]) == 20 and body["playlist"] is None and body["unfinished_save"] is None
     assert body["guidance"]  # the target's guidance, from the one read of the moods
     seen.pop("INSERT check_ins")  # the "before" rating asked for here; a plain preview has none
-    assert seen == Counter({"SELECT web_sessions": 1, "SELECT users": 1, "SELECT moods": 1,
+    assert seen == Counter({"SELECT web_sessions": 1, "SELECT moods": 1,  # the session row brings the user
                             "SELECT catalogue_state": 1, "INSERT previews": 1}), seen
     # What was answered is what is stored: reading the preview back gives the same tracks.
     again = client.get(f"/api/v1/previews/{body['id']}").json
