@@ -66,13 +66,16 @@ _REQUEST_MEMO = "curator_current_moods"
 
 def _current(statement, **params) -> list[StoredMood]:
     """Moods with their current versions in one statement; definitions parsed only when new."""
-    rows = db.session.execute(statement, params).all()
+    if _mood_writes_pending(db.session):
+        db.session.flush()  # what session.execute's autoflush did; the connection's execute doesn't
+    connection = db.session.connection()  # Core: a third of the ORM's cost for plain rows
+    rows = connection.execute(statement, params).all()
     parsed = current_app.extensions.setdefault(_PARSED, {})
     missing = [version_id for _, _, version_id, number in rows if (version_id, number) not in parsed]
     if missing:
         if len(parsed) > 4096:  # versions are few; this only bounds a pathological process
             parsed.clear()
-        found = db.session.execute(select(MoodVersion.id, MoodVersion.number, MoodVersion.data)
+        found = connection.execute(select(MoodVersion.id, MoodVersion.number, MoodVersion.data)
                                    .where(MoodVersion.id.in_(missing)))
         for version_id, number, data in found:
             parsed[(version_id, number)] = parse_mood(data)
@@ -88,7 +91,7 @@ def _all_current() -> list[StoredMood]:
     if not has_request_context():
         return _current(_ALL_CURRENT)
     moods = g.get(_REQUEST_MEMO)
-    if moods is None or _mood_writes_pending(db.session):  # a query would flush them first: so do we
+    if moods is None or _mood_writes_pending(db.session):  # _current flushes them, then reads
         moods = _current(_ALL_CURRENT)
         setattr(g, _REQUEST_MEMO, moods)
     return moods
