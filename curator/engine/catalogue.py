@@ -116,6 +116,10 @@ class Keys(_Column):
         text = self.raw[i].decode()
         return None if self.none_if_empty and not text else text
 
+    def take(self, rows: np.ndarray) -> list[str | None]:
+        texts = [key.decode() for key in self.raw[np.asarray(rows, dtype=np.int64)].tolist()]
+        return [text or None for text in texts] if self.none_if_empty else texts
+
 
 class Texts(_Column):
     """Free text (track names) as one UTF-8 byte buffer and row offsets into it."""
@@ -136,6 +140,11 @@ class Texts(_Column):
 
     def _one(self, i: int) -> str:
         return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes().decode()
+
+    def take(self, rows: np.ndarray) -> list[str]:
+        rows = np.asarray(rows, dtype=np.int64)
+        data = memoryview(self.data)  # sliced more cheaply than the array
+        return [data[a:b].tobytes().decode() for a, b in zip(self.offsets[rows].tolist(), self.offsets[rows + 1].tolist())]
 
     def __iter__(self) -> Iterator[str]:
         blob = self.data.tobytes()
@@ -163,11 +172,16 @@ class Coded(_Column):
         return len(self.codes)
 
     def _one(self, i: int) -> Any:
-        code = int(self.codes[i])
+        return self._value(int(self.codes[i]))
+
+    def _value(self, code: int) -> Any:
         value = self._decoded.get(code)
         if value is None:
             value = self._decoded[code] = self._decode(self.vocabulary[code])
         return value
+
+    def take(self, rows: np.ndarray) -> list[Any]:
+        return [self._value(code) for code in self.codes[np.asarray(rows, dtype=np.int64)].tolist()]
 
     def __iter__(self) -> Iterator[Any]:
         vocabulary = [self._decode(v) for v in self.vocabulary]

@@ -27,7 +27,7 @@ from curator.engine.features import (
     phrase_order,
 )
 from curator.engine.moods import MoodDefinition
-from curator.engine.reasons import arc_reasons
+from curator.engine.reasons import row_reasons
 from curator.engine.scoring import anchor_terms, exact_distances, normalised_distance, normalised_weights, preselect
 from curator.engine.sequencing import Candidates, Selection, camelot_codes, select
 
@@ -196,6 +196,9 @@ class _ArcFacts:
         self.raw_targets = denormalise(arc.targets)
         used = arc.weights.max(axis=0) > 0
         self.used_features = [(f, name) for f, name in enumerate(FEATURES) if used[f]]
+        # Each position's target as a track shows it (each track gets its own copy).
+        self.position_targets = [{name: row[f] for f, name in self.used_features}
+                                 for row in np.round(self.raw_targets, 4).tolist()]
         self.phrase_orders = [phrase_order(w) for w in arc.weights]
         s_point, s_weight = mood_point(start)
         t_point, t_weight = mood_point(target)
@@ -449,46 +452,49 @@ def _requested(length: Length) -> dict[str, float]:
 
 def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, shortfall) -> Playlist:
     facts, cands, sel = attempt.facts, attempt.cands, attempt.selection
+    positions = sel.positions
     rows = attempt.rows[sel.picks]
     raw = catalogue.features[rows].astype(np.float64)
-    norm = normalise(raw)
     # Round and convert whole arrays once: per-value Python rounding cost more than the scoring.
     raw_rows = raw.tolist()
-    feature_rows = np.round(raw, 4).tolist()
-    target_rows = np.round(facts.raw_targets[sel.positions], 4).tolist()
-    distances = np.round(cands.distances[sel.picks, sel.positions], 4).tolist()
-    used_features = facts.used_features
+    feature_rows = raw.round(4).tolist()
+    rounded_distances = cands.distances[sel.picks, positions].round(4)
+    distances = rounded_distances.tolist()
+    known_modes = [not unknown for unknown in (catalogue.mode[rows] < 0).tolist()]
     all_feats = []
-    for i, unknown_mode in enumerate((catalogue.mode[rows] < 0).tolist()):
-        feats = dict(zip(FEATURES, feature_rows[i]))
-        if unknown_mode:
+    for row, known_mode in zip(feature_rows, known_modes):
+        feats = dict(zip(FEATURES, row))
+        if not known_mode:
             feats["mode"] = None
         all_feats.append(feats)
     # Each track against its neighbours, described by the features its position weighs most.
-    reasons = arc_reasons(all_feats, start.name, target.name,
-                          [phrase_by(raw_rows[i], facts.phrase_orders[pos]) for i, pos in enumerate(sel.positions)])
-    tracks = []
-    for i, (pos, track_id, name, artists, duration) in enumerate(zip(
-            sel.positions, catalogue.ids.take(rows), catalogue.names.take(rows), catalogue.artists.take(rows),
-            catalogue.durations_ms[rows].tolist())):
-        target_row = target_rows[i]
-        tracks.append(PlaylistTrack(
-            id=str(track_id),
-            name=str(name),
+    phrase_orders = facts.phrase_orders
+    reasons = row_reasons(feature_rows, known_modes, start.name, target.name,
+                          [phrase_by(raw_row, phrase_orders[pos]) for raw_row, pos in zip(raw_rows, positions)])
+    position_targets = facts.position_targets
+    tracks = [
+        PlaylistTrack(
+            id=track_id,
+            name=name,
             artists=list(artists),
             duration_ms=int(duration),
             position=i,
-            position_target={name: target_row[f] for f, name in used_features},
+            position_target=dict(position_targets[pos]),
             distance=distances[i],
             features=all_feats[i],
             reason=reasons[i],
-        ))
+        )
+        for i, (pos, track_id, name, artists, duration) in enumerate(zip(
+            positions, catalogue.ids.take(rows), catalogue.names.take(rows), catalogue.artists.take(rows),
+            catalogue.durations_ms[rows].tolist()))
+    ]
     if tracks:
+        norm = normalise(raw)
         steps = normalised_distance(norm[1:], norm[:-1], facts.step_weights) if len(tracks) > 1 else np.zeros(1)
         stats = ArcStats(
             start_distance=_round(normalised_distance(norm[0], facts.start_point, facts.start_weights)),
             end_distance=_round(normalised_distance(norm[-1], facts.target_point, facts.target_weights)),
-            mean_distance=_round(np.mean([t.distance for t in tracks])),
+            mean_distance=_round(rounded_distances.sum() / len(distances)),  # np.mean's sum and division
             largest_step=_round(steps.max()),
         )
     else:

@@ -74,29 +74,29 @@ def describe_feature(name: str, value: float) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     v = float(value)
-    if name == "valence":
-        return _level(v, 0.35, 0.65, ("dark mood", "bittersweet mood", "bright mood"))
-    if name == "energy":
-        return _level(v, 0.35, 0.65, ("low energy", "moderate energy", "high energy"))
-    if name == "danceability":
-        return _level(v, 0.4, 0.65, ("free-flowing rhythm", "steady groove", "danceable"))
-    if name == "acousticness":
-        return "acoustic" if v >= 0.5 else "electric"
-    if name == "instrumentalness":
-        return "instrumental" if v >= 0.5 else "with vocals"
-    if name == "speechiness":
-        return "spoken word" if v >= 0.33 else "sung"
-    if name == "liveness":
-        return "live recording" if v >= 0.6 else "studio recording"
-    if name == "loudness":
-        return _level(v, -14.0, -7.0, ("quiet", "medium volume", "loud"))
-    if name == "tempo":
-        return f"{round(v)} BPM"
-    if name == "mode":
-        if v == UNKNOWN_MODE:
-            return None
-        return "major key" if v > UNKNOWN_MODE else "minor key"
-    raise KeyError(name)
+    return _DESCRIBE[name](v)
+
+
+def _describe_mode(v: float) -> str | None:
+    if v == UNKNOWN_MODE:
+        return None
+    return "major key" if v > UNKNOWN_MODE else "minor key"
+
+
+# describe_feature per feature, for a value already known to be a float and not NaN.
+_DESCRIBE = {
+    "valence": lambda v: _level(v, 0.35, 0.65, ("dark mood", "bittersweet mood", "bright mood")),
+    "energy": lambda v: _level(v, 0.35, 0.65, ("low energy", "moderate energy", "high energy")),
+    "danceability": lambda v: _level(v, 0.4, 0.65, ("free-flowing rhythm", "steady groove", "danceable")),
+    "acousticness": lambda v: "acoustic" if v >= 0.5 else "electric",
+    "instrumentalness": lambda v: "instrumental" if v >= 0.5 else "with vocals",
+    "speechiness": lambda v: "spoken word" if v >= 0.33 else "sung",
+    "liveness": lambda v: "live recording" if v >= 0.6 else "studio recording",
+    "loudness": lambda v: _level(v, -14.0, -7.0, ("quiet", "medium volume", "loud")),
+    "tempo": lambda v: f"{round(v)} BPM",
+    "mode": _describe_mode,
+}
+_DESCRIBE_AT = [_DESCRIBE[name] for name in FEATURES]
 
 
 def reason_phrase(raw_features: np.ndarray, weights: np.ndarray, limit: int = 3) -> str:
@@ -125,7 +125,10 @@ def phrase_by(raw_features: list[float], order: list[int], limit: int = 3) -> st
     for i in order:
         if len(phrases) >= limit:
             break
-        phrase = describe_feature(FEATURES[i], raw_features[i])
+        value = raw_features[i]  # describe_feature, inline
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        phrase = _DESCRIBE_AT[i](float(value))
         if phrase:
             phrases.append(phrase)
     return ", ".join(phrases) if phrases else "closest match"

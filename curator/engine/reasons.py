@@ -9,9 +9,9 @@ neighbouring tracks get the same sentence.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
-from curator.engine.features import describe_feature
+from curator.engine.features import FEATURE_INDEX, MODE, describe_feature
 
 # How big a change must be to mention it, and the span that counts as a "large" change, per
 # feature (raw units). A change below the first is not worth a word.
@@ -36,51 +36,79 @@ def _value(features: Mapping, name: str) -> float | None:
 
 def _mode(features: Mapping) -> int | None:
     """1 major, 0 minor, None unknown (stored as None or 0.5)."""
-    value = _value(features, "mode")
-    if value is None or value == 0.5:
+    return _mode_of(_value(features, "mode"))
+
+
+def _mode_of(value: float | None) -> int | None:
+    """:func:`_mode` of a mode value already read (None or NaN unknown)."""
+    if value is None or value != value or value == 0.5:
         return None
     return 1 if value > 0.5 else 0
 
 
-# The features a reason reads, taken out of each track's mapping once (as floats, None when unknown).
+# The features a reason reads, taken out of each track's mapping once (as floats, None when
+# unknown), in this order; where each is in a track's values, and in a row over FEATURES.
 _READ = tuple(dict.fromkeys((*TRAITS, *WORDS)))
+_AT = {name: i for i, name in enumerate(_READ)}
+_FROM_ROW = tuple(FEATURE_INDEX[name] for name in _READ)
+# What _changes compares: (where in the values, NOTICEABLE, LARGE, word up, word down) per feature.
+_COMPARED = tuple((_AT[name], NOTICEABLE[name], LARGE[name], up, down) for name, (up, down) in WORDS.items())
+_TRAITS_AT = tuple((name, _AT[name]) for name in TRAITS)
 
 
 class _Track:
-    """One track's values as the sentences use them, read once per playlist."""
+    """One track's values as the sentences use them (in :data:`_READ` order), read once per playlist."""
 
     __slots__ = ("values", "mode")
 
-    def __init__(self, features: Mapping):
-        self.values = {name: _value(features, name) for name in _READ}
-        self.mode = _mode(features)
+    def __init__(self, values: tuple[float | None, ...], mode: int | None):
+        self.values = values
+        self.mode = mode
+
+    @classmethod
+    def of(cls, features: Mapping) -> _Track:
+        return cls(tuple(_value(features, name) for name in _READ), _mode(features))
+
+    @classmethod
+    def of_row(cls, row: Sequence[float], known_mode: bool) -> _Track:
+        """A track from its values over FEATURES as floats (NaN unknown), its mode unknown unless
+        ``known_mode``: what :meth:`of` reads from that row as a mapping (mode None when unknown)."""
+        values = tuple(None if (v := row[i]) != v else v for i in _FROM_ROW)
+        return cls(values, _mode_of(row[MODE]) if known_mode else None)
 
 
 def _traits(track: _Track, limit: int = 3) -> str:
     """A few words for one track: "low energy, bright mood, 92 BPM"."""
     values = track.values
-    words = [describe_feature(name, v) for name in TRAITS if (v := values[name]) is not None]
+    words = [describe_feature(name, v) for name, i in _TRAITS_AT if (v := values[i]) is not None]
     return ", ".join([w for w in words if w][:limit])
+
+
+def _by_size(change: tuple[float, str]) -> float:
+    return -change[0]
 
 
 def _changes(prev: _Track, cur: _Track) -> list[tuple[float, str]]:
     """Noticeable changes from `prev` to `cur`, largest first: (size as a share of LARGE, word)."""
     found = []
     before, after = prev.values, cur.values
-    for name, (up, down) in WORDS.items():
-        a, b = before[name], after[name]
+    for i, noticeable, large, up, down in _COMPARED:
+        a, b = before[i], after[i]
         if a is None or b is None:
             continue
         delta = b - a
-        if abs(delta) >= NOTICEABLE[name]:
-            found.append((abs(delta) / LARGE[name], up if delta > 0 else down))
+        if abs(delta) >= noticeable:
+            found.append((abs(delta) / large, up if delta > 0 else down))
+    if len(found) < 2:
+        return found
     # Energy and loudness mostly move together: "softer and quieter" says one thing twice.
     words = [w for _, w in found]
     if "softer" in words and "quieter" in words:
         found = [c for c in found if c[1] != "quieter"]
     if "livelier" in words and "louder" in words:
         found = [c for c in found if c[1] != "louder"]
-    return sorted(found, key=lambda c: -c[0])
+    found.sort(key=_by_size)
+    return found
 
 
 def _degree(size: float) -> str:
@@ -91,18 +119,25 @@ def _degree(size: float) -> str:
     return ""
 
 
-def _comparison(changes: list[tuple[float, str]], count: int) -> str | None:
+def _comparisons(changes: list[tuple[float, str]]) -> tuple[str | None, str | None]:
+    """How the track compares with the last, by its largest change and by its two largest:
+    "a little slower than the last", "a little slower and softer than the last" (None, None when
+    nothing changed noticeably; the same sentence twice when one thing did)."""
     if not changes:
-        return None
-    picked = changes[:count]
-    words = [w for _, w in picked]
-    phrase = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-    return f"{_degree(picked[0][0])}{phrase} than the last"
+        return None, None
+    size, word = changes[0]
+    degree = _degree(size)
+    one = f"{degree}{word} than the last"
+    if len(changes) == 1:
+        return one, one
+    return one, f"{degree}{word} and {changes[1][1]} than the last"
 
 
-# (feature, words when above everything before, words when below) for _History.firsts.
-_EXTREMES = (("energy", "the liveliest so far", "the gentlest so far"),
-             ("valence", "the brightest so far", "the darkest so far"))
+# (where in the values, words when above everything before, words when below, half of NOTICEABLE)
+# per feature for _History.firsts.
+_EXTREMES = tuple((_AT[name], high, low, NOTICEABLE[name] / 2) for name, high, low in (
+    ("energy", "the liveliest so far", "the gentlest so far"),
+    ("valence", "the brightest so far", "the darkest so far")))
 
 
 class _History:
@@ -112,8 +147,9 @@ class _History:
         self.count = 0
         self.modes: set[int] = set()
         self.known_modes = 0
-        self.highest: dict[str, float] = {}
-        self.lowest: dict[str, float] = {}
+        # Per _EXTREMES entry, the highest and lowest value so far (None before any).
+        self.highest: list[float | None] = [None] * len(_EXTREMES)
+        self.lowest: list[float | None] = [None] * len(_EXTREMES)
 
     def firsts(self, cur: _Track) -> list[str]:
         """What ``cur`` is the first (or most) of, compared with every track before it."""
@@ -122,13 +158,14 @@ class _History:
         if mode is not None and self.known_modes >= 2 and mode not in self.modes:
             notes.append("first major-key track" if mode == 1 else "first minor-key track")
         if self.count >= 3:
-            for name, high, low in _EXTREMES:
-                v = cur.values[name]
-                if v is None or name not in self.highest:
+            for e, (i, high, low, margin) in enumerate(_EXTREMES):
+                v = cur.values[i]
+                highest = self.highest[e]
+                if v is None or highest is None:
                     continue
-                if v > self.highest[name] + NOTICEABLE[name] / 2:
+                if v > highest + margin:
                     notes.append(high)
-                elif v < self.lowest[name] - NOTICEABLE[name] / 2:
+                elif v < self.lowest[e] - margin:
                     notes.append(low)
         return notes[:1]
 
@@ -137,11 +174,14 @@ class _History:
         if track.mode is not None:
             self.modes.add(track.mode)
             self.known_modes += 1
-        for name, _, _ in _EXTREMES:
-            v = track.values[name]
+        for e, (i, _, _, _) in enumerate(_EXTREMES):
+            v = track.values[i]
             if v is not None:
-                self.highest[name] = max(self.highest.get(name, v), v)
-                self.lowest[name] = min(self.lowest.get(name, v), v)
+                highest, lowest = self.highest[e], self.lowest[e]
+                if highest is None or v > highest:  # max(highest, v): the first of equals stays
+                    self.highest[e] = v
+                if lowest is None or v < lowest:
+                    self.lowest[e] = v
 
 
 def _capital(text: str) -> str:
@@ -149,35 +189,48 @@ def _capital(text: str) -> str:
 
 
 def _candidates(i: int, tracks: Sequence[_Track], history: _History, start_name: str, target_name: str,
-                traits: str | None) -> list[str]:
-    """Reasons for track `i`, best first; the caller takes the first that differs from the last."""
+                traits: str | None) -> Iterator[str]:
+    """Reasons for track `i`, best first; the caller takes the first that differs from the last.
+
+    Made as they are asked for (mostly the first is taken); ``history`` must not change while
+    they are (it is read before the first)."""
     cur, n = tracks[i], len(tracks)
     traits = _traits(cur) if traits is None else traits
     if n == 1:
-        return [f"{target_name}: {traits}" if traits else target_name]
+        yield f"{target_name}: {traits}" if traits else target_name
+        return
     if i == 0:
         meets = f"Meets you in your {start_name.lower()} mood"
-        return [f"{meets}: {traits}" if traits else meets]
-    changes = _changes(tracks[i - 1], cur)
-    one, two = _comparison(changes, 1), _comparison(changes, 2)
+        yield f"{meets}: {traits}" if traits else meets
+        return
+    one, two = _comparisons(_changes(tracks[i - 1], cur))
     if i == n - 1:
         arrive = f"Arrives at {target_name.lower()}"
-        return [f"{arrive}: {traits}" if traits else arrive, f"{arrive}, {two}" if two else arrive]
+        yield f"{arrive}: {traits}" if traits else arrive
+        yield f"{arrive}, {two}" if two else arrive
+        return
     firsts = history.firsts(cur)
-    options = []
-    lead = f"Halfway to {target_name.lower()}: " if n >= 5 and i == (n - 1) // 2 else ""
+    if n >= 5 and i == (n - 1) // 2:
+        lead = f"Halfway to {target_name.lower()}: "
+        for option in _middle(one, two, firsts, traits):
+            yield lead + option[:1].lower() + option[1:]
+    else:
+        yield from _middle(one, two, firsts, traits)
+
+
+def _middle(one: str | None, two: str | None, firsts: list[str], traits: str) -> Iterator[str]:
+    """:func:`_candidates` for a track between the first and the last, before any lead."""
     if firsts and two:
-        options.append(f"{_capital(firsts[0])}, {one}")
+        yield f"{_capital(firsts[0])}, {one}"
     if two:
-        options.append(_capital(two))
+        yield _capital(two)
     if firsts:
-        options.append(_capital(firsts[0]))
+        yield _capital(firsts[0])
     if one and one != two:
-        options.append(_capital(one))
-    options.append("Holds the mood of the last" + (f": {traits}" if traits else ""))
+        yield _capital(one)
+    yield "Holds the mood of the last" + (f": {traits}" if traits else "")
     if traits:
-        options.append(f"Stays close to the last, {traits}")
-    return [lead + (o if not lead else o[:1].lower() + o[1:]) for o in options]
+        yield f"Stays close to the last, {traits}"
 
 
 def arc_reasons(tracks: Sequence[Mapping], start_name: str, target_name: str,
@@ -189,15 +242,30 @@ def arc_reasons(tracks: Sequence[Mapping], start_name: str, target_name: str,
     each track in a few words (e.g. the features its mood weighs most); otherwise energy,
     valence and tempo do.
     """
-    read = [_Track(features) for features in tracks]
+    return _reasons([_Track.of(features) for features in tracks], start_name, target_name, traits)
+
+
+def row_reasons(rows: Sequence[Sequence[float]], known_modes: Sequence[bool], start_name: str, target_name: str,
+                traits: Sequence[str] | None = None) -> list[str]:
+    """:func:`arc_reasons` for tracks given as rows of values over FEATURES (floats, NaN unknown),
+    each track's mode unknown unless ``known_modes`` says otherwise: the reasons of the mappings
+    ``dict(zip(FEATURES, row))`` with ``"mode": None`` where the mode is unknown."""
+    return _reasons([_Track.of_row(row, known) for row, known in zip(rows, known_modes)],
+                    start_name, target_name, traits)
+
+
+def _reasons(read: list[_Track], start_name: str, target_name: str, traits: Sequence[str] | None) -> list[str]:
     history = _History()
     reasons: list[str] = []
+    previous = None
     for i in range(len(read)):
-        previous = reasons[-1] if reasons else None
         options = _candidates(i, read, history, start_name, target_name, traits[i] if traits is not None else None)
+        best = choice = next(options)
+        if choice == previous:
+            choice = next((o for o in options if o != previous), None)
+            if choice is None:  # every wording matched the last one: say where it sits instead
+                choice = f"{best} (track {i + 1})"
         history.add(read[i])
-        choice = next((o for o in options if o != previous), None)
-        if choice is None:  # every wording matched the last one: say where it sits instead
-            choice = f"{options[0]} (track {i + 1})"
         reasons.append(choice)
+        previous = choice
     return reasons

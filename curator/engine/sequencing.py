@@ -10,8 +10,10 @@ Rules, from hard to soft:
     near-ties keeps quality while letting another seed give another playlist.
 
 Everything here works on a small candidate set (thousands of rows). Each position looks at its
-candidates nearest first and stops once the near-tie band is closed (a few dozen rows, usually);
-only when that walk cannot settle a position does it take one vectorised pass over every row.
+candidates nearest first and stops once the near-tie band is closed (a few dozen rows, usually):
+that walk runs in plain Python over the position's nearest rows as lists, since numpy's cost per
+call (microseconds) outweighs the work on so few values. Only when those rows cannot settle a
+position does it take vectorised passes over longer prefixes.
 """
 from __future__ import annotations
 
@@ -82,7 +84,9 @@ class _Plan:
         self.artist = cands.artist.tolist()
         self.isrc_code = cands.isrc_code.tolist()
         self.camelot = cands.camelot.tolist()
+        self.tempo = cands.tempo.tolist()
         self._orders: list[tuple[np.ndarray, ...] | None] = [None] * self.n_positions
+        self._heads: list[tuple | None] = [None] * self.n_positions
         self._artists: dict[int, np.ndarray] = {}
         self._close: dict[tuple[int, float], int] = {}
         # Candidates that share a recording, an id or an ISRC with some other candidate, by value.
@@ -102,6 +106,16 @@ class _Plan:
             for column in kept:
                 column.setflags(write=False)
             self._orders[p] = kept
+        return kept
+
+    def head(self, p: int) -> tuple[list[int], list[float], list[int], list[float], bool]:
+        """The first :data:`FIRST_LOOK` rows of :meth:`order` as lists, and whether that is all of them."""
+        kept = self._heads[p]
+        if kept is None:
+            rows, dist, artists, tempos = self.order(p)
+            kept = self._heads[p] = (rows[:FIRST_LOOK].tolist(), dist[:FIRST_LOOK].tolist(),
+                                     artists[:FIRST_LOOK].tolist(), tempos[:FIRST_LOOK].tolist(),
+                                     len(rows) <= FIRST_LOOK)
         return kept
 
     def same_recording(self, c: int) -> list[int]:
@@ -167,22 +181,27 @@ def select(
     n_positions = plan.n_positions
     artist, camelot = plan.artist, plan.camelot
     # Candidates ruled out for the rest of the playlist: a picked recording, an artist at the cap.
-    blocked = np.zeros(len(artist), dtype=bool)
+    # One set of flags, read one by one as a bytearray and as a whole through the numpy view.
+    blocked = bytearray(len(artist))
+    blocked_rows = np.frombuffer(blocked, dtype=np.bool_)
     artist_counts: dict[int, int] = {}
     picks: list[int] = []
     positions: list[int] = []
     cap_hit = False
     last = -1
     for p in range(n_positions):
-        ties = _near_ties(plan, p, last, blocked, max_tempo_jump, near_tie)
+        ties = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie)
+        if ties is None:  # the nearest rows cannot settle it: look further
+            ties = _near_ties(plan, p, last, blocked_rows, max_tempo_jump, near_tie)
+            if len(ties) > MAX_TIES:
+                chosen = np.array(ties)
+                chosen = chosen[np.argpartition(cands.distances[chosen, p], MAX_TIES - 1)[:MAX_TIES]]
+                ties = chosen.tolist()
         if not ties:
             continue
-        if len(ties) > MAX_TIES:
-            chosen = np.array(ties)
-            chosen = chosen[np.argpartition(cands.distances[chosen, p], MAX_TIES - 1)[:MAX_TIES]]
-            ties = chosen.tolist()
         if last >= 0 and len(ties) > 1:
-            smooth = [c for c in ties if _compatible(camelot[c], camelot[last])]
+            mixes = _MIXES_WITH[camelot[last] + 1]
+            smooth = [c for c in ties if camelot[c] in mixes]
             if smooth:
                 ties = smooth
         ties.sort()  # order-independent sampling => determinism for a seed
@@ -190,19 +209,67 @@ def select(
         picks.append(choice)
         positions.append(p)
         last = choice
-        blocked[plan.same_recording(choice)] = True
+        for c in plan.same_recording(choice):
+            blocked[c] = 1
         a = artist[choice]
         artist_counts[a] = artist_counts.get(a, 0) + 1
         if artist_counts[a] >= artist_cap:
             theirs = plan.of_artist(a)
             # Did the cap shut out a track that could have filled some position?
-            cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked[theirs]).any())
-            blocked[theirs] = True
+            cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
+            blocked_rows[theirs] = True
     return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit)
 
 
 # Nearest candidates a position looks at first; it looks further only when these cannot tell.
 FIRST_LOOK = 64
+
+
+def _near_ties_head(plan: _Plan, p: int, last: int, blocked: bytearray, max_tempo_jump: float,
+                    near_tie: float) -> list[int] | None:
+    """:func:`_near_ties`, capped at the :data:`MAX_TIES` nearest as :func:`select` caps them, from
+    position ``p``'s :meth:`_Plan.head` alone; None when those rows cannot tell (no allowed
+    candidate in tempo among them, the band going on beyond them, or the nearest
+    :data:`MAX_TIES` not set apart from the rest by their distance)."""
+    rows, dist, artists, tempos, complete = plan.head(p)
+    k = len(rows)
+    first = -1
+    if last < 0:
+        last_artist, last_tempo = None, 0.0
+        for j in range(k):
+            if not blocked[rows[j]]:
+                first = j
+                break
+    else:
+        last_artist, last_tempo = plan.artist[last], plan.tempo[last]
+        for j in range(k):
+            if blocked[rows[j]] or artists[j] == last_artist:
+                continue
+            if abs(tempos[j] - last_tempo) <= max_tempo_jump:
+                first = j
+                break
+    if first < 0:
+        return [] if complete and last < 0 else None
+    band = dist[first] * (1.0 + near_tie) + near_tie * TIE_FLOOR
+    ties = [rows[first]]
+    farthest = dist[first]  # of the ties so far
+    for j in range(first + 1, k):
+        d = dist[j]
+        if d > band:
+            break
+        c = rows[j]
+        if blocked[c] or (last >= 0 and (artists[j] == last_artist or not abs(tempos[j] - last_tempo) <= max_tempo_jump)):
+            continue
+        if len(ties) == MAX_TIES:
+            # A further tie: select keeps the MAX_TIES nearest, which these are unless this one is
+            # as near as the last of them (then numpy's choice among equals decides).
+            return ties if farthest < d else None
+        ties.append(c)
+        farthest = d
+    else:
+        if not complete:  # the band may go on beyond the rows looked at
+            return None
+    return ties
 
 
 def _near_ties(plan: _Plan, p: int, last: int, blocked: np.ndarray, max_tempo_jump: float,
@@ -253,3 +320,7 @@ def _compatible(code: int, last: int) -> bool:
         return False
     step = (code % 12 - last % 12) % 12
     return step == 0 or (code // 12 == last // 12 and step in (1, 11))
+
+
+# The codes (-1..23, see camelot_codes) that mix with each code, at index code + 1.
+_MIXES_WITH = [frozenset(c for c in range(24) if _compatible(c, last)) for last in range(-1, 24)]

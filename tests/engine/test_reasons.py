@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import random
 
-from curator.engine.reasons import arc_reasons
+from curator.engine.features import FEATURES
+from curator.engine.reasons import arc_reasons, row_reasons
 
 
 def track(energy=0.5, valence=0.5, tempo=110.0, acousticness=0.3, loudness=-9.0, danceability=0.5, mode=0):
@@ -72,3 +73,16 @@ def test_random_arcs_never_repeat_a_sentence_in_a_row():
 
 def test_one_track_is_just_the_target():
     assert arc_reasons([track(energy=0.2)], "Anxious", "Calm") == ["Calm: low energy, bittersweet mood, 110 BPM"]
+
+
+def test_rows_read_as_their_mappings():
+    rng = random.Random(5)
+    for _ in range(300):
+        n = rng.randint(1, 25)
+        rows = [[rng.choice([rng.random(), rng.uniform(-30, 200), 0.5, float("nan")]) for _ in FEATURES] for _ in range(n)]
+        if n > 3:
+            rows[1:3] = [list(rows[1]) for _ in range(2)]
+        known = [rng.random() < 0.8 for _ in range(n)]
+        mappings = [dict(zip(FEATURES, row), **({} if k else {"mode": None})) for row, k in zip(rows, known)]
+        traits = [rng.choice(["", "low energy", "70 BPM"]) for _ in range(n)] if rng.random() < 0.5 else None
+        assert row_reasons(rows, known, "Anxious", "Calm", traits) == arc_reasons(mappings, "Anxious", "Calm", traits)

@@ -1,0 +1,48 @@
+"""select's short walk over each position's nearest rows chooses what its vectorised passes choose."""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from curator.engine import sequencing
+from curator.engine.sequencing import Candidates, select
+
+
+def candidates(rng: np.random.Generator) -> Candidates:
+    n = int(rng.choice([1, 5, 40, 200, 1500]))
+    positions = int(rng.integers(1, 25))
+    distances = rng.random((n, positions)) * rng.choice([0.05, 0.5, 2.0])
+    if rng.random() < 0.5:  # coarse distances: many exact ties, also at the twelfth place
+        distances = np.round(distances, int(rng.integers(1, 3)))
+    distances[rng.random((n, positions)) < rng.choice([0.0, 0.3, 0.9])] = math.inf
+    tempo_step = float(rng.choice([1e-9, 5.0]))  # whole steps: jumps exactly at the limit
+    return Candidates(
+        distances=distances,
+        artist=rng.integers(0, max(1, n // int(rng.choice([1, 3, 10]))), n),
+        id_code=rng.integers(0, max(1, n - n // 10), n),
+        isrc_code=np.where(rng.random(n) < 0.3, rng.integers(0, max(1, n // 2), n), -1),
+        recording=rng.integers(0, max(1, n - n // 8), n),
+        tempo=np.where(rng.random(n) < 0.02, math.nan, np.round(rng.uniform(60, 180, n) / tempo_step) * tempo_step),
+        camelot=rng.integers(-1, 24, n),
+        durations_ms=rng.integers(60_000, 400_000, n),
+    )
+
+
+def choices(cands: Candidates, seed: int, **options):
+    sel = select(cands, rng=np.random.default_rng(seed), **options)
+    return sel.picks, sel.positions, sel.unfilled, sel.artist_cap_hit
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_the_nearest_rows_walk_agrees_with_the_vectorised_passes(case, monkeypatch):
+    rng = np.random.default_rng(case)
+    for _ in range(40):
+        cands = candidates(rng)
+        options = {"artist_cap": int(rng.choice([1, 2, 3, 50])), "max_tempo_jump": float(rng.choice([2.0, 25.0, 500.0])),
+                   "near_tie": float(rng.choice([0.0, 0.05, 0.5, 1.0]))}
+        seed = int(rng.integers(2**32))
+        walked = choices(cands, seed, **options)
+        with monkeypatch.context() as m:
+            m.setattr(sequencing, "_near_ties_head", lambda *args: None)  # always the vectorised passes
+            assert choices(replace(cands), seed, **options) == walked
