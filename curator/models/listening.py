@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from curator.extensions import db
@@ -61,7 +61,12 @@ class PlaylistSave(db.Model):
     """One preview's way into Spotify, step by step, so a retry resumes instead of repeating."""
 
     __tablename__ = "playlist_saves"
-    __table_args__ = (UniqueConstraint("user_id", "idempotency_key", name="uq_playlist_saves_user_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_playlist_saves_user_key"),
+        # The history page: a listener's finished saves, newest first, read a page at a time from
+        # the index's end instead of sorting all of them (3,000 saves: 2.7 ms -> a few rows).
+        Index("ix_playlist_saves_user_state_completed", "user_id", "state", "completed_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     preview_id: Mapped[str] = mapped_column(ForeignKey("previews.id", ondelete="CASCADE"), unique=True)
@@ -92,6 +97,9 @@ class CheckIn(db.Model):
     """How strongly the listener felt, 1-5, before or after listening to a preview's playlist."""
 
     __tablename__ = "check_ins"
+    # The history chart reads a listener's latest check-ins: from the index's end, not a sort of
+    # all of them (6,000 check-ins: 12 ms).
+    __table_args__ = (Index("ix_check_ins_user_at", "user_id", "at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
