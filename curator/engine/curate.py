@@ -114,6 +114,7 @@ class PlaylistTrack:
     distance: float
     features: dict[str, float | None]
     reason: str
+    album_image: str | None = None  # the catalogue's album image URL, when it knows one
 
 
 @dataclass(frozen=True)
@@ -483,10 +484,11 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
             distance=distances[i],
             features=all_feats[i],
             reason=reasons[i],
+            album_image=image,
         )
-        for i, (pos, track_id, name, artists, duration) in enumerate(zip(
+        for i, (pos, track_id, name, artists, duration, image) in enumerate(zip(
             positions, catalogue.ids.take(rows), catalogue.names.take(rows), catalogue.artists.take(rows),
-            catalogue.durations_ms[rows].tolist()))
+            catalogue.durations_ms[rows].tolist(), catalogue.images.take(rows)))
     ]
     if tracks:
         norm = normalise(raw)

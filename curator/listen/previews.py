@@ -219,14 +219,13 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         raise Unprocessable(playlist.shortfall or "No tracks fit these choices; try fewer filters.",
                             field="from_my_music" if req.from_my_music else "to")
 
-    images = album_images(catalogue, [t.id for t in playlist.tracks])
     rows = []
     for t in playlist.tracks:
         rows.append({
             "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
             "position": t.position, "reason": t.reason, "distance": t.distance,
             "position_target": t.position_target, "features": t.features,
-            "album_image": images.get(t.id),
+            "album_image": t.album_image,
         })
     if pinned:
         rows = editing.pin(rows, pinned)
@@ -248,14 +247,6 @@ def create_preview(user, req: PreviewRequest, *, gateway=None, parent_id: str | 
         db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=start.slug,
                                to_slug=target.slug, moment="before", rating=req.before_rating))
     return preview
-
-
-def album_images(catalogue, track_ids: list[str]) -> dict[str, str]:
-    """Album image URLs the catalogue knows for these tracks (CSV imports usually have none).
-
-    Read from the catalogue's own column, not the database: a statement per preview saved."""
-    return {catalogue.ids[row]: url for row in catalogue.rows_of(track_ids).tolist()
-            if (url := catalogue.images[row])}
 
 
 def request_of(preview: Preview) -> PreviewRequest:
