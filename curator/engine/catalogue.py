@@ -175,10 +175,11 @@ class Coded(_Column):
         return self._value(int(self.codes[i]))
 
     def _value(self, code: int) -> Any:
-        value = self._decoded.get(code)
-        if value is None:
+        try:
+            return self._decoded[code]
+        except KeyError:  # first time (a decoded None, an unknown album image, is kept too)
             value = self._decoded[code] = self._decode(self.vocabulary[code])
-        return value
+            return value
 
     def take(self, rows: np.ndarray) -> list[Any]:
         return [self._value(code) for code in self.codes[np.asarray(rows, dtype=np.int64)].tolist()]
