@@ -47,8 +47,9 @@ def _json_int(text: str) -> int:
 
 
 class JSONProvider(jsoncodec.JSONProvider):
-    """Flask's JSON (written with orjson, see curator/jsoncodec.py), except that nesting too deep to parse is a ValueError (bad JSON, a 400), and
-    integers beyond a float's range or lone surrogates in strings are a clear 400 (CuratorError)."""
+    """Flask's JSON (written with orjson, see curator/jsoncodec.py), except that nesting too deep
+    to parse is a ValueError (bad JSON, a 400), and integers beyond a float's range or lone
+    surrogates in strings are a clear 400 (CuratorError)."""
 
     def loads(self, s, **kwargs):
         kwargs.setdefault("parse_int", _json_int)

@@ -64,12 +64,12 @@ _ALL_CURRENT = (select(*_CURRENT).join(MoodVersion, MoodVersion.id == Mood.curre
 _REQUEST_MEMO = "curator_current_moods"
 
 
-def _current(statement, **params) -> list[StoredMood]:
-    """Moods with their current versions in one statement; definitions parsed only when new."""
+def _read_current() -> list[StoredMood]:
+    """Every mood with its current version in one statement; definitions parsed only when new."""
     if _mood_writes_pending(db.session):
         db.session.flush()  # what session.execute's autoflush did; the connection's execute doesn't
     connection = db.session.connection()  # Core: a third of the ORM's cost for plain rows
-    rows = connection.execute(statement, params).all()
+    rows = connection.execute(_ALL_CURRENT).all()
     parsed = current_app.extensions.setdefault(_PARSED, {})
     missing = [version_id for _, _, version_id, number in rows if (version_id, number) not in parsed]
     if missing:
@@ -89,10 +89,10 @@ def _all_current() -> list[StoredMood]:
     Outside a request (CLI commands, the job worker, which may live for hours) every call reads
     the database, so nothing there can go stale."""
     if not has_request_context():
-        return _current(_ALL_CURRENT)
+        return _read_current()
     moods = g.get(_REQUEST_MEMO)
-    if moods is None or _mood_writes_pending(db.session):  # _current flushes them, then reads
-        moods = _current(_ALL_CURRENT)
+    if moods is None or _mood_writes_pending(db.session):  # _read_current flushes them, then reads
+        moods = _read_current()
         setattr(g, _REQUEST_MEMO, moods)
     return moods
 
