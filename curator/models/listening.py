@@ -70,7 +70,8 @@ class PlaylistSave(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     preview_id: Mapped[str] = mapped_column(ForeignKey("previews.id", ondelete="CASCADE"), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Indexed as the first column of ix_playlist_saves_user_state_completed.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), default=SAVE_PENDING)
     # Short random text put in the playlist description: finds the playlist after a create timed out.
@@ -102,7 +103,8 @@ class CheckIn(db.Model):
     __table_args__ = (Index("ix_check_ins_user_at", "user_id", "at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Indexed as the first column of ix_check_ins_user_at.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     preview_id: Mapped[str | None] = mapped_column(ForeignKey("previews.id", ondelete="SET NULL"), index=True)
     from_slug: Mapped[str] = mapped_column(String(40))
     to_slug: Mapped[str] = mapped_column(String(40))
