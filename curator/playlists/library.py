@@ -3,12 +3,21 @@
 The extra scopes are asked for only when the listener first chooses this option. Their tracks
 go into the catalogue through the feature providers; tracks no provider has features for are
 left out, and the listener is told how many.
+
+Three steps, which the service runs before the preview's own transaction: `read_library` asks
+Spotify (nothing written), `store_tracks` adds the tracks and `fetch_features` asks the providers
+(over HTTP first, then writes), each step committed by the service on its own; `candidates` is
+what the preview draws from.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from curator.errors import CuratorError
+from curator.catalogue.matrix import tracks_catalogue
+from curator.catalogue.providers import fetch_missing_features
+from curator.catalogue.store import upsert_spotify_tracks
+from curator.engine.catalogue import Catalogue
+from curator.playlists.errors import ScopeRequired
 from curator.spotify.gateway import LIBRARY_SCOPES
 from curator.spotify.token_store import granted_scopes
 
@@ -16,21 +25,10 @@ SAVED_LIMIT = 200
 TOP_LIMIT = 100
 
 
-class ScopeRequired(CuratorError):
-    """The listener has not (yet) let Curator read this part of their Spotify account."""
-
-    status = 403
-    code = "scope_required"
-
-    def __init__(self, message: str, *, scopes: str):
-        super().__init__(message, field="from_my_music")
-        self.scopes = scopes
-
-
 @dataclass(frozen=True)
 class MyMusic:
     track_ids: frozenset[str]
-    catalogue: object  # curator.engine.Catalogue, refreshed after the upsert
+    catalogue: Catalogue  # just these tracks: the shared catalogue leaves listeners' own out
     left_out: int
     notice: str | None
 
@@ -39,19 +37,14 @@ def has_library_access(user_id: int) -> bool:
     return set(LIBRARY_SCOPES) <= granted_scopes(user_id)
 
 
-def my_music_candidates(user, gateway=None) -> MyMusic:
-    """Read the listener's saved and top tracks, make sure they have features, return their ids."""
-    from curator import spotify
-    from curator.catalogue.matrix import tracks_catalogue
-    from curator.catalogue.providers import fetch_missing_features
-    from curator.catalogue.store import upsert_spotify_tracks
-    from curator.extensions import db
+def read_library(user, gateway) -> list[dict]:
+    """The listener's saved and top tracks from Spotify (TrackObjects, each once); writes nothing.
 
+    `ScopeRequired` when the listener has not let Curator read them."""
     if not has_library_access(user.id):
         raise ScopeRequired(
             "To use music you know, Curator needs to read your saved and top tracks: log in again at "
             "/login?scopes=library to allow it.", scopes="library")
-    gateway = gateway or spotify.user_gateway()
     objects: dict[str, dict] = {}
     for item in gateway.saved_tracks(limit=SAVED_LIMIT):
         track = (item or {}).get("track")
@@ -60,21 +53,31 @@ def my_music_candidates(user, gateway=None) -> MyMusic:
     for track in gateway.top_tracks(limit=TOP_LIMIT):
         if track and track.get("id"):
             objects.setdefault(track["id"], track)
-    ids = upsert_spotify_tracks(list(objects.values()), source="library") if objects else []
-    # Committed before the providers are asked over HTTP, so no write waits on them.
-    db.session.commit()
-    if ids:
-        # Tracks no provider knew lately are not asked about again on every preview.
-        fetch_missing_features(ids, gateway=gateway, skip_recently_missing=True)
-        db.session.commit()
-    catalogue = tracks_catalogue(ids)  # the shared catalogue leaves listeners' own tracks out
-    present = {i for i in ids if _in_catalogue(catalogue, i)}
-    left_out = len(set(ids)) - len(present)
+    return list(objects.values())
+
+
+def store_tracks(tracks: list[dict]) -> list[str]:
+    """Add the listener's tracks to the catalogue's table (not to the shared catalogue); their ids."""
+    return upsert_spotify_tracks(tracks, source="library") if tracks else []
+
+
+def fetch_features(track_ids: list[str], gateway) -> None:
+    """Ask the providers for the features these tracks lack (every provider answers before anything
+    is written). Tracks no provider knew lately are not asked about again on every preview."""
+    if track_ids:
+        fetch_missing_features(track_ids, gateway=gateway, skip_recently_missing=True)
+
+
+def candidates(track_ids: list[str]) -> MyMusic:
+    """The listener's tracks that have features, as a catalogue of their own, with a notice for the rest."""
+    catalogue = tracks_catalogue(track_ids)
+    present = {i for i in track_ids if _in_catalogue(catalogue, i)}
+    left_out = len(set(track_ids)) - len(present)
     notice = None
     if left_out:
         notice = (f"{left_out} of your tracks had no audio features and {'was' if left_out == 1 else 'were'} "
                   "left out.")
-    if not ids:
+    if not track_ids:
         notice = "We found no saved or top tracks in your Spotify account, so nothing of yours could be used."
     return MyMusic(frozenset(present), catalogue, left_out, notice)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from curator.extensions import db
-from curator.listen import saving
 from curator.models.listening import PlaylistSave
+from curator.playlists import saving
 from tests.helpers import api_login, api_preview, api_save, assert_only_current_operations
 
 ITEMS = r"/v1/playlists/.+/items"
