@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from curator import create_app
     from curator.extensions import db
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
     from tests.fake_spotify.server import FakeSpotify
     from tests.listen.conftest import import_catalogue, synthetic_rows
 

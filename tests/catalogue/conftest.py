@@ -9,7 +9,7 @@ from tests.helpers import login
 
 @pytest.fixture
 def moods(app):
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
 
     with app.app_context():
         import_shipped_if_empty()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from curator.engine import FEATURES
-from curator.moods.store import import_shipped_if_empty
+from curator.moods.service import import_shipped_if_empty
 from tests.helpers import LABELLED_DEV_CSV as DEV_CSV
 from tests.helpers import login, login_with_role, skip_without_shared_data  # noqa: F401  (login_with_role: imported from here by other modules)
 

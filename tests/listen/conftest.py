@@ -9,7 +9,7 @@ import pytest
 
 from curator.catalogue.importer import import_csv
 from curator.extensions import db
-from curator.moods.store import import_shipped_if_empty
+from curator.moods.service import import_shipped_if_empty
 from tests.helpers import api_headers, csrf_token, login  # noqa: F401  (api_headers: imported from here by other modules)
 
 COLUMNS = ["name", "album", "artist", "id", "release_date", "popularity", "length", "danceability",
