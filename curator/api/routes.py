@@ -14,8 +14,8 @@ from flask_wtf.csrf import generate_csrf
 
 from curator.api import bp
 from curator.auth.decorators import login_required
-from curator.errors import CuratorError, Unprocessable
 from curator.playlists import service
+from curator.problems import CuratorError, Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")

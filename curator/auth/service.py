@@ -20,10 +20,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from curator import audit, spotify
-from curator.errors import CuratorError
 from curator.extensions import db
 from curator.models.audit import AuditEvent
 from curator.models.user import User, utcnow
+from curator.problems import CuratorError
 from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
 from curator.spotify.gateway import (
     BASE_SCOPES,

@@ -9,8 +9,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from curator.auth.decorators import curator_required
 from curator.curate import bp, service
-from curator.errors import CuratorError
 from curator.inputs import db_int
+from curator.problems import CuratorError
 
 NOTE_MAX = 500
 

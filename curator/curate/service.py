@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from curator.curate import mood_preview
 from curator.engine import FEATURES, MoodDefinition, mood_to_dict
-from curator.errors import NotFound
 from curator.models.mood import Mood, MoodVersion
 from curator.moods import examples, history
 from curator.moods.diff import diff_moods
@@ -28,6 +27,7 @@ from curator.moods.store import (
     reserved_slug_message,
     save_version,
 )
+from curator.problems import NotFound
 from curator.transaction import transaction
 
 __all__ = ["MoodForm", "VersionConflict"]  # besides the use cases: the editor's form, a save's conflict

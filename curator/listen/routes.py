@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from curator.auth.decorators import login_required
-from curator.errors import Unprocessable
 from curator.inputs import header_value
 from curator.listen import bp
 from curator.listen.charts import arc_chart, checkin_chart, mood_mark
 from curator.playlists import service
+from curator.problems import Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from curator import audit
 from curator.engine import MoodDefinition, MoodInvalid, load_moods_yaml, mood_to_dict, parse_mood
-from curator.errors import Conflict, NotFound
 from curator.extensions import db
 from curator.models.mood import Mood, MoodVersion
+from curator.problems import Conflict, NotFound
 
 # Slugs that would collide with the mood editor's own paths (/curate/moods/new, .../preview).
 RESERVED_SLUGS = frozenset({"new", "preview"})

@@ -16,7 +16,6 @@ from curator.catalogue.matrix import current_catalogue, tracks_catalogue
 from curator.engine import CatalogueEmpty, CurateOptions, EngineError, Length, LengthInvalid, MoodDefinition, curate
 from curator.engine.arc import build_arc
 from curator.engine.catalogue import Catalogue
-from curator.errors import NotFound, Unprocessable
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack
 from curator.models.listening import CheckIn, Preview
@@ -25,6 +24,7 @@ from curator.playlists import care, editing, preview_store
 from curator.playlists.errors import CatalogueNotReady
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import PreviewRequest
+from curator.problems import NotFound, Unprocessable
 
 
 def catalogue_empty() -> bool:

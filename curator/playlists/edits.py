@@ -13,13 +13,13 @@ from dataclasses import replace
 
 from curator.catalogue.matrix import current_catalogue
 from curator.engine.arc import build_arc
-from curator.errors import Unprocessable
 from curator.extensions import db
 from curator.models.listening import Preview
 from curator.playlists import editing, preview_store
 from curator.playlists.creation import create_preview, mood_of
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import request_of
+from curator.problems import Unprocessable
 
 # Spotify allows long names; a playlist list reads best with short ones.
 MAX_NAME = 100

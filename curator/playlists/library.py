@@ -37,14 +37,17 @@ def has_library_access(user_id: int) -> bool:
     return set(LIBRARY_SCOPES) <= granted_scopes(user_id)
 
 
-def read_library(user, gateway) -> list[dict]:
-    """The listener's saved and top tracks from Spotify (TrackObjects, each once); writes nothing.
-
-    `ScopeRequired` when the listener has not let Curator read them."""
+def require_access(user) -> None:
+    """`ScopeRequired` when the listener has not let Curator read their saved and top tracks."""
     if not has_library_access(user.id):
         raise ScopeRequired(
             "To use music you know, Curator needs to read your saved and top tracks: log in again at "
             "/login?scopes=library to allow it.", scopes="library")
+
+
+def read_library(user, gateway) -> list[dict]:
+    """The listener's saved and top tracks from Spotify (TrackObjects, each once); writes nothing."""
+    require_access(user)
     objects: dict[str, dict] = {}
     for item in gateway.saved_tracks(limit=SAVED_LIMIT):
         track = (item or {}).get("track")

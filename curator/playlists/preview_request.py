@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 from curator.engine.arc import ARC_SHAPES
 from curator.engine.curate import MAX_MINUTES, MAX_TRACKS
-from curator.errors import Unprocessable
 from curator.models.listening import Preview
+from curator.problems import Unprocessable
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import secrets
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from curator.errors import NotFound
 from curator.extensions import db
 from curator.models.listening import Preview
 from curator.playlists.records import saved_playlists
+from curator.problems import NotFound
 
 # "Avoid tracks I was served in my last playlists" looks back this many saved playlists.
 RECENT_PLAYLISTS = 3

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from curator.errors import Unprocessable
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
 from curator.models.user import SpotifyToken, User, WebSession
+from curator.problems import Unprocessable
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 
 from curator import spotify
 from curator.engine import MoodDefinition
-from curator.errors import NotFound
 from curator.models.listening import CheckIn, PlaylistSave, Preview
 from curator.moods.store import StoredMood, active_moods, get_mood
 from curator.playlists import care, creation, edits, library, preview_store, records, saving
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
 from curator.playlists.preview_request import PreviewRequest, parse_request, request_of
+from curator.problems import NotFound
 from curator.spotify.errors import SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
 from curator.transaction import transaction
@@ -111,6 +111,8 @@ def create_preview(user, data: Mapping, gateway=None) -> Preview:
     `from_my_music` `ScopeRequired` or Spotify's errors from reading the listener's library.
     """
     req = parse_request(data)
+    if creation.needs_library(req):
+        library.require_access(user)  # first of all: the start page then asks Spotify for the scope
     plan = creation.plan_for(req)  # a wrong choice is refused before Spotify is asked
     mine = _my_music(user, req, gateway)
     with transaction(keep_loaded=True):
