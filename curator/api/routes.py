@@ -65,8 +65,8 @@ def unfinished_json(save) -> dict | None:
 
 
 def preview_json(preview) -> dict:
-    target = service.mood_definition(preview.to_slug)
-    advice = service.target_care(preview, target)
+    shown = service.describe(preview)
+    target, advice = shown.target, shown.care
     options = preview.options
     length = ({"tracks": preview.length_tracks} if preview.length_tracks is not None
               else {"minutes": preview.length_minutes})
@@ -94,7 +94,7 @@ def preview_json(preview) -> dict:
             for t in preview.tracks
         ],
         "playlist": playlist_json(preview.save) if preview.saved else None,
-        "unfinished_save": unfinished_json(service.unfinished_save(preview)),
+        "unfinished_save": unfinished_json(shown.unfinished_save),
         "page": url_for("listen.preview", preview_id=preview.id),
         "name": options.get("name") or None,
         "locked_ids": list(options.get("locked_ids") or []),

@@ -29,19 +29,18 @@ MAX_START_FIELD = 100
 def home():
     if g.user is None:
         return render_template("listen/welcome.html")
-    moods = service.choosable_moods()
     # Values come back pre-filled after the library-scope login round trip or a form error.
-    chosen = {k: request.args.get(k, "") for k in START_FIELDS}
-    return render_template("listen/home.html", moods=moods, chosen=chosen, catalogue_empty=service.catalogue_empty(),
-                           library_access=service.has_library_access(g.user.id), error=None)
+    return _start_form(request.args, error=None)
+
+
+def _start_form(values, error: Unprocessable | None):
+    page = service.start_page(g.user)
+    return render_template("listen/home.html", moods=page.moods, chosen={k: values.get(k, "") for k in START_FIELDS},
+                           catalogue_empty=page.catalogue_empty, library_access=page.library_access, error=error)
 
 
 def _start_again(form, error: Unprocessable):
-    moods = service.choosable_moods()
-    chosen = {k: form.get(k, "") for k in START_FIELDS}
-    return render_template("listen/home.html", moods=moods, chosen=chosen, error=error,
-                           catalogue_empty=service.catalogue_empty(),
-                           library_access=service.has_library_access(g.user.id)), 422
+    return _start_form(form, error), 422
 
 
 def _preparing():
@@ -164,12 +163,11 @@ def save(preview_id):
 @bp.get("/previews/<preview_id>/playlist")
 @login_required
 def saved(preview_id):
-    item = service.get_preview(g.user, preview_id)
-    if not item.saved:
-        return redirect(url_for("listen.preview", preview_id=item.id))
-    start, target = service.mood_definition(item.from_slug), service.mood_definition(item.to_slug)
-    return render_template("listen/saved.html", preview=item, record=item.save, start=start, target=target,
-                           cover_offer=not service.may_upload_cover(g.user.id))
+    page = service.saved_page(g.user, preview_id)
+    if not page.preview.saved:
+        return redirect(url_for("listen.preview", preview_id=page.preview.id))
+    return render_template("listen/saved.html", preview=page.preview, record=page.preview.save, start=page.start,
+                           target=page.target, cover_offer=page.cover_offer)
 
 
 @bp.post("/checkins")
@@ -189,10 +187,10 @@ def checkin():
 @bp.get("/history", endpoint="history")
 @login_required
 def history_page():
-    moods = service.moods_by_slug()
-    page = service.history_page(g.user.id, request.args.get("page", 1, type=int) or 1)
+    found = service.history(g.user.id, request.args.get("page", 1, type=int) or 1)
+    moods, page = found.moods, found.page
     charts = []
-    for i, ((from_slug, to_slug), sessions) in enumerate(service.recent_sessions_by_pair(g.user.id).items()):
+    for i, ((from_slug, to_slug), sessions) in enumerate(found.sessions_by_pair.items()):
         names = (getattr(moods.get(from_slug), "name", from_slug), getattr(moods.get(to_slug), "name", to_slug))
         title = f"{names[0]} → {names[1]}: how strongly you felt it"
         charts.append({"names": names, "sessions": sessions,
@@ -204,8 +202,8 @@ def history_page():
 @bp.get("/settings")
 @login_required
 def settings():
-    return render_template("listen/settings.html", cover_allowed=service.may_upload_cover(g.user.id),
-                           library_allowed=service.has_library_access(g.user.id))
+    allowed = service.permissions(g.user)
+    return render_template("listen/settings.html", cover_allowed=allowed.cover, library_allowed=allowed.library)
 
 
 @bp.post("/settings/delete-history")

@@ -78,19 +78,27 @@ def target_care(preview: Preview, target: MoodDefinition | None = None) -> care.
 
 # -- what the listener's pages ask besides -----------------------------------------------------
 
-def catalogue_empty() -> bool:
-    """True while the catalogue has no track at all (the start page says music is being prepared)."""
-    return creation.catalogue_empty()
+@dataclass(frozen=True)
+class StartPage:
+    moods: list[StoredMood]
+    catalogue_empty: bool  # the page says music is being prepared
+    library_access: bool  # "from music I know" needs no new login
 
 
-def has_library_access(user_id: int) -> bool:
-    """Whether the listener let Curator read their saved and top tracks ("from music I know")."""
-    return library.has_library_access(user_id)
+def start_page(user) -> StartPage:
+    """What the start form offers the listener."""
+    return StartPage(choosable_moods(), creation.catalogue_empty(), library.has_library_access(user.id))
 
 
-def may_upload_cover(user_id: int) -> bool:
-    """Whether the listener let Curator give their playlists a cover."""
-    return COVER_SCOPE in granted_scopes(user_id)
+@dataclass(frozen=True)
+class Permissions:
+    cover: bool  # the listener let Curator give their playlists a cover
+    library: bool  # ... and read their saved and top tracks ("from music I know")
+
+
+def permissions(user) -> Permissions:
+    """What the listener let Curator do in their Spotify account beyond the basics."""
+    return Permissions(COVER_SCOPE in granted_scopes(user.id), library.has_library_access(user.id))
 
 
 def own_preview(user, preview_id: str) -> Preview | None:
@@ -195,11 +203,15 @@ class PreviewPage:
 
 
 def preview_page(user, preview_id: str) -> PreviewPage:
-    """A preview with its moods, care note and any unfinished save, as the preview page shows it."""
-    item = preview_store.get_preview(user, preview_id)
-    start, target = mood_definition(item.from_slug), mood_definition(item.to_slug)
-    return PreviewPage(item, start, target, target_care(item, target), _hold_note(item, target),
-                       saving.unfinished(item))
+    """The listener's preview as the preview page and the API show it."""
+    return describe(preview_store.get_preview(user, preview_id))
+
+
+def describe(preview: Preview) -> PreviewPage:
+    """A preview with its moods, care note, hold note and any unfinished save."""
+    start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
+    return PreviewPage(preview, start, target, target_care(preview, target), _hold_note(preview, target),
+                       saving.unfinished(preview))
 
 
 def _hold_note(preview: Preview, target: MoodDefinition | None) -> str | None:
@@ -213,10 +225,6 @@ def _hold_note(preview: Preview, target: MoodDefinition | None) -> str | None:
 
 # -- saving to Spotify -----------------------------------------------------------------------
 
-def unfinished_save(preview: Preview) -> PlaylistSave | None:
-    """The preview's save when it stopped half-way; saving again ("finish saving") resumes it."""
-    return saving.unfinished(preview)
-
 
 def save_preview(user, preview_id: str, key: str | None = None, gateway=None) -> saving.SaveOutcome:
     """Save the listener's preview to their Spotify account, exactly once (see `saving`)."""
@@ -229,18 +237,38 @@ def save_preview(user, preview_id: str, key: str | None = None, gateway=None) ->
         target_name=target.name if target else preview.to_slug, colours=colours)
 
 
+@dataclass(frozen=True)
+class SavedPage:
+    preview: Preview  # saved: its `save` is the finished record
+    start: MoodDefinition | None
+    target: MoodDefinition | None
+    cover_offer: bool  # the listener could let Curator give it a cover
+
+
+def saved_page(user, preview_id: str) -> SavedPage:
+    """A preview saved to Spotify, as the "saved" page shows it (check `preview.saved` first)."""
+    item = preview_store.get_preview(user, preview_id)
+    return SavedPage(item, mood_definition(item.from_slug), mood_definition(item.to_slug),
+                     COVER_SCOPE not in granted_scopes(user.id))
+
+
 # -- the listener's records ------------------------------------------------------------------
 
 def saved_playlists(user_id: int) -> list[records.SavedPlaylist]:
     return records.saved_playlists(user_id)
 
 
-def history_page(user_id: int, page: int = 1) -> records.HistoryPage:
-    return records.history_page(user_id, page)
+@dataclass(frozen=True)
+class History:
+    page: records.HistoryPage  # one page of saved playlists with their check-ins
+    moods: dict[str, MoodDefinition]
+    # (from, to) -> sessions with their before/after ratings, the most recent pairs first
+    sessions_by_pair: dict[tuple[str, str], list[dict]]
 
 
-def recent_sessions_by_pair(user_id: int):
-    return records.recent_sessions_by_pair(user_id)
+def history(user_id: int, page: int = 1) -> History:
+    """The history page: saved playlists a page at a time, and how the listener felt, per mood pair."""
+    return History(records.history_page(user_id, page), moods_by_slug(), records.recent_sessions_by_pair(user_id))
 
 
 def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> CheckIn:
