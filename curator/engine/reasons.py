@@ -175,6 +175,8 @@ class _History:
 
     def say(self, reason: str) -> None:
         """Remember the "most so far" notes ``reason`` used: each is said once a playlist."""
+        if "so far" not in reason:
+            return
         lowered = reason.lower()
         for _, high, low, _ in _EXTREMES:
             for note in (high, low):
