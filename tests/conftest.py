@@ -11,6 +11,7 @@ from werkzeug.serving import make_server
 
 from curator import create_app
 from curator.extensions import db
+from tests.database import FreshDatabase
 
 pytest_plugins = ["tests.fake_spotify.fixtures"]
 
@@ -48,6 +49,12 @@ def pg_schema():
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def fresh_database(tmp_path_factory, pg_schema) -> FreshDatabase:
+    """Empty tables for each test's app, built once per process (tests/database.py)."""
+    return FreshDatabase(tmp_path_factory.mktemp("schema"), pg_schema)
+
+
 @pytest.fixture
 def app_config(tmp_path, fake_spotify, pg_schema):
     """Settings for a test app; tests may change them before asking for `app`."""
@@ -76,15 +83,13 @@ def app_config(tmp_path, fake_spotify, pg_schema):
 
 
 @pytest.fixture
-def app(app_config):
+def app(app_config, fresh_database):
     app = create_app(app_config)
     with app.app_context():
-        db.create_all()
+        fresh_database.prepare(db.engine)
     yield app
     with app.app_context():
         db.session.remove()
-        # Leave no tables behind (PostgreSQL runs share one database).
-        db.drop_all()
         db.engine.dispose()
 
 
@@ -109,3 +114,19 @@ def live_server(app):
     yield base
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium per process, started when a test first wants it (tests/chromium.py)."""
+    from tests.chromium import SharedChromium  # skips the test when Chromium or selenium is missing
+
+    shared = SharedChromium()
+    yield shared
+    shared.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The process's Chromium, as a newly started one would be (blank page, no cookies, first size)."""
+    return chromium.fresh()

@@ -7,7 +7,7 @@ A screenshot of the preview page is left at /tmp/curator-preview.png for a human
 from __future__ import annotations
 
 from curator.listen import charts
-from tests.chromium import By, Keys, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
+from tests.chromium import By, Keys, WebDriverWait  # skips the module without Chromium
 
 SCREENSHOT = "/tmp/curator-preview.png"
 START_SCREENSHOT = "/tmp/curator-start.png"

@@ -12,7 +12,7 @@ import pytest
 
 from curator.extensions import db
 from curator.models.user import User
-from tests.chromium import By, Select, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
+from tests.chromium import By, Select, WebDriverWait  # skips the module without Chromium
 from tests.curate.conftest import catalogue, moods  # noqa: E402,F401  (fixtures)
 from tests.helpers import PLAYLIST, QUERY, add_seeds, build_world, login  # noqa: E402
 
