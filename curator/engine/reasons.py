@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from operator import itemgetter
 
-from curator.engine.features import FEATURE_INDEX, MODE, describe_feature
+from curator.engine.features import DESCRIBE, FEATURE_INDEX, MODE
 
 # How big a change must be to mention it, and the span that counts as a "large" change, per
 # feature (raw units). A change below the first is not worth a word.
@@ -54,9 +55,11 @@ def _mode_of(value: float | None) -> int | None:
 _READ = tuple(dict.fromkeys((*TRAITS, *WORDS)))
 _AT = {name: i for i, name in enumerate(_READ)}
 _FROM_ROW = tuple(FEATURE_INDEX[name] for name in _READ)
+_TAKE = itemgetter(*_FROM_ROW)  # a row's values in _READ order, as one tuple
 # What _changes compares: (where in the values, NOTICEABLE, LARGE, word up, word down) per feature.
 _COMPARED = tuple((_AT[name], NOTICEABLE[name], LARGE[name], up, down) for name, (up, down) in WORDS.items())
-_TRAITS_AT = tuple((name, _AT[name]) for name in TRAITS)
+# describe_feature of each trait (for a value known to be a float, not NaN) and where it is.
+_TRAITS_AT = tuple((DESCRIBE[name], _AT[name]) for name in TRAITS)
 
 
 class _Track:
@@ -76,15 +79,24 @@ class _Track:
     def of_row(cls, row: Sequence[float], known_mode: bool) -> _Track:
         """A track from its values over FEATURES as floats (NaN unknown), its mode unknown unless
         ``known_mode``: what :meth:`of` reads from that row as a mapping (mode None when unknown)."""
-        values = tuple(None if (v := row[i]) != v else v for i in _FROM_ROW)
+        values = _TAKE(row)
+        total = sum(values)
+        if total != total:  # some value is NaN (unknown): read one by one
+            values = tuple(None if v != v else v for v in values)
         return cls(values, _mode_of(row[MODE]) if known_mode else None)
 
 
 def _traits(track: _Track, limit: int = 3) -> str:
     """A few words for one track: "low energy, bright mood, 92 BPM"."""
     values = track.values
-    words = [describe_feature(name, v) for name, i in _TRAITS_AT if (v := values[i]) is not None]
-    return ", ".join([w for w in words if w][:limit])
+    words = []
+    for describe, i in _TRAITS_AT:  # each says something of any known value
+        v = values[i]
+        if v is not None:
+            words.append(describe(v))
+            if len(words) == limit:
+                break
+    return ", ".join(words)
 
 
 def _by_size(change: tuple[float, str]) -> float:
@@ -250,17 +262,19 @@ def _middle(one: str | None, two: str | None, firsts: list[str], traits: str, cu
         yield _capital(firsts[0])
     if one and one != two:
         yield _capital(one)
-    detail = _traits(cur)  # energy, brightness and tempo: the words that vary most between tracks
-    described = [d for d in dict.fromkeys((traits, detail)) if d]
-    for words in described:
-        for comparison in dict.fromkeys((two, one)):
-            if comparison:
-                yield f"{_capital(comparison)}: {words}"
+    comparisons = [c for c in dict.fromkeys((two, one)) if c]
+    if traits:
+        for comparison in comparisons:
+            yield f"{_capital(comparison)}: {traits}"
     yield "Holds the mood of the last" + (f": {traits}" if traits else "")
-    for words in described:
-        yield f"Stays close to the last, {words}"
+    if traits:
+        yield f"Stays close to the last, {traits}"
+    detail = _traits(cur)  # energy, brightness and tempo: the words that vary most between tracks
     if detail and detail != traits:
+        for comparison in comparisons:
+            yield f"{_capital(comparison)}: {detail}"
         yield f"Holds the mood of the last: {detail}"
+        yield f"Stays close to the last, {detail}"
     tempo = cur.values[_AT["tempo"]]
     if tempo is not None:  # a steady run of alike tracks: their tempo still tells them apart
         at = f"at {round(tempo)} BPM"
@@ -297,8 +311,10 @@ def _reasons(read: list[_Track], start_name: str, target_name: str, traits: Sequ
         options = _candidates(i, read, history, start_name, target_name, traits[i] if traits is not None else None)
         best = choice = next(options)
         if choice in used:
-            choice = next((o for o in options if o not in used), None)
-            if choice is None:  # every wording was used already: say where it sits instead
+            for choice in options:
+                if choice not in used:
+                    break
+            else:  # every wording was used already: say where it sits instead
                 choice = f"{best} (track {i + 1})"
         history.say(choice)
         history.add(read[i])
