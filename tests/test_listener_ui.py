@@ -1,6 +1,6 @@
 """Listener pages beyond the journey's first minute: first run, no dead ends, a bounded history.
 
-Through the real app (Flask test client) on the synthetic catalogue of tests/listen/conftest.py.
+Through the real app (Flask test client) on the synthetic catalogue of tests/conftest.py.
 """
 from __future__ import annotations
 
