@@ -54,8 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.session_interface = DatabaseSessionInterface()
 
-    from curator import blas, errors, inputs, navigation, ratelimit, security
+    from curator import blas, errors, inputs, navigation, ratelimit, request_budget, security
 
+    request_budget.init_app(app)
     blas.init_app(app)
     security.init_app(app)
     errors.init_app(app)

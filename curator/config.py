@@ -61,6 +61,16 @@ class Config:
         # Seconds one save may spend riding out Spotify's errors (5xx, timeouts, 429) before it
         # stops and tells the listener; the record stays resumable ("finish saving").
         self.SAVE_RETRY_BUDGET = _number("SAVE_RETRY_BUDGET", "10")
+        # Seconds any web request may take (curator/request_budget.py): after that a save answers with
+        # what it has done and carries on in the background (or on "Finish saving"). Keep it under the
+        # proxy's timeout and WEB_TIMEOUT.
+        self.REQUEST_BUDGET_SECONDS = _number("REQUEST_BUDGET_SECONDS", "20")
+        # A running save's lease, renewed every third of it while its process lives: a save whose
+        # process died can be finished this many seconds later at most.
+        self.SAVE_LEASE_SECONDS = _number("SAVE_LEASE_SECONDS", "10")
+        # When a create's answer was lost, Curator looks this many seconds later for a second, empty
+        # playlist it may have left in the listener's account, and removes it.
+        self.SAVE_STRAY_CHECK_SECONDS = _number("SAVE_STRAY_CHECK_SECONDS", "120")
 
         self.FEATURE_PROVIDERS = _get("FEATURE_PROVIDERS", "local,reccobeats")
         self.RECCOBEATS_API_URL = _with_slash(

@@ -50,6 +50,7 @@ HTTP: dict[type[Exception], Http] = {
     spotify.SpotifyNotFound: Http(404, "spotify_not_found", SPOTIFY),
     spotify.SpotifyBadRequest: Http(502, "spotify_bad_request", SPOTIFY),
     spotify.SpotifyLoginFailed: Http(400, "spotify_login_failed", SPOTIFY),
+    spotify.SpotifyTokenNotStored: Http(503, "spotify_token_not_stored", SPOTIFY),
     # The engine raises its own (it knows nothing of Curator's); the services wrap them where they
     # call it, and one that slips through is still the input's problem, said in the engine's words.
     EngineError: Http(422, "invalid", ATTENTION),

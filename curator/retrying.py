@@ -60,11 +60,13 @@ def whole_seconds(seconds: float) -> int:
 
 
 def retrying(attempt: Callable[[], T], *, retries: int, max_wait: float,
-             sleep: Callable[[float], None] = time.sleep, on_wait: Callable[[float, TryAgain], None] | None = None) -> T:
+             sleep: Callable[[float], None] = time.sleep, on_wait: Callable[[float, TryAgain], None] | None = None,
+             deadline: float | None = None) -> T:
     """Call `attempt` until it returns, at most `retries` times more after the first.
 
-    Gives up with the attempt's error when the tries run out or the service asks for a wait longer
-    than `max_wait` (better told to the person than waited out in a request)."""
+    Gives up with the attempt's error when the tries run out, the service asks for a wait longer
+    than `max_wait` (better told to the person than waited out in a request), or the wait would end
+    past `deadline` (time.monotonic(); a request's budget)."""
     tries = 0
     while True:
         tries += 1
@@ -72,7 +74,7 @@ def retrying(attempt: Callable[[], T], *, retries: int, max_wait: float,
             return attempt()
         except TryAgain as again:
             wait = again.wait if again.wait is not None else backoff(tries)
-            if tries > retries or wait > max_wait:
+            if tries > retries or wait > max_wait or (deadline is not None and time.monotonic() + wait > deadline):
                 raise again.error from again.__cause__
             if on_wait is not None:
                 on_wait(wait, again)

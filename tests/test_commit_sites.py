@@ -20,7 +20,12 @@ PLACES = {
     ("curator.playlists.saving", "*"):
         "the save journal: each step committed the moment Spotify has done it, so a retry resumes",
     ("curator.deferred_writes", "flush"):
-        "a refreshed token and the call log, written after the view so they outlive its rollback",
+        "the call log and a forgotten token, written after the view so they outlive its rollback",
+    ("curator.remote_call", "commit_keeping_loaded"):
+        "the end of a read-only transaction before a call to Spotify, and a refreshed token's own short "
+        "transaction (`short_write`), which must outlive the view",
+    ("curator.playlists.save_lease", "_Heartbeat._renew"):
+        "the heartbeat that renews running saves' leases, on a connection of its own",
     ("curator.deferred_writes", "write"):
         "the same outside a request (CLI, jobs): written at once on a connection of its own",
     ("curator.sessions", "DatabaseSessionInterface.save_session"):

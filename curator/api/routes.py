@@ -182,6 +182,13 @@ def save_playlist(preview_id):
     if len(key) > MAX_KEY_LENGTH:
         raise Unprocessable(f"The Idempotency-Key is at most {MAX_KEY_LENGTH} characters.", field="Idempotency-Key")
     outcome = service.save_preview(g.user, preview_id, key)
+    if not outcome.finished:  # the request's time ran out first: where it stands, and who carries on
+        response = jsonify({"saving": {"message": outcome.message, "continuing": outcome.continuing,
+                                       "playlist_id": outcome.save.playlist_id, "url": outcome.save.url,
+                                       "items_added": outcome.save.items_added},
+                            "preview": url_for("api.get_preview", preview_id=preview_id)})
+        response.status_code = 202
+        return response
     response = jsonify(playlist_json(outcome.save))
     response.status_code = 200 if outcome.replay else 201
     return response

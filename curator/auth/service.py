@@ -19,11 +19,12 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from curator import audit, spotify
+from curator import audit, request_budget, spotify
 from curator.extensions import db
 from curator.models.audit import AuditEvent
 from curator.models.user import User, utcnow
 from curator.problems import CuratorError
+from curator.remote_call import between_transactions
 from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
 from curator.spotify.gateway import (
     BASE_SCOPES,
@@ -97,9 +98,11 @@ def finish_login(code: str, verifier: str, scopes: tuple[str, ...]) -> User:
 
     `LoginFailed` says why in the listener's words when Spotify refuses or does not answer."""
     settings = spotify.settings()
+    between_transactions()  # nothing of ours is held while Spotify answers
     try:
         token = exchange_code(settings, code, verifier, tuple(scopes))
-        profile = SpotifyGateway(settings, MemoryTokenCache(token)).me()
+        profile = SpotifyGateway(settings, MemoryTokenCache(token), deadline=request_budget.deadline,
+                                 before_call=between_transactions).me()
     except SpotifyLoginFailed as exc:
         log.warning("token exchange failed: %s", exc)
         raise LoginFailed("Spotify login didn't finish", "Spotify did not accept this login (the link may have "
@@ -126,7 +129,7 @@ def sign_in(profile: dict, token: dict) -> User:
         user.country = profile.get("country")
         user.last_login_at = utcnow()
         sync_environment_admin(user, current_app.config.get("ADMIN_SPOTIFY_IDS") or [])
-    save_token(user.id, token)  # written after the view, on the request's own connection
+    save_token(user.id, token)  # at once, in a short transaction of its own
     return user
 
 

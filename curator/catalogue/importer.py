@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from curator import textfiles
-from curator.catalogue import store
+from curator.catalogue import matrix, store
 from curator.catalogue.feature_ranges import RANGES, expected
 from curator.catalogue.seed_refs import parse_spotify_ref
 from curator.engine.catalogue import recording_key
@@ -477,6 +477,8 @@ def import_csv(path: str, *, skip_bad: bool = False, tags: Iterable[str] = (), a
             raise
     finally:
         source.close()
+    if result.status == "imported":
+        matrix.prepare()  # the engine's files for the new version, so no request has to build them
     return result
 
 

@@ -8,12 +8,21 @@ rebuild from the database takes. One process builds a version (a lock file keeps
 waiting, then they open its files); older versions' folders are removed once a newer one is
 written (a worker still mapping one keeps its pages until it moves on).
 
+Never built by a web request: building a version takes from a second (100k tracks) to minutes
+(1M), far past a request's budget. The import and the seed refresh build it as their last step
+(`prepare`); any other change to the catalogue (a curator's seed list, features found for a
+listener's own music) starts a build in a background thread of the process that committed it. A
+request that finds the current version not built yet serves the previous one (this process's, or
+the newest on disk) and starts the build in the background; with no version at all it answers
+`CatalogueNotReady` ("the catalogue is being prepared").
+
 Which tracks: every track with audio features except those stored only for one listener's "from
 music I know" preview (source ``library``). Those are served from the database per preview
 (`tracks_catalogue`), so one listener's library never makes every worker reload.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -22,15 +31,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, has_request_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
-from curator.catalogue.store import LISTENER_SOURCE, chunks
+from curator.catalogue.store import BUMPED, LISTENER_SOURCE, chunks
 from curator.engine import FEATURES, Catalogue
 from curator.extensions import db
 from curator.models.catalogue import SEP, CatalogueState, CatalogueTrack, TrackSource, TrackTag
 
+log = logging.getLogger(__name__)
+
 _lock = threading.Lock()
+# (database URL, epoch, version) being built in a background thread of this process.
+_building: set[tuple[str, str, int]] = set()
+
 # Part of every stored folder's name: files written with other columns (an older Curator) are
 # never opened, the version is built again beside them.
 STORE_FORMAT = 2
@@ -193,7 +208,7 @@ def _prune(root: Path, epoch: str, keep: str) -> None:
 def _shared(epoch: str, version: int) -> Catalogue | None:
     """The stored catalogue of this version, written first if no process has yet (None: changed meanwhile)."""
     root = _store_root()
-    folder = root / f"{epoch}-{version}-f{STORE_FORMAT}"
+    folder = root / _folder_name(epoch, version)
     if folder.is_dir():
         return open_stored(folder)
     with _build_lock(root):
@@ -213,19 +228,119 @@ def current_catalogue() -> Catalogue:
     """The engine catalogue of every curation track that has audio features (possibly empty).
 
     Shared by all requests of this process and memory-mapped by every process; reopened only
-    after the curation catalogue changed (one cheap SELECT per call to find out).
+    after the curation catalogue changed (one cheap SELECT per call to find out). In a web request
+    a version not built yet is never built here: the previous one answers meanwhile (see the
+    module's docstring), or `CatalogueNotReady` when there is none.
     """
     key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     epoch, version = _state()
     cached = _cache.get(key)
     if cached and cached[0] == epoch and cached[1] == version:
         return cached[2]
+    if not epoch:
+        return load_catalogue()  # never had a track: nothing to build or map
+    folder = _store_root() / _folder_name(epoch, version)
+    if has_request_context() and not folder.is_dir():
+        _build_in_background(epoch, version)
+        previous = _previous(key, epoch, version)
+        if previous is None:
+            from curator.playlists.errors import CatalogueNotReady
+
+            raise CatalogueNotReady("The music catalogue is being prepared. Please try again in a minute.")
+        return previous
     with _lock:
         cached = _cache.get(key)
         if cached and cached[0] == epoch and cached[1] == version:
             return cached[2]
-        catalogue = _shared(epoch, version) if epoch else load_catalogue()
+        catalogue = _shared(epoch, version)
         if catalogue is None:
             return load_catalogue()
         _cache[key] = (epoch, version, catalogue)
         return catalogue
+
+
+def prepare() -> None:
+    """Build the current version's files now (an import's or a refresh's last step, outside any web
+    request); in a web request start the build in the background instead."""
+    epoch, version = _state()
+    if not epoch:
+        return
+    if has_request_context():
+        _build_in_background(epoch, version)
+    else:
+        current_catalogue()
+
+
+def _folder_name(epoch: str, version: int) -> str:
+    return f"{epoch}-{version}-f{STORE_FORMAT}"
+
+
+def _previous(key: str, epoch: str, version: int) -> Catalogue | None:
+    """The newest version before `version` this process has open, or failing that on disk."""
+    cached = _cache.get(key)
+    if cached and cached[0] == epoch and cached[1] < version:
+        return cached[2]
+    stored = []
+    for folder in _store_root().glob(f"{epoch}-*-f{STORE_FORMAT}"):
+        try:
+            stored.append((int(folder.name[len(epoch) + 1:].split("-", 1)[0]), folder))
+        except ValueError:
+            continue
+    older = [(v, folder) for v, folder in stored if v < version and folder.is_dir()]
+    if not older:
+        return None
+    found_version, folder = max(older)
+    try:
+        catalogue = open_stored(folder)
+    except OSError:  # pruned meanwhile by the build that just finished
+        return None
+    with _lock:
+        if key not in _cache or _cache[key][1] < found_version:
+            _cache[key] = (epoch, found_version, catalogue)
+    return catalogue
+
+
+def _build_in_background(epoch: str, version: int) -> None:
+    """Build (epoch, version) in a daemon thread of this process, once; other processes wait on the
+    build lock and then open what it wrote."""
+    _in_background(epoch, version)
+
+
+def _in_background(epoch: str | None, version: int) -> None:
+    """A daemon thread that opens, building first if need be, the catalogue's version (the current
+    one when `epoch` is None: after a commit, where the session can't read it yet)."""
+    app = current_app._get_current_object()
+    key = (app.config["SQLALCHEMY_DATABASE_URI"], epoch or "", version)
+    with _lock:
+        if key in _building:
+            return
+        _building.add(key)
+
+    def build() -> None:
+        try:
+            with app.app_context():
+                try:
+                    current_catalogue()  # no request context here: it builds when missing
+                finally:
+                    db.session.remove()
+        except Exception:  # noqa: BLE001 - the next request starts another build
+            log.exception("building the catalogue (version %s) failed", version if epoch else "current")
+        finally:
+            with _lock:
+                _building.discard(key)
+
+    threading.Thread(target=build, name="catalogue-build", daemon=True).start()
+
+
+def building() -> bool:
+    """Whether this process is building a catalogue version in the background."""
+    with _lock:
+        return bool(_building)
+
+
+@event.listens_for(Session, "after_commit")
+def _build_after_a_change(session) -> None:
+    """A change to the catalogue committed in a web request (store.bump_version: a curator's seed
+    list, features found for a listener's music) starts building its new version at once."""
+    if session.info.pop(BUMPED, False) and has_request_context():
+        _in_background(None, -1)

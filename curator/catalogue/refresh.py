@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from curator.catalogue import store
+from curator.catalogue import matrix, store
 from curator.catalogue.health import mood_coverage
 from curator.catalogue.providers import FeatureProvider, fetch_missing_features
 from curator.extensions import db
@@ -251,6 +251,8 @@ def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, fu
                 "features_added": after["with_features"] - before["with_features"]}
         db.session.commit()  # end the read transaction
     report.spotify_calls = gateway.calls - calls_before
+    if not dry_run:
+        matrix.prepare()  # the engine's files for the new version, so no request has to build them
     report.seconds = round(time.perf_counter() - started, 2)
     if progress:
         progress(total, total, "Finished")

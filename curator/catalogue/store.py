@@ -17,6 +17,10 @@ from curator.extensions import db
 from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, TrackTag, join_list
 from curator.models.user import utcnow
 
+# session.info flag: this transaction changed the curation catalogue (its new version is built once
+# it commits, curator/catalogue/matrix.py).
+BUMPED = "curator.catalogue_bumped"
+
 CHUNK = 2000  # rows per INSERT batch: big enough to be fast, small enough for any driver's limits
 
 # Columns a Spotify TrackObject fills. Features are never touched by metadata updates.
@@ -56,6 +60,7 @@ def bump_version(track_ids: Iterable[str] | None = None) -> None:
     """
     if track_ids is not None and not _any_curated(list(track_ids)):
         return
+    db.session.info[BUMPED] = True
     result = db.session.execute(
         update(CatalogueState).where(CatalogueState.id == 1)
         .values(version=CatalogueState.version + 1, changed_at=utcnow())

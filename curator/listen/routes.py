@@ -75,7 +75,7 @@ def preview(preview_id):
     return render_template(
         "listen/preview.html", preview=item, start=page.start, target=page.target, chart=chart,
         low_note=page.care.note, alternatives=page.care.alternatives, hold_capped=page.hold_capped,
-        hold_note=page.hold_note, unfinished_save=page.unfinished_save,
+        hold_note=page.hold_note, unfinished_save=page.unfinished_save, save_running=page.save_running,
     )
 
 
@@ -150,12 +150,15 @@ def _derived(preview_id, make, anchor: str | None = None):
 @ratelimit(SAVES_PER_MINUTE, 60, scope="saves")
 def save(preview_id):
     try:
-        service.save_preview(g.user, preview_id)
+        outcome = service.save_preview(g.user, preview_id)
     except service.SAVE_STOPPED as exc:
         flash(exc.message, "warning")  # the save's own words: the cause and where it stands
         return redirect(url_for("listen.preview", preview_id=preview_id))
     except service.SaveInProgress as exc:
         flash(exc.message, "info")
+        return redirect(url_for("listen.preview", preview_id=preview_id))
+    if not outcome.finished:  # the request's time ran out: where it stands, and who carries on
+        flash(outcome.message, "info")
         return redirect(url_for("listen.preview", preview_id=preview_id))
     return redirect(url_for("listen.saved", preview_id=preview_id))
 

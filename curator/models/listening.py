@@ -83,8 +83,16 @@ class PlaylistSave(db.Model):
     items_added: Mapped[int] = mapped_column(default=0)
     batches_done: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
-    # Whoever holds an unexpired lease is talking to Spotify for this save; others wait.
+    # Whoever holds an unexpired lease is talking to Spotify for this save; others wait. A heartbeat
+    # renews it while the holder's process lives (playlists/save_lease.py); each step checks the holder.
     lease_until: Mapped[datetime | None] = mapped_column()
+    lease_holder: Mapped[str | None] = mapped_column(String(32))
+    # A create or add sent to Spotify whose answer is not recorded yet (it may still land), and for
+    # an add how many items the playlist holds once it has.
+    sending_since: Mapped[datetime | None] = mapped_column()
+    sending_items: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When to look for a second, empty playlist that a create whose answer was lost may have left.
+    stray_check_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     cover: Mapped[str] = mapped_column(String(16), default="")  # "", uploaded, skipped, failed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

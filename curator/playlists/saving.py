@@ -6,25 +6,34 @@ happens, in one `PlaylistSave` row per preview (unique), and a retry resumes fro
 
     pending ──create──▶ creating ──▶ created(playlist_id) ──▶ adding(items_added) ──▶ done
 
-- Only the request holding the row's lease talks to Spotify; the lease is taken with a
-  conditional UPDATE, so two concurrent requests can't both create.
-- `creating` means "POST /me/playlists may have been sent". Its answer can be lost (timeout,
-  5xx), so before creating again we look for our playlist: its description carries a short
-  random marker, found through GET /me/playlists.
-- `adding`: a batch's answer can be lost too, so a resumed save first reads the playlist's
-  items and adds only what is not there yet.
+- Only the run holding the row's lease talks to Spotify. The lease is taken with a conditional
+  UPDATE (two requests can't both create), is short (`SAVE_LEASE_SECONDS`) and is renewed by a
+  heartbeat while the holder's process lives (`save_lease.py`): a save whose worker died can be
+  finished seconds later. Every step is written only while the run still holds the lease.
+- No transaction is open while Spotify is asked: each step is committed before the call and its
+  outcome recorded after it (`curator.remote_call` refuses a call with writes pending), so a save
+  waiting 9 s on Spotify holds no lock and no connection.
+- Before a create or an add, `sending_since` is committed; it is cleared when the answer is
+  recorded. Whoever resumes a save with it still set (after a lost answer, or in another process
+  after a crash) knows the write may still land: it reads back first (the marker among the
+  listener's playlists, the playlist's items) and sends again only once the read-back shows it
+  landed or it can no longer land (`SETTLE_TIMEOUTS` timeouts after it was sent).
+- `creating` means "POST /me/playlists may have been sent": the playlist's description carries a
+  short random marker, found through GET /me/playlists. If a create lands even later than that,
+  after the save made another, the late one is found by its marker and taken out of the listener's
+  account when empty (`remove_strays`, `stray_check_at`): eventually one playlist.
 - The playlist id is committed the moment Spotify returns it.
 
 Within one save, Spotify's bad minutes are ridden out: after a 5xx, a timeout or a broken
-connection the save waits (backing off), settles what happened by reading back (the marker
-among the listener's playlists, the playlist's items) and carries on, for at most
-`SAVE_RETRY_BUDGET` seconds after the first failure; a 429 is waited out when its Retry-After
-fits in the budget. A create or add that timed out may still reach Spotify late, so nothing is
-sent again until the read-back shows it landed or twice `SPOTIFY_TIMEOUT` more seconds have
-passed (the save keeps its lease until then, so a listener retrying at once cannot send it
-a second time).
-When the budget runs out the record keeps every step done, the error names the real cause,
-and saving again ("finish saving") resumes.
+connection the save waits (backing off), settles what happened by reading back and carries on, for
+at most `SAVE_RETRY_BUDGET` seconds after the first failure; a 429 is waited out when its
+Retry-After fits in that budget. When the budget runs out the record keeps every step done, the
+error names the real cause, and saving again ("Finish saving") resumes.
+
+In a web request the save also keeps to the request's time budget (`REQUEST_BUDGET_SECONDS`): when
+what is left can't hold the next step, it stops with what it has done and answers so
+(`SaveOutcome.finished` False); the job runner carries on in the background where one runs, and
+"Finish saving" does otherwise.
 """
 from __future__ import annotations
 
@@ -34,12 +43,13 @@ import random
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from curator.extensions import db
 from curator.models.listening import (
@@ -52,16 +62,17 @@ from curator.models.listening import (
     Preview,
 )
 from curator.models.user import utcnow
+from curator.playlists import save_lease
 from curator.playlists.errors import IdempotencyKeyReused, SaveInProgress
+from curator.remote_call import commit_keeping_loaded
 from curator.retrying import backoff
-from curator.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyUnavailable
+from curator.spotify.errors import SpotifyError, SpotifyOutOfTime, SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
 
 log = logging.getLogger(__name__)
 
 # The API's maximum URIs per POST /playlists/{id}/items (a module constant so tests can shrink it).
 ADD_BATCH = 100
-# How many pages of GET /me/playlists (50 each) to search for a lost playlist.
 MARKER_SEARCH_LIMIT = 1000  # playlists scanned for a lost create; 20 pages of 50
 # How long another request waits for a save already under way before answering "in progress".
 WAIT_FOR_OTHER_SECONDS = 8.0
@@ -70,15 +81,28 @@ DESCRIPTION_LIMIT = 300
 # that five failures in a row fit in the default 10 s budget, each wait shortened by up to half
 # at random so that many saves hit by the same outage do not all come back at once.
 RETRY_MAX_WAIT = 2.0
-# A write we stopped waiting for after SPOTIFY_TIMEOUT is taken to land, if ever, within this
-# many timeouts more; until then it is not sent again.
+# A write whose answer never came is taken to land, if ever, within this many timeouts after we
+# stopped waiting for it; until then it is not sent again unless the read-back shows it landed.
 SETTLE_TIMEOUTS = 2
+# Seconds of a request's budget kept for answering after the save stops.
+ANSWER_MARGIN = 0.5
 
 
 @dataclass(frozen=True)
 class SaveOutcome:
     save: PlaylistSave
     replay: bool  # True when the playlist was already saved before this request
+    finished: bool = True  # False: the request's time ran out first (see `message`)
+    continuing: bool = False  # ... and the job runner carries on with it in the background
+    message: str = ""
+
+
+class LeaseLost(Exception):
+    """Another run took the save over (this one's lease ran out): stop before touching Spotify."""
+
+
+class _OutOfTime(Exception):
+    """The request's time budget can't hold the next step; the record keeps everything done."""
 
 
 def playlist_name(start_name: str, target_name: str, when) -> str:
@@ -107,67 +131,67 @@ def remaining_uris(existing: list[str | None], wanted: list[str]) -> list[str]:
     return [w for w in wanted if w not in present]
 
 
+def running(save: PlaylistSave | None) -> bool:
+    """Whether a run holds the save's lease right now (its process is alive and working on it)."""
+    return (save is not None and save.state != SAVE_DONE and save.lease_until is not None
+            and save.lease_until >= utcnow())
+
+
 def unfinished(preview: Preview) -> PlaylistSave | None:
-    """The preview's save when it was started and stopped before the end (saving again resumes it)."""
+    """The preview's save when it was started, stopped before the end and is not running now:
+    saving again ("Finish saving") resumes it."""
     save = preview.save
-    if save is None or save.state == SAVE_DONE or save.attempts == 0 or save.last_error is None:
+    if save is None or save.state == SAVE_DONE or save.attempts == 0 or running(save):
         return None
     return save
 
 
-def _lease_seconds() -> float:
-    cfg = current_app.config
-    # Long enough for a whole save with its retries, short enough to recover from a crash.
-    return max(60.0, cfg["SAVE_RETRY_BUDGET"] + cfg["SPOTIFY_TIMEOUT"] * (cfg["SPOTIFY_MAX_RETRIES"] + 1) * 3)
+def _settle_seconds() -> float:
+    """How long after it was sent a create or add whose answer never came may still land."""
+    return current_app.config["SPOTIFY_TIMEOUT"] * (1 + SETTLE_TIMEOUTS)
 
 
 @dataclass
 class _Attempt:
-    """One request's run at a save: its retry budget, and the last write whose answer never came."""
+    """One run at a save: its lease, its retry budget and the request's deadline."""
 
+    holder: str
     budget: float  # seconds for trying again, counted from the first failure
-    settle_seconds: float  # how long an unanswered write may still reach Spotify
+    time_left: object  # () -> seconds left in the request's budget, or None (no request)
     failures: int = 0
     first_failure: float | None = None  # time.monotonic() of the first failure
-    unanswered_at: float | None = None  # when we stopped waiting for a create's or add's answer
-    unanswered_items: int = 0  # for an add: how many items the playlist holds once it landed
-    last_unanswered: SpotifyError | None = None
 
     def failed(self) -> None:
         self.failures += 1
         if self.first_failure is None:
             self.first_failure = time.monotonic()
 
-    def left(self) -> float:
-        """Seconds of the budget left for waiting and trying again."""
+    def retry_left(self) -> float:
+        """Seconds of the retry budget left for waiting and trying again."""
         if self.first_failure is None:
             return self.budget
         return self.first_failure + self.budget - time.monotonic()
 
-    def settle_left(self) -> float:
-        """Seconds until an unanswered write can no longer land (0 when there is none)."""
-        if self.unanswered_at is None:
-            return 0.0
-        return max(0.0, self.unanswered_at + self.settle_seconds - time.monotonic())
+    def request_left(self) -> float:
+        """Seconds the request may still wait before it must answer (infinite outside a request)."""
+        left = self.time_left()
+        return float("inf") if left is None else left - ANSWER_MARGIN
 
-    def settled(self) -> None:
-        self.unanswered_at = None
-
-    def wait_to_settle(self, error: SpotifyError) -> None:
-        """Wait until an unanswered write can no longer land; `error` again when the budget is too short."""
-        wait = self.settle_left()
-        if wait > self.left():
-            raise error
-        time.sleep(wait)
-        self.unanswered_at = None
+    def sleep(self, seconds: float) -> None:
+        if seconds > self.request_left():
+            raise _OutOfTime()
+        time.sleep(seconds)
 
 
 def _may_land_late(exc: SpotifyUnavailable) -> bool:
     """We stopped waiting while Spotify may still be working on it (a read or gateway timeout).
 
     A broken connection is settled by the read-back at once: whatever Spotify did with the
-    request, it did before the connection closed. A connect timeout never sent anything.
+    request, it did before the connection closed. A connect timeout never sent anything, nor did
+    a call our own deadline kept from starting.
     """
+    if isinstance(exc, SpotifyOutOfTime):
+        return exc.sent
     if exc.http_status is not None:
         return exc.http_status == 504
     cause = exc.__cause__
@@ -176,22 +200,12 @@ def _may_land_late(exc: SpotifyUnavailable) -> bool:
     return not isinstance(cause, requests.ConnectionError) or isinstance(cause, requests.Timeout)
 
 
-def _send(attempt: _Attempt, call, items_after: int = 0):
-    """A create or add; when it may still land late, remember when, so it is not sent again too soon."""
-    try:
-        return call()
-    except SpotifyUnavailable as exc:
-        if _may_land_late(exc):
-            attempt.unanswered_at = time.monotonic()
-            attempt.unanswered_items = items_after
-            attempt.last_unanswered = exc
-        raise
-
-
 def plain_cause(exc: SpotifyError) -> str:
     """What went wrong, in the listener's words: a 503 is trouble at Spotify, a timeout is a timeout."""
     if isinstance(exc, SpotifyRateLimited):
         return "Spotify asked us to slow down"
+    if isinstance(exc, SpotifyOutOfTime):
+        return "Spotify is slow to answer right now"
     if isinstance(exc, SpotifyUnavailable):
         if exc.http_status == 504 or isinstance(exc.__cause__, requests.Timeout):
             return "Spotify didn't answer in time"
@@ -227,6 +241,17 @@ def _explain(exc: SpotifyError, save: PlaylistSave, total: int) -> None:
     exc.args = (exc.message,)
 
 
+def progress_message(save: PlaylistSave, total: int, continuing: bool) -> str:
+    """What a save that ran out of request time tells the listener."""
+    if save.playlist_id:
+        where = f"Your playlist is in your Spotify account with {save.items_added} of {total} tracks so far."
+    else:
+        where = "Your playlist isn't made yet, and it will be made only once."
+    then = ("We're finishing it in the background: this page shows it when it's done."
+            if continuing else "Choose “Finish saving” to carry on; nothing will be doubled.")
+    return f"Spotify is slow to answer right now, so saving takes longer than usual. {where} {then}"
+
+
 def _row_for(user, preview: Preview, key: str | None, start_name: str, target_name: str) -> PlaylistSave:
     """The preview's save record, created on first use (unique per preview)."""
     if key is not None:
@@ -257,80 +282,118 @@ def _row_for(user, preview: Preview, key: str | None, start_name: str, target_na
     return save
 
 
-def _claim(save: PlaylistSave) -> bool:
-    now = utcnow()
+def _claim(save: PlaylistSave) -> str | None:
+    """Take the save's lease when nobody holds it; the new holder's name, or None."""
+    now, holder = utcnow(), save_lease.new_holder()
     taken = db.session.execute(
         update(PlaylistSave)
         .where(PlaylistSave.id == save.id, PlaylistSave.state != SAVE_DONE,
                or_(PlaylistSave.lease_until.is_(None), PlaylistSave.lease_until < now))
-        .values(lease_until=now + timedelta(seconds=_lease_seconds()), attempts=PlaylistSave.attempts + 1)
+        .values(lease_until=now + save_lease.lease_length(), lease_holder=holder,
+                attempts=PlaylistSave.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     db.session.refresh(save)
-    return taken == 1
+    return holder if taken == 1 else None
 
 
-def _release(save: PlaylistSave, error: str | None = None, hold_seconds: float = 0.0) -> None:
-    """Let other requests resume the save; `hold_seconds` keeps them off while a write may land."""
+def _step(save: PlaylistSave, attempt: _Attempt, **values) -> None:
+    """Record a step, committed at once, only while this run holds the lease (which it renews)."""
+    values["lease_until"] = utcnow() + save_lease.lease_length()
+    written = db.session.execute(
+        update(PlaylistSave)
+        .where(PlaylistSave.id == save.id, PlaylistSave.lease_holder == attempt.holder)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    commit_keeping_loaded(db.session())
+    if written != 1:
+        raise LeaseLost()
+    for name, value in values.items():
+        set_committed_value(save, name, value)
+
+
+def _release(save: PlaylistSave, holder: str, error: str | None = None) -> None:
+    """Let other runs resume the save (if this run still held it)."""
     db.session.rollback()  # drop anything half-done in this session; the record is committed per step
-    db.session.refresh(save)
-    save.lease_until = utcnow() + timedelta(seconds=hold_seconds) if hold_seconds > 0 else None
-    save.last_error = error
+    db.session.execute(
+        update(PlaylistSave)
+        .where(PlaylistSave.id == save.id, PlaylistSave.lease_holder == holder)
+        .values(lease_until=None, lease_holder=None, last_error=error)
+        .execution_options(synchronize_session=False))
     db.session.commit()
+    db.session.refresh(save)
 
 
-def _wait_for_other(save: PlaylistSave) -> bool:
-    """Wait briefly for the request holding the lease; True when it finished the save."""
-    deadline = time.monotonic() + WAIT_FOR_OTHER_SECONDS
+def _wait_for_other(save: PlaylistSave, attempt_left) -> bool:
+    """Wait briefly for the run holding the lease; True when it finished the save."""
+    deadline = time.monotonic() + min(WAIT_FOR_OTHER_SECONDS, max(0.0, attempt_left() - 1.0))
     while time.monotonic() < deadline:
         time.sleep(0.2)
-        db.session.commit()  # end our snapshot so we see the other request's commits
+        db.session.commit()  # end our snapshot so we see the other run's commits
         db.session.refresh(save)
         if save.state == SAVE_DONE:
             return True
-        if save.lease_until is None or save.lease_until < utcnow():
+        if not running(save):
             return False
     return False
 
 
 def save_to_spotify(user, preview: Preview, gateway, *, key: str | None = None,
-                    start_name: str, target_name: str, colours: tuple[str, str] = ("#888888", "#444444")) -> SaveOutcome:
+                    start_name: str, target_name: str, colours: tuple[str, str] = ("#888888", "#444444"),
+                    continue_later=None) -> SaveOutcome:
     """Save `preview` as a private playlist in `user`'s Spotify account, exactly once.
 
-    Returns the finished record and whether it was a replay. Spotify errors propagate (the
-    record keeps what was done, so calling again resumes); `SaveInProgress` when another
-    request is saving the same preview and did not finish within a few seconds;
-    `IdempotencyKeyReused` when `key` already saved another preview.
+    Returns the record, whether it was a replay, and whether the save finished: in a request whose
+    time budget runs out first it stops with what it has done and calls `continue_later(save)`
+    (True when the job runner carries on with it). Spotify errors propagate (the record keeps what
+    was done, so calling again resumes); `SaveInProgress` when another run is saving the same
+    preview and did not finish within a few seconds; `IdempotencyKeyReused` when `key` already
+    saved another preview.
     """
     save = _row_for(user, preview, key, start_name, target_name)
     if save.state == SAVE_DONE:
         return SaveOutcome(save, replay=True)
-    if not _claim(save):
+    cfg = current_app.config
+    holder = _claim(save)
+    if holder is None:
         if save.state == SAVE_DONE:
             return SaveOutcome(save, replay=True)
-        if _wait_for_other(save):
+        if _wait_for_other(save, lambda: _request_left(gateway)):
             return SaveOutcome(save, replay=True)
-        # The other request gave up (its error is recorded) or is still going: try to take over.
-        if not _claim(save):
+        # The other run stopped (its error is recorded) or its process died: try to take over.
+        holder = _claim(save)
+        if holder is None:
             raise SaveInProgress()
-    cfg = current_app.config
-    attempt = _Attempt(budget=cfg["SAVE_RETRY_BUDGET"], settle_seconds=SETTLE_TIMEOUTS * cfg["SPOTIFY_TIMEOUT"])
-    try:
-        _run(gateway, save, preview, attempt)
-        save.state = SAVE_DONE
-        save.completed_at = utcnow()
-        db.session.commit()
-    except SpotifyError as exc:
-        _release(save, f"{type(exc).__name__}: {plain_cause(exc)}", hold_seconds=attempt.settle_left())
-        _explain(exc, save, len(preview.tracks))
-        raise
-    except BaseException:
-        _release(save, "interrupted", hold_seconds=attempt.settle_left())
-        raise
-    _add_cover(gateway, save, user, colours)
-    _release(save)
+    attempt = _Attempt(holder=holder, budget=cfg["SAVE_RETRY_BUDGET"], time_left=gateway.seconds_left)
+    with save_lease.kept(holder):
+        try:
+            _run(gateway, save, preview, attempt)
+            _step(save, attempt, state=SAVE_DONE, completed_at=utcnow())
+        except _OutOfTime:
+            _release(save, holder)
+            continuing = bool(continue_later and continue_later(save))
+            return SaveOutcome(save, replay=False, finished=False, continuing=continuing,
+                               message=progress_message(save, len(preview.tracks), continuing))
+        except LeaseLost:
+            db.session.rollback()
+            raise SaveInProgress() from None
+        except SpotifyError as exc:
+            _release(save, holder, f"{type(exc).__name__}: {plain_cause(exc)}")
+            _explain(exc, save, len(preview.tracks))
+            raise
+        except BaseException:
+            _release(save, holder, "interrupted")
+            raise
+        _add_cover(gateway, save, user, colours)
+        _release(save, holder)
     return SaveOutcome(save, replay=False)
+
+
+def _request_left(gateway) -> float:
+    left = gateway.seconds_left()
+    return float("inf") if left is None else left
 
 
 def _run(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> None:
@@ -341,6 +404,10 @@ def _run(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> No
                 _ensure_playlist(gateway, save, attempt)
             _add_items(gateway, save, preview, attempt)
             return
+        except SpotifyOutOfTime as exc:
+            if exc.sent:
+                attempt.failed()
+            raise _OutOfTime() from exc
         except SpotifyRateLimited as exc:
             attempt.failed()
             error, wait = exc, exc.retry_after
@@ -348,44 +415,62 @@ def _run(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> No
             attempt.failed()
             wait = min(backoff(attempt.failures), RETRY_MAX_WAIT)
             error, wait = exc, wait * random.uniform(0.5, 1.0)
-        if wait > attempt.left():
+        if wait > attempt.retry_left():
             raise error
         log.info("save %s: %s; trying again in %.1fs", save.id, plain_cause(error), wait)
-        time.sleep(wait)
-        db.session.commit()  # end the read snapshot before reading the record again
+        attempt.sleep(wait)
+
+
+def _settle(save: PlaylistSave, attempt: _Attempt, landed) -> bool:
+    """After a write whose answer never came (`sending_since`): wait until `landed()` shows it
+    arrived or it can no longer arrive. True when it landed. Raises `_OutOfTime` when the wait
+    doesn't fit in the request (the job runner or "Finish saving" settles it later)."""
+    if landed():
+        return True
+    if save.sending_since is None:
+        return False
+    wait = (save.sending_since - utcnow()).total_seconds() + _settle_seconds()
+    if wait > 0:
+        attempt.sleep(wait)
+        return landed()
+    return False
 
 
 def _ensure_playlist(gateway, save: PlaylistSave, attempt: _Attempt) -> None:
     if save.state == SAVE_CREATING:
         # A create may have reached Spotify without us hearing back: look for it before creating.
-        found = _find_by_marker(gateway, save.marker)
-        if found is None and attempt.settle_left() > 0:
-            attempt.wait_to_settle(attempt.last_unanswered)
-            found = _find_by_marker(gateway, save.marker)
-        attempt.settled()
-        if found is not None:
-            _record_playlist(save, found)
+        found: list[dict] = []
+
+        def landed() -> bool:
+            found[:] = [p for p in [_find_by_marker(gateway, save.marker)] if p is not None]
+            return bool(found)
+
+        unsure = save.sending_since is not None
+        if _settle(save, attempt, landed):
+            _record_playlist(save, attempt, found[0])
             return
-    save.state = SAVE_CREATING
-    db.session.commit()
+        if unsure:
+            # It did not land in time, but still might: look for a stray later (`remove_strays`).
+            check_at = utcnow() + timedelta(seconds=current_app.config["SAVE_STRAY_CHECK_SECONDS"])
+            _step(save, attempt, stray_check_at=max(check_at, save.stray_check_at or check_at))
+    _step(save, attempt, state=SAVE_CREATING, sending_since=utcnow(), sending_items=0)
     try:
-        created = _send(attempt, lambda: gateway.create_playlist(save.name, save.description, public=False))
-    except SpotifyUnavailable:
+        created = gateway.create_playlist(save.name, save.description, public=False)
+    except SpotifyUnavailable as exc:
+        if not _may_land_late(exc):
+            _step(save, attempt, sending_since=None)  # settled by the read-back at once
         raise  # ambiguous (timeout or 5xx): stay in "creating" so the retry looks first
     except SpotifyError:
         # Spotify answered and refused: nothing was created, a retry may simply create.
-        save.state = SAVE_PENDING
-        db.session.commit()
+        _step(save, attempt, state=SAVE_PENDING, sending_since=None)
         raise
-    _record_playlist(save, created)
+    _record_playlist(save, attempt, created)
 
 
-def _record_playlist(save: PlaylistSave, playlist: dict) -> None:
-    save.playlist_id = playlist["id"]
-    save.url = (playlist.get("external_urls") or {}).get("spotify") or \
+def _record_playlist(save: PlaylistSave, attempt: _Attempt, playlist: dict) -> None:
+    url = (playlist.get("external_urls") or {}).get("spotify") or \
         f"https://open.spotify.com/playlist/{playlist['id']}"
-    save.state = SAVE_CREATED
-    db.session.commit()
+    _step(save, attempt, playlist_id=playlist["id"], url=url, state=SAVE_CREATED, sending_since=None)
 
 
 def _find_by_marker(gateway, marker: str) -> dict | None:
@@ -408,26 +493,32 @@ def _add_items(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt)
     wanted = [f"spotify:track:{t['id']}" for t in preview.tracks]
     if save.state == SAVE_ADDING:
         # A batch may have landed without us hearing back: trust the playlist, not our notes.
-        existing = _existing_uris(gateway, save.playlist_id)
-        if len(existing) < attempt.unanswered_items and attempt.settle_left() > 0:
-            attempt.wait_to_settle(attempt.last_unanswered)  # it may still land: don't send it twice
-            existing = _existing_uris(gateway, save.playlist_id)
-        attempt.settled()
+        existing: list[str | None] = []
+
+        def landed() -> bool:
+            existing[:] = _existing_uris(gateway, save.playlist_id)
+            return save.sending_since is None or len(existing) >= save.sending_items
+
+        _settle(save, attempt, landed)
         todo = remaining_uris(existing, wanted)
     else:
         todo = wanted
-        save.state = SAVE_ADDING
-        db.session.commit()
     done = len(wanted) - len(todo)
-    save.items_added = done
+    _step(save, attempt, state=SAVE_ADDING, items_added=done, sending_since=None)
     for start in range(0, len(todo), ADD_BATCH):
         batch = todo[start:start + ADD_BATCH]
-        _send(attempt, lambda batch=batch: gateway.add_items(save.playlist_id, batch),
-              items_after=done + start + len(batch))
-        save.items_added = done + start + len(batch)
-        save.batches_done += 1
-        db.session.commit()
-    save.items_added = len(wanted)
+        after = done + start + len(batch)
+        _step(save, attempt, sending_since=utcnow(), sending_items=after)
+        try:
+            gateway.add_items(save.playlist_id, batch)
+        except SpotifyUnavailable as exc:
+            if not _may_land_late(exc):
+                _step(save, attempt, sending_since=None)
+            raise
+        except SpotifyError:
+            _step(save, attempt, sending_since=None)
+            raise
+        _step(save, attempt, items_added=after, batches_done=save.batches_done + 1, sending_since=None)
 
 
 def _add_cover(gateway, save: PlaylistSave, user, colours: tuple[str, str]) -> None:
@@ -447,3 +538,46 @@ def _add_cover(gateway, save: PlaylistSave, user, colours: tuple[str, str]) -> N
         log.warning("cover upload for playlist %s failed: %s", save.playlist_id, exc)
         save.cover = "failed"
     db.session.commit()
+
+
+# -- a create that landed late: eventually one playlist -------------------------------------------
+
+def remove_strays(save: PlaylistSave, gateway) -> int:
+    """Take out of the listener's account every empty playlist carrying this save's marker but its
+    own (a create whose answer was lost and that landed after the save made another); how many.
+    A stray that holds tracks is the listener's now and is left alone (logged)."""
+    removed = 0
+    for playlist in list(gateway.my_playlists(limit=MARKER_SEARCH_LIMIT)):
+        if not playlist or save.marker not in (playlist.get("description") or "") or playlist.get("id") == save.playlist_id:
+            continue
+        if _empty(gateway, playlist):
+            gateway.remove_playlist(playlist["id"])
+            removed += 1
+            log.info("save %s: removed a second, empty playlist %s left by a late create", save.id, playlist["id"])
+        else:
+            log.warning("save %s: playlist %s carries its marker but holds tracks; left alone", save.id, playlist["id"])
+    return removed
+
+
+def _empty(gateway, playlist: dict) -> bool:
+    total = (playlist.get("items") or playlist.get("tracks") or {}).get("total")
+    if total is not None:
+        return total == 0
+    return not any(True for _ in gateway.playlist_items(playlist["id"], limit=1))
+
+
+def strays_due(user_id: int | None = None, now: datetime | None = None) -> list[PlaylistSave]:
+    """Finished saves whose look for a stray playlist is due (a listener's, or everyone's)."""
+    query = select(PlaylistSave).where(PlaylistSave.state == SAVE_DONE,
+                                       PlaylistSave.stray_check_at <= (now or utcnow()))
+    if user_id is not None:
+        query = query.where(PlaylistSave.user_id == user_id)
+    return list(db.session.scalars(query.order_by(PlaylistSave.stray_check_at).limit(100)))
+
+
+def stray_checked(save: PlaylistSave) -> None:
+    """The look for strays is done: don't look again."""
+    db.session.execute(update(PlaylistSave).where(PlaylistSave.id == save.id)
+                       .values(stray_check_at=None).execution_options(synchronize_session=False))
+    db.session.commit()
+    set_committed_value(save, "stray_check_at", None)

@@ -14,20 +14,25 @@ waits on Spotify or on a feature provider.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from curator import spotify
 from curator.engine import MoodDefinition
+from curator.extensions import db
 from curator.models.listening import CheckIn, PlaylistSave, Preview
+from curator.models.user import User
 from curator.moods.store import StoredMood, active_moods, get_mood
 from curator.playlists import care, creation, edits, library, preview_store, records, saving
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
 from curator.playlists.preview_request import PreviewRequest, parse_request, request_of
 from curator.problems import NotFound
-from curator.spotify.errors import SpotifyRateLimited, SpotifyUnavailable
+from curator.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
 from curator.transaction import transaction
+
+log = logging.getLogger(__name__)
 
 __all__ = [  # besides the use cases below: the problems a page tells apart
     "CatalogueNotReady", "IdempotencyKeyReused", "SaveInProgress", "ScopeRequired", "SAVE_STOPPED",
@@ -196,6 +201,8 @@ class PreviewPage:
     hold_note: str | None = None
     # A save that stopped half-way (its playlist may be in Spotify, not yet full): "finish saving".
     unfinished_save: PlaylistSave | None = None
+    # A save running right now (in a request or in the background): the page says so.
+    save_running: bool = False
 
     @property
     def hold_capped(self) -> bool:
@@ -211,7 +218,7 @@ def describe(preview: Preview) -> PreviewPage:
     """A preview with its moods, care note, hold note and any unfinished save."""
     start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
     return PreviewPage(preview, start, target, target_care(preview, target), _hold_note(preview, target),
-                       saving.unfinished(preview))
+                       saving.unfinished(preview), saving.running(preview.save))
 
 
 def _hold_note(preview: Preview, target: MoodDefinition | None) -> str | None:
@@ -227,14 +234,74 @@ def _hold_note(preview: Preview, target: MoodDefinition | None) -> str | None:
 
 
 def save_preview(user, preview_id: str, key: str | None = None, gateway=None) -> saving.SaveOutcome:
-    """Save the listener's preview to their Spotify account, exactly once (see `saving`)."""
+    """Save the listener's preview to their Spotify account, exactly once (see `saving`).
+
+    When the request's time budget runs out first, the outcome is not `finished`: it says what was
+    done, and the job runner carries on in the background (`continuing`) where one runs."""
     preview = preview_store.get_preview(user, preview_id)
+    return _save(user, preview, gateway or spotify.user_gateway(), key=key, continue_later=_finish_in_background)
+
+
+def finish_save(save_id: int) -> saving.SaveOutcome | None:
+    """Carry on with a save in the background (the job runner's `playlists.finish_save`); None when
+    there is nothing left to do. Spotify's errors propagate, recorded on the save as in a request."""
+    save = db.session.get(PlaylistSave, save_id)
+    if save is None or save.state == saving.SAVE_DONE:
+        return None
+    preview, user = save.preview, db.session.get(User, save.user_id)
+    return _save(user, preview, spotify.gateway_for(user.id))
+
+
+def _save(user, preview: Preview, gateway, *, key: str | None = None, continue_later=None) -> saving.SaveOutcome:
     start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
     colours = (start.colour if start else MISSING_START_COLOUR, target.colour if target else MISSING_TARGET_COLOUR)
-    return saving.save_to_spotify(
-        user, preview, gateway or spotify.user_gateway(), key=key,
+    outcome = saving.save_to_spotify(
+        user, preview, gateway, key=key,
         start_name=start.name if start else preview.from_slug,
-        target_name=target.name if target else preview.to_slug, colours=colours)
+        target_name=target.name if target else preview.to_slug, colours=colours, continue_later=continue_later)
+    if outcome.finished and not outcome.replay:
+        _remove_due_strays(user, gateway)
+    return outcome
+
+
+def _finish_in_background(save: PlaylistSave) -> bool:
+    """Hand a save that ran out of request time to the job runner; False when none takes it."""
+    try:
+        from curator import jobs
+    except ImportError:  # no job runner in this build: "Finish saving" carries on
+        return False
+    try:
+        return jobs.enqueue("playlists.finish_save", {"save_id": save.id},
+                            key=f"finish-save-{save.id}-{save.attempts}") is not None
+    except jobs.QueueUnavailable:
+        return False
+
+
+def _remove_due_strays(user, gateway) -> None:
+    """The listener's earlier saves whose look for a late create's stray is due, done now while we
+    talk to Spotify anyway (the job runner does it for everyone else, `remove_strays`)."""
+    for save in saving.strays_due(user.id):
+        try:
+            saving.remove_strays(save, gateway)
+        except SpotifyError as exc:  # tried again at the next save or by the job
+            log.info("looking for strays of save %s: %s", save.id, exc)
+            return
+        saving.stray_checked(save)
+
+
+def remove_strays(gateway_for=None) -> int:
+    """Every finished save whose look for a stray playlist is due (the job runner, every few minutes):
+    the empty playlists a late create left are taken out of the listeners' accounts. How many."""
+    removed = 0
+    for save in saving.strays_due():
+        gateway = (gateway_for or spotify.gateway_for)(save.user_id)
+        try:
+            removed += saving.remove_strays(save, gateway)
+        except SpotifyError as exc:
+            log.info("looking for strays of save %s: %s", save.id, exc)
+            continue
+        saving.stray_checked(save)
+    return removed
 
 
 @dataclass(frozen=True)

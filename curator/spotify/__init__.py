@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import current_app, g
 
+from curator import request_budget
+from curator.remote_call import between_transactions
 from curator.spotify.gateway import SpotifyGateway, SpotifySettings
 from curator.spotify.token_store import DatabaseTokenCache
 
@@ -12,11 +14,13 @@ def settings() -> SpotifySettings:
 
 
 def gateway_for(user_id: int) -> SpotifyGateway:
-    """The gateway acting as one of our users, with call counting for the admin dashboard."""
+    """The gateway acting as one of our users, with call counting for the admin dashboard; in a web
+    request bounded by its time budget; never calling with a database transaction open."""
     from curator.spotify.call_log import record_call
 
     return SpotifyGateway(settings(), DatabaseTokenCache(user_id),
-                          observer=lambda op, status: record_call(op, status, user_id))
+                          observer=lambda op, status: record_call(op, status, user_id),
+                          deadline=request_budget.deadline, before_call=between_transactions)
 
 
 def user_gateway() -> SpotifyGateway:

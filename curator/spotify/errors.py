@@ -23,6 +23,15 @@ class SpotifyUnavailable(SpotifyError):
     """Timeouts, connection failures and 5xx after the retries ran out."""
 
 
+class SpotifyOutOfTime(SpotifyUnavailable):
+    """The request's time budget ran out before Spotify answered, or too little was left to start a
+    write whose answer could then be lost (`sent` is False: Spotify certainly never saw it)."""
+
+    def __init__(self, message: str, *, sent: bool = False, **kw):
+        super().__init__(message, **kw)
+        self.sent = sent
+
+
 class SpotifyRateLimited(SpotifyError):
     """429 with a Retry-After longer than we wait inside a request, or retries ran out."""
 
@@ -47,6 +56,11 @@ class SpotifyTokenRevoked(SpotifyAuthError):
 class SpotifyLoginRequired(SpotifyAuthError):
     """No Spotify token is stored for a logged-in listener (e.g. forgotten after a revocation in
     another browser session): they must log in again. Never answered by prompting."""
+
+
+class SpotifyTokenNotStored(SpotifyError):
+    """Spotify renewed the login but the database would not store the new token, even after a few
+    tries. Not a revocation: the login stays valid, the listener is asked to try again."""
 
 
 class SpotifyForbidden(SpotifyError):

@@ -21,8 +21,16 @@ What it guarantees:
 - bounded retries through `curator.retrying` (the one retry/backoff helper, shared with the
   ReccoBeats provider): 429 waits out Retry-After, 5xx and network errors back off, and an
   ambiguous non-idempotent write is never retried;
-- a timeout on every request; failures as `curator.spotify.errors` types; no stored token is
-  `SpotifyLoginRequired` (log in again), never a prompt.
+- a timeout on every request, shortened to what is left of the caller's `deadline` (a web request's
+  budget); a write (POST) is not started unless its whole timeout fits, so running out of time never
+  leaves a write whose answer was lost (`SpotifyOutOfTime`, nothing sent);
+- `before_call` runs right before anything is sent (the app ends any database transaction there:
+  no lock is held while Spotify thinks, `curator.remote_call`);
+- a renewed token is handed to the cache at once (which stores it before the call goes on); two
+  threads holding the same expired token renew it once, and a refresh token another process has
+  just rotated is picked up from the cache instead of being taken for a revoked login;
+- failures as `curator.spotify.errors` types; no stored token is `SpotifyLoginRequired` (log in
+  again), never a prompt.
 """
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ import base64
 import hashlib
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,6 +56,7 @@ from curator.spotify.errors import (
     SpotifyLoginRequired,
     SpotifyNotConfigured,
     SpotifyNotFound,
+    SpotifyOutOfTime,
     SpotifyRateLimited,
     SpotifyTokenRevoked,
     SpotifyUnavailable,
@@ -62,6 +72,11 @@ ARTIST_ALBUMS_PAGE = 10
 LIBRARY_PAGE = 50
 # Renew an access token this many seconds before Spotify says it expires (clocks differ).
 EXPIRY_MARGIN = 60
+# Below this many seconds left in the caller's budget a call is not worth starting.
+LEAST_USEFUL_TIMEOUT = 0.5
+# After `invalid_grant`, how long to keep looking in the cache for the token another process renewed
+# with the same refresh token (it is stored a moment after Spotify answers it).
+ROTATED_TOKEN_WAIT = 2.0
 
 # What the login asks for: the narrowest set for creating private playlists for the user.
 BASE_SCOPES = ("playlist-modify-private", "playlist-modify-public", "user-read-private")
@@ -177,13 +192,14 @@ class _TokenRefused(Exception):
         self.status, self.error, self.description = status, error, description
 
 
-def _token_request(settings: SpotifySettings, session: requests.Session, form: dict) -> dict:
+def _token_request(settings: SpotifySettings, session: requests.Session, form: dict,
+                   timeout: float | None = None) -> dict:
     """POST to the accounts service's token endpoint with our client credentials."""
     if not settings.configured:
         raise SpotifyNotConfigured("Spotify client id and secret are not set.")
     try:
         response = session.post(settings.token_url, data=form, auth=(settings.client_id, settings.client_secret),
-                                headers={"Accept": "application/json"}, timeout=settings.timeout)
+                                headers={"Accept": "application/json"}, timeout=timeout or settings.timeout)
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise SpotifyUnavailable("Spotify's accounts service did not answer in time.", operation="POST /api/token") from exc
     if response.status_code >= 500 or response.status_code == 429:
@@ -205,10 +221,25 @@ def _token_request(settings: SpotifySettings, session: requests.Session, form: d
 
 # -- the Web API ------------------------------------------------------------------------------
 
+# One lock per refresh token being renewed in this process: threads holding the same expired token
+# renew it once (with rotating refresh tokens a second renewal would be refused as revoked).
+_renewing: dict[str, threading.Lock] = {}
+_renewing_guard = threading.Lock()
+
+
+def _renewal_lock(refresh_token: str) -> threading.Lock:
+    with _renewing_guard:
+        if len(_renewing) > 10_000:
+            _renewing.clear()
+        return _renewing.setdefault(refresh_token, threading.Lock())
+
+
 class SpotifyGateway:
     """Spotify Web API for one user, with token renewal, retries and typed errors.
 
     `cache_handler` holds the user's token (`get_cached_token`, `save_token_to_cache`).
+    `deadline` answers when the caller must be done (time.monotonic(); None: no limit) and
+    `before_call` runs right before each request is sent (see the module's docstring).
     """
 
     def __init__(
@@ -219,6 +250,8 @@ class SpotifyGateway:
         observer: Observer | None = None,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        deadline: Callable[[], float | None] | None = None,
+        before_call: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self._cache = cache_handler
@@ -226,7 +259,29 @@ class SpotifyGateway:
         self._http.headers.setdefault("Accept", "application/json")
         self._observer = observer
         self._sleep = sleep
+        self._deadline = deadline
+        self._before_call = before_call
         self.calls = 0
+
+    # -- time ----------------------------------------------------------------------------
+    def seconds_left(self) -> float | None:
+        """Seconds left before the caller's deadline (None: no deadline)."""
+        end = self._deadline() if self._deadline else None
+        return None if end is None else end - time.monotonic()
+
+    def _timeout(self, operation: str, *, write: bool = False) -> float:
+        """This call's timeout: Spotify's, or what is left when less; a write needs the whole of it."""
+        left = self.seconds_left()
+        if left is None:
+            return self.settings.timeout
+        if left < LEAST_USEFUL_TIMEOUT or (write and left < self.settings.timeout):
+            raise SpotifyOutOfTime("We stopped waiting for Spotify: this request ran out of time.",
+                                   operation=operation)
+        return min(self.settings.timeout, left)
+
+    def _prepare(self) -> None:
+        if self._before_call is not None:
+            self._before_call()
 
     # -- tokens --------------------------------------------------------------------------
     def _access_token(self, *, renew: bool = False) -> str:
@@ -243,20 +298,43 @@ class SpotifyGateway:
         refresh_token = token.get("refresh_token")
         if not refresh_token:
             raise SpotifyLoginRequired("Your Spotify login has expired. Please log in again.")
-        try:
-            fresh = _token_request(self.settings, self._http,
-                                   {"grant_type": "refresh_token", "refresh_token": refresh_token})
-        except _TokenRefused as refused:
-            if refused.error == "invalid_grant":
-                raise SpotifyTokenRevoked("Your Spotify login was revoked or has expired. Please log in again.",
-                                          http_status=refused.status, operation="POST /api/token") from None
-            raise SpotifyAuthError(f"Spotify refused to renew the login: {refused.error}",
-                                   http_status=refused.status, operation="POST /api/token") from None
-        # Spotify may keep the refresh token (no new one in the answer) and the granted scopes.
-        fresh.setdefault("refresh_token", refresh_token)
-        fresh.setdefault("scope", token.get("scope", ""))
-        self._cache.save_token_to_cache(fresh)
-        return fresh
+        with _renewal_lock(refresh_token):
+            stored = self._cache.get_cached_token() or {}
+            if stored.get("access_token") not in (None, token.get("access_token")) and _fresh(stored):
+                return stored  # another thread renewed it while this one waited
+            operation = "POST /api/token"
+            timeout = self._timeout(operation)
+            self._prepare()
+            try:
+                fresh = _token_request(self.settings, self._http,
+                                       {"grant_type": "refresh_token", "refresh_token": refresh_token},
+                                       timeout=timeout)
+            except _TokenRefused as refused:
+                if refused.error == "invalid_grant":
+                    rotated = self._rotated_elsewhere(refresh_token)
+                    if rotated is not None:
+                        return rotated
+                    raise SpotifyTokenRevoked("Your Spotify login was revoked or has expired. Please log in again.",
+                                              http_status=refused.status, operation=operation) from None
+                raise SpotifyAuthError(f"Spotify refused to renew the login: {refused.error}",
+                                       http_status=refused.status, operation=operation) from None
+            # Spotify may keep the refresh token (no new one in the answer) and the granted scopes.
+            fresh.setdefault("refresh_token", refresh_token)
+            fresh.setdefault("scope", token.get("scope", ""))
+            self._cache.save_token_to_cache(fresh)  # stored at once: a rotated refresh token must never be lost
+            return fresh
+
+    def _rotated_elsewhere(self, used: str) -> dict | None:
+        """The token another process renewed with the refresh token `used` (Spotify then refuses the
+        old one), looked for in the cache a little while; None when there is none: really revoked."""
+        give_up = time.monotonic() + ROTATED_TOKEN_WAIT
+        while True:
+            stored = self._cache.get_cached_token() or {}
+            if stored.get("refresh_token") not in (None, used) and stored.get("access_token"):
+                return stored
+            if time.monotonic() >= give_up:
+                return None
+            self._sleep(0.25)
 
     # -- the core loop -------------------------------------------------------------------
     def request(self, method: str, path: str, *, params=None, json=None, operation: str = "",
@@ -272,16 +350,20 @@ class SpotifyGateway:
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE")
         url = path if path.startswith(("http://", "https://")) else self.settings.api_url + path
-        renewed = False
+        renewed = renew_now = False
 
         def attempt():
-            nonlocal renewed
-            headers = {"Authorization": f"Bearer {self._access_token(renew=renewed)}"}
+            nonlocal renewed, renew_now
+            self._timeout(operation, write=not idempotent)  # out of time: nothing is sent, nor renewed
+            headers = {"Authorization": f"Bearer {self._access_token(renew=renew_now)}"}
+            renew_now = False
             if content_type:
                 headers["Content-Type"] = content_type
             status = 0
+            timeout = self._timeout(operation, write=not idempotent)
+            self._prepare()
             try:
-                response = self._http.request(method, url, params=params, headers=headers, timeout=self.settings.timeout,
+                response = self._http.request(method, url, params=params, headers=headers, timeout=timeout,
                                               json=None if content_type else json, data=data if content_type else None)
                 status = response.status_code
             except (requests.Timeout, requests.ConnectionError) as exc:
@@ -300,12 +382,13 @@ class SpotifyGateway:
                 raise TryAgain(error)
             if isinstance(error, SpotifyAuthError) and not renewed:
                 # Spotify may expire a token before our clock says so: renew once, then retry.
-                renewed = True
+                renewed = renew_now = True
                 raise TryAgain(error, wait=0)
             raise error
 
         return retrying(attempt, retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait,
-                        sleep=self._pause, on_wait=lambda wait, again: _log_wait(operation, wait, again))
+                        sleep=self._pause, on_wait=lambda wait, again: _log_wait(operation, wait, again),
+                        deadline=self._deadline() if self._deadline else None)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -368,6 +451,12 @@ class SpotifyGateway:
         first = self.request("GET", "me/playlists", params={"limit": LIBRARY_PAGE, "offset": 0}, operation=op)
         return self._paged(first, op, limit)
 
+    def remove_playlist(self, playlist_id: str) -> None:
+        """Take a playlist out of the current user's library (Spotify's way of deleting one: its
+        owner unfollows it). DELETE /me/library, which replaced DELETE /playlists/{id}/followers."""
+        self.request("DELETE", "me/library", params={"uris": f"spotify:playlist:{playlist_id}"},
+                     operation="DELETE /me/library")
+
     def playlist(self, playlist_id: str, fields: str | None = None) -> dict:
         params = {"fields": fields} if fields else None
         return self.request("GET", f"playlists/{quote(playlist_id)}", params=params,
@@ -427,6 +516,10 @@ class SpotifyGateway:
         result = self.request("GET", "audio-features", params={"ids": ",".join(track_ids)},
                               operation="GET /audio-features")
         return (result or {}).get("audio_features") or []
+
+
+def _fresh(token: dict) -> bool:
+    return float(token.get("expires_at") or 0) - time.time() >= EXPIRY_MARGIN
 
 
 def _body(response: requests.Response):

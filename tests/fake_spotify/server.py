@@ -199,6 +199,9 @@ class Playlist:
     snapshot_id: str = ""
     image: bytes | None = None
     version: int = 0
+    # False once its owner took it out of their library (DELETE /me/library): Spotify's way of
+    # deleting a playlist. It still exists (GET /playlists/{id}) but is no longer theirs to list.
+    in_owners_library: bool = True
 
     @property
     def uris(self) -> list[str]:
@@ -760,11 +763,13 @@ class FakeSpotify:
                 and (pattern is None or pattern.search(r.path))
             ]
 
-    def playlists_of(self, user_id: str) -> list[Playlist]:
-        """Copies of the playlists ``user_id`` owns, in creation order, items in order."""
+    def playlists_of(self, user_id: str, *, removed: bool = False) -> list[Playlist]:
+        """Copies of the playlists ``user_id`` owns and keeps in their library, in creation order,
+        items in order (``removed=True``: those they took out of it instead)."""
         with self._lock:
             return [
-                copy.deepcopy(p) for p in self._playlists.values() if p.owner == user_id
+                copy.deepcopy(p) for p in self._playlists.values()
+                if p.owner == user_id and p.in_owners_library != removed
             ]
 
     def playlist(self, playlist_id: str) -> Playlist:
@@ -1167,6 +1172,7 @@ class FakeSpotify:
             ("GET", r"/albums/(?P<aid>[^/]+)/tracks", self._get_album_tracks),
             ("GET", r"/search", self._search_items),
             ("GET", r"/me/tracks", self._get_saved_tracks),
+            ("DELETE", r"/me/library", self._remove_library_items),
             ("GET", r"/me/top/tracks", self._get_top_tracks),
         ]
         return [(m, re.compile(f"^{p}$"), h) for m, p, h in table]
@@ -1446,7 +1452,7 @@ class FakeSpotify:
         mine = [
             p
             for p in self._playlists.values()
-            if p.owner == ctx.user_id
+            if (p.owner == ctx.user_id and p.in_owners_library)
             or (p.collaborative and ctx.user_id in p.collaborators)
         ]
         items = [self._playlist_simple(p) for p in mine[offset : offset + limit]]
@@ -1718,6 +1724,31 @@ class FakeSpotify:
             for t, at in saved[offset : offset + limit]
         ]
         return 200, self._page(ctx, items, len(saved), limit, offset)
+
+    def _remove_library_items(self, ctx: _Ctx) -> tuple[int, Any]:
+        """DELETE /me/library?uris=...: playlists leave the user's library (their own included, which
+        is how an owner deletes one), tracks leave their saved tracks. Other kinds are not modelled."""
+        uris = [u for u in (ctx.request.args.get("uris") or "").split(",") if u]
+        if not uris or len(uris) > 40:
+            raise _Reply(400, _api_error(400, "uris must name 1 to 40 items"))
+        # The spec lists one scope per kind of item: playlists need playlist-modify-*, tracks
+        # user-library-modify.
+        for uri in uris:
+            kind, _, item_id = uri.removeprefix("spotify:").partition(":")
+            if kind == "playlist":
+                self._require_scope(ctx, "playlist-modify-public", "playlist-modify-private", "user-follow-modify")
+                playlist = self._playlists.get(item_id)
+                if playlist is not None and playlist.owner == ctx.user_id:
+                    playlist.in_owners_library = False
+                elif playlist is not None:
+                    playlist.collaborators.discard(ctx.user_id)
+            elif kind == "track":
+                self._require_scope(ctx, "user-library-modify")
+                saved = self._saved.get(ctx.user_id, [])
+                self._saved[ctx.user_id] = [(t, at) for t, at in saved if t != item_id]
+            else:
+                raise _Reply(400, _api_error(400, f"Unsupported URI type: {kind}"))
+        return 200, None
 
     def _get_top_tracks(self, ctx: _Ctx) -> tuple[int, Any]:
         self._require_scope(ctx, "user-top-read")

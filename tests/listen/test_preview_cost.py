@@ -11,6 +11,7 @@ from collections import Counter
 
 from sqlalchemy import event, update
 
+from curator.catalogue.matrix import prepare
 from curator.catalogue.store import bump_version
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack
@@ -66,6 +67,7 @@ def test_album_images_come_from_the_catalogue(app, client, catalogue, fake_spoti
                                    .values(image_url=IMAGE.format(n)))
         bump_version()
         db.session.commit()
+        prepare()  # what an import or refresh does last: the new version's files, built outside a request
     token = api_login(client, fake_spotify)
     tracks = api_preview(client, token)["tracks"]
     index = {track_id: n for n, track_id in enumerate(ids)}

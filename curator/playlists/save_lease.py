@@ -1,0 +1,98 @@
+"""A running save's lease, kept alive by a heartbeat for as long as its process lives.
+
+A save holds a short lease (`SAVE_LEASE_SECONDS`, default 10 s) on its journal row while it talks
+to Spotify; one thread per process renews the leases of every save running in that process, in one
+UPDATE, three times per lease. When the process dies (`kill -9`, an out-of-memory kill, a lost
+machine) the beats stop and the lease runs out within `SAVE_LEASE_SECONDS`: the preview page then
+offers "Finish saving" and the next attempt takes over. A lease is never tied to how long Spotify
+takes: a 9 s answer is covered by the beats, not by a longer lease.
+
+The heartbeat uses a connection of its own for a moment each beat (never the request's, which may
+be between two steps of its own).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import update
+
+from curator.extensions import db
+from curator.models.listening import PlaylistSave
+from curator.models.user import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def lease_length() -> timedelta:
+    return timedelta(seconds=float(current_app.config["SAVE_LEASE_SECONDS"]))
+
+
+def new_holder() -> str:
+    """A name for one run at a save (unique across processes and tries)."""
+    return secrets.token_hex(8)
+
+
+class _Heartbeat:
+    """This process's leases, renewed from one daemon thread (started when the first save runs)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.held: dict[str, object] = {}  # holder -> the app whose database holds the lease
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def hold(self, app, holder: str) -> None:
+        with self.lock:
+            self.held[holder] = app
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="save-lease-heartbeat", daemon=True)
+                self.thread.start()
+
+    def drop(self, holder: str) -> None:
+        with self.lock:
+            self.held.pop(holder, None)
+
+    def _run(self) -> None:
+        while True:
+            with self.lock:
+                by_app: dict[object, list[str]] = {}
+                for holder, app in self.held.items():
+                    by_app.setdefault(app, []).append(holder)
+            for app, holders in by_app.items():
+                with app.app_context():
+                    self._renew(holders)
+            beats = [float(app.config["SAVE_LEASE_SECONDS"]) / 3 for app in by_app]
+            self.wake.wait(min(beats, default=1.0))
+
+    @staticmethod
+    def _renew(holders: list[str]) -> None:
+        try:
+            db.session.execute(
+                update(PlaylistSave)
+                .where(PlaylistSave.lease_holder.in_(holders))
+                .values(lease_until=utcnow() + lease_length())
+                .execution_options(synchronize_session=False))
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - a missed beat is tried again; the lease has two beats' slack
+            db.session.rollback()
+            log.warning("could not renew %d save lease(s)", len(holders), exc_info=True)
+        finally:
+            db.session.remove()
+
+
+_heartbeat = _Heartbeat()
+
+
+@contextmanager
+def kept(holder: str):
+    """Renew `holder`'s lease from the heartbeat while the block runs."""
+    _heartbeat.hold(current_app._get_current_object(), holder)
+    try:
+        yield
+    finally:
+        _heartbeat.drop(holder)
