@@ -63,14 +63,15 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """Warn when several processes run without Redis: their rate limits and jobs are not shared."""
+    """Warn when several processes run without Redis: their jobs are not shared (rate limits are then
+    counted in the database, shared but at a write per request)."""
     from curator.config import Config  # reads .env, as the app does
 
     if server.cfg.workers > 1 and not Config().REDIS_URL:
         server.log.warning(
-            "Curator: %d workers but no REDIS_URL: each worker counts rate limits on its own and runs "
-            "catalogue refreshes in its own thread. Set REDIS_URL (and start `rq worker curator`) in "
-            "production, or run one worker.", server.cfg.workers)
+            "Curator: %d workers but no REDIS_URL: each worker runs catalogue refreshes in its own thread, "
+            "and rate limits are counted in the database (one more write per limited request). Set "
+            "REDIS_URL (and start `rq worker curator`) in production, or run one worker.", server.cfg.workers)
 
 
 def post_fork(server, worker):

@@ -1,13 +1,24 @@
-"""`/healthz`: is the service able to answer? (database reachable, Spotify configured)."""
+"""`/healthz`: is the service able to answer, and is any part of it degraded?
+
+`status` is "ok", "degraded" (it answers, but a part named in `problems` is not as configured:
+Redis set but not answering, so rate limits are counted in the database meanwhile) or
+"unavailable" (503: no database). `rate_limits` says where limits are counted now.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from curator import ratelimit
 from curator.extensions import db
 
 bp = Blueprint("health", __name__)
+
+
+def _limits() -> tuple[dict, list[str]]:
+    where, problem = ratelimit.where_counted()
+    return {"rate_limits": where}, [f"rate_limits: {problem}"] if problem else []
 
 
 @bp.get("/healthz")
@@ -18,10 +29,17 @@ def healthz():
     except SQLAlchemyError as exc:
         current_app.logger.error("health check: database unreachable: %s", exc)
         database = "unavailable"
+    limits, problems = _limits()
+    if database != "ok":
+        status = "unavailable"
+    else:
+        status = "degraded" if problems else "ok"
     body = {
-        "status": "ok" if database == "ok" else "unavailable",
+        "status": status,
         "database": database,
         "spotify_configured": bool(current_app.config["SPOTIFY_CLIENT_ID"]
                                    and current_app.config["SPOTIFY_CLIENT_SECRET"]),
+        **limits,
+        "problems": problems,
     }
     return jsonify(body), 200 if database == "ok" else 503

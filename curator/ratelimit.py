@@ -1,8 +1,9 @@
 """Rate limits for our own expensive endpoints, on Flask-Limiter, as a one-line decorator on the view.
 
-Counted in Redis when `REDIS_URL` is set (shared by every worker process), in this process's memory
-otherwise, so a single-process install needs nothing extra; a Redis outage falls back to memory
-rather than failing requests. `RATELIMIT_ENABLED=0` switches limits off.
+Counted in Redis when `REDIS_URL` is set (shared by every worker process and server), in the
+database otherwise and while Redis does not answer (`curator/ratelimit_storage.py`): never per
+process, so two, four or forty workers give a listener the same 30 previews a minute, and
+`/healthz` says `degraded` while Redis is down. `RATELIMIT_ENABLED=0` switches limits off.
 
 The window *moves* (each hit expires `window` seconds after it was made), so the Retry-After we
 tell is the moment the oldest counted hit expires: wait that long and the next request passes.
@@ -18,6 +19,7 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 
+from curator import ratelimit_storage  # noqa: F401  (registers the curator:// storages with `limits`)
 from curator.problems import CuratorError
 
 # Generous for a person, a brake for a script: each preview curates, each save calls Spotify.
@@ -51,11 +53,24 @@ def _switched_off() -> bool:
 def init_app(app) -> None:
     if not app.config.setdefault("RATELIMIT_ENABLED", True):
         return
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1, "socket_connect_timeout": 1}
-                          if app.config["RATELIMIT_STORAGE_URI"].startswith("redis") else {})
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "curator://")
+    redis_url = app.config.get("REDIS_URL") or ""
+    # Every key set each time: Flask-Limiter merges these into the options of the app set up before.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"redis_url": redis_url, "socket_timeout": 1,
+                                                        "socket_connect_timeout": 1})
+    # Never fall back to one process's memory: the storage itself falls back to the database.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", False)
     limiter.init_app(app)
+
+
+def where_counted() -> tuple[str, str | None]:
+    """Where limits are counted ("redis", "database", "off") and, when degraded, why (for /healthz)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return "off", None
+    storage = limiter.storage
+    if isinstance(storage, ratelimit_storage.SharedStorage):
+        return storage.state()
+    return type(storage).__name__, None
 
 
 def seconds_until_free() -> int:

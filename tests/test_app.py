@@ -48,7 +48,8 @@ def test_without_spotify_credentials_every_page_explains_setup(app_config):
 def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "spotify_configured": True}
+    assert response.json == {"status": "ok", "database": "ok", "spotify_configured": True,
+                             "rate_limits": "database", "problems": []}
 
 
 def test_healthz_is_503_when_the_database_is_down(app_config, tmp_path):

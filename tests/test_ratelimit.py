@@ -1,7 +1,9 @@
-"""Our own rate limits (Flask-Limiter): in memory without Redis, shared through Redis when REDIS_URL is
-set, and a Retry-After that tells the truth."""
+"""Our own rate limits (Flask-Limiter): counted in the database without Redis (never per process),
+shared through Redis when REDIS_URL is set and in the database while Redis does not answer (then
+/healthz says degraded), and a Retry-After that tells the truth."""
 from __future__ import annotations
 
+import time
 import types
 import uuid
 
@@ -34,17 +36,15 @@ class FakeClock:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """One fake clock for the in-memory counter and for our Retry-After arithmetic."""
+    """One fake clock for the database's counter and for our Retry-After arithmetic."""
     fake = FakeClock()
-    import limits.storage.memory
-
-    namespace = types.SimpleNamespace(time=fake.time)
-    monkeypatch.setattr(limits.storage.memory, "time", namespace)
+    namespace = types.SimpleNamespace(time=fake.time, monotonic=time.monotonic)
+    monkeypatch.setattr("curator.ratelimit_storage.time", namespace)
     monkeypatch.setattr("curator.ratelimit.time", namespace)
     return fake
 
 
-def test_in_memory_limit_answers_429_with_retry_after(app):
+def test_a_limit_counted_in_the_database_answers_429_with_retry_after(app):
     path = limited_route(app)
     client = app.test_client()
     assert [client.get(path).status_code for _ in range(3)] == [200, 200, 200]
@@ -137,3 +137,41 @@ def test_redis_counts_are_shared_between_app_instances(request, app_config):
     codes = [first.test_client().get(path).status_code, second.test_client().get(path).status_code,
              first.test_client().get(path).status_code, second.test_client().get(path).status_code]
     assert codes == [200, 200, 200, 429]
+
+
+def test_without_redis_two_apps_on_one_database_share_the_count(app, app_config):
+    """Two worker processes without Redis: the limit is counted once, in the database."""
+    from curator import create_app
+
+    second = create_app(dict(app_config))
+    path = limited_route(app)
+    endpoint = path.rsplit("-", 1)[-1]
+    second.add_url_rule(path, endpoint, app.view_functions[f"ping_{endpoint}"])
+    codes = [app.test_client().get(path).status_code, second.test_client().get(path).status_code,
+             app.test_client().get(path).status_code, second.test_client().get(path).status_code]
+    assert codes == [200, 200, 200, 429]
+    assert app.test_client().get("/healthz").json["rate_limits"] == "database"
+
+
+def test_redis_unreachable_counts_in_the_database_and_health_says_degraded(app_config):
+    from curator import create_app
+    from curator.extensions import db
+    from tests.database import FreshDatabase  # noqa: F401  (the app fixture's tables, built below)
+
+    app = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"})  # nothing listens on port 1
+    with app.app_context():
+        db.create_all()
+    path = limited_route(app)
+    endpoint = path.rsplit("-", 1)[-1]
+    second = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    second.add_url_rule(path, endpoint, app.view_functions[f"ping_{endpoint}"])
+    codes = [app.test_client().get(path).status_code, second.test_client().get(path).status_code,
+             app.test_client().get(path).status_code, second.test_client().get(path).status_code]
+    assert codes == [200, 200, 200, 429]  # one count for both "processes", not one each
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 200
+    assert health.json["status"] == "degraded" and health.json["rate_limits"] == "database"
+    assert any("Redis does not answer" in problem for problem in health.json["problems"])
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
