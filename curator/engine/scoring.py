@@ -121,12 +121,13 @@ def exact_distances(raw: np.ndarray, arc: Arc) -> np.ndarray:
 
 
 def anchor_positions(arc: Arc, max_anchors: int = MAX_ANCHORS) -> np.ndarray:
-    """Evenly spread positions along the arc, without repeating identical targets."""
-    picks = np.unique(np.round(np.linspace(0, len(arc) - 1, min(len(arc), max_anchors))).astype(int))
-    keyed = np.round(np.concatenate([arc.targets[picks], arc.weights[picks]], axis=1), 9) + 0.0  # no -0.0
+    """Positions spread evenly over the arc's distinct targets (a held stretch counts once)."""
+    keyed = np.round(np.concatenate([arc.targets, arc.weights], axis=1), 9) + 0.0  # no -0.0
+    distinct = np.flatnonzero(np.r_[True, np.any(keyed[1:] != keyed[:-1], axis=1)])
+    picks = distinct[np.unique(np.round(np.linspace(0, len(distinct) - 1, min(len(distinct), max_anchors))).astype(int))]
     first: dict[bytes, int] = {}
-    for pick, row in zip(picks.tolist(), keyed):  # at most MAX_ANCHORS rows
-        first.setdefault(row.tobytes(), pick)
+    for pick in picks.tolist():  # at most MAX_ANCHORS rows
+        first.setdefault(keyed[pick].tobytes(), pick)
     return np.array(list(first.values()), dtype=picks.dtype)
 
 
