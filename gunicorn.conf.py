@@ -44,6 +44,19 @@ accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
 
+# Which X-Forwarded-* headers to believe is the app's decision (TRUSTED_PROXIES, ProxyFix in
+# curator/security.py). gunicorn's own default believes X-Forwarded-Proto/-Ssl/-Protocol from
+# 127.0.0.1, so anyone reaching it on loopback could forge HTTPS (HSTS, request.is_secure): it
+# believes nothing when no proxy is trusted, and behind one only X-Forwarded-Proto, which the
+# proxy sets (as ProxyFix reads it).
+if _int("TRUSTED_PROXIES", 0) > 0:
+    forwarded_allow_ips = "*"
+    secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+else:
+    forwarded_allow_ips = ""
+    secure_scheme_headers = {}
+forwarder_headers = ""  # SCRIPT_NAME/PATH_INFO from a header: never (X-Forwarded-Prefix is ProxyFix's)
+
 # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): a second server on
 # the same machine (tests, benchmarks, a staging copy) would take it over. Curator does not use it.
 control_socket_disable = True

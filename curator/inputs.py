@@ -11,6 +11,9 @@
 * JSON integers beyond a float's range (above 1e308): every number field compares or converts
   them as floats, which raised OverflowError. No Curator number is anywhere near that.
 * The same NUL rule for command-line arguments (`roles grant`, `catalog import PATH`, ...).
+* Values that end up in a response header (a redirect's target or its #anchor): a CR or LF would
+  split the header (Werkzeug then refuses with a 500, after the view has written), and any size
+  would be echoed back. `header_value` refuses them when the request is parsed, before any write.
 """
 from __future__ import annotations
 
@@ -89,6 +92,18 @@ def _valid_unicode(value) -> bool:
 def _has_nul(value) -> bool:
     """Whether a string, or any key or string inside JSON data, holds a NUL."""
     return any(NUL in text for text in _strings(value))
+
+
+def header_value(value: str, field: str, max_length: int) -> str:
+    """`value` unchanged if it can go into a response header: no control character (CR, LF, tab,
+    ...) and at most `max_length` characters. Otherwise a 400 naming `field` (CuratorError)."""
+    if len(value) > max_length:
+        raise CuratorError(f"The {field} field is too long (at most {max_length} characters).", field=field,
+                           code="too_long")
+    if not value.isprintable():
+        raise CuratorError(f"The {field} field contains a line break or another control character.",
+                           field=field, code="control_character")
+    return value
 
 
 def request_has_nul() -> bool:

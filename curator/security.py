@@ -80,6 +80,8 @@ def suggested_redirect_uri() -> str:
 def private_response() -> bool:
     if request.endpoint == "static":
         return False  # the same stylesheet for everyone
+    if current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g:
+        return True  # the page carries this session's CSRF token (Flask-WTF keeps it in g)
     return g.get("user") is not None or request.blueprint == "auth" or request.endpoint == "auth.callback"
 
 

@@ -1,6 +1,8 @@
 """Server-side sessions: the cookie carries a signed random id, the data lives in `web_sessions`.
 
 Tokens and OAuth state never travel to the browser, and logging out really ends a session.
+A row is stored only when there is something to keep (a login, its OAuth state, a CSRF token of
+a form that was shown): a visitor who only reads pages costs nothing.
 
 A request uses one database connection, the ORM session's: the session row is read on it when the
 request starts, and written on it after the view's transaction has ended (Flask saves the session
@@ -98,6 +100,7 @@ class DatabaseSessionInterface(SessionInterface):
                 db.session.execute(delete(WebSession).where(WebSession.id.in_([session.sid, *session.old_sids])))
                 db.session.commit()
                 response.delete_cookie(name, domain=domain, path=path)
+                response.headers["Cache-Control"] = "no-store"
             return
         stale = session.expires_at is None or session.expires_at - now < lifetime - _TOUCH_INTERVAL
         if not (session.modified or session.new or stale):
@@ -132,3 +135,5 @@ class DatabaseSessionInterface(SessionInterface):
             path=path,
         )
         response.vary.add("Cookie")
+        # A response that sets a cookie must never be kept by a cache and replayed to someone else.
+        response.headers["Cache-Control"] = "no-store"

@@ -278,3 +278,109 @@ def test_nul_in_a_command_line_argument_is_a_usage_error(runner, args):
     assert result.exit_code == 2, result.output
     assert "NUL character" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# --- values that travel back in a redirect's Location: refused before anything is written ---
+
+def _roles_of(app, spotify_id: str) -> list[str]:
+    from curator.models.user import User
+
+    with app.app_context():
+        return sorted(db.session.scalar(db.select(User).where(User.spotify_id == spotify_id)).roles)
+
+
+def _audit_count(app) -> int:
+    from curator.models.audit import AuditEvent
+
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+
+
+@pytest.mark.parametrize("next_value, field_problem", [
+    ("/admin/\r\nX-Injected: 1", "control character"),
+    ("/admin/\nX-Injected: 1", "control character"),
+    ("/admin/" + "x" * 100_000, "too long"),
+])
+def test_a_role_change_with_a_header_breaking_next_is_a_400_and_changes_nothing(
+        app, client, admin, fake_spotify, next_value, field_problem):
+    from curator.models.user import User
+
+    login_with_role(app.test_client(), fake_spotify, app, "bob", None)
+    with app.app_context():
+        bob = db.session.scalar(db.select(User.id).where(User.spotify_id == "bob"))
+    before = _audit_count(app)
+    response = client.post(f"/admin/users/{bob}/roles",
+                           data={"csrf_token": admin, "op": "grant", "role": "curator", "next": next_value})
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert field_problem in response.get_data(as_text=True)
+    assert _roles_of(app, "bob") == ["listener"] and _audit_count(app) == before
+    # The same change with an ordinary next goes through and goes back there.
+    response = client.post(f"/admin/users/{bob}/roles",
+                           data={"csrf_token": admin, "op": "grant", "role": "curator", "next": "/admin/users?q=b"})
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/users?q=b"
+    assert _roles_of(app, "bob") == ["curator", "listener"]
+
+
+def _form_preview(client, token) -> str:
+    response = client.post("/previews", data={"csrf_token": token, "from": "anxious", "to": "calm",
+                                              "length": "5", "unit": "tracks"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def _locked_ids(app, preview_id) -> list:
+    from curator.models.listening import Preview
+
+    with app.app_context():
+        return db.session.get(Preview, preview_id).options.get("locked_ids") or []
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\nX-Injected: 1", "\t", "x" * 100_000])
+def test_locking_a_track_with_a_header_breaking_id_is_a_400_and_locks_nothing(
+        app, client, listener, catalogue, suffix):  # noqa: F811
+    preview_id = _form_preview(client, listener)
+    with app.app_context():
+        from curator.models.listening import Preview
+
+        track = db.session.get(Preview, preview_id).tracks[0]["id"]
+    response = client.post(f"/previews/{preview_id}/lock", data={"csrf_token": listener, "track_id": track + suffix,
+                                                                  "locked": "1"})
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "track_id" in response.get_data(as_text=True)
+    assert _locked_ids(app, preview_id) == []
+    response = client.post(f"/previews/{preview_id}/lock", data={"csrf_token": listener, "track_id": track,
+                                                                  "locked": "1"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"#t-{track}")
+    assert _locked_ids(app, preview_id) == [track]
+
+
+def test_start_form_values_sent_back_through_the_login_stay_short(client, listener, catalogue):  # noqa: F811
+    form = {"csrf_token": listener, "from": "anxious", "to": "calm", "length": "5", "unit": "tracks",
+            "from_my_music": "1"}
+    for field in ("from", "to", "exclude_explicit", "avoid_recent"):
+        response = client.post("/previews", data={**form, field: "x" * 100_000})
+        assert response.status_code == 400 and "Location" not in response.headers, field
+        assert "too long" in response.get_data(as_text=True)
+    response = client.post("/previews", data=form)  # asks Spotify for the library scope first
+    assert response.status_code == 302 and "scopes=library" in response.headers["Location"]
+
+
+def test_sweep_of_listener_forms_never_echoes_a_long_or_broken_value_in_a_header(
+        client, listener, catalogue):  # noqa: F811
+    preview_id = _form_preview(client, listener)
+    fields = ("track_id", "name", "direction", "to", "insist", "preview_id", "rating", "back", "locked", "confirm")
+    paths = [f"/previews/{preview_id}/{action}" for action in
+             ("regenerate", "remove", "lock", "rename", "nudge", "retarget", "save")]
+    paths += ["/checkins", "/settings/delete-history", "/settings/delete-account", f"/previews/{preview_id}x/lock"]
+    failures = []
+    for path in paths:
+        for field in fields:
+            for value in ("calm\r\nX-Injected: 1", "\n", "x" * 100_000):
+                data = {"csrf_token": listener, field: value}
+                if field != "confirm":
+                    data["confirm"] = "no"
+                response = client.post(path, data=data)
+                location = response.headers.get("Location", "")
+                if response.status_code >= 500 or len(location) > 2000 or "X-Injected" in response.headers:
+                    failures.append((path, field, value[:20], response.status_code, len(location)))
+    assert failures == []

@@ -10,6 +10,7 @@ import requests
 from curator import create_app
 from curator.extensions import db
 from tests.helpers import login
+from tests.served import app_environment, free_port, gunicorn
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "curator.example"}
 
@@ -28,6 +29,21 @@ def proxied_app(app_config):
 def test_without_trusted_proxies_forwarded_headers_are_ignored(client):
     response = client.get("/healthz", headers=FORWARDED)
     assert "Strict-Transport-Security" not in response.headers
+
+
+def test_gunicorn_believes_forwarded_headers_only_with_trusted_proxies(app_config, pg_schema, fake_spotify):
+    """Through the real server: gunicorn's own default believes X-Forwarded-Proto/-Ssl from
+    127.0.0.1, which would let anyone on loopback forge HTTPS; gunicorn.conf.py follows
+    TRUSTED_PROXIES instead (at 1 the proxy's X-Forwarded-Proto counts, its -Ssl never)."""
+    forged = ({"X-Forwarded-Proto": "https"}, {"X-Forwarded-Ssl": "on"}, {"X-Forwarded-Protocol": "ssl"})
+    seen = {}
+    for trusted in ("0", "1"):
+        port = free_port()
+        env = app_environment(app_config, pg_schema, f"http://127.0.0.1:{port}", TRUSTED_PROXIES=trusted)
+        with gunicorn(env, workers=1, threads=2, port=port) as base:
+            seen[trusted] = [requests.get(base + "/healthz", headers=h, timeout=10).headers
+                             .get("Strict-Transport-Security") for h in forged]
+    assert seen == {"0": [None, None, None], "1": ["max-age=31536000", None, None]}
 
 
 def test_behind_a_trusted_tls_proxy_hsts_and_client_address_follow_the_proxy(proxied_app):

@@ -13,8 +13,8 @@ def _owners(app) -> list[int | None]:
 
 
 def test_login_writes_the_user_on_the_session_row(app, client, fake_spotify):
-    client.get("/")  # an anonymous visit with a CSRF token keeps an anonymous row
-    csrf_token(client)
+    client.get("/")  # an anonymous visit stores nothing
+    assert _owners(app) == []
     login(client, fake_spotify, "ana")
     with app.app_context():
         ana = db.session.scalar(db.select(User).where(User.spotify_id == "ana"))
@@ -85,3 +85,54 @@ def test_a_view_that_fails_keeps_the_session_and_a_token_refreshed_on_the_way(ap
         row = db.session.scalar(db.select(WebSession).where(WebSession.user_id == ana.id))
         assert row.data["seen"] == "kept"
     assert client.get("/settings").status_code == 200  # still logged in
+
+
+# --- what an anonymous visitor costs: nothing stored, nothing cached (issue 18, item 6) ---
+
+ANONYMOUS_PAGES = ("/", "/api/v1/session", "/healthz", "/no-such-page", "/history", "/settings", "/logout",
+                   "/api/v1/moods", "/callback?state=nothing&code=x")
+
+
+def test_three_hundred_anonymous_requests_store_no_session(app):
+    for number in range(300):
+        client = app.test_client()  # a fresh browser (no cookie) every time
+        response = client.get(ANONYMOUS_PAGES[number % len(ANONYMOUS_PAGES)])
+        assert response.status_code < 500
+        assert "Set-Cookie" not in response.headers, ANONYMOUS_PAGES[number % len(ANONYMOUS_PAGES)]
+    # Posting without a session is refused (CSRF) and stores nothing either.
+    assert app.test_client().post("/logout").status_code == 400
+    assert app.test_client().post("/previews", data={"from": "calm", "to": "calm"}).status_code == 400
+    assert _owners(app) == []
+
+
+def test_the_anonymous_api_session_hands_out_no_token_and_sets_no_cookie(client, fake_spotify):
+    response = client.get("/api/v1/session")
+    assert response.json == {"user": None, "csrf_token": None}
+    assert "Set-Cookie" not in response.headers
+    login(client, fake_spotify, "ana")
+    response = client.get("/api/v1/session")
+    assert isinstance(response.json["csrf_token"], str) and response.json["user"]["id"] == "ana"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_starting_a_login_stores_one_session_and_every_cookie_is_no_store(app, client, fake_spotify):
+    start = client.get("/login")
+    assert "curator_session=" in start.headers["Set-Cookie"] and start.headers["Cache-Control"] == "no-store"
+    assert _owners(app) == [None]  # the OAuth state and PKCE verifier must be kept: one row
+    fake_spotify.add_user("ana")
+    fake_spotify.authorize_as("ana")
+    responses = [login(client, fake_spotify, "ana"), client.get("/"), client.get("/api/v1/session")]
+    responses.append(client.post("/logout", data={"csrf_token": csrf_token(client)}))
+    responses.append(client.get("/"))  # shows "you are logged out", which ends the anonymous row
+    cookies = [r for r in responses if "Set-Cookie" in r.headers]
+    assert len(cookies) >= 3  # the login, the logout and the cleared message
+    assert all(r.headers["Cache-Control"] == "no-store" for r in cookies)
+    assert _owners(app) == []
+
+
+def test_pages_with_a_csrf_token_are_no_store(client, fake_spotify):
+    login(client, fake_spotify, "ana")
+    page = client.get("/")
+    assert 'name="csrf-token"' in page.get_data(as_text=True) and page.headers["Cache-Control"] == "no-store"
+    welcome = client.application.test_client().get("/")
+    assert 'csrf-token' not in welcome.get_data(as_text=True)

@@ -111,7 +111,9 @@ def openapi():
 @bp.get("/session")
 def session_info():
     user = g.get("user")
-    return jsonify({"user": user_json(user) if user else None, "csrf_token": generate_csrf()})
+    # Every write needs a login, and logging in starts a new session: a token handed out before
+    # login could never be used, and would cost a stored session for each anonymous caller.
+    return jsonify({"user": user_json(user) if user else None, "csrf_token": generate_csrf() if user else None})
 
 
 @bp.get("/moods")

@@ -8,7 +8,8 @@ from curator.engine.curate import (
     PlaylistTrack,
     curate,
 )
-from curator.engine.errors import CatalogueEmpty, EngineError, LengthInvalid
+from curator.engine.edits import Edit
+from curator.engine.errors import CatalogueEmpty, EditInvalid, EngineError, LengthInvalid
 from curator.engine.features import FEATURES
 from curator.engine.moods import (
     FeatureTarget,
@@ -27,6 +28,8 @@ __all__ = [
     "Catalogue",
     "CatalogueEmpty",
     "CurateOptions",
+    "Edit",
+    "EditInvalid",
     "EngineError",
     "FeatureTarget",
     "Length",

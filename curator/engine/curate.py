@@ -3,20 +3,23 @@
 Pipeline: build the arc (arc.py) -> narrow the catalogue to a few thousand promising rows
 (scoring.preselect) -> score those exactly for every position (scoring.exact_distances) ->
 choose a track per position under the sequencing rules (sequencing.select) -> explain each pick.
+An edit of a playlist the listener has (locked tracks, one track replaced, a nudge that keeps what
+still fits; edits.py) goes the same way, with the positions it fixes handed to select.
 """
 from __future__ import annotations
 
 import hashlib
 import math
 import secrets
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from curator.engine.arc import ARC_SHAPES, Arc, build_arc, mood_point
 from curator.engine.catalogue import Catalogue, remember
-from curator.engine.errors import CatalogueEmpty, EngineError, LengthInvalid
+from curator.engine.edits import Edit, EditRows
+from curator.engine.errors import CatalogueEmpty, EditInvalid, EngineError, LengthInvalid
 from curator.engine.features import (
     FEATURES,
     TEMPO,
@@ -299,8 +302,11 @@ def _choose(
     base_rows: np.ndarray | None,
     eligible: np.ndarray | None,
     seed: int,
+    edit: EditRows | None = None,
 ) -> _Attempt:
-    """Fast path first; widen the search when the candidate set is thin or the length falls short."""
+    """Fast path first; widen the search when the candidate set is thin or the length falls short.
+
+    ``edit``: its tracks join every candidate set tried, and the positions it fixes stay fixed."""
     facts = _arc_facts(start, target, n_positions, opts.arc)
     arc = facts.arc
     cap = artist_cap(opts.max_per_artist, n_positions)
@@ -308,30 +314,42 @@ def _choose(
     limit = _exact_limit(n_positions)
 
     def run(rows: np.ndarray, exhaustive: bool, preselected: bool = False) -> _Attempt:
+        fixed = None
+        if edit is not None:
+            grown = edit.with_rows(rows)
+            preselected = preselected and grown is rows
+            rows = grown
         cands = _remembered_candidates(catalogue, rows, facts, preselected)
+        if edit is not None:
+            fixed = edit.fixed(rows, cands, n_positions)
         sel = select(
             cands,
             artist_cap=cap,
             max_tempo_jump=opts.max_tempo_jump,
-            near_tie=opts.near_tie,
+            near_tie=0.0 if edit is not None and edit.focus is not None else opts.near_tie,
             rng=np.random.default_rng(seed),
+            fixed=fixed,
         )
         return _Attempt(facts, rows, cands, sel, exhaustive)
 
     if pool_size <= limit:
         return run(_filter(base_rows, eligible, len(catalogue)), True)
 
+    # Replacing one position: the rows nearest that position itself, not the arc's anchors (a
+    # position between two anchors may find its very nearest row just outside both).
+    focus = None if edit is None else edit.focus
+    terms = facts.terms if focus is None else anchor_terms(arc, [focus])
     if base_rows is None:
         rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample,
-                         memo=catalogue.preselection_memo, terms=facts.terms)
+                         memo=catalogue.preselection_memo, terms=terms)
     else:
-        rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR, terms=facts.terms)]
-    preselected = base_rows is None and eligible is None
+        rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR, terms=terms)]
+    preselected = base_rows is None and eligible is None and focus is None
     rows = _filter(rows, eligible, len(catalogue))
-    attempt = None
     if len(rows):
         attempt = run(rows, False, preselected)
-        supplied = attempt.cands.plan.fewest_in_range
+        plan = attempt.cands.plan
+        supplied = plan.fewest_in_range if focus is None else len(plan.order(focus)[0])
         if supplied >= MIN_PER_POSITION and attempt.selection.unfilled == 0:
             return attempt
 
@@ -339,7 +357,7 @@ def _choose(
     wide = _envelope(_filter(base_rows, eligible, len(catalogue)), catalogue, arc)
     if len(wide) <= limit:
         return run(wide, True)
-    picked = preselect(catalogue.features[wide], arc, PER_ANCHOR * 4, terms=facts.terms)
+    picked = preselect(catalogue.features[wide], arc, PER_ANCHOR * 4, terms=terms)
     return run(wide[picked], False)
 
 
@@ -364,17 +382,29 @@ def curate(
     target: MoodDefinition,
     length: Length,
     options: CurateOptions | None = None,
+    edit: Edit | None = None,
 ) -> Playlist:
     """Build an iso-principle playlist from ``start`` to ``target`` mood.
 
     Deterministic for a given ``options.seed``; when no seed is given one is drawn and recorded
     in ``Playlist.seed`` so the playlist can be reproduced. Raises :class:`CatalogueEmpty` for an
     empty catalogue; :class:`LengthInvalid` comes from constructing ``Length``.
+
+    ``edit`` (edits.py): pinned tracks stay at their positions; replacing one position keeps the
+    length of ``edit.previous`` whatever ``length`` says; keep prefers the previous tracks that
+    still fit. Raises :class:`EditInvalid` for a pinned position past a length in tracks.
     """
     opts = options or CurateOptions()
     if len(catalogue) == 0:
         raise CatalogueEmpty("The catalogue has no tracks yet, so there is nothing to choose from.")
     seed = opts.seed if opts.seed is not None else secrets.randbits(32)
+    n_tracks = length.tracks
+    if edit is not None:
+        if edit.replace is not None:  # another track, not the one being replaced
+            opts = replace(opts, exclude_ids=opts.exclude_ids | {edit.previous[edit.replace]})
+            n_tracks = len(edit.previous)
+        if n_tracks is not None and edit.least_positions > n_tracks:
+            raise EditInvalid(f"A locked track is at position {edit.least_positions} of a playlist of {n_tracks}.")
     eligible = _eligible_mask(catalogue, start, target, opts)
     filtered = eligible is not None
     base_rows = None
@@ -383,31 +413,44 @@ def curate(
         filtered = True
         if len(base_rows) == 0:
             return _empty_playlist(start, target, seed, opts, length, len(opts.candidate_ids))
+    edit_rows = None if edit is None else EditRows(edit, catalogue, _allowed(catalogue, eligible, base_rows))
 
-    if length.tracks is not None:
-        attempt = _choose(catalogue, start, target, length.tracks, opts, base_rows, eligible, seed)
+    if n_tracks is not None:
+        attempt = _choose(catalogue, start, target, n_tracks, opts, base_rows, eligible, seed, edit_rows)
         picks = attempt.selection.picks
         shortfall = None
-        if len(picks) < length.tracks:
-            shortfall = _shortfall(attempt, len(picks), f"{length.tracks} tracks",
-                                   artist_cap(opts.max_per_artist, length.tracks), filtered)
+        if len(picks) < n_tracks:
+            shortfall = _shortfall(attempt, len(picks), f"{n_tracks} tracks",
+                                   artist_cap(opts.max_per_artist, n_tracks), filtered)
     else:
-        attempt, shortfall = _choose_for_minutes(catalogue, start, target, length.minutes, opts, base_rows, eligible, seed, filtered)
-    return _playlist(catalogue, start, target, seed, opts, length, attempt, shortfall)
+        attempt, shortfall = _choose_for_minutes(catalogue, start, target, length.minutes, opts, base_rows, eligible,
+                                                 seed, filtered, edit_rows, edit.least_positions if edit else 1)
+    return _playlist(catalogue, start, target, seed, opts, length, attempt, shortfall, edit_rows)
 
 
-def _choose_for_minutes(catalogue, start, target, minutes, opts, base_rows, eligible, seed, filtered):
-    """Find the track count whose arc fills ``minutes`` (minus half a typical track)."""
+def _allowed(catalogue: Catalogue, eligible: np.ndarray | None, base_rows: np.ndarray | None) -> np.ndarray | None:
+    """Rows the request's filters and candidate ids let in (None = all)."""
+    if base_rows is None:
+        return eligible
+    allowed = np.zeros(len(catalogue), dtype=bool)
+    allowed[base_rows] = True
+    return allowed if eligible is None else allowed & eligible
+
+
+def _choose_for_minutes(catalogue, start, target, minutes, opts, base_rows, eligible, seed, filtered,
+                        edit=None, least=1):
+    """Find the track count whose arc fills ``minutes`` (minus half a typical track), at least
+    ``least`` tracks (so that every pinned track keeps its place)."""
     pool = catalogue.durations_ms if base_rows is None else catalogue.durations_ms[base_rows]
     sample = pool[:: max(1, len(pool) // 4096)]
     typical = float(np.median(sample)) if len(sample) else 210_000.0
     typical = max(typical, 1_000.0)
     goal = minutes * 60_000 - typical / 2
-    n = int(min(MAX_TRACKS, max(1, math.ceil(goal / typical))))
+    n = int(min(MAX_TRACKS, max(least, math.ceil(goal / typical))))
     tried: dict[int, _Attempt] = {}
     best: tuple[int, _Attempt] | None = None
     for _ in range(8):
-        attempt = _choose(catalogue, start, target, n, opts, base_rows, eligible, seed)
+        attempt = _choose(catalogue, start, target, n, opts, base_rows, eligible, seed, edit)
         tried[n] = attempt
         durations = attempt.cands.durations_ms[attempt.selection.picks]
         cumulative = np.cumsum(durations)
@@ -421,6 +464,7 @@ def _choose_for_minutes(catalogue, start, target, minutes, opts, base_rows, elig
             if attempt.selection.unfilled > 0 or n >= MAX_TRACKS:
                 break  # the catalogue (or the cap) cannot supply more
             nxt = min(MAX_TRACKS, n + max(1, math.ceil((goal - total) / typical)))
+        nxt = max(nxt, least)
         if nxt in tried or nxt == n:
             break
         n = nxt
@@ -451,7 +495,8 @@ def _requested(length: Length) -> dict[str, float]:
     return {"tracks": length.tracks} if length.tracks is not None else {"minutes": length.minutes}
 
 
-def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, shortfall) -> Playlist:
+def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, shortfall,
+              edit: EditRows | None = None) -> Playlist:
     facts, cands, sel = attempt.facts, attempt.cands, attempt.selection
     positions = sel.positions
     rows = attempt.rows[sel.picks]
@@ -459,7 +504,13 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     # Round and convert whole arrays once: per-value Python rounding cost more than the scoring.
     raw_rows = raw.tolist()
     feature_rows = raw.round(4).tolist()
-    rounded_distances = cands.distances[sel.picks, positions].round(4)
+    picked_distances = cands.distances[sel.picks, positions]
+    if edit is not None:  # a pinned track may sit outside its position's ranges: how far it is
+        outside = np.flatnonzero(~np.isfinite(picked_distances))
+        if len(outside):
+            at = np.asarray(positions)[outside]
+            picked_distances[outside] = exact_distances(raw[outside], facts.arc, ranges=False)[np.arange(len(at)), at]
+    rounded_distances = picked_distances.round(4)
     distances = rounded_distances.tolist()
     known_modes = [not unknown for unknown in (catalogue.mode[rows] < 0).tolist()]
     all_feats = []
@@ -501,10 +552,15 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
         )
     else:
         stats = ArcStats(0.0, 0.0, 0.0, 0.0)
+    notes = _thin_supply(attempt, catalogue) if tracks else []
+    if edit is not None and edit.missing:
+        many = edit.missing != 1
+        notes.append(f"{edit.missing} track{'s' if many else ''} that {'were' if many else 'was'} to stay "
+                     f"{'are' if many else 'is'} no longer in the catalogue, so {'their places were' if many else 'its place was'} "
+                     f"chosen afresh.")
     return Playlist(
         tracks=tracks, start=start.slug, target=target.slug, seed=seed, arc=opts.arc,
-        stats=stats, shortfall=shortfall, requested=_requested(length),
-        notes=_thin_supply(attempt, catalogue) if tracks else [],
+        stats=stats, shortfall=shortfall, requested=_requested(length), notes=notes,
     )
 
 

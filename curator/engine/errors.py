@@ -16,3 +16,7 @@ class LengthInvalid(EngineError):
 
 class RecordInvalid(EngineError):
     """A catalogue record lacks a field the engine needs."""
+
+
+class EditInvalid(EngineError):
+    """An edit names a position the playlist does not have, or asks for two things at once."""

@@ -7,7 +7,7 @@ field path (``moods[2].features.tempo.min``) and a sentence a mood editor can sh
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -317,6 +317,27 @@ def _moved_features(key: tuple, valence: float, arousal: float, pull: float,
     return {name: FeatureTarget.model_construct(target=target, min=ranges.get(name, (None, None))[0],
                                                 max=ranges.get(name, (None, None))[1], weight=weight)
             for name, (target, weight) in targets.items()}
+
+
+def shifted(mood: MoodDefinition, shift: Mapping[str, float] | None) -> MoodDefinition:
+    """``mood`` with the targets and ranges of the features it defines moved by ``shift`` (raw
+    units per feature, e.g. a listener's nudges), each kept inside its domain; ``mood`` itself
+    when there is nothing to move."""
+    if not shift:
+        return mood
+    features = dict(mood.features)
+    for name, delta in shift.items():
+        spec = features.get(name)
+        if spec is None or not delta:
+            continue
+        lo, hi = DOMAINS[name]
+
+        def moved(value: float | None, lo: float = lo, hi: float = hi, delta: float = delta) -> float | None:
+            return None if value is None else max(lo, min(hi, value + delta))
+
+        features[name] = spec.model_copy(update={"target": moved(spec.target), "min": moved(spec.min),
+                                                 "max": moved(spec.max)})
+    return mood.model_copy(update={"features": features})
 
 
 def with_listener_pull_applied(mood: MoodDefinition, model: ListenerModel) -> MoodDefinition:

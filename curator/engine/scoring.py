@@ -102,8 +102,9 @@ def block_rows(columns: int, features: int) -> int:
     return max(64, SINGLE_THREAD_MNK // max(1, columns * features))
 
 
-def exact_distances(raw: np.ndarray, arc: Arc) -> np.ndarray:
-    """(rows, positions) float64 distances; +inf where a row breaks a position's hard range."""
+def exact_distances(raw: np.ndarray, arc: Arc, ranges: bool = True) -> np.ndarray:
+    """(rows, positions) float64 distances; +inf where a row breaks a position's hard range
+    (unless ``ranges`` is False: how far a listener's locked track is, wherever it sits)."""
     x = normalise(raw)
     w = normalised_weights(arc.weights)
     t = arc.targets
@@ -116,7 +117,8 @@ def exact_distances(raw: np.ndarray, arc: Arc) -> np.ndarray:
         d2[begin : begin + step] += block @ lin
     d2 += np.sum(w * t * t, axis=1)[None, :]
     dist = np.sqrt(np.maximum(d2, 0.0))
-    dist[~range_mask(raw, arc)] = math.inf
+    if ranges:
+        dist[~range_mask(raw, arc)] = math.inf
     return dist
 
 
@@ -163,9 +165,11 @@ def _sq_distances(features: np.ndarray, quad: np.ndarray, lin: np.ndarray, const
     )
 
 
-def anchor_terms(arc: Arc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pre-selection's anchors of ``arc`` as (quad, lin, const) terms (see :func:`preselect`)."""
-    return _anchor_terms(arc, anchor_positions(arc))
+def anchor_terms(arc: Arc, positions: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pre-selection's anchors of ``arc`` (or the given positions as anchors) as (quad, lin,
+    const) terms (see :func:`preselect`)."""
+    anchors = anchor_positions(arc) if positions is None else np.asarray(positions, dtype=np.int64)
+    return _anchor_terms(arc, anchors)
 
 
 def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarray | None = None,

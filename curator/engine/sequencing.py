@@ -9,6 +9,12 @@ Rules, from hard to soft:
     keys on the Camelot wheel, then pick at random with the seeded generator. Sampling only among
     near-ties keeps quality while letting another seed give another playlist.
 
+Some positions may be fixed in advance (a listener's locked tracks, the tracks an edit keeps):
+they are placed as given, count towards the artist cap and the duplicate rule from the start, and
+the free positions around them keep the rules with them as neighbours (the track before, and the
+track after when that one is fixed). Within one position's choice a fixed next neighbour weighs
+like the last pick: not its artist, and within ``max_tempo_jump`` of both when some candidate is.
+
 Everything here works on a small candidate set (thousands of rows). Each position looks at its
 candidates nearest first and stops once the near-tie band is closed (a few dozen rows, usually):
 that walk runs in plain Python over the position's nearest rows as lists, since numpy's cost per
@@ -17,6 +23,7 @@ position does it take vectorised passes over longer prefixes.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -175,8 +182,11 @@ def select(
     max_tempo_jump: float,
     near_tie: float,
     rng: np.random.Generator,
+    fixed: Mapping[int, int] | None = None,
 ) -> Selection:
-    """Greedy choice per position (see module docstring). Unfillable positions are skipped."""
+    """Greedy choice per position (see module docstring). Unfillable positions are skipped.
+
+    ``fixed``: position -> candidate placed there as it is (see the module docstring)."""
     plan = cands.plan
     n_positions = plan.n_positions
     artist, camelot = plan.artist, plan.camelot
@@ -188,11 +198,31 @@ def select(
     picks: list[int] = []
     positions: list[int] = []
     cap_hit = False
+    if fixed:
+        for choice in fixed.values():
+            for c in plan.same_recording(choice):
+                blocked[c] = 1
+            a = artist[choice]
+            artist_counts[a] = artist_counts.get(a, 0) + 1
+        for a, count in artist_counts.items():
+            if count >= artist_cap:
+                theirs = plan.of_artist(a)
+                cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
+                blocked_rows[theirs] = True
     last = -1
     for p in range(n_positions):
-        ties = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie)
+        nxt = -1
+        if fixed:
+            if p in fixed:
+                last = fixed[p]
+                picks.append(last)
+                positions.append(p)
+                continue
+            nxt = fixed.get(p + 1, -1)
+        # The nearest rows' walk knows one neighbour; a fixed next one goes the vectorised way.
+        ties = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie) if nxt < 0 else None
         if ties is None:  # the nearest rows cannot settle it: look further
-            ties = _near_ties(plan, p, last, blocked_rows, max_tempo_jump, near_tie)
+            ties = _near_ties(plan, p, last, blocked_rows, max_tempo_jump, near_tie, nxt)
             if len(ties) > MAX_TIES:
                 chosen = np.array(ties)
                 chosen = chosen[np.argpartition(cands.distances[chosen, p], MAX_TIES - 1)[:MAX_TIES]]
@@ -273,26 +303,28 @@ def _near_ties_head(plan: _Plan, p: int, last: int, blocked: bytearray, max_temp
 
 
 def _near_ties(plan: _Plan, p: int, last: int, blocked: np.ndarray, max_tempo_jump: float,
-               near_tie: float) -> list[int]:
+               near_tie: float, nxt: int = -1) -> list[int]:
     """Position ``p``'s near-ties: the allowed candidates within the near-tie band of the nearest
     allowed one (candidate indices, ascending; [] when none is allowed).
 
-    Allowed: in range here, not blocked, not by the last pick's artist, and within
-    ``max_tempo_jump`` of the last pick's tempo when any candidate allowed otherwise is. The
-    candidates are in distance order, so only a prefix needs looking at: up to the end of the band
-    once a candidate in tempo is found, everything when none is.
+    Allowed: in range here, not blocked, not by the artist of a neighbour (the last pick, and the
+    fixed next track ``nxt`` when there is one), and within ``max_tempo_jump`` of those
+    neighbours' tempos when any candidate allowed otherwise is. The candidates are in distance
+    order, so only a prefix needs looking at: up to the end of the band once a candidate in tempo
+    is found, everything when none is.
     """
     rows, dist, artists, tempos = plan.order(p)
+    neighbours = [c for c in (last, nxt) if c >= 0]
     n = len(rows)
     k = min(n, FIRST_LOOK)
     while True:
         seen = rows[:k]
         ok = ~blocked[seen]
-        if last >= 0:
-            ok &= artists[:k] != plan.artist[last]
-            in_tempo = ok & (np.abs(tempos[:k] - plan.cands.tempo[last]) <= max_tempo_jump)
-        else:
-            in_tempo = ok
+        for c in neighbours:
+            ok &= artists[:k] != plan.artist[c]
+        in_tempo = ok
+        for c in neighbours:
+            in_tempo = in_tempo & (np.abs(tempos[:k] - plan.cands.tempo[c]) <= max_tempo_jump)
         first = int(in_tempo.argmax()) if k else 0
         if k and in_tempo[first]:
             allowed = in_tempo

@@ -12,6 +12,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 
 from curator.auth.decorators import login_required
 from curator.errors import Unprocessable
+from curator.inputs import header_value
 from curator.listen import bp, previews, saving, service
 from curator.listen.charts import checkin_chart
 from curator.listen.library import ScopeRequired, has_library_access
@@ -23,6 +24,10 @@ from curator.spotify.token_store import granted_scopes
 
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
                 "before_rating")
+# Form values that travel back in a redirect's Location: a catalogue id is at most 64 characters
+# (the column), a start-form value (a slug, a number, a flag) far less than 100.
+MAX_TRACK_ID = 64
+MAX_START_FIELD = 100
 
 
 @bp.get("/")
@@ -58,7 +63,8 @@ def create():
         return _start_again(form, exc)
     if req.from_my_music and not has_library_access(g.user.id):
         # Ask Spotify for the extra scopes now, then come back to the same filled-in form.
-        back = url_for("listen.home") + "?" + urlencode({k: form.get(k, "") for k in START_FIELDS})
+        back = url_for("listen.home") + "?" + urlencode(
+            {k: header_value(form.get(k, ""), k, MAX_START_FIELD) for k in START_FIELDS})
         return redirect(url_for("auth.login", scopes="library", next=back))
     try:
         preview = service.create_preview(g.user, req)
@@ -100,7 +106,9 @@ def remove(preview_id):
 @bp.post("/previews/<preview_id>/lock")
 @login_required
 def lock(preview_id):
-    track_id, locked = request.form.get("track_id", ""), request.form.get("locked") == "1"
+    # The id becomes the redirect's #anchor: checked before the lock is written.
+    track_id = header_value(request.form.get("track_id", ""), "track_id", MAX_TRACK_ID)
+    locked = request.form.get("locked") == "1"
     return _derived(preview_id, lambda: service.lock_track(g.user, preview_id, track_id, locked),
                     anchor=f"t-{track_id}")
 
