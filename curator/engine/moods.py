@@ -325,6 +325,13 @@ def shifted(mood: MoodDefinition, shift: Mapping[str, float] | None) -> MoodDefi
     when there is nothing to move."""
     if not shift:
         return mood
+    folded = bool(mood.listener_pull or (mood.learned is not None and mood.learned.weight > 0))
+    if folded:
+        # Nudge what the engine scores against: a learned term's share of a target would otherwise
+        # not move, and a nudge would be diluted by the term's weight. Its targets lean toward the
+        # edges of the feature box, so they move past them rather than stop there (only ranges
+        # are kept inside the domain).
+        mood = with_listener_pull_applied(mood, SHIPPED_MODEL)
     features = dict(mood.features)
     for name, delta in shift.items():
         spec = features.get(name)
@@ -335,8 +342,8 @@ def shifted(mood: MoodDefinition, shift: Mapping[str, float] | None) -> MoodDefi
         def moved(value: float | None, lo: float = lo, hi: float = hi, delta: float = delta) -> float | None:
             return None if value is None else max(lo, min(hi, value + delta))
 
-        features[name] = spec.model_copy(update={"target": moved(spec.target), "min": moved(spec.min),
-                                                 "max": moved(spec.max)})
+        target = spec.target + delta if folded else moved(spec.target)
+        features[name] = spec.model_copy(update={"target": target, "min": moved(spec.min), "max": moved(spec.max)})
     return mood.model_copy(update={"features": features})
 
 
