@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     from curator.extensions import db
     from curator.moods.store import import_shipped_if_empty
     from tests.fake_spotify.server import FakeSpotify
-    from tests.listen.conftest import import_catalogue, synthetic_rows
+    from tests.helpers import import_rows, synthetic_rows
 
     # tmpfs when there is one: the soak is about saving logic, not the disk's fsync latency.
     shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         with app.app_context():
             db.create_all()
             import_shipped_if_empty()
-        import_catalogue(app, fake, Path(tmp), synthetic_rows(count=1500, artists=500))
+        import_rows(app, fake, Path(tmp), synthetic_rows(count=1500, artists=500))
         report = soak(app, fake, saves=args.saves, seed=seed, listeners=args.listeners, batch=args.batch,
                       max_tracks=args.max_tracks)
     print(report.summary())

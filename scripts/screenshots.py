@@ -33,7 +33,7 @@ def serve(tmp: Path):
     from curator.moods.store import import_shipped_if_empty
     from tests.fake_spotify.server import FakeSpotify
     from tests.fake_spotify.spec import SpecChecker
-    from tests.listen.conftest import synthetic_rows, write_csv
+    from tests.helpers import synthetic_rows, write_rows_csv
 
     fake = FakeSpotify(checker=SpecChecker()).start()
     app = create_app({
@@ -50,7 +50,7 @@ def serve(tmp: Path):
     with app.app_context():
         db.create_all()
         import_shipped_if_empty()
-        import_csv(write_csv(tmp / "catalogue.csv", rows))
+        import_csv(write_rows_csv(tmp / "catalogue.csv", rows))
         db.session.remove()
     for row in rows:
         fake.add_track(row["id"], name=row["name"], duration_ms=row["length"])

@@ -1,7 +1,8 @@
-"""Headless Chromium for browser tests (Debian's packages), shared by tests/test_browser*.py.
+"""Headless Chromium for browser tests (Debian's packages): one per process, shared by the tests
+through the `browser` fixture (tests/conftest.py), and selenium's names for the test modules.
 
-Importing this module skips the importing test module with a message when Chromium, its driver or
-selenium is missing (`apt-get install -y chromium chromium-driver`, `pip install -r requirements-dev.txt`).
+Importing this module (as the fixture and the test modules do) skips with a message when Chromium,
+its driver or selenium is missing (`apt-get install -y chromium chromium-driver`, `pip install -r requirements-dev.txt`).
 """
 from __future__ import annotations
 
@@ -18,15 +19,56 @@ if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
     pytest.skip("Chromium is not installed here (apt-get install -y chromium chromium-driver)",
                 allow_module_level=True)
 
+# After the skip checks above; the test modules import selenium's names from here.
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait as _SeleniumWait  # noqa: E402
+
 # This machine has no internet: without the background-networking flags Chromium keeps trying.
 ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--window-size=1280,1400")
 
 
-@pytest.fixture
-def browser():
-    """A fresh headless Chromium, its console log kept (CSP violations are reported there)."""
+class SharedChromium:
+    """One headless Chromium for all the browser tests of a process (the `chromium` fixture in
+    tests/conftest.py): starting one takes about a second and quitting it another half. Each test
+    gets it as a new one would be; one that no longer answers is replaced."""
+
+    def __init__(self):
+        self.driver = None
+        self._window = None
+
+    def fresh(self):
+        """The browser on a blank page, without cookies or cache, at its first size, its console log
+        read (so a test sees only its own messages)."""
+        if self.driver is not None:
+            try:
+                self.driver.get("about:blank")
+                self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+                self.driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+                self.driver.set_window_size(self._window["width"], self._window["height"])
+                self.driver.get_log("browser")
+                return self.driver
+            except WebDriverException:
+                self.quit()
+        self.driver = _start()
+        self._window = self.driver.get_window_size()
+        return self.driver
+
+    def quit(self) -> None:
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except WebDriverException:
+                pass
+            self.driver = None
+
+
+def _start():
+    """A headless Chromium, its console log kept (CSP violations are reported there)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ARGS:
@@ -34,18 +76,7 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(20)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-# Re-exported so test modules import selenium only through here, after the skip checks above.
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import Select  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait as _SeleniumWait  # noqa: E402
+    return driver
 
 
 class WebDriverWait(_SeleniumWait):
@@ -60,4 +91,4 @@ class WebDriverWait(_SeleniumWait):
                          ignored_exceptions=(StaleElementReferenceException, *ignored_exceptions))
 
 
-__all__ = ["By", "Keys", "Select", "WebDriverWait", "browser"]
+__all__ = ["By", "Keys", "Select", "SharedChromium", "WebDriverWait"]

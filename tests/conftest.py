@@ -1,5 +1,8 @@
 """Fixtures: the app on a fresh database (SQLite, or PostgreSQL via DATABASE_URL), aimed at a
-fake Spotify served over real HTTP on loopback; tests read like a user's actions."""
+fake Spotify served over real HTTP on loopback; tests read like a user's actions.
+
+Every fixture used in more than one folder is defined here, once; a folder's conftest.py holds only
+fixtures of its own (with names used nowhere else), and helpers live in tests/helpers.py."""
 from __future__ import annotations
 
 import os
@@ -11,6 +14,18 @@ from werkzeug.serving import make_server
 
 from curator import create_app
 from curator.extensions import db
+from tests.database import FreshDatabase
+from tests.helpers import (
+    LABELLED_DEV_CSV,
+    csrf_token,
+    import_rows,
+    import_with_cli,
+    login,
+    skip_without_shared_data,
+    synthetic_records,
+    synthetic_rows,
+    write_records_csv,
+)
 
 pytest_plugins = ["tests.fake_spotify.fixtures"]
 
@@ -48,6 +63,12 @@ def pg_schema():
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def fresh_database(tmp_path_factory, pg_schema) -> FreshDatabase:
+    """Empty tables for each test's app, built once per process (tests/database.py)."""
+    return FreshDatabase(tmp_path_factory.mktemp("schema"), pg_schema)
+
+
 @pytest.fixture
 def app_config(tmp_path, fake_spotify, pg_schema):
     """Settings for a test app; tests may change them before asking for `app`."""
@@ -76,15 +97,13 @@ def app_config(tmp_path, fake_spotify, pg_schema):
 
 
 @pytest.fixture
-def app(app_config):
+def app(app_config, fresh_database):
     app = create_app(app_config)
     with app.app_context():
-        db.create_all()
+        fresh_database.prepare(db.engine)
     yield app
     with app.app_context():
         db.session.remove()
-        # Leave no tables behind (PostgreSQL runs share one database).
-        db.drop_all()
         db.engine.dispose()
 
 
@@ -109,3 +128,65 @@ def live_server(app):
     yield base
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium per process, started when a test first wants it (tests/chromium.py)."""
+    from tests.chromium import SharedChromium  # skips the test when Chromium or selenium is missing
+
+    shared = SharedChromium()
+    yield shared
+    shared.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The process's Chromium, as a newly started one would be (blank page, no cookies, first size)."""
+    return chromium.fresh()
+
+
+# -- moods, catalogues and a listener -------------------------------------------------------------
+
+@pytest.fixture
+def moods(app):
+    """The shipped moods in the database."""
+    from curator.moods.store import import_shipped_if_empty
+
+    with app.app_context():
+        import_shipped_if_empty()
+
+
+@pytest.fixture
+def catalogue(app, moods, fake_spotify, tmp_path):
+    """240 synthetic tracks (rows in the dev set's columns), imported into the app and known to the
+    fake Spotify; returns the rows."""
+    return import_rows(app, fake_spotify, tmp_path, synthetic_rows())
+
+
+@pytest.fixture
+def large_catalogue(app, moods, fake_spotify, tmp_path):
+    """Enough tracks and artists that every mood pair fills a 150-track playlist, whatever the seed."""
+    return import_rows(app, fake_spotify, tmp_path, synthetic_rows(count=1500, artists=500))
+
+
+@pytest.fixture
+def labelled_catalogue(app, runner, tmp_path):
+    """240 synthetic tracks, a quarter tagged mood:calm (quiet, slow, acoustic), imported with
+    `flask catalog import` the way an admin would; returns the engine's catalogue."""
+    return import_with_cli(app, runner, write_records_csv(synthetic_records(), tmp_path / "synthetic.csv"))
+
+
+@pytest.fixture
+def dev_catalogue(app, runner):
+    """The labelled dev set (../shared), imported with `catalog import`; skipped when absent."""
+    skip_without_shared_data(LABELLED_DEV_CSV)
+    return import_with_cli(app, runner, LABELLED_DEV_CSV)
+
+
+@pytest.fixture
+def listener(client, fake_spotify):
+    """`client` logged in as listener-1; returns a CSRF token for its session."""
+    response = login(client, fake_spotify, "listener-1")
+    assert response.status_code == 302
+    return csrf_token(client)

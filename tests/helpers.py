@@ -1,12 +1,20 @@
-"""Short, explicit helpers for tests: log in through the fake Spotify, read CSRF tokens."""
+"""Short, explicit helpers for tests: log in through the fake Spotify, read CSRF tokens, build
+synthetic catalogues."""
 from __future__ import annotations
 
+import csv
+import random
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 import requests
+
+from curator.catalogue.importer import import_csv
+from curator.engine import FEATURES as FEATURE_NAMES
+from curator.extensions import db
 
 # The labelled data sets live beside the repository in ../shared/data (never copied in: no licence
 # for the listener-rated one). Tests that need them skip with this one line when they are absent.
@@ -253,3 +261,111 @@ def api_save(client, token, preview_id, key="key-1"):
     """POST /api/v1/previews/{id}/playlist with an Idempotency-Key; the response."""
     return client.post(f"/api/v1/previews/{preview_id}/playlist",
                        headers=api_headers(token, **{"Idempotency-Key": key}))
+
+
+# -- synthetic catalogues ---------------------------------------------------------------------
+# Two shapes: rows in the dev set's CSV columns (the listener's tests, imported with the importer)
+# and records with mood tags (the curator's tests, imported with `flask catalog import`).
+
+ROW_COLUMNS = ["name", "album", "artist", "id", "release_date", "popularity", "length", "danceability",
+           "acousticness", "energy", "instrumentalness", "liveness", "valence", "loudness", "speechiness",
+           "tempo", "key", "time_signature", "mood"]
+
+
+def track_id(i: int) -> str:
+    """22 alphanumeric characters, like a Spotify id."""
+    return f"Trk{i:019d}"
+
+
+def synthetic_rows(count: int = 240, seed: int = 7, artists: int = 60) -> list[dict]:
+    """Tracks spread over the mood space: enough of every mood for 20-track arcs."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        energy = rng.random()
+        valence = rng.random()
+        rows.append({
+            "name": f"Song {i}", "album": f"Album {i}", "artist": f"Artist {i % artists}", "id": track_id(i),
+            "release_date": "2020-01-01", "popularity": 50, "length": 150_000 + rng.randint(0, 120_000),
+            "danceability": round(rng.random(), 3), "acousticness": round(1 - energy * rng.random(), 3),
+            "energy": round(energy, 3), "instrumentalness": round(rng.random() * 0.5, 3),
+            "liveness": round(rng.random() * 0.3, 3), "valence": round(valence, 3),
+            "loudness": round(-25 + 22 * energy, 2), "speechiness": round(rng.random() * 0.1, 3),
+            "tempo": round(60 + 110 * energy + rng.uniform(-10, 10), 1), "key": rng.randint(0, 11),
+            "time_signature": 4, "mood": "Calm",
+        })
+    return rows
+
+
+def write_rows_csv(path, rows: list[dict]) -> str:
+    """Rows from synthetic_rows as a CSV in the dev set's columns."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ROW_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return str(path)
+
+
+def import_rows(app, fake_spotify, tmp_path, rows: list[dict]) -> list[dict]:
+    """Rows imported with the CSV importer, and the same tracks known to the fake Spotify."""
+    path = write_rows_csv(tmp_path / "catalogue.csv", rows)
+    with app.app_context():
+        result = import_csv(path)
+        assert result.status == "imported", result
+        db.session.remove()
+    for row in rows:
+        fake_spotify.add_track(row["id"], name=row["name"], duration_ms=row["length"])
+    return rows
+
+
+def synthetic_records(n: int = 240, seed: int = 7) -> list[dict]:
+    """Tracks spread over the feature space; a quarter tagged mood:calm (quiet, slow, acoustic)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        calm = i % 4 == 0
+        rec = {
+            "id": f"{i:022d}",
+            "name": f"Track {i}",
+            "artists": [f"Artist {i % 60}"],
+            "artist_ids": [f"artist{i % 60}"],
+            "duration_ms": 200_000,
+            "explicit": False,
+            "valence": float(rng.uniform(0.3, 0.7) if calm else rng.uniform(0, 1)),
+            "energy": float(rng.uniform(0.05, 0.3) if calm else rng.uniform(0.3, 1)),
+            "danceability": float(rng.uniform(0.2, 0.8)),
+            "acousticness": float(rng.uniform(0.6, 1) if calm else rng.uniform(0, 0.6)),
+            "instrumentalness": float(rng.uniform(0, 1)),
+            "speechiness": float(rng.uniform(0.02, 0.1)),
+            "liveness": float(rng.uniform(0.05, 0.3)),
+            "loudness": float(rng.uniform(-25, -12) if calm else rng.uniform(-12, -3)),
+            "tempo": float(rng.uniform(60, 95) if calm else rng.uniform(90, 170)),
+            "mode": int(rng.integers(0, 2)),
+            "key": int(rng.integers(0, 12)),
+            "tags": ["mood:calm"] if calm else (["mood:energetic"] if i % 4 == 1 else []),
+        }
+        records.append(rec)
+    return records
+
+
+def write_records_csv(records: list[dict], path: Path) -> Path:
+    """Records as a dataset CSV (one `mood` label column), the format `catalog import` reads."""
+    columns = ["id", "name", "artists", "duration_ms", "explicit", "key", *FEATURE_NAMES, "mood"]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for rec in records:
+            label = next((t.removeprefix("mood:") for t in rec["tags"] if t.startswith("mood:")), "")
+            writer.writerow([rec["id"], rec["name"], rec["artists"][0], rec["duration_ms"], rec["explicit"],
+                             rec["key"], *(rec[f] for f in FEATURE_NAMES), label])
+    return path
+
+
+def import_with_cli(app, runner, path: Path):
+    """Import a CSV through `flask --app curator catalog import`, and return the engine catalogue."""
+    from curator.catalogue.matrix import current_catalogue
+
+    result = runner.invoke(args=["catalog", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        return current_catalogue()

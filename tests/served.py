@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,10 +13,10 @@ from urllib.parse import quote
 
 import requests
 
+from tests.fake_spotify.server import SIGNED_IN_COOKIE
 from tests.helpers import csrf_from
 
 REPO = Path(__file__).resolve().parents[1]
-_authorize_lock = threading.Lock()  # the fake approves as one chosen user at a time
 
 
 def free_port() -> int:
@@ -129,9 +128,11 @@ class Listener:
         start = self._record(self.http.get(self.base + "/login", params={"scopes": scopes} if scopes else None,
                                            allow_redirects=False, timeout=30))
         assert start.status_code == 302, start.status_code
-        with _authorize_lock:
-            self.fake.authorize_as(self.spotify_id)
-            approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=30)
+        # Signed in to Spotify as itself (a cookie of its own), so listeners log in side by side: a
+        # shared "approve as" switch made them queue, each holding an idle keep-alive connection to
+        # gunicorn that its keepalive (5 s) closed just as GET /callback was sent (connection reset).
+        approved = requests.get(start.headers["Location"], cookies={SIGNED_IN_COOKIE: self.spotify_id},
+                                allow_redirects=False, timeout=30)
         assert approved.status_code in (302, 303), approved.text
         back = self._record(self.http.get(approved.headers["Location"], allow_redirects=False, timeout=30))
         assert back.status_code == 302, back.status_code

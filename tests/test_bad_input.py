@@ -14,7 +14,6 @@ import requests
 from curator.extensions import db
 from curator.models.mood import Mood
 from tests.helpers import api_headers, csrf_token, login_with_role
-from tests.listen.conftest import catalogue, listener, moods  # noqa: F401  (fixtures)
 
 HUGE = "9" * 30  # past every database integer
 LONG = "x" * 20_000
@@ -22,7 +21,7 @@ NUL = "a\x00b"
 
 
 @pytest.fixture
-def admin(app, client, fake_spotify, moods):  # noqa: F811
+def admin(app, client, fake_spotify, moods):
     """`client` as an admin (admins are curators too); returns a CSRF token."""
     login_with_role(client, fake_spotify, app, "admin-user", None)
     return csrf_token(client)
@@ -76,7 +75,7 @@ def test_nul_characters_on_curator_and_admin_pages_are_a_400_page(client, admin,
     assert "NUL character" in response.get_data(as_text=True)
 
 
-def test_nul_characters_for_listeners_and_the_api(client, listener, catalogue):  # noqa: F811
+def test_nul_characters_for_listeners_and_the_api(client, listener, catalogue):
     response = client.post("/previews", data={"csrf_token": listener, "from": NUL, "to": "calm", "length": "5"})
     assert response.status_code == 400
     assert client.get("/previews/%00").status_code == 400
@@ -96,20 +95,20 @@ def test_nul_characters_for_listeners_and_the_api(client, listener, catalogue): 
 
 # --- JSON bodies that are not what they claim ---
 
-def test_json_nested_too_deeply_is_bad_json(client, listener):  # noqa: F811
+def test_json_nested_too_deeply_is_bad_json(client, listener):
     response = client.post("/api/v1/checkins", data="[" * 100_000 + "]" * 100_000,
                            headers=api_headers(listener, **{"Content-Type": "application/json"}))
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_json"
 
 
-def test_a_body_far_beyond_any_form_is_refused(client, listener):  # noqa: F811
+def test_a_body_far_beyond_any_form_is_refused(client, listener):
     response = client.post("/api/v1/previews", data='{"from": "' + "x" * 3_000_000 + '"}',
                            headers=api_headers(listener, **{"Content-Type": "application/json"}))
     assert response.status_code == 413
 
 
 @pytest.mark.parametrize("rating", ["1e400", "-1e400", '"abc"', "[3]", "true", "3.5", "null"])
-def test_checkin_rating_that_is_not_1_to_5(client, listener, catalogue, rating):  # noqa: F811
+def test_checkin_rating_that_is_not_1_to_5(client, listener, catalogue, rating):
     preview_id = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5},
                              headers=api_headers(listener)).get_json()["id"]
     response = client.post("/api/v1/checkins", data=f'{{"preview_id": "{preview_id}", "rating": {rating}}}',
@@ -120,7 +119,7 @@ def test_checkin_rating_that_is_not_1_to_5(client, listener, catalogue, rating):
 
 # --- a sweep over every form a curator or admin meets: nothing answers 5xx ---
 
-def test_sweep_of_malformed_curator_and_admin_input(app, client, admin, catalogue):  # noqa: F811
+def test_sweep_of_malformed_curator_and_admin_input(app, client, admin, catalogue):
     t = admin
     base = str(calm_version_id(app))
     probes = []
@@ -183,7 +182,7 @@ def test_sweep_of_malformed_curator_and_admin_input(app, client, admin, catalogu
     '{"from": "anxious", "to": "calm", "tracks": 5, "arc": "\\udfff"}',
     '{"from": "anxious", "to": "calm", "tracks": 5, "\\ud83d": 1}',
 ])
-def test_a_lone_surrogate_in_json_is_a_clear_400(client, listener, catalogue, body):  # noqa: F811
+def test_a_lone_surrogate_in_json_is_a_clear_400(client, listener, catalogue, body):
     response = client.post("/api/v1/previews", data=body,
                            headers=api_headers(listener, **{"Content-Type": "application/json"}))
     assert response.status_code == 400
@@ -193,7 +192,7 @@ def test_a_lone_surrogate_in_json_is_a_clear_400(client, listener, catalogue, bo
 
 @pytest.mark.parametrize("field", ["tracks", "minutes", "seed", "before_rating"])
 @pytest.mark.parametrize("number", ["1" + "0" * 309, "-" + "9" * 400, "1" + "0" * 5000])
-def test_integers_beyond_a_float_are_a_clear_400(client, listener, catalogue, field, number):  # noqa: F811
+def test_integers_beyond_a_float_are_a_clear_400(client, listener, catalogue, field, number):
     body = {"from": "anxious", "to": "calm", "tracks": 5}
     if field == "minutes":
         del body["tracks"]
@@ -205,7 +204,7 @@ def test_integers_beyond_a_float_are_a_clear_400(client, listener, catalogue, fi
     assert error["code"] == "number_too_large" and "far too large" in error["message"]
 
 
-def test_a_float_past_1e308_in_json_is_a_422_naming_the_field(client, listener, catalogue):  # noqa: F811
+def test_a_float_past_1e308_in_json_is_a_422_naming_the_field(client, listener, catalogue):
     for field in ("tracks", "seed", "before_rating"):
         text = '{"from": "anxious", "to": "calm", "tracks": 5, "%s": 1e309}' % field
         response = client.post("/api/v1/previews", data=text.replace('"tracks": 5, "tracks"', '"tracks"'),
@@ -213,7 +212,7 @@ def test_a_float_past_1e308_in_json_is_a_422_naming_the_field(client, listener, 
         assert response.status_code == 422 and response.get_json()["error"]["field"] == field
 
 
-def test_ordinary_numbers_still_work(client, listener, catalogue):  # noqa: F811
+def test_ordinary_numbers_still_work(client, listener, catalogue):
     response = client.post("/api/v1/previews", data='{"from": "anxious", "to": "calm", "tracks": 5, "seed": 12345}',
                            headers=api_headers(listener, **{"Content-Type": "application/json"}))
     assert response.status_code == 201 and response.get_json()["seed"] == 12345
@@ -337,7 +336,7 @@ def _locked_ids(app, preview_id) -> list:
 
 @pytest.mark.parametrize("suffix", ["\n", "\r\nX-Injected: 1", "\t", "x" * 100_000])
 def test_locking_a_track_with_a_header_breaking_id_is_a_400_and_locks_nothing(
-        app, client, listener, catalogue, suffix):  # noqa: F811
+        app, client, listener, catalogue, suffix):
     preview_id = _form_preview(client, listener)
     with app.app_context():
         from curator.models.listening import Preview
@@ -354,7 +353,7 @@ def test_locking_a_track_with_a_header_breaking_id_is_a_400_and_locks_nothing(
     assert _locked_ids(app, preview_id) == [track]
 
 
-def test_start_form_values_sent_back_through_the_login_stay_short(client, listener, catalogue):  # noqa: F811
+def test_start_form_values_sent_back_through_the_login_stay_short(client, listener, catalogue):
     form = {"csrf_token": listener, "from": "anxious", "to": "calm", "length": "5", "unit": "tracks",
             "from_my_music": "1"}
     for field in ("from", "to", "exclude_explicit", "avoid_recent"):
@@ -366,7 +365,7 @@ def test_start_form_values_sent_back_through_the_login_stay_short(client, listen
 
 
 def test_sweep_of_listener_forms_never_echoes_a_long_or_broken_value_in_a_header(
-        client, listener, catalogue):  # noqa: F811
+        client, listener, catalogue):
     preview_id = _form_preview(client, listener)
     fields = ("track_id", "name", "direction", "to", "insist", "preview_id", "rating", "back", "locked", "confirm")
     paths = [f"/previews/{preview_id}/{action}" for action in

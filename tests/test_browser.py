@@ -7,17 +7,14 @@ A screenshot of the preview page is left at /tmp/curator-preview.png for a human
 from __future__ import annotations
 
 from curator.listen import charts
-from tests.chromium import By, Keys, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
+from tests.chromium import By, Keys, WebDriverWait  # skips the module without Chromium
 
 SCREENSHOT = "/tmp/curator-preview.png"
 START_SCREENSHOT = "/tmp/curator-start.png"
 HISTORY_SCREENSHOT = "/tmp/curator-history.png"
 
 
-from tests.listen.conftest import catalogue, moods  # noqa: E402,F401  (fixtures)
-
-
-def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spotify):
     browser.set_window_size(1280, 2200)  # tall enough for the whole preview in one screenshot
     fake_spotify.add_user("listener-1", display_name="Robin")
     fake_spotify.authorize_as("listener-1")
@@ -106,7 +103,7 @@ def _console_errors(driver) -> list[str]:
             and "open.spotify.com" not in e["message"]]  # no internet here: the embed itself can't load
 
 
-def test_start_button_within_the_first_screen_on_desktop(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_start_button_within_the_first_screen_on_desktop(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 1280, 800)
     _log_in(browser, live_server, fake_spotify)
     button = browser.find_element(By.ID, "make-playlist")
@@ -121,7 +118,7 @@ def test_start_button_within_the_first_screen_on_desktop(browser, live_server, c
     assert "✓" in tick
 
 
-def test_phone_pages_have_no_sideways_scroll_and_big_enough_targets(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_phone_pages_have_no_sideways_scroll_and_big_enough_targets(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 390, 844)
     _log_in(browser, live_server, fake_spotify)
     assert _no_horizontal_scroll(browser), "start page"
@@ -160,7 +157,7 @@ def test_phone_pages_have_no_sideways_scroll_and_big_enough_targets(browser, liv
     assert _console_errors(browser) == []
 
 
-def test_every_error_page_links_back_to_the_filled_form(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_every_error_page_links_back_to_the_filled_form(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 390, 844)
     _log_in(browser, live_server, fake_spotify)
     chosen = {"from": "tired", "to": "focused", "length": "15", "unit": "tracks", "arc": "ease-in-out"}
@@ -216,7 +213,7 @@ def _listed(driver) -> list[str]:
         "return Array.from(document.querySelectorAll('ol.track-list > li.track')).map(li => li.dataset.id)")
 
 
-def test_swap_changes_exactly_one_position_in_place(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_swap_changes_exactly_one_position_in_place(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 390, 844)
     _log_in(browser, live_server, fake_spotify)
     _make_preview(browser, live_server)
@@ -248,7 +245,7 @@ def test_swap_changes_exactly_one_position_in_place(browser, live_server, catalo
     assert _console_errors(browser) == []
 
 
-def test_a_locked_track_survives_try_other_tracks(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_a_locked_track_survives_try_other_tracks(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 1280, 800)
     _log_in(browser, live_server, fake_spotify)
     _make_preview(browser, live_server)
@@ -265,7 +262,7 @@ def test_a_locked_track_survives_try_other_tracks(browser, live_server, catalogu
     assert "(keeps 1)" in browser.find_element(By.ID, "try-other").text
 
 
-def test_a_renamed_playlist_saves_under_that_name(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_a_renamed_playlist_saves_under_that_name(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 390, 844)
     _log_in(browser, live_server, fake_spotify)
     _make_preview(browser, live_server, length=8)
@@ -285,7 +282,7 @@ def test_a_renamed_playlist_saves_under_that_name(browser, live_server, catalogu
     assert "Rainy walk home" in browser.find_element(By.TAG_NAME, "main").text
 
 
-def test_a_nudge_shows_what_changed_without_leaving_the_page(browser, live_server, catalogue, fake_spotify):  # noqa: F811
+def test_a_nudge_shows_what_changed_without_leaving_the_page(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 1280, 800)
     _log_in(browser, live_server, fake_spotify)
     _make_preview(browser, live_server)

@@ -12,8 +12,7 @@ import pytest
 
 from curator.extensions import db
 from curator.models.user import User
-from tests.chromium import By, Select, WebDriverWait, browser  # noqa: F401  (browser: fixture; skips without Chromium)
-from tests.curate.conftest import catalogue, moods  # noqa: E402,F401  (fixtures)
+from tests.chromium import By, Select, WebDriverWait  # skips the module without Chromium
 from tests.helpers import PLAYLIST, QUERY, add_seeds, build_world, login  # noqa: E402
 
 
@@ -58,8 +57,8 @@ def grant(app, spotify_id: str, role: str) -> None:
         db.session.remove()
 
 
-@pytest.mark.usefixtures("moods", "catalogue")
-def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live_server, fake_spotify):  # noqa: F811
+@pytest.mark.usefixtures("moods", "labelled_catalogue")
+def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live_server, fake_spotify):
     log_in(browser, fake_spotify, live_server, "curator-1", "Cleo Curator")
     grant(app, "curator-1", "curator")
 
@@ -154,7 +153,7 @@ def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live
 
 
 @pytest.mark.usefixtures("moods")
-def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server, fake_spotify):  # noqa: F811
+def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server, fake_spotify):
     login(app.test_client(), fake_spotify, "listener-9", display_name="Lee Listener")
     log_in(browser, fake_spotify, live_server, "admin-user", "Ada Admin")
     visit(browser, live_server + "/admin/", "Curators and admins", "/tmp/curator-admin.png")
@@ -251,8 +250,8 @@ def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server
     full_page_screenshot(browser, "/tmp/curator-seeds.png")
 
 
-@pytest.mark.usefixtures("moods", "catalogue")
-def test_curator_and_admin_pages_fit_a_phone_screen(browser, live_server, fake_spotify):  # noqa: F811
+@pytest.mark.usefixtures("moods", "labelled_catalogue")
+def test_curator_and_admin_pages_fit_a_phone_screen(browser, live_server, fake_spotify):
     log_in(browser, fake_spotify, live_server, "admin-user", "Ada Admin")
     browser.set_window_size(390, 900)
     for path in ("/curate/moods", "/curate/moods/calm", "/curate/moods/calm/history", "/curate/moods/calm/calibrate",

@@ -16,7 +16,6 @@ from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
 from curator.models.user import User, utcnow
 from tests.helpers import logged_in, login, preview_path, start, stored
-from tests.listen.conftest import catalogue, moods  # noqa: F401  (fixtures)
 
 BACK = re.compile(r'<a class="button primary back-to-form" href="([^"]+)">')
 
@@ -44,12 +43,12 @@ def test_setup_page_follows_the_port_and_offers_no_login(app_config):
             db.engine.dispose()
 
 
-def test_settings_show_the_spotify_user_id(client, moods, fake_spotify):  # noqa: F811
+def test_settings_show_the_spotify_user_id(client, moods, fake_spotify):
     logged_in(client, fake_spotify, "robin-42")
     assert '<code class="spotify-id">robin-42</code>' in client.get("/settings").get_data(as_text=True)
 
 
-def test_an_empty_catalogue_is_said_before_the_form(client, moods, fake_spotify):  # noqa: F811
+def test_an_empty_catalogue_is_said_before_the_form(client, moods, fake_spotify):
     logged_in(client, fake_spotify)
     page = client.get("/").get_data(as_text=True)
     assert page.index("The music is still being prepared") < page.index('id="start-form"')
@@ -59,14 +58,14 @@ def test_an_empty_catalogue_is_said_before_the_form(client, moods, fake_spotify)
     assert "flask --app curator catalog import PATH" in admin.get("/").get_data(as_text=True)
 
 
-def test_start_page_has_no_empty_catalogue_notice_once_there_is_music(client, catalogue, fake_spotify):  # noqa: F811
+def test_start_page_has_no_empty_catalogue_notice_once_there_is_music(client, catalogue, fake_spotify):
     logged_in(client, fake_spotify)
     page = client.get("/").get_data(as_text=True)
     assert "still being prepared" not in page
     assert page.count("findahelpline") == 1  # the crisis link once, in the footer
 
 
-def test_an_expired_form_leads_back_to_the_filled_form(client, catalogue, fake_spotify):  # noqa: F811
+def test_an_expired_form_leads_back_to_the_filled_form(client, catalogue, fake_spotify):
     logged_in(client, fake_spotify)
     response = client.post("/previews", data={"csrf_token": "stale", "from": "tired", "to": "focused",
                                               "length": "30", "unit": "minutes", "avoid_recent": "1"})
@@ -81,7 +80,7 @@ def test_an_expired_form_leads_back_to_the_filled_form(client, catalogue, fake_s
     assert 'value="30"' in html and re.search(r'name="avoid_recent" value="1" checked', html)
 
 
-def test_a_spotify_error_on_a_preview_links_back_to_it_and_to_its_choices(client, catalogue, fake_spotify):  # noqa: F811
+def test_a_spotify_error_on_a_preview_links_back_to_it_and_to_its_choices(client, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, **{"from": "angry", "to": "calm", "length": "12", "arc": "ease-in-out"}))
     fake_spotify.fail_next("POST", r"/v1/me/playlists$", 404)
@@ -93,7 +92,7 @@ def test_a_spotify_error_on_a_preview_links_back_to_it_and_to_its_choices(client
     assert f'href="{path}"' in page  # back to the preview itself, nothing lost
 
 
-def test_an_unknown_page_offers_a_way_back(client, catalogue, fake_spotify):  # noqa: F811
+def test_an_unknown_page_offers_a_way_back(client, catalogue, fake_spotify):
     logged_in(client, fake_spotify)
     page = client.get("/previews/nope").get_data(as_text=True)
     assert "We couldn't find that" in page or "There is no such playlist preview." in page
@@ -119,7 +118,7 @@ def _saved_history(app, user_id: int, count: int) -> list[str]:
     return ids
 
 
-def test_history_is_paginated_cards_with_the_latest_check_in(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_history_is_paginated_cards_with_the_latest_check_in(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     with app.app_context():
         user_id = db.session.scalar(db.select(User.id).where(User.spotify_id == "listener-1"))
@@ -139,7 +138,7 @@ def test_history_is_paginated_cards_with_the_latest_check_in(client, app, catalo
     assert client.get("/history?page=abc").status_code == 200
 
 
-def test_history_chart_is_capped_to_recent_sessions(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_history_chart_is_capped_to_recent_sessions(client, app, catalogue, fake_spotify):
     logged_in(client, fake_spotify)
     with app.app_context():
         user_id = db.session.scalar(db.select(User.id).where(User.spotify_id == "listener-1"))
@@ -163,7 +162,7 @@ def ids(preview) -> list[str]:
     return [t["id"] for t in preview.tracks]
 
 
-def test_swap_changes_exactly_one_position_and_names_the_replacement(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_swap_changes_exactly_one_position_and_names_the_replacement(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token))
     before = stored(app, path)
@@ -189,7 +188,7 @@ def test_swap_changes_exactly_one_position_and_names_the_replacement(client, app
     assert [i for i, (a, b) in enumerate(zip(ids(after), ids(again))) if a != b] == [7]
 
 
-def test_locked_tracks_survive_try_other_tracks(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_locked_tracks_survive_try_other_tracks(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token))
     before = stored(app, path)
@@ -215,7 +214,7 @@ def preview_path_of(preview) -> str:
     return f"/previews/{preview.id}"
 
 
-def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token))
     too_long = client.post(path + "/rename", data={"csrf_token": token, "name": "x" * 101})
@@ -231,7 +230,7 @@ def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_s
     assert refused.status_code == 302 and "already saved" in client.get(path).get_data(as_text=True)
 
 
-def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):
     from curator.listen.editing import mean_feature
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
@@ -253,7 +252,7 @@ def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_
     assert bad.status_code == 302 and "Choose gentler" in client.get(path).get_data(as_text=True)
 
 
-def test_the_api_offers_the_same_edits(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_the_api_offers_the_same_edits(client, app, catalogue, fake_spotify):
     from tests.helpers import api_headers
 
     login(client, fake_spotify, "listener-1")
@@ -285,7 +284,7 @@ def test_the_api_offers_the_same_edits(client, app, catalogue, fake_spotify):  #
     assert edit("nope", op="regenerate").status_code == 404
 
 
-def test_without_js_play_opens_that_tracks_player_in_place(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_without_js_play_opens_that_tracks_player_in_place(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, length="6"))
     tracks = stored(app, path).tracks
@@ -303,7 +302,7 @@ def test_without_js_play_opens_that_tracks_player_in_place(client, app, catalogu
     assert "frame-src https://open.spotify.com" in response.headers["Content-Security-Policy"]
 
 
-def test_no_edits_while_a_save_is_unfinished(client, app, catalogue, fake_spotify):  # noqa: F811
+def test_no_edits_while_a_save_is_unfinished(client, app, catalogue, fake_spotify):
     app.config["SAVE_RETRY_BUDGET"] = 0  # Spotify is down for longer than the save may wait
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, length="6"))

@@ -19,7 +19,6 @@ from curator.spotify.errors import (
 from curator.spotify.gateway import MemoryTokenCache, SpotifyGateway, SpotifySettings
 from curator.spotify.token_store import DatabaseTokenCache
 from tests.helpers import login
-from tests.listen.conftest import catalogue, moods  # noqa: F401  (fixtures)
 
 
 def user_id(app, spotify_id):
@@ -231,7 +230,7 @@ def test_no_stored_token_is_a_typed_error_without_any_request(no_prompts, spotif
 
 
 def test_two_sessions_revoked_in_one_the_other_is_asked_to_log_in_and_its_save_resumes(
-        app, catalogue, fake_spotify, no_prompts):  # noqa: F811
+        app, catalogue, fake_spotify, no_prompts):
     """The scenario of issue 12: the same listener in two browsers; the refresh token is revoked
     and forgotten through the first; the second (still logged in by its cookie) saves."""
     first, second = app.test_client(), app.test_client()
@@ -275,7 +274,7 @@ def test_two_sessions_revoked_in_one_the_other_is_asked_to_log_in_and_its_save_r
 
 
 def test_the_html_save_without_a_stored_token_sends_the_listener_to_log_in(
-        app, client, catalogue, fake_spotify, no_prompts):  # noqa: F811
+        app, client, catalogue, fake_spotify, no_prompts):
     login(client, fake_spotify, "listener-1")
     token = client.get("/api/v1/session").json["csrf_token"]
     preview = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 5},

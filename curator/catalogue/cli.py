@@ -21,7 +21,9 @@ def catalog_cli():
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--skip-bad", is_flag=True, help="Import the good rows and list the bad ones (default: import nothing if any row is bad).")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tag every imported track, e.g. --tag source:kaggle (repeatable).")
-def import_command(path: str, skip_bad: bool, tags: tuple[str, ...]):
+@click.option("--encoding", metavar="NAME", help="The file's text encoding when it is not UTF-8, e.g. cp1252 or latin-1 "
+              "(default: UTF-8, or what the file's byte-order mark says).")
+def import_command(path: str, skip_bad: bool, tags: tuple[str, ...], encoding: str | None):
     """Import a CSV dataset of Spotify tracks (upserts by Spotify id; safe to run again)."""
     from curator.catalogue.importer import MAX_PROBLEMS_KEPT, ImportFileError, import_csv
 
@@ -44,7 +46,7 @@ def import_command(path: str, skip_bad: bool, tags: tuple[str, ...]):
             click.echo(f"{label}: {done}/{total}")
 
     try:
-        result = import_csv(path, skip_bad=skip_bad, tags=tags, progress=progress)
+        result = import_csv(path, skip_bad=skip_bad, tags=tags, progress=progress, encoding=encoding)
     except ImportFileError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(1)

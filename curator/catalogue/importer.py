@@ -1,16 +1,16 @@
 """Importing CSV datasets of Spotify tracks (with or without audio features) into the catalogue.
 
-The file is streamed, so a million rows fit in bounded memory: a first binary pass checks the
-encoding and counts lines (for progress) without keeping anything; the second parses each row,
-checks it (problems name their line and column) and writes rows in batches, all in one
-transaction. Any bad row means nothing is kept (the transaction is rolled back), unless bad rows
-are to be skipped; either way checking goes on to the end so every bad line is reported, and a
-report is recorded. Memory is one batch plus 22 bytes a row (the ids, to count repeated ones).
+The file is streamed, so a million rows fit in bounded memory: a first pass checks that it is a
+regular file whose bytes decode (UTF-8 unless a byte-order mark or --encoding says otherwise: never
+guessed) with no line longer than MAX_LINE, and counts lines (for progress) without keeping
+anything; the second parses each row, checks it (problems name the line it starts on and the
+column) and writes rows in batches, all in one transaction. Any bad row means nothing is kept
+(the transaction is rolled back), unless bad rows are to be skipped; either way checking goes on
+to the end so every bad line is reported, and a report is recorded. Memory is one batch plus 22 bytes a row (the ids, to count repeated ones).
 """
 from __future__ import annotations
 
 import ast
-import codecs
 import csv
 import itertools
 import math
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from curator import textfiles
 from curator.catalogue import store
 from curator.catalogue.feature_ranges import RANGES, expected
 from curator.catalogue.seed_refs import parse_spotify_ref
@@ -29,6 +30,7 @@ from curator.errors import Unprocessable
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueImport, CatalogueTrack, TrackSource, TrackTag, join_list
 from curator.models.user import utcnow
+from curator.textfiles import Decoder, TextFileError, choose_encoding, regular_file
 
 # Column names seen in public datasets, by what they mean (headers are compared lower-cased,
 # with spaces and dashes as underscores). The first present alias wins.
@@ -60,6 +62,8 @@ PROGRESS_EVERY = 5000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 NUL = "\x00"
+MAX_LINE = 1_000_000  # characters on one line of the file: a CSV row is a few hundred
+SNIFF_SAMPLE = 4096  # characters of the header row the CSV dialect is guessed from
 
 
 class ImportFileError(Unprocessable):
@@ -106,51 +110,53 @@ class _Scan:
     has_nul: bool
 
 
-def _scan(path: str, filename: str) -> _Scan:
-    """One pass over the bytes: which encoding reads the whole file, how many lines, whether a
-    ";" or a NUL occurs at all (each lets the row pass skip work when it doesn't)."""
-    utf8, cp1252 = codecs.getincrementaldecoder("utf-8")(), codecs.getincrementaldecoder("cp1252")()
-    is_utf8 = is_cp1252 = True
-    newlines, semicolon, nul, content, last = 0, False, False, False, b""
+def _scan(path: str, filename: str, encoding: str | None = None) -> _Scan:
+    """One pass over the file: a regular file whose every byte decodes (UTF-8 unless a byte-order
+    mark or `encoding` says otherwise; an error names the line and byte that doesn't) and whose
+    lines are at most MAX_LINE long. Answers how many lines, and whether a ";" or a NUL occurs at
+    all (each lets the row pass skip work when it doesn't)."""
     try:
+        regular_file(path, filename)
         with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                newlines += chunk.count(b"\n")
-                semicolon = semicolon or b";" in chunk
-                nul = nul or b"\x00" in chunk
-                content = content or bool(chunk.strip())
-                last = chunk[-1:]
-                if is_utf8:
-                    try:
-                        utf8.decode(chunk)
-                    except UnicodeDecodeError:
-                        is_utf8 = False
-                if not is_utf8 and is_cp1252:
-                    try:
-                        cp1252.decode(chunk)
-                    except UnicodeDecodeError:
-                        is_cp1252 = False
+            block = handle.read(textfiles.CHUNK)
+            hint = (f"is --encoding {encoding} right?" if encoding else
+                    "save the file as UTF-8, or name its encoding (e.g. --encoding cp1252).")
+            decoder = Decoder(choose_encoding(block, filename, encoding), filename, hint)
+            semicolon, nul, content, last = False, False, False, ""
+            run = 0  # characters since the last line break
+            while True:
+                before = decoder.newlines
+                text = decoder.decode(block, final=not block)
+                if text:
+                    semicolon = semicolon or ";" in text
+                    nul = nul or NUL in text
+                    content = content or not text.isspace()
+                    last = text[-1]
+                    first = text.find("\n")
+                    if first < 0:
+                        run += len(text)
+                    elif run + first > MAX_LINE:
+                        raise _long_line(filename, before + 1)
+                    else:  # lines inside one chunk are at most a chunk long
+                        run = len(text) - text.rfind("\n") - 1
+                    if run > MAX_LINE:
+                        raise _long_line(filename, decoder.newlines + 1)
+                if not block:
+                    break
+                block = handle.read(textfiles.CHUNK)
+    except TextFileError as exc:
+        raise ImportFileError(exc.message) from None
     except OSError as exc:
         raise ImportFileError(f"Can't read {path}: {exc.strerror or exc}.") from exc
-    if is_utf8:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            is_utf8 = False
-    if not is_utf8 and is_cp1252:
-        # UTF-8 failed only at the very end, or part way: the whole file must read as cp1252.
-        try:
-            with open(path, "rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    cp1252.decode(chunk)
-        except UnicodeDecodeError:
-            is_cp1252 = False
-    if not is_utf8 and not is_cp1252:
-        raise ImportFileError(f"{filename} is neither UTF-8 nor Windows-1252 text; save it as UTF-8 CSV.")
     if not content:
         raise ImportFileError(f"{filename} is empty: there is no header row and no tracks.")
-    lines = newlines + (1 if last not in (b"\n", b"") else 0)
-    return _Scan("utf-8-sig" if is_utf8 else "cp1252", lines, semicolon, nul)
+    lines = decoder.newlines + (1 if last != "\n" else 0)
+    return _Scan(decoder.encoding, lines, semicolon, nul)
+
+
+def _long_line(filename: str, line: int) -> ImportFileError:
+    return ImportFileError(f"{filename}, line {line:,}: the line is longer than {MAX_LINE:,} characters (a CSV row "
+                           "is a few hundred); is this really a CSV file?")
 
 
 @dataclass
@@ -213,7 +219,9 @@ class _CsvFile:
         self.handle = open(path, encoding=scan.encoding, newline="")  # noqa: SIM115 - closed by close()
         first = self.handle.readline()
         try:
-            self.dialect = csv.Sniffer().sniff(first, delimiters=",;\t")
+            # The sniffer's time grows with the square of its sample (a minute for 60 KB of ',"x'):
+            # the start of the header says enough.
+            self.dialect = csv.Sniffer().sniff(first[:SNIFF_SAMPLE], delimiters=",;\t")
         except csv.Error:
             self.dialect = csv.excel
         self.reader = csv.reader(itertools.chain([first], self.handle), self.dialect)
@@ -224,15 +232,32 @@ class _CsvFile:
             raise ImportFileError(f"{filename} has no readable header row.") from exc
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
+        """(the line the record starts on, its cells) for every record after the header."""
         reader = self.reader
         while True:
+            start = reader.line_num + 1
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise ImportFileError(f"{self.filename}, line {reader.line_num}: the CSV is malformed ({exc}).") from exc
-            yield reader.line_num, cells
+                raise self._malformed(start, exc) from None
+            yield start, cells
+
+    def spans_to(self, start: int) -> str:
+        """A note saying where the record begun on line `start` ended, if on another line ("" if not)."""
+        end = self.reader.line_num
+        return f" (the row runs on to line {end:,}: is a quote (\") left open on line {start:,}?)" if end > start else ""
+
+    def _malformed(self, start: int, exc: csv.Error) -> ImportFileError:
+        end, limit = self.reader.line_num, csv.field_size_limit()
+        if "field larger than field limit" in str(exc):
+            if end > start:
+                return ImportFileError(
+                    f"{self.filename}, line {start:,}: a quoted field that starts on this line is never closed (it "
+                    f"runs on to line {end:,}, past {limit:,} characters); check the quotes (\") on line {start:,}.")
+            return ImportFileError(f"{self.filename}, line {start:,}: a field is longer than {limit:,} characters.")
+        return ImportFileError(f"{self.filename}, line {start:,}: the CSV is malformed ({exc}).")
 
     def close(self) -> None:
         self.handle.close()
@@ -261,13 +286,29 @@ def split_artists(text: str, plural: bool) -> list[str]:
     if text.startswith("[") and text.endswith("]"):
         try:
             value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
             value = None
         if isinstance(value, (list, tuple)):
-            return [str(v).strip() for v in value if str(v).strip()]
+            names = [str(v).strip() for v in value if str(v).strip()]
+            if "\\" in text:  # escapes ("\x00", "\ud800") make what the file's own text could not hold
+                _check_storable(names)
+            return names
     separator = ";" if ";" in text else ("," if plural else None)
     parts = text.split(separator) if separator else [text]
     return [p.strip() for p in parts if p.strip()]
+
+
+def _check_storable(names: list[str]) -> None:
+    for name in names:
+        if NUL in name:
+            raise _Bad("artists", "an artist's name contains a NUL character (byte 0, written \\x00 or \\0), "
+                                  "which the catalogue can't store; remove it")
+        if not name.isascii():
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Bad("artists", "an artist's name contains a lone surrogate escape (\\ud800-\\udfff), "
+                                      "which is not text; remove it") from None
 
 
 def _track_id(text: str) -> str:
@@ -394,9 +435,10 @@ def _safe_text(text: str) -> str:
 
 
 def import_csv(path: str, *, skip_bad: bool = False, tags: Iterable[str] = (), actor_label: str = "command line",
-               progress: Callable[[str, int, int], None] | None = None) -> ImportResult:
+               progress: Callable[[str, int, int], None] | None = None, encoding: str | None = None) -> ImportResult:
     """Import one CSV file: all rows in one transaction, or nothing if any row is bad (unless
     `skip_bad`). Upserts by Spotify id, so importing the same file again changes nothing new.
+    The file is UTF-8 unless it starts with a byte-order mark or `encoding` names another.
     Raises ImportFileError for file-level problems; otherwise returns the result, also stored as
     a report. `progress("import", rows done, rows expected)` is called as rows go by.
     This is a use case: it commits (the import with its report, or the rejection report alone).
@@ -407,7 +449,7 @@ def import_csv(path: str, *, skip_bad: bool = False, tags: Iterable[str] = (), a
     for tag in extra:
         if NUL in tag:
             raise ImportFileError("A --tag contains a NUL character (byte 0); remove it.")
-    scan = _scan(path, filename)
+    scan = _scan(path, filename, encoding)
     source = _CsvFile(path, scan, filename)
     try:
         layout = _layout(source.header, filename)
@@ -485,7 +527,7 @@ def _stream(source: _CsvFile, layout: _Layout, scan: _Scan, result: ImportResult
             result.problem_count += 1
             if len(result.problems) < MAX_PROBLEMS_HELD:
                 column = layout.column_name(bad.column) if bad.column in layout.where else bad.column
-                result.problems.append(RowProblem(line, column, _safe_text(bad.message)))
+                result.problems.append(RowProblem(line, column, _safe_text(bad.message + source.spans_to(line))))
             if writing and not skip_bad:
                 writing = False  # nothing will be kept: let go of the written batches (and any lock) now
                 db.session.rollback()

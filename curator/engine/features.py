@@ -74,7 +74,7 @@ def describe_feature(name: str, value: float) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     v = float(value)
-    return _DESCRIBE[name](v)
+    return DESCRIBE[name](v)
 
 
 def _describe_mode(v: float) -> str | None:
@@ -84,7 +84,7 @@ def _describe_mode(v: float) -> str | None:
 
 
 # describe_feature per feature, for a value already known to be a float and not NaN.
-_DESCRIBE = {
+DESCRIBE = {
     "valence": lambda v: _level(v, 0.35, 0.65, ("dark mood", "bittersweet mood", "bright mood")),
     "energy": lambda v: _level(v, 0.35, 0.65, ("low energy", "moderate energy", "high energy")),
     "danceability": lambda v: _level(v, 0.4, 0.65, ("free-flowing rhythm", "steady groove", "danceable")),
@@ -96,7 +96,7 @@ _DESCRIBE = {
     "tempo": lambda v: f"{round(v)} BPM",
     "mode": _describe_mode,
 }
-_DESCRIBE_AT = [_DESCRIBE[name] for name in FEATURES]
+DESCRIBE_AT = [DESCRIBE[name] for name in FEATURES]
 
 
 def reason_phrase(raw_features: np.ndarray, weights: np.ndarray, limit: int = 3) -> str:
@@ -128,7 +128,7 @@ def phrase_by(raw_features: list[float], order: list[int], limit: int = 3) -> st
         value = raw_features[i]  # describe_feature, inline
         if value is None or (isinstance(value, float) and math.isnan(value)):
             continue
-        phrase = _DESCRIBE_AT[i](float(value))
+        phrase = DESCRIBE_AT[i](float(value))
         if phrase:
             phrases.append(phrase)
     return ", ".join(phrases) if phrases else "closest match"

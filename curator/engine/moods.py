@@ -28,6 +28,7 @@ MAX_WEIGHT = 100.0
 # A moods document is a list of mappings three levels deep; anything much deeper is not a moods
 # file, and PyYAML would recurse once per level (5,000 levels -> RecursionError).
 MAX_YAML_DEPTH = 32
+MAX_INT_CHARS = 400  # a float ends at 1.8e308: no YAML integer longer than this is a number we can use
 # Text that reaches the database, HTML and YAML: line breaks and tabs are fine, other control
 # characters (NUL above all: PostgreSQL refuses it) are not.
 _CONTROL = {chr(c) for c in range(32)} - {"\n", "\r", "\t"} | {"\x7f"}
@@ -241,7 +242,15 @@ class _TooDeep(Exception):
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that gives up past MAX_YAML_DEPTH levels of nesting instead of recursing on."""
+    """SafeLoader that gives up past MAX_YAML_DEPTH levels of nesting instead of recursing on, and
+    reads an integer too long for any float as infinity, which validation refuses with the field's
+    name (Python refuses to convert more than 4,300 digits at all: a traceback, before)."""
+
+    def construct_yaml_int(self, node):  # noqa: ANN001 - PyYAML's signature
+        text = self.construct_scalar(node)
+        if len(text) > MAX_INT_CHARS:
+            return -math.inf if text.lstrip().startswith("-") else math.inf
+        return super().construct_yaml_int(node)
 
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
         self._depth = getattr(self, "_depth", 0) + 1
@@ -251,6 +260,9 @@ class _BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
 
 
 def load_moods_yaml(text: str) -> list[MoodDefinition]:

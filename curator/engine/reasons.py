@@ -3,15 +3,19 @@
 A reason says what a track brings at its point of the arc compared with its neighbours: the
 first meets the listener in their mood, the last arrives at the one they asked for, and those in
 between say how they move on from the track before ("a little slower and softer than the last",
-"first major-key track"). Pure functions over feature dicts (raw units: 0..1, dB, BPM); no two
-neighbouring tracks get the same sentence.
+"first major-key track"). Pure functions over feature dicts (raw units: 0..1, dB, BPM).
+
+A playlist reads as one text: no two tracks get the same sentence, a "most so far" is said once
+(on a calming arc every track is the gentlest so far, and saying it seven times says nothing), and
+a playlist that stays in one mood has no "halfway" and no "arrives" — it ends where it began.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from operator import itemgetter
 
-from curator.engine.features import FEATURE_INDEX, MODE, describe_feature
+from curator.engine.features import DESCRIBE, FEATURE_INDEX, MODE
 
 # How big a change must be to mention it, and the span that counts as a "large" change, per
 # feature (raw units). A change below the first is not worth a word.
@@ -51,9 +55,11 @@ def _mode_of(value: float | None) -> int | None:
 _READ = tuple(dict.fromkeys((*TRAITS, *WORDS)))
 _AT = {name: i for i, name in enumerate(_READ)}
 _FROM_ROW = tuple(FEATURE_INDEX[name] for name in _READ)
+_TAKE = itemgetter(*_FROM_ROW)  # a row's values in _READ order, as one tuple
 # What _changes compares: (where in the values, NOTICEABLE, LARGE, word up, word down) per feature.
 _COMPARED = tuple((_AT[name], NOTICEABLE[name], LARGE[name], up, down) for name, (up, down) in WORDS.items())
-_TRAITS_AT = tuple((name, _AT[name]) for name in TRAITS)
+# describe_feature of each trait (for a value known to be a float, not NaN) and where it is.
+_TRAITS_AT = tuple((DESCRIBE[name], _AT[name]) for name in TRAITS)
 
 
 class _Track:
@@ -73,15 +79,24 @@ class _Track:
     def of_row(cls, row: Sequence[float], known_mode: bool) -> _Track:
         """A track from its values over FEATURES as floats (NaN unknown), its mode unknown unless
         ``known_mode``: what :meth:`of` reads from that row as a mapping (mode None when unknown)."""
-        values = tuple(None if (v := row[i]) != v else v for i in _FROM_ROW)
+        values = _TAKE(row)
+        total = sum(values)
+        if total != total:  # some value is NaN (unknown): read one by one
+            values = tuple(None if v != v else v for v in values)
         return cls(values, _mode_of(row[MODE]) if known_mode else None)
 
 
 def _traits(track: _Track, limit: int = 3) -> str:
     """A few words for one track: "low energy, bright mood, 92 BPM"."""
     values = track.values
-    words = [describe_feature(name, v) for name, i in _TRAITS_AT if (v := values[i]) is not None]
-    return ", ".join([w for w in words if w][:limit])
+    words = []
+    for describe, i in _TRAITS_AT:  # each says something of any known value
+        v = values[i]
+        if v is not None:
+            words.append(describe(v))
+            if len(words) == limit:
+                break
+    return ", ".join(words)
 
 
 def _by_size(change: tuple[float, str]) -> float:
@@ -150,6 +165,7 @@ class _History:
         # Per _EXTREMES entry, the highest and lowest value so far (None before any).
         self.highest: list[float | None] = [None] * len(_EXTREMES)
         self.lowest: list[float | None] = [None] * len(_EXTREMES)
+        self.said: set[str] = set()  # the "most so far" notes a reason has used
 
     def firsts(self, cur: _Track) -> list[str]:
         """What ``cur`` is the first (or most) of, compared with every track before it."""
@@ -163,11 +179,21 @@ class _History:
                 highest = self.highest[e]
                 if v is None or highest is None:
                     continue
-                if v > highest + margin:
+                if v > highest + margin and high not in self.said:
                     notes.append(high)
-                elif v < self.lowest[e] - margin:
+                elif v < self.lowest[e] - margin and low not in self.said:
                     notes.append(low)
         return notes[:1]
+
+    def say(self, reason: str) -> None:
+        """Remember the "most so far" notes ``reason`` used: each is said once a playlist."""
+        if "so far" not in reason:
+            return
+        lowered = reason.lower()
+        for _, high, low, _ in _EXTREMES:
+            for note in (high, low):
+                if note in lowered:
+                    self.said.add(note)
 
     def add(self, track: _Track) -> None:
         self.count += 1
@@ -196,6 +222,7 @@ def _candidates(i: int, tracks: Sequence[_Track], history: _History, start_name:
     they are (it is read before the first)."""
     cur, n = tracks[i], len(tracks)
     traits = _traits(cur) if traits is None else traits
+    steady = start_name == target_name
     if n == 1:
         yield f"{target_name}: {traits}" if traits else target_name
         return
@@ -205,21 +232,28 @@ def _candidates(i: int, tracks: Sequence[_Track], history: _History, start_name:
         return
     one, two = _comparisons(_changes(tracks[i - 1], cur))
     if i == n - 1:
-        arrive = f"Arrives at {target_name.lower()}"
+        arrive = f"Ends in your {target_name.lower()} mood" if steady else f"Arrives at {target_name.lower()}"
         yield f"{arrive}: {traits}" if traits else arrive
-        yield f"{arrive}, {two}" if two else arrive
+        if two:
+            yield f"{arrive}, {two}"
+        detail = _traits(cur)
+        if detail and detail != traits:
+            yield f"{arrive}: {detail}"
+        yield arrive
         return
     firsts = history.firsts(cur)
-    if n >= 5 and i == (n - 1) // 2:
+    if n >= 5 and i == (n - 1) // 2 and not steady:
         lead = f"Halfway to {target_name.lower()}: "
-        for option in _middle(one, two, firsts, traits):
+        for option in _middle(one, two, firsts, traits, cur):
             yield lead + option[:1].lower() + option[1:]
     else:
-        yield from _middle(one, two, firsts, traits)
+        yield from _middle(one, two, firsts, traits, cur)
 
 
-def _middle(one: str | None, two: str | None, firsts: list[str], traits: str) -> Iterator[str]:
-    """:func:`_candidates` for a track between the first and the last, before any lead."""
+def _middle(one: str | None, two: str | None, firsts: list[str], traits: str, cur: _Track) -> Iterator[str]:
+    """:func:`_candidates` for a track between the first and the last, before any lead: the
+    plainest first, then the same with what the track is like, so that a sentence already used
+    in the playlist has a fresh one after it."""
     if firsts and two:
         yield f"{_capital(firsts[0])}, {one}"
     if two:
@@ -228,14 +262,29 @@ def _middle(one: str | None, two: str | None, firsts: list[str], traits: str) ->
         yield _capital(firsts[0])
     if one and one != two:
         yield _capital(one)
+    comparisons = [c for c in dict.fromkeys((two, one)) if c]
+    if traits:
+        for comparison in comparisons:
+            yield f"{_capital(comparison)}: {traits}"
     yield "Holds the mood of the last" + (f": {traits}" if traits else "")
     if traits:
         yield f"Stays close to the last, {traits}"
+    detail = _traits(cur)  # energy, brightness and tempo: the words that vary most between tracks
+    if detail and detail != traits:
+        for comparison in comparisons:
+            yield f"{_capital(comparison)}: {detail}"
+        yield f"Holds the mood of the last: {detail}"
+        yield f"Stays close to the last, {detail}"
+    tempo = cur.values[_AT["tempo"]]
+    if tempo is not None:  # a steady run of alike tracks: their tempo still tells them apart
+        at = f"at {round(tempo)} BPM"
+        yield f"Holds the mood of the last {at}" + (f": {traits}" if traits else "")
+        yield f"Stays close to the last {at}"
 
 
 def arc_reasons(tracks: Sequence[Mapping], start_name: str, target_name: str,
                 traits: Sequence[str] | None = None) -> list[str]:
-    """One reason per track of a playlist, in order; never the same sentence twice in a row.
+    """One reason per track of a playlist, in order; never the same sentence twice.
 
     `tracks` are feature dicts in raw units (energy, valence, tempo, acousticness, loudness,
     danceability, mode: 1 major, 0 minor, None or 0.5 unknown). `traits`, when given, describes
@@ -257,15 +306,18 @@ def row_reasons(rows: Sequence[Sequence[float]], known_modes: Sequence[bool], st
 def _reasons(read: list[_Track], start_name: str, target_name: str, traits: Sequence[str] | None) -> list[str]:
     history = _History()
     reasons: list[str] = []
-    previous = None
+    used: set[str] = set()
     for i in range(len(read)):
         options = _candidates(i, read, history, start_name, target_name, traits[i] if traits is not None else None)
         best = choice = next(options)
-        if choice == previous:
-            choice = next((o for o in options if o != previous), None)
-            if choice is None:  # every wording matched the last one: say where it sits instead
+        if choice in used:
+            for choice in options:
+                if choice not in used:
+                    break
+            else:  # every wording was used already: say where it sits instead
                 choice = f"{best} (track {i + 1})"
+        history.say(choice)
         history.add(read[i])
         reasons.append(choice)
-        previous = choice
+        used.add(choice)
     return reasons

@@ -8,17 +8,21 @@ import click
 from flask.cli import AppGroup
 
 from curator.engine import MoodInvalid
+from curator.textfiles import TextFileError, read_text
 
 moods_cli = AppGroup("moods", help="Export, import, validate and calibrate mood definitions (YAML, labelled CSV).")
 
 
+# The shipped file of eight moods is 8 KB: a file a hundred times that is no moods file, and a
+# limit keeps a wrong path (/dev/zero, a video) from being read until memory runs out.
+MAX_FILE_BYTES = 1024 * 1024
+
+
 def _read(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"can't read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{path} is not a UTF-8 text file") from None
+        return read_text(path, max_bytes=MAX_FILE_BYTES, what="a moods file")
+    except TextFileError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 def _print_errors(errors: list[tuple[str, str]]) -> None:

@@ -134,10 +134,10 @@ def test_dashboard_panels(app, client, fake_spotify):
     assert "Catalogue" in html and "Recent refresh runs" in html
 
 
-def test_dashboard_shows_catalogue_health(app, client, fake_spotify, moods, catalogue):
+def test_dashboard_shows_catalogue_health(app, client, fake_spotify, moods, labelled_catalogue):
     login(client, fake_spotify, "admin-user")
     html = client.get("/admin/").get_data(as_text=True)
-    assert f"{len(catalogue)} tracks, {len(catalogue)} with audio features (100.0%)" in html
+    assert f"{len(labelled_catalogue)} tracks, {len(labelled_catalogue)} with audio features (100.0%)" in html
     assert "Last import: synthetic.csv (imported" in html
     assert re.search(r"<td>calm</td><td>60</td>", html)  # a quarter of 240 tracks carry mood:calm
     assert 'href="/admin/catalogue"' in html

@@ -1,18 +1,10 @@
-"""Fixtures for catalogue tests: shipped moods in the database, an admin logged in through the
-fake Spotify, and small CSV files written inline."""
+"""Fixtures for catalogue tests: an admin logged in through the fake Spotify, and small CSV files
+written inline."""
 from __future__ import annotations
 
 import pytest
 
 from tests.helpers import login
-
-
-@pytest.fixture
-def moods(app):
-    from curator.moods.store import import_shipped_if_empty
-
-    with app.app_context():
-        import_shipped_if_empty()
 
 
 @pytest.fixture

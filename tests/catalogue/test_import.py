@@ -261,18 +261,108 @@ def test_many_bad_rows_are_counted_and_the_first_listed(app, runner, write_csv):
     assert len(problems) == 100 and problems[0].startswith("line 2, column energy")
 
 
-def test_windows_1252_files_are_read_and_other_bytes_refused(app, runner, write_csv):
+def test_windows_1252_files_are_read_when_named_and_other_bytes_refused(app, runner, write_csv):
     text = f"id,name,artists\n{base62(1)},Café,Beyoncé\n"
-    result = runner.invoke(args=["catalog", "import", write_csv(text, encoding="cp1252")])
+    path = write_csv(text, encoding="cp1252")
+    result = runner.invoke(args=["catalog", "import", path])  # never guessed: "CafÃ©" was stored
+    assert result.exit_code == 1 and "line 2: byte 0xE9 (byte offset 42) is not valid UTF-8" in result.output
+    assert count(app) == 0
+    result = runner.invoke(args=["catalog", "import", path, "--encoding", "cp1252"])
     assert result.exit_code == 0, result.output
     assert in_app(app, lambda: db.session.get(CatalogueTrack, base62(1)).name) == "Café"
-    path = write_csv(text)
     with open(path, "ab") as handle:
-        handle.write(b"\x81\x8d\n")  # neither UTF-8 nor Windows-1252
-    result = runner.invoke(args=["catalog", "import", path])
-    assert result.exit_code == 1 and "neither UTF-8 nor Windows-1252" in result.output
+        handle.write(b"\n\x81\x8d\n")  # not Windows-1252 either
+    result = runner.invoke(args=["catalog", "import", path, "--encoding", "cp1252"])
+    assert result.exit_code == 1 and "line 4: byte 0x81 (byte offset 53) is not valid cp1252" in result.output
 
 
 def test_progress_is_reported_without_a_terminal(app, runner, write_csv):
     result = runner.invoke(args=["catalog", "import", write_csv(dev_style(12))])
     assert "Checking and writing rows: 12/12" in result.output
+
+
+# --- files that are not what a CSV import can take: one sentence, exit 1, nothing written (issue 18) ---
+
+def assert_refused(app, result, message: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert count(app) == 0
+
+
+def test_a_device_is_refused_at_once_instead_of_read_forever(app, runner):
+    result = runner.invoke(args=["catalog", "import", "/dev/zero"])
+    assert_refused(app, result, "zero is not a regular file")
+    assert in_app(app, lambda: db.session.scalar(select(func.count()).select_from(CatalogueImport))) == 0
+
+
+@pytest.mark.parametrize("escape, message", [
+    ("\\x00", "contains a NUL character"), ("\\0", "contains a NUL character"), ("\\ud800", "contains a lone surrogate"),
+])
+def test_an_escaped_nul_or_surrogate_in_a_list_cell_is_a_row_problem(app, runner, write_csv, escape, message):
+    text = dev_style(6).replace("Artist 3,", f"\"['Artist 3', 'B{escape}']\",", 1)
+    path = write_csv(text)
+    assert_refused(app, runner.invoke(args=["catalog", "import", path]), f"line 5, column artist: an artist's name {message}")
+    result = runner.invoke(args=["catalog", "import", path, "--skip-bad"])  # PostgreSQL failed the whole import here
+    assert result.exit_code == 0, result.output
+    assert "6 rows read, 5 imported, 0 updated, 1 skipped" in result.output
+
+
+def test_utf16_with_a_byte_order_mark_is_read_and_without_one_named(app, runner, write_csv):
+    text = f"id,name,artists\n{base62(1)},Café Müller,Pina\n"
+    result = runner.invoke(args=["catalog", "import", write_csv(text, encoding="utf-16")])
+    assert result.exit_code == 0, result.output
+    assert in_app(app, lambda: db.session.get(CatalogueTrack, base62(1)).name) == "Café Müller"
+    result = runner.invoke(args=["catalog", "import", write_csv(text, name="bare.csv", encoding="utf-16-le")])
+    assert result.exit_code == 1 and "bare.csv looks like UTF-16 text without a byte-order mark" in result.output
+    assert "--encoding utf-16-le" in result.output
+    result = runner.invoke(args=["catalog", "import", write_csv(text, name="bare.csv", encoding="utf-16-le"),
+                                 "--encoding", "utf-16-le"])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_unknown_encoding_is_one_sentence(app, runner, write_csv):
+    path = write_csv(dev_style(2))
+    assert_refused(app, runner.invoke(args=["catalog", "import", path, "--encoding", "klingon"]),
+                   '"klingon" is not an encoding this system knows')
+    assert_refused(app, runner.invoke(args=["catalog", "import", path, "--encoding", "base64"]),
+                   '"base64" is not a text encoding')
+
+
+def test_a_byte_that_is_not_utf8_far_down_names_its_line(app, runner, write_csv):
+    path = write_csv(dev_style(3000))
+    data = open(path, "rb").read()
+    at = data.index(b"Song 2500,")
+    open(path, "wb").write(data[:at] + b"Song \xff" + data[at + 5:])
+    assert_refused(app, runner.invoke(args=["catalog", "import", path]),
+                   f"line 2,502: byte 0xFF (byte offset {at + 5:,}) is not valid UTF-8")
+
+
+def test_a_line_without_end_is_refused_not_held_in_memory(app, runner, write_csv):
+    path = write_csv(dev_style(5) + "x" * 3_000_000 + "\n")
+    assert_refused(app, runner.invoke(args=["catalog", "import", path]),
+                   "line 7: the line is longer than 1,000,000 characters")
+    path = write_csv("," * 2_500_000, name="one-line.csv")
+    assert_refused(app, runner.invoke(args=["catalog", "import", path]), "line 1: the line is longer")
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens(app, runner, write_csv):
+    lines = dev_style(3000).splitlines()
+    lines[1500] = lines[1500].replace("Song 1499,", '"Song 1499,', 1)  # line 1,501 of the file
+    path = write_csv("\n".join(lines) + "\n")
+    assert_refused(app, runner.invoke(args=["catalog", "import", path]),
+                   "line 1,501: a quoted field that starts on this line is never closed")
+    # Near the end the quote swallows the rest of the file: the row is refused where it starts.
+    lines = dev_style(20).splitlines()
+    lines[18] = lines[18].replace("Song 17,", '"Song 17,', 1)
+    path = write_csv("\n".join(lines) + "\n", name="end.csv")
+    result = runner.invoke(args=["catalog", "import", path])
+    assert_refused(app, result, "line 19, column")
+    assert "the row runs on to line 21: is a quote (\") left open on line 19?" in result.output
+
+
+def test_a_field_longer_than_the_limit_on_one_line(app, runner, write_csv):
+    path = write_csv(dev_style(4).replace("Song 2,", '"' + "x" * 200_000 + '",', 1))
+    assert_refused(app, runner.invoke(args=["catalog", "import", path]),
+                   "line 4: a field is longer than 131,072 characters")

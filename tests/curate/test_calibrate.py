@@ -11,8 +11,7 @@ from curator.extensions import db
 from curator.models.mood import Mood
 from curator.moods.examples import calibrate, parse_track_refs, tag_mask
 from curator.moods.store import get_mood
-from tests.curate.conftest import login_with_role
-from tests.helpers import csrf_from
+from tests.helpers import csrf_from, login_with_role
 
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 PRECISION = re.compile(r"<td>Current \(version \d+\)</td><td>([\d.]+) .*?<td>Proposal</td><td><strong>([\d.]+)</strong>", re.DOTALL)
@@ -56,10 +55,10 @@ def test_calibration_on_labelled_examples_is_at_least_as_good_as_shipped(app, cl
     assert saved == mood_to_dict(expected.proposed)
 
 
-def test_pasted_tracks_are_normalised_and_unknown_ones_listed(app, client, fake_spotify, moods, catalogue):
+def test_pasted_tracks_are_normalised_and_unknown_ones_listed(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     page = client.get("/curate/moods/calm/calibrate").get_data(as_text=True)
-    ids = [str(catalogue.ids[i]) for i in range(0, 80, 4)]  # the calm-ish tracks
+    ids = [str(labelled_catalogue.ids[i]) for i in range(0, 80, 4)]  # the calm-ish tracks
     pasted = "\n".join(
         [f"https://open.spotify.com/track/{ids[0]}?si=abc", f"spotify:track:{ids[1]}", *ids[2:],
          "4uLU6hMCjMI75M1A2tKUQC", "not-a-track"]
@@ -79,7 +78,7 @@ def test_pasted_tracks_are_normalised_and_unknown_ones_listed(app, client, fake_
         assert db.session.scalar(db.select(Mood).where(Mood.slug == "calm")).current_version.number == 1
 
 
-def test_calibration_needs_examples(app, client, fake_spotify, moods, catalogue):
+def test_calibration_needs_examples(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     token = csrf_from(client.get("/curate/moods/calm/calibrate").data)
     nothing = client.post("/curate/moods/calm/calibrate", data={"csrf_token": token, "tracks": ""})
@@ -99,13 +98,13 @@ def test_parse_track_refs():
     assert refs.unrecognised == ["https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC", "short"]
 
 
-def test_accept_is_not_the_primary_action_when_the_proposal_is_no_better(app, client, fake_spotify, moods, catalogue):
+def test_accept_is_not_the_primary_action_when_the_proposal_is_no_better(app, client, fake_spotify, moods, labelled_catalogue):
     from curator.engine import CurateOptions, Length, curate
 
     with app.app_context():
         calm = get_mood("calm").definition
     # The examples are exactly what calm already picks: no proposal can find them better.
-    picks = curate(catalogue, calm, calm, Length(tracks=20), CurateOptions(max_per_artist=20, seed=0)).tracks
+    picks = curate(labelled_catalogue, calm, calm, Length(tracks=20), CurateOptions(max_per_artist=20, seed=0)).tracks
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     page = client.get("/curate/moods/calm/calibrate").get_data(as_text=True)
     html = client.post("/curate/moods/calm/calibrate",

@@ -9,8 +9,7 @@ from curator.models.audit import AuditEvent
 from curator.models.mood import Mood, MoodVersion
 from curator.moods.form import form_from_mood
 from curator.moods.store import active_moods, get_mood
-from tests.curate.conftest import login_with_role
-from tests.helpers import csrf_from
+from tests.helpers import csrf_from, login_with_role
 
 BASE = re.compile(r'name="base_version_id" value="(\d+)"')
 
@@ -35,7 +34,7 @@ def versions_of(app, slug: str) -> list[MoodVersion]:
                 for v in mood.versions]
 
 
-def test_save_creates_a_new_version_with_author_and_note(app, client, fake_spotify, moods, catalogue):
+def test_save_creates_a_new_version_with_author_and_note(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     _html, token, base = open_editor(client, "calm")
     form = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "save",
@@ -53,7 +52,7 @@ def test_save_creates_a_new_version_with_author_and_note(app, client, fake_spoti
         assert event.before["features"]["tempo"]["target"] != 66
 
 
-def test_bad_fields_are_named_and_everything_typed_is_kept(app, client, fake_spotify, moods, catalogue):
+def test_bad_fields_are_named_and_everything_typed_is_kept(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     _html, token, base = open_editor(client, "calm")
     form = fields_of(app, "calm") | {
@@ -89,7 +88,7 @@ def test_bad_fields_are_named_and_everything_typed_is_kept(app, client, fake_spo
     assert len(versions_of(app, "calm")) == 1
 
 
-def test_second_concurrent_save_is_refused_with_both_versions_shown(app, fake_spotify, moods, catalogue):
+def test_second_concurrent_save_is_refused_with_both_versions_shown(app, fake_spotify, moods, labelled_catalogue):
     first, second = app.test_client(), app.test_client()
     login_with_role(first, fake_spotify, app, "cur-1", "curator")
     login_with_role(second, fake_spotify, app, "cur-2", "curator")
@@ -122,7 +121,7 @@ def test_second_concurrent_save_is_refused_with_both_versions_shown(app, fake_sp
     assert versions_of(app, "calm")[-1][1]["name"] == "Calm (second editor)"
 
 
-def test_rollback_restores_an_old_version_exactly(app, client, fake_spotify, moods, catalogue):
+def test_rollback_restores_an_old_version_exactly(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     for tempo in ("70", "64"):
         _html, token, base = open_editor(client, "calm")
@@ -151,7 +150,7 @@ def test_rollback_restores_an_old_version_exactly(app, client, fake_spotify, moo
     assert len(versions_of(app, "calm")) == 4
 
 
-def test_diff_reads_field_by_field(app, client, fake_spotify, moods, catalogue):
+def test_diff_reads_field_by_field(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     before = fields_of(app, "calm")
     _html, token, base = open_editor(client, "calm")
@@ -167,7 +166,7 @@ def test_diff_reads_field_by_field(app, client, fake_spotify, moods, catalogue):
     assert '<span class="diff-add">+Rest here.</span>' in html
 
 
-def test_archive_hides_a_mood_from_listeners_and_keeps_its_history(app, client, fake_spotify, moods, catalogue):
+def test_archive_hides_a_mood_from_listeners_and_keeps_its_history(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     token = csrf_from(client.get("/curate/moods").data)
     assert client.post("/curate/moods/tired/archive", data={"csrf_token": token}).status_code == 302
@@ -183,7 +182,7 @@ def test_archive_hides_a_mood_from_listeners_and_keeps_its_history(app, client, 
 
 
 def test_a_blank_new_mood_invites_a_target_instead_of_reporting_an_error(app, client, fake_spotify, moods,
-                                                                          catalogue):
+                                                                          labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html = client.get("/curate/moods/new").get_data(as_text=True)
     assert "Give at least one feature a target to see the playlist this mood would make." in html
@@ -196,7 +195,7 @@ def test_a_blank_new_mood_invites_a_target_instead_of_reporting_an_error(app, cl
     assert "a mood needs at least one feature target" in response.get_data(as_text=True)
 
 
-def test_create_a_mood_and_refuse_a_taken_slug(app, client, fake_spotify, moods, catalogue):
+def test_create_a_mood_and_refuse_a_taken_slug(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html = client.get("/curate/moods/new").get_data(as_text=True)
     form = {"csrf_token": csrf_from(html), "action": "save", "slug": "hopeful", "name": "Hopeful",
@@ -214,7 +213,7 @@ def test_create_a_mood_and_refuse_a_taken_slug(app, client, fake_spotify, moods,
     assert empty.status_code == 422 and "at least one feature target" in empty.get_data(as_text=True)
 
 
-def test_live_preview_follows_the_form_without_saving(app, client, fake_spotify, moods, catalogue):
+def test_live_preview_follows_the_form_without_saving(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html, token, base = open_editor(client, "calm")
     assert 'id="preview"' in html and "<svg" in html  # the page renders a first preview itself
@@ -242,7 +241,7 @@ def test_live_preview_follows_the_form_without_saving(app, client, fake_spotify,
     assert len(versions_of(app, "calm")) == 1
 
 
-def test_preview_button_works_without_javascript(app, client, fake_spotify, moods, catalogue):
+def test_preview_button_works_without_javascript(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     _html, token, base = open_editor(client, "calm")
     form = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "preview",
@@ -260,7 +259,7 @@ def test_editor_says_so_when_there_is_no_catalogue(app, client, fake_spotify, mo
     assert "There is no track catalogue yet" in html
 
 
-def test_history_shows_which_versions_made_listeners_previews(app, client, fake_spotify, moods, catalogue):
+def test_history_shows_which_versions_made_listeners_previews(app, client, fake_spotify, moods, labelled_catalogue):
     listener = app.test_client()
     login_with_role(listener, fake_spotify, app, "listener-1", None)
     token = csrf_from(listener.get("/").data)
@@ -275,7 +274,7 @@ def test_history_shows_which_versions_made_listeners_previews(app, client, fake_
 
 
 def test_editor_refuses_huge_weights_nul_text_and_the_reserved_slug_keeping_what_was_typed(
-        app, client, fake_spotify, moods, catalogue):
+        app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html, token, base = open_editor(client, "calm")
     form = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "save"}
@@ -297,7 +296,7 @@ def test_editor_refuses_huge_weights_nul_text_and_the_reserved_slug_keeping_what
     assert reserved.status_code == 422 and "“new” is reserved" in reserved.get_data(as_text=True)
 
 
-def test_editor_explains_and_saves_the_listener_lean(app, client, fake_spotify, moods, catalogue):
+def test_editor_explains_and_saves_the_listener_lean(app, client, fake_spotify, moods, labelled_catalogue):
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html, token, base = open_editor(client, "focused")
     assert "Lean toward where listeners place this mood" in html

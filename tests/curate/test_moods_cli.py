@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import yaml
 
 from curator.extensions import db
@@ -114,7 +115,7 @@ def test_validate_lists_every_error_with_its_path(runner, app, moods, tmp_path):
     assert result.exit_code == 1 and "YAML syntax error" in result.output
 
     missing = runner.invoke(args=["moods", "validate", str(tmp_path / "nope.yaml")])
-    assert missing.exit_code == 1 and "can't read" in missing.output
+    assert missing.exit_code == 1 and "can't read" in missing.output.lower()
 
 
 def test_import_refuses_bad_inputs_with_a_clear_error_and_changes_nothing(app, runner, moods, tmp_path):
@@ -158,7 +159,7 @@ def test_listener_pull_round_trips_through_export_and_import(app, runner, moods,
 
 
 def test_calibrate_refits_learned_terms_from_a_labelled_csv_as_new_versions(app, runner, moods, tmp_path):
-    from tests.curate.conftest import synthetic_records, write_csv
+    from tests.helpers import synthetic_records, write_records_csv as write_csv
 
     path = write_csv(synthetic_records(), tmp_path / "labelled.csv")  # mood column: calm / energetic / ""
     before = snapshot(app)
@@ -193,4 +194,44 @@ def test_calibrate_refuses_a_csv_it_cannot_read_and_writes_nothing(app, runner, 
     assert "bad.csv has no valence" in result.output and "Traceback" not in result.output
     result = runner.invoke(args=["moods", "calibrate", str(bad), "--map", "nothing"])
     assert result.exit_code == 1 and "--map takes LABEL=SLUG" in result.output
+
+
+def test_files_a_moods_import_cannot_take_are_one_sentence_and_change_nothing(app, runner, moods, tmp_path):
+    exported = runner.invoke(args=["moods", "export"]).stdout
+    before = snapshot(app)
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(exported + "#" * (1024 * 1024) + "\n")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(exported.replace("name: Calm", "name: Calmé", 1).encode("cp1252"))
+    line = exported.splitlines().index("  name: Calm") + 1  # the export's calm mood names itself here
+    cases = {
+        "/dev/zero": "zero is not a regular file",
+        str(huge): "huge.yaml is larger than 1,024 KiB",
+        str(latin): f"latin.yaml, line {line}: byte 0xE9",
+    }
+    for path, message in cases.items():
+        for command in ("import", "validate"):
+            result = runner.invoke(args=["moods", command, path])
+            assert result.exit_code == 1, (path, result.output)
+            assert message in result.output and "Traceback" not in result.output, (path, result.output)
+            assert isinstance(result.exception, SystemExit), result.exception
+    assert snapshot(app) == before
+    # UTF-16 with its byte-order mark is read as such.
+    wide = tmp_path / "wide.yaml"
+    wide.write_bytes(exported.encode("utf-16"))
+    result = runner.invoke(args=["moods", "validate", str(wide)])
+    assert result.exit_code == 0 and "valid" in result.output, result.output
+
+
+@pytest.mark.parametrize("digits", [400, 5001])
+def test_an_integer_beyond_a_float_is_a_field_error(app, runner, moods, tmp_path, digits):
+    data = yaml.safe_load(runner.invoke(args=["moods", "export"]).stdout)
+    before = snapshot(app)
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(data).replace(f"valence: {data['moods'][0]['valence']}", "valence: " + "9" * digits, 1))
+    for command in ("import", "validate"):
+        result = runner.invoke(args=["moods", command, str(path)])
+        assert result.exit_code == 1, result.output
+        assert "moods[0].valence: valence: input should be a" in result.output and "Traceback" not in result.output
+        assert isinstance(result.exception, SystemExit), result.exception
     assert snapshot(app) == before

@@ -223,7 +223,7 @@ def test_reasons_and_json(dense):
         parts = track.reason.split(": ", 1)[1].split(", ")
         assert parts[0] == "low energy" and parts[1] == "acoustic" and parts[2].endswith(" BPM")
     assert playlist.tracks[0].reason.startswith("Meets you in your calm mood: ")
-    assert playlist.tracks[-1].reason.startswith("Arrives at calm: ")
+    assert playlist.tracks[-1].reason.startswith("Ends in your calm mood: ")  # calm to calm: no arrival
     for track in playlist.tracks:
         assert set(track.position_target) == {"energy", "acousticness", "tempo", "valence"}
         assert track.position_target["tempo"] == pytest.approx(72)

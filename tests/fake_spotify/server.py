@@ -75,6 +75,8 @@ ALL_SCOPES = (
     "user-read-recently-played",
 )
 
+# The cookie of a browser signed in to (fake) Spotify: /authorize approves as this user.
+SIGNED_IN_COOKIE = "fake_spotify_user"
 RECCOBEATS_MAX_IDS = 40
 RECCOBEATS_NAMESPACE = uuid.UUID("6f1b7c2e-0c5d-4c4e-9d7e-2b1f0e5a9c31")
 FEATURE_KEYS = (
@@ -1000,7 +1002,12 @@ class FakeSpotify:
                     user_id,
                 )
 
-            user_id = self._authorize_user
+            # A browser signed in to Spotify says who it is with its own cookie, so many browsers can
+            # log in at once; otherwise the user chosen with authorize_as() approves.
+            signed_in = request.cookies.get(SIGNED_IN_COOKIE)
+            if signed_in and signed_in not in self._users:
+                self.add_user(signed_in)
+            user_id = signed_in or self._authorize_user
             if user_id is None and len(self._users) == 1:
                 user_id = next(iter(self._users))
             if args["response_type"] != "code":

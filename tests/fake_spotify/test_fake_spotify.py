@@ -15,7 +15,7 @@ import responses
 import spotipy
 
 from tests.fake_spotify.fixtures import SpecCheckedRequestsMock, assert_clean
-from tests.fake_spotify.server import RECCOBEATS_MAX_IDS, FakeSpotify, reccobeats_id
+from tests.fake_spotify.server import RECCOBEATS_MAX_IDS, SIGNED_IN_COOKIE, FakeSpotify, reccobeats_id
 from tests.fake_spotify.spec import (
     SPEC_ENV,
     SpecChecker,
@@ -400,6 +400,25 @@ def test_pkce_verifier_is_checked(fake_spotify: FakeSpotify) -> None:
     )
     assert refreshed.status_code == 200
     assert fake_spotify.user_for_token(refreshed.json()["access_token"]) == "bob"
+
+
+def test_each_signed_in_browser_approves_as_its_own_user(fake_spotify: FakeSpotify) -> None:
+    """A browser's sign-in cookie names who approves, whoever authorize_as() chose."""
+    fake_spotify.authorize_as("alice")
+    codes = {}
+    for user in ("bob", "carol"):
+        reply = requests.get(
+            fake_spotify.authorize_url,
+            params={"client_id": fake_spotify.client_id, "response_type": "code", "redirect_uri": REDIRECT},
+            cookies={SIGNED_IN_COOKIE: user},
+            allow_redirects=False,
+            timeout=5,
+        )
+        codes[user] = parse_qs(urlsplit(reply.headers["Location"]).query)["code"][0]
+    codes["alice"] = _authorize(fake_spotify)["code"][0]
+    for user, code in codes.items():
+        reply = _token(fake_spotify, grant_type="authorization_code", code=code, redirect_uri=REDIRECT)
+        assert fake_spotify.user_for_token(reply.json()["access_token"]) == user
 
 
 def test_replayed_code_and_wrong_redirect_are_rejected(

@@ -6,8 +6,7 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.helpers import login
-from tests.listen.conftest import api_headers
+from tests.helpers import api_headers, login
 
 DOC_URI = "urn:curator-api"
 

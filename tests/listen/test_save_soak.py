@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.soak_saves import soak
-from tests.listen.conftest import import_catalogue, synthetic_rows
+from tests.helpers import import_rows, synthetic_rows
 
 SEED = int(os.environ.get("SOAK_SEED", "20261201"))
 
@@ -32,7 +32,7 @@ def app_config(app_config):
 
 
 def test_100_saves_under_random_faults_end_complete_or_clearly_resumable(app, moods, fake_spotify, tmp_path):
-    import_catalogue(app, fake_spotify, tmp_path, synthetic_rows(count=600, artists=200))
+    import_rows(app, fake_spotify, tmp_path, synthetic_rows(count=600, artists=200))
     report = soak(app, fake_spotify, saves=100, seed=SEED, listeners=4, batch=5, max_tracks=12, log=None)
     assert report.violations == [], f"{report.summary()} (rerun with SOAK_SEED={SEED})"
     assert report.saves == 100
