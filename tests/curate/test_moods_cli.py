@@ -159,7 +159,8 @@ def test_listener_pull_round_trips_through_export_and_import(app, runner, moods,
 
 
 def test_calibrate_refits_learned_terms_from_a_labelled_csv_as_new_versions(app, runner, moods, tmp_path):
-    from tests.helpers import synthetic_records, write_records_csv as write_csv
+    from tests.helpers import synthetic_records
+    from tests.helpers import write_records_csv as write_csv
 
     path = write_csv(synthetic_records(), tmp_path / "labelled.csv")  # mood column: calm / energetic / ""
     before = snapshot(app)
@@ -194,6 +195,7 @@ def test_calibrate_refuses_a_csv_it_cannot_read_and_writes_nothing(app, runner, 
     assert "bad.csv has no valence" in result.output and "Traceback" not in result.output
     result = runner.invoke(args=["moods", "calibrate", str(bad), "--map", "nothing"])
     assert result.exit_code == 1 and "--map takes LABEL=SLUG" in result.output
+    assert snapshot(app) == before
 
 
 def test_files_a_moods_import_cannot_take_are_one_sentence_and_change_nothing(app, runner, moods, tmp_path):
