@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bench.load import synthetic_tracks, write_csv
 from curator.catalogue.importer import import_csv
 from curator.extensions import db
-from curator.moods.store import import_shipped_if_empty
+from curator.moods.service import import_shipped_if_empty
 from tests.served import Listener, app_environment, free_port, gunicorn
 
 LISTENERS = 100

@@ -66,7 +66,8 @@ def validate_command(path: str):
 @click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
 def import_command(path: str, dry_run: bool):
     """Validate the whole file, show what changes, then save changed moods as new versions (one transaction)."""
-    from curator.moods.io import apply_import, plan_import
+    from curator.moods.io import plan_import
+    from curator.moods.service import import_moods
 
     try:
         plan = plan_import(_read(path))
@@ -82,7 +83,7 @@ def import_command(path: str, dry_run: bool):
     if dry_run:
         click.echo("Dry run: nothing was written.")
         return
-    count = apply_import(plan, Path(path).name)
+    count = import_moods(plan, Path(path).name)
     click.echo(f"Imported {count} mood{'s' if count != 1 else ''} as new versions.")
 
 

@@ -1,8 +1,8 @@
 """Editing a preview without surprises: swap one position, keep locked tracks, nudge the arc.
 
-Pure helpers over the engine's catalogue and a preview's stored track rows; the listen service
-decides when to call them and stores the result as a new preview (previews are never edited in
-place, so "back" and the API see each step).
+Pure helpers over the engine's catalogue and a preview's stored track rows; the edit rules
+(`edits.py`) decide when to call them and store the result as a new preview (previews are never
+edited in place, so "back" and the API see each step).
 """
 from __future__ import annotations
 
