@@ -104,7 +104,8 @@ def calibrate_command(paths: tuple[str, ...], slugs: tuple[str, ...], mappings: 
     on all of them, each file weighing equally.
     """
     from curator.moods.labelled import LabelledInvalid, read_labelled
-    from curator.moods.refit import RefitInvalid, apply_refit, plan_refit
+    from curator.moods.refit import RefitInvalid, plan_refit
+    from curator.moods.service import refit_moods
 
     mapping = {}
     for item in mappings:
@@ -125,7 +126,7 @@ def calibrate_command(paths: tuple[str, ...], slugs: tuple[str, ...], mappings: 
     if dry_run:
         click.echo("Dry run: nothing was written.")
         return
-    count = apply_refit(plan, ", ".join(Path(p).name for p in paths))
+    count = refit_moods(plan, ", ".join(Path(p).name for p in paths))
     click.echo(f"Saved {count} mood{'s' if count != 1 else ''} as new versions.")
 
 

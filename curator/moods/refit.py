@@ -1,7 +1,7 @@
 """Refitting moods' learned terms from labelled CSVs (`flask moods calibrate`), saved as new versions.
 
 Like an import, a refit is planned first (every fit made and compared, nothing written), then
-saved in one transaction, so a failure part-way changes nothing.
+saved in one transaction (`curator.moods.service.refit_moods`), so a failure part-way changes nothing.
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from curator import audit
 from curator.engine import MoodDefinition, mood_to_dict
 from curator.engine.learned import Fit
-from curator.extensions import db
 from curator.moods.diff import MoodDiff, diff_moods
 from curator.moods.labelled import LabelledSet, fit_mood
 from curator.moods.store import active_moods, save_version
@@ -68,14 +67,10 @@ def plan_refit(sets: list[LabelledSet], *, slugs: list[str] | None = None, mappi
 
 
 def apply_refit(plan: RefitPlan, source: str, *, actor=None) -> int:
-    """Save every refitted mood as a new version, in one transaction; returns how many."""
+    """Add every refitted mood as a new version; returns how many. Adds and flushes only:
+    `curator.moods.service.refit_moods` runs it in one transaction."""
     note = f"learned term refitted from {source}"[:500]
-    try:
-        for mood, _fit, _diff in plan.changed:
-            save_version(mood_to_dict(mood), author=actor, note=note, action="mood.calibrate")
-        audit.record(actor, "moods.calibrate", source, None, {"refitted": [m.slug for m, _, _ in plan.changed]})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for mood, _fit, _diff in plan.changed:
+        save_version(mood_to_dict(mood), author=actor, note=note, action="mood.calibrate")
+    audit.record(actor, "moods.calibrate", source, None, {"refitted": [m.slug for m, _, _ in plan.changed]})
     return len(plan.changed)
