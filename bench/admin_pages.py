@@ -48,7 +48,7 @@ def main() -> None:
     from curator.config import _database_url
     from curator.extensions import db
     from curator.models.user import User, utcnow
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
 
     with tempfile.TemporaryDirectory() as tmp:
         url = _database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.sqlite'}")

@@ -24,7 +24,7 @@ from curator import create_app  # noqa: E402
 from curator.extensions import db  # noqa: E402
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview  # noqa: E402
 from curator.models.user import User, utcnow  # noqa: E402
-from curator.moods.store import import_shipped_if_empty  # noqa: E402
+from curator.moods.service import import_shipped_if_empty  # noqa: E402
 
 TRACK = {"name": "A track with a name", "artists": ["Someone"], "duration_ms": 210000, "position": 0,
          "reason": "a little softer than the last", "distance": 0.1, "position_target": {"energy": 0.5},

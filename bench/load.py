@@ -90,7 +90,7 @@ def prepare_database(config: dict, tracks: list[dict], csv_path: Path) -> None:
     from curator import create_app
     from curator.catalogue.importer import import_csv
     from curator.extensions import db
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
 
     app = create_app(config)
     with app.app_context():

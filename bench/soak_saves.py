@@ -115,9 +115,9 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
     """
     from curator import retrying
     from curator.extensions import db
-    from curator.listen import saving
     from curator.models.listening import PlaylistSave
     from curator.models.user import utcnow
+    from curator.playlists import saving
     from tests.helpers import login
 
     rng = random.Random(seed)
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from curator import create_app
     from curator.extensions import db
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
     from tests.fake_spotify.server import FakeSpotify
     from tests.helpers import import_rows, synthetic_rows
 

@@ -29,7 +29,7 @@ def write_env_file() -> bool:
 # Loaders run by `flask --app curator setup` after migrations; each imports shipped data only
 # into an empty table, so the database stays the source of truth after the first run.
 FIRST_RUN_LOADERS: list[str] = [
-    "curator.moods.store:import_shipped_if_empty",
+    "curator.moods.service:import_shipped_if_empty",
     "curator.catalogue.seeds:import_shipped_if_empty",
 ]
 

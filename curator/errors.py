@@ -1,45 +1,73 @@
-"""Errors as types, mapped to pages (HTML) and `{"error": {...}}` (API) in this one place."""
+"""Problems mapped to pages (HTML) and `{"error": {...}}` (API) in this one place: `HTTP` says, for
+each kind of problem, the status we answer, its code and its page's title; both handlers show the
+problem's own message unchanged (it is written where the fact is known).
+
+The problem types live in `curator.problems` (no Flask there); `CuratorError`, `NotFound`,
+`Conflict` and `Unprocessable` are importable from here too.
+"""
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from curator.spotify.errors import SpotifyAuthError, SpotifyError, SpotifyRateLimited
+from curator.engine.errors import EngineError
+from curator.playlists.errors import CatalogueNotReady, ScopeRequired
+from curator.problems import Conflict, CuratorError, NotFound, Unprocessable
+from curator.ratelimit import RateLimited
+from curator.spotify import errors as spotify
+
+__all__ = ["Conflict", "CuratorError", "NotFound", "Unprocessable", "HTTP", "http_of", "init_app"]
 
 
-class CuratorError(Exception):
-    """A problem the user can act on. `field` names the input at fault, when there is one."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, field: str | None = None, status: int | None = None,
-                 code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
+class Http(NamedTuple):
+    status: int
+    code: str  # an error may name a finer one (`CuratorError.code`)
+    title: str  # the error page's heading
 
 
-class NotFound(CuratorError):
-    status = 404
-    code = "not_found"
+ATTENTION = "Something needs your attention"
+SPOTIFY = "Spotify didn't answer as expected"
+
+# Every kind of problem, by class; a subclass not listed answers as its nearest listed ancestor.
+HTTP: dict[type[Exception], Http] = {
+    CuratorError: Http(400, "bad_request", ATTENTION),
+    NotFound: Http(404, "not_found", ATTENTION),
+    Conflict: Http(409, "conflict", ATTENTION),
+    Unprocessable: Http(422, "invalid", ATTENTION),
+    RateLimited: Http(429, "rate_limited", ATTENTION),
+    ScopeRequired: Http(403, "scope_required", ATTENTION),
+    CatalogueNotReady: Http(503, "catalogue_empty", ATTENTION),
+    spotify.SpotifyError: Http(502, "spotify_error", SPOTIFY),
+    spotify.SpotifyNotConfigured: Http(503, "spotify_not_configured", SPOTIFY),
+    spotify.SpotifyUnavailable: Http(503, "spotify_unavailable", SPOTIFY),
+    spotify.SpotifyRateLimited: Http(429, "spotify_rate_limited", SPOTIFY),
+    spotify.SpotifyAuthError: Http(401, "spotify_login_expired", SPOTIFY),
+    spotify.SpotifyForbidden: Http(403, "spotify_forbidden", SPOTIFY),
+    spotify.SpotifyNotFound: Http(404, "spotify_not_found", SPOTIFY),
+    spotify.SpotifyBadRequest: Http(502, "spotify_bad_request", SPOTIFY),
+    spotify.SpotifyLoginFailed: Http(400, "spotify_login_failed", SPOTIFY),
+    # The engine raises its own (it knows nothing of Curator's); the services wrap them where they
+    # call it, and one that slips through is still the input's problem, said in the engine's words.
+    EngineError: Http(422, "invalid", ATTENTION),
+}
 
 
-class Conflict(CuratorError):
-    status = 409
-    code = "conflict"
+def http_of(exc: Exception) -> Http:
+    """The status, code and title `exc` answers with: its kind's row, with the error's own code."""
+    row = next(HTTP[kind] for kind in type(exc).__mro__ if kind in HTTP)
+    return row._replace(code=getattr(exc, "code", None) or row.code)
 
 
-class Unprocessable(CuratorError):
-    status = 422
-    code = "invalid"
+def _retry_after(exc: Exception) -> dict[str, str] | None:
+    """A Retry-After header for a problem that says how long to wait (whole seconds, never 0)."""
+    if isinstance(exc, spotify.SpotifyRateLimited):
+        return {"Retry-After": str(exc.wait_seconds)}
+    wait = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(wait)} if wait else None
 
 
 def wants_json() -> bool:
@@ -69,16 +97,26 @@ def error_page(status: int, title: str, message: str, headers=None):
 
 
 def init_app(app) -> None:
+    def problem(exc: Exception):
+        http = http_of(exc)
+        message = exc.message if isinstance(exc, CuratorError) else str(exc)
+        headers = _retry_after(exc)
+        if wants_json():
+            return json_error(http.status, http.code, message, getattr(exc, "field", None), headers=headers)
+        return error_page(http.status, http.title, message, headers)
+
     @app.errorhandler(CuratorError)
     def curator_error(exc: CuratorError):
-        retry_after = getattr(exc, "retry_after", None)
-        headers = {"Retry-After": str(retry_after)} if retry_after else None
-        if wants_json():
-            return json_error(exc.status, exc.code, exc.message, exc.field, headers=headers)
-        return error_page(exc.status, "Something needs your attention", exc.message, headers)
+        if isinstance(exc, spotify.SpotifyError):
+            app.logger.warning("Spotify error on %s: %s", request.path, exc)
+        return problem(exc)
 
-    @app.errorhandler(SpotifyAuthError)
-    def spotify_login_expired(exc: SpotifyAuthError):
+    @app.errorhandler(EngineError)
+    def engine_error(exc: EngineError):
+        return problem(exc)
+
+    @app.errorhandler(spotify.SpotifyAuthError)
+    def spotify_login_expired(exc: spotify.SpotifyAuthError):
         # The login can't be renewed: forget it and send the user through login, then back here.
         from curator.spotify.token_store import forget_token
 
@@ -87,22 +125,11 @@ def init_app(app) -> None:
             forget_token(user.id)
         session.clear()
         if wants_json():
-            return json_error(401, exc.code, exc.message)
+            http = http_of(exc)
+            return json_error(http.status, http.code, exc.message)
         flash(exc.message, "warning")
         target = request.full_path if request.method == "GET" else own_path(request.referrer)
         return redirect(url_for("auth.login", next=target or "/"))
-
-    @app.errorhandler(SpotifyError)
-    def spotify_error(exc: SpotifyError):
-        headers = {}
-        message = exc.message
-        if isinstance(exc, SpotifyRateLimited):
-            headers["Retry-After"] = str(exc.wait_seconds)
-            message = f"Spotify is busy right now. Nothing was lost; please try again in {headers['Retry-After']} seconds."
-        app.logger.warning("Spotify error on %s: %s", request.path, exc)
-        if wants_json():
-            return json_error(exc.status, exc.code, message, headers=headers)
-        return error_page(exc.status, "Spotify didn't answer as expected", message, headers)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

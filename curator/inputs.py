@@ -24,7 +24,7 @@ import click
 from flask import request
 
 from curator import jsoncodec
-from curator.errors import CuratorError
+from curator.problems import CuratorError
 
 DB_INT_MAX = 2**31 - 1
 NUL = "\x00"

@@ -18,7 +18,7 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 
-from curator.errors import CuratorError
+from curator.problems import CuratorError
 
 # Generous for a person, a brake for a script: each preview curates, each save calls Spotify.
 PREVIEWS_PER_MINUTE = 30
@@ -26,8 +26,7 @@ SAVES_PER_MINUTE = 20
 
 
 class RateLimited(CuratorError):
-    status = 429
-    code = "rate_limited"
+    """Too many previews or saves this minute; `retry_after` says in how many seconds to try again."""
 
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)

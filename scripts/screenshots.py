@@ -30,7 +30,7 @@ def serve(tmp: Path):
     from curator import create_app
     from curator.catalogue.importer import import_csv
     from curator.extensions import db
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
     from tests.fake_spotify.server import FakeSpotify
     from tests.fake_spotify.spec import SpecChecker
     from tests.helpers import synthetic_rows, write_rows_csv

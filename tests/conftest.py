@@ -159,7 +159,7 @@ def browser(chromium):
 @pytest.fixture
 def moods(app):
     """The shipped moods in the database."""
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
 
     with app.app_context():
         import_shipped_if_empty()

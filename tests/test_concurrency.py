@@ -15,7 +15,7 @@ import pytest
 from bench.load import synthetic_tracks, write_csv
 from curator.catalogue.importer import import_csv
 from curator.extensions import db
-from curator.moods.store import import_shipped_if_empty
+from curator.moods.service import import_shipped_if_empty
 from tests.served import Listener, app_environment, free_port, gunicorn
 
 pytestmark = pytest.mark.long  # started first (tests/conftest.py)

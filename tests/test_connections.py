@@ -50,7 +50,7 @@ def watch(app):
 def test_a_listeners_journey_never_holds_two_connections(app, client, fake_spotify, watch, tmp_path):
     from bench.load import synthetic_tracks, write_csv
     from curator.catalogue.importer import import_csv
-    from curator.moods.store import import_shipped_if_empty
+    from curator.moods.service import import_shipped_if_empty
 
     tracks = synthetic_tracks(120)
     with app.app_context():

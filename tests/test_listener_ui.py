@@ -1,6 +1,6 @@
 """Listener pages beyond the journey's first minute: first run, no dead ends, a bounded history.
 
-Through the real app (Flask test client) on the synthetic catalogue of tests/listen/conftest.py.
+Through the real app (Flask test client) on the synthetic catalogue of tests/conftest.py.
 """
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def test_history_chart_is_capped_to_recent_sessions(client, app, catalogue, fake
                                    moment="after", rating=1 + i % 5, at=utcnow() - timedelta(hours=45 - i)))
         db.session.commit()
     page = client.get("/history").get_data(as_text=True)
-    from curator.listen.records import CHART_SESSIONS
+    from curator.playlists.records import CHART_SESSIONS
 
     assert page.count('<g class="session"') == CHART_SESSIONS
     expected = [1 + i % 5 for i in range(45)][-CHART_SESSIONS:]
@@ -231,7 +231,7 @@ def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_s
 
 
 def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):
-    from curator.listen.editing import mean_feature
+    from curator.playlists.editing import mean_feature
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
     before = stored(app, path)

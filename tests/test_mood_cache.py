@@ -13,7 +13,7 @@ def test_a_version_is_parsed_once_and_a_new_version_is_seen_at_once(app, monkeyp
     real = store.parse_mood
     monkeypatch.setattr(store, "parse_mood", lambda data: parsed.append(data["slug"]) or real(data))
     with app.app_context():
-        store.import_shipped_if_empty()
+        store.add_shipped_if_empty()
         db.session.commit()
         parsed.clear()
         first = store.get_mood("calm")
@@ -33,7 +33,7 @@ def test_a_version_is_parsed_once_and_a_new_version_is_seen_at_once(app, monkeyp
 
 def test_a_request_reads_the_moods_once_and_sees_its_own_writes(app):
     with app.app_context():
-        store.import_shipped_if_empty()
+        store.add_shipped_if_empty()
         db.session.commit()
     reads = []
     with app.test_request_context("/"):

@@ -21,7 +21,7 @@ from curator.catalogue import jobs
 from curator.catalogue import seeds as catalogue_seeds
 from curator.catalogue.importer import import_csv
 from curator.extensions import db
-from curator.moods.store import import_shipped_if_empty
+from curator.moods.service import import_shipped_if_empty
 from curator.ratelimit import PREVIEWS_PER_MINUTE
 from tests.served import REPO, Listener, app_environment, free_port, gunicorns
 

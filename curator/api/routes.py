@@ -14,8 +14,8 @@ from flask_wtf.csrf import generate_csrf
 
 from curator.api import bp
 from curator.auth.decorators import login_required
-from curator.errors import CuratorError, Unprocessable
-from curator.listen import care, previews, service
+from curator.playlists import service
+from curator.problems import CuratorError, Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
@@ -46,7 +46,7 @@ def mood_json(stored) -> dict:
     m = stored.definition
     return {"slug": m.slug, "name": m.name, "description": m.description, "guidance": m.guidance,
             "colour": m.colour, "valence": m.valence, "arousal": m.arousal,
-            "low_valence": care.is_low_valence(m), "version": stored.number}
+            "low_valence": service.is_low_valence(m), "version": stored.number}
 
 
 def playlist_json(save) -> dict:
@@ -65,8 +65,8 @@ def unfinished_json(save) -> dict | None:
 
 
 def preview_json(preview) -> dict:
-    target = service.mood_definition(preview.to_slug)
-    advice = service.target_care(preview, target)
+    shown = service.describe(preview)
+    target, advice = shown.target, shown.care
     options = preview.options
     length = ({"tracks": preview.length_tracks} if preview.length_tracks is not None
               else {"minutes": preview.length_minutes})
@@ -94,7 +94,7 @@ def preview_json(preview) -> dict:
             for t in preview.tracks
         ],
         "playlist": playlist_json(preview.save) if preview.saved else None,
-        "unfinished_save": unfinished_json(service.unfinished_save(preview)),
+        "unfinished_save": unfinished_json(shown.unfinished_save),
         "page": url_for("listen.preview", preview_id=preview.id),
         "name": options.get("name") or None,
         "locked_ids": list(options.get("locked_ids") or []),
@@ -126,8 +126,7 @@ def moods():
 @login_required
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
 def create_preview():
-    req = previews.parse_request(_json_body())
-    preview = service.create_preview(g.user, req)
+    preview = service.create_preview(g.user, _json_body())
     response = jsonify(preview_json(preview))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_preview", preview_id=preview.id)
@@ -176,14 +175,13 @@ def edit_preview(preview_id):
 @login_required
 @ratelimit(SAVES_PER_MINUTE, 60, scope="saves")
 def save_playlist(preview_id):
-    preview = service.get_preview(g.user, preview_id)
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key:
         raise CuratorError("Send an Idempotency-Key header (any unique string, reused when you retry).",
                            field="Idempotency-Key", code="idempotency_key_required")
     if len(key) > MAX_KEY_LENGTH:
         raise Unprocessable(f"The Idempotency-Key is at most {MAX_KEY_LENGTH} characters.", field="Idempotency-Key")
-    outcome = service.save_preview(g.user, preview, key)
+    outcome = service.save_preview(g.user, preview_id, key)
     response = jsonify(playlist_json(outcome.save))
     response.status_code = 200 if outcome.replay else 201
     return response

@@ -3,64 +3,30 @@ it, and the PKCE verifier kept in that browser's session makes its code useless 
 from __future__ import annotations
 
 import hmac
-import secrets
 from urllib.parse import urlparse
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
-from curator import spotify
-from curator.auth import bp
-from curator.auth.service import same_site_path, sign_in
-from curator.extensions import db
-from curator.models.user import User
-from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
-from curator.spotify.gateway import (
-    BASE_SCOPES,
-    COVER_SCOPES,
-    LIBRARY_SCOPES,
-    SEED_SCOPES,
-    MemoryTokenCache,
-    SpotifyGateway,
-    authorize_url,
-    exchange_code,
-    pkce_pair,
-)
-from curator.spotify.token_store import granted_scopes
-
-EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES, "seeds": SEED_SCOPES}
+from curator.auth import bp, service
 
 
 @bp.before_app_request
 def load_user():
     user_id = session.get("user_id")
-    g.user = db.session.get(User, user_id) if user_id else None
+    g.user = service.user_by_id(user_id) if user_id else None
 
 
 def safe_next(target: str | None) -> str:
     """Only our own paths, however a browser would read them: never an open redirect."""
-    return same_site_path(target) or url_for("listen.home")
-
-
-def scopes_for(extra: list[str]) -> tuple[str, ...]:
-    scopes = list(BASE_SCOPES)
-    if g.user is not None:
-        scopes += sorted(granted_scopes(g.user.id) - set(scopes))
-    for name in extra:
-        scopes += [s for s in EXTRA_SCOPES.get(name, ()) if s not in scopes]
-    return tuple(scopes)
+    return service.same_site_path(target) or url_for("listen.home")
 
 
 @bp.get("/login")
 def login():
-    extra = [s for s in request.args.get("scopes", "").split(",") if s in EXTRA_SCOPES]
-    state = secrets.token_urlsafe(24)
-    # PKCE: the verifier stays in this browser's server-side session; only its hash goes to
-    # Spotify, so a code is worth nothing in any other session, even with that session's state.
-    verifier, challenge = pkce_pair()
-    scopes = scopes_for(extra)
-    session["oauth"] = {"state": state, "verifier": verifier, "next": safe_next(request.args.get("next")),
-                        "scopes": list(scopes)}
-    return redirect(authorize_url(spotify.settings(), state, scopes, challenge, show_dialog=bool(extra)))
+    start = service.start_login(g.user, request.args.get("scopes", "").split(","))
+    session["oauth"] = {"state": start.state, "verifier": start.verifier,
+                        "next": safe_next(request.args.get("next")), "scopes": list(start.scopes)}
+    return redirect(start.url)
 
 
 def login_problem(title: str, message: str, status: int = 400):
@@ -85,21 +51,10 @@ def callback():
     if not code:
         return login_problem("Spotify login didn't finish", "Spotify sent no authorization code.")
 
-    settings = spotify.settings()
     try:
-        token = exchange_code(settings, code, pending.get("verifier", ""), tuple(pending["scopes"]))
-        profile = SpotifyGateway(settings, MemoryTokenCache(token)).me()
-    except SpotifyLoginFailed as exc:
-        current_app.logger.warning("token exchange failed: %s", exc)
-        return login_problem("Spotify login didn't finish",
-                             "Spotify did not accept this login (the link may have been used already). Please try again.")
-    except SpotifyUnavailable:
-        return login_problem("Spotify isn't answering", "Spotify's login service did not answer. Please try again in a minute.", 503)
-    except SpotifyError as exc:
-        current_app.logger.warning("login failed: %s", exc)
-        return login_problem("Spotify login didn't finish", "Spotify could not tell us who you are. Please try again.")
-
-    user = sign_in(profile, token)
+        user = service.finish_login(code, pending.get("verifier", ""), tuple(pending["scopes"]))
+    except service.LoginFailed as exc:
+        return login_problem(exc.title, exc.message, 503 if exc.unavailable else 400)
     session.clear()
     session.regenerate()
     session["user_id"] = user.id

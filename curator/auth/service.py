@@ -1,5 +1,7 @@
-"""Who is logging in: the user record, the admin role that ADMIN_SPOTIFY_IDS grants, and the
-audit of both. `sign_in` owns its transaction; the login callback only parses and redirects.
+"""Who is logging in: the Spotify login (PKCE) from its start to the user record, the admin role
+that ADMIN_SPOTIFY_IDS grants, and the audit of both. The login routes keep only what belongs to
+the browser (its session, the redirects); every call to Spotify and every write is here, and
+`finish_login` asks Spotify before the user's transaction begins.
 
 Admin granted by the environment is recorded in the audit trail with ADMIN_SPOTIFY_IDS as the
 actor, and that record is how we later tell it apart from admin granted by hand: when an id
@@ -8,34 +10,123 @@ an admin or the command line stay.
 """
 from __future__ import annotations
 
+import logging
 import re
+import secrets
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import select
 
-from curator import audit
+from curator import audit, spotify
 from curator.extensions import db
 from curator.models.audit import AuditEvent
 from curator.models.user import User, utcnow
-from curator.spotify.token_store import save_token
+from curator.problems import CuratorError
+from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
+from curator.spotify.gateway import (
+    BASE_SCOPES,
+    COVER_SCOPES,
+    LIBRARY_SCOPES,
+    SEED_SCOPES,
+    MemoryTokenCache,
+    SpotifyGateway,
+    authorize_url,
+    exchange_code,
+    pkce_pair,
+)
+from curator.spotify.token_store import granted_scopes, save_token
+from curator.transaction import transaction
+
+log = logging.getLogger(__name__)
 
 ENV_ADMINS = "ADMIN_SPOTIFY_IDS"
+# Scopes asked for only when a feature needs them (`/login?scopes=library,cover`).
+EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES, "seeds": SEED_SCOPES}
+
+
+class LoginFailed(CuratorError):
+    """The login could not finish; `title` heads the page that says so."""
+
+    def __init__(self, title: str, message: str, *, unavailable: bool = False):
+        super().__init__(message)
+        self.title = title
+        self.unavailable = unavailable  # Spotify did not answer (try again later), not a refusal
+
+
+def user_by_id(user_id: int) -> User | None:
+    """The logged-in user (the session row brought it along, so this reads nothing more)."""
+    return db.session.get(User, user_id)
+
+
+def login_scopes(user: User | None, extra: list[str]) -> tuple[str, ...]:
+    """The base scopes, those the user already granted, and the extra ones named in `extra`."""
+    scopes = list(BASE_SCOPES)
+    if user is not None:
+        scopes += sorted(granted_scopes(user.id) - set(scopes))
+    for name in extra:
+        scopes += [s for s in EXTRA_SCOPES.get(name, ()) if s not in scopes]
+    return tuple(scopes)
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    """What the browser's session keeps (state, PKCE verifier, scopes) and where it goes next."""
+
+    state: str
+    verifier: str
+    scopes: tuple[str, ...]
+    url: str
+
+
+def start_login(user: User | None, extra: list[str]) -> LoginStart:
+    """A new login at Spotify: `state` ties the callback to this browser and the PKCE verifier stays
+    in its server-side session, so only the challenge goes to Spotify and a code is worth nothing
+    in any other session. Asking for `extra` scopes shows Spotify's dialog again."""
+    extra = [name for name in extra if name in EXTRA_SCOPES]
+    state = secrets.token_urlsafe(24)
+    verifier, challenge = pkce_pair()
+    scopes = login_scopes(user, extra)
+    return LoginStart(state, verifier, scopes,
+                      authorize_url(spotify.settings(), state, scopes, challenge, show_dialog=bool(extra)))
+
+
+def finish_login(code: str, verifier: str, scopes: tuple[str, ...]) -> User:
+    """Trade Spotify's code for a token, learn who it is, and sign them in.
+
+    `LoginFailed` says why in the listener's words when Spotify refuses or does not answer."""
+    settings = spotify.settings()
+    try:
+        token = exchange_code(settings, code, verifier, tuple(scopes))
+        profile = SpotifyGateway(settings, MemoryTokenCache(token)).me()
+    except SpotifyLoginFailed as exc:
+        log.warning("token exchange failed: %s", exc)
+        raise LoginFailed("Spotify login didn't finish", "Spotify did not accept this login (the link may have "
+                          "been used already). Please try again.") from None
+    except SpotifyUnavailable:
+        raise LoginFailed("Spotify isn't answering", "Spotify's login service did not answer. Please try again "
+                          "in a minute.", unavailable=True) from None
+    except SpotifyError as exc:
+        log.warning("login failed: %s", exc)
+        raise LoginFailed("Spotify login didn't finish",
+                          "Spotify could not tell us who you are. Please try again.") from None
+    return sign_in(profile, token)
 
 
 def sign_in(profile: dict, token: dict) -> User:
     """Find or create the user behind a Spotify profile, apply ADMIN_SPOTIFY_IDS, keep the token."""
     spotify_id = profile["id"]
-    user = db.session.scalar(select(User).where(User.spotify_id == spotify_id))
-    if user is None:
-        user = User(spotify_id=spotify_id)
-        db.session.add(user)
-    user.display_name = profile.get("display_name") or spotify_id
-    user.country = profile.get("country")
-    user.last_login_at = utcnow()
-    sync_environment_admin(user, current_app.config.get("ADMIN_SPOTIFY_IDS") or [])
-    db.session.commit()
-    save_token(user.id, token)
+    with transaction():
+        user = db.session.scalar(select(User).where(User.spotify_id == spotify_id))
+        if user is None:
+            user = User(spotify_id=spotify_id)
+            db.session.add(user)
+        user.display_name = profile.get("display_name") or spotify_id
+        user.country = profile.get("country")
+        user.last_login_at = utcnow()
+        sync_environment_admin(user, current_app.config.get("ADMIN_SPOTIFY_IDS") or [])
+    save_token(user.id, token)  # written after the view, on the request's own connection
     return user
 
 

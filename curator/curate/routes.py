@@ -1,61 +1,21 @@
 """Mood editor routes: list, create, edit with live preview, history, diff, rollback, archive, calibrate.
 
-Every route is for curators (admins included); the checks are server-side decorators.
+Every route is for curators (admins included); the checks are server-side decorators. Each view
+parses the form, calls `curator.curate.service` and renders.
 """
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from curator.auth.decorators import curator_required
-from curator.curate import bp, mood_preview, service
-from curator.engine import FEATURES, MoodDefinition, mood_to_dict
-from curator.errors import CuratorError, NotFound
+from curator.curate import bp, service
 from curator.inputs import db_int
-from curator.moods import examples, history
-from curator.moods.diff import diff_moods
-from curator.moods.form import (
-    MoodForm,
-    blank_form,
-    feature_rows,
-    form_from_mood,
-    read_form,
-    validate,
-)
-from curator.moods.store import (
-    RESERVED_SLUGS,
-    VersionConflict,
-    active_moods,
-    all_moods,
-    get_mood,
-    reserved_slug_message,
-)
+from curator.problems import CuratorError
 
 NOTE_MAX = 500
 
 
-def _start_mood(slug: str | None) -> MoodDefinition | None:
-    if not slug:
-        return None
-    try:
-        return get_mood(slug).definition
-    except NotFound:
-        return None
-
-
-def _preview_for(state: MoodForm, start_slug: str | None):
-    """Preview what the form describes; placeholders let an unsaved new mood preview before it has a name."""
-    if not any(state.value(f"features.{name}.target") for name in FEATURES):
-        return None, MoodForm(values=dict(state.values))  # nothing to preview yet: a hint, not an error
-    probe = MoodForm(values=dict(state.values))
-    probe.values["slug"] = probe.values.get("slug") or "preview"
-    probe.values["name"] = probe.values.get("name") or "Untitled"
-    definition = validate(probe)
-    if definition is None:
-        return None, probe
-    return mood_preview.build_preview(mood_preview.load_catalogue(), definition, _start_mood(start_slug)), probe
-
-
-def _note(state: MoodForm) -> str:
+def _note(state: service.MoodForm) -> str:
     """The version note as typed; too long is a field error (the column holds 500 characters)."""
     note = request.form.get("note", "").strip()
     if len(note) > NOTE_MAX:
@@ -63,14 +23,14 @@ def _note(state: MoodForm) -> str:
     return note
 
 
-def _render_editor(state: MoodForm, *, mood=None, base_version_id=None, status=200, conflict=None,
+def _render_editor(state: service.MoodForm, *, mood=None, base_version_id=None, status=200, conflict=None,
                    note: str = ""):
     start_slug = request.values.get("start", "")
-    preview, probe = _preview_for(state, start_slug)
+    preview, probe = service.live_preview(state, start_slug)
     return render_template(
         "curate/editor.html",
         form=state, mood=mood, base_version_id=base_version_id, conflict=conflict, note=note,
-        features=feature_rows(), start_moods=active_moods(), start_slug=start_slug,
+        features=service.feature_fields(), start_moods=service.start_moods(), start_slug=start_slug,
         preview=preview, preview_form=probe,
     ), status
 
@@ -78,22 +38,20 @@ def _render_editor(state: MoodForm, *, mood=None, base_version_id=None, status=2
 @bp.get("/moods")
 @curator_required
 def moods():
-    return render_template("curate/moods.html", moods=all_moods())
+    return render_template("curate/moods.html", moods=service.moods())
 
 
 @bp.route("/moods/new", methods=["GET", "POST"])
 @curator_required
 def new_mood():
     if request.method == "GET":
-        return _render_editor(blank_form())
-    state = read_form(request.form)
+        return _render_editor(service.blank_editor())
+    state = service.read_editor(request.form)
     note = _note(state)
     if request.form.get("action") != "save":
         return _render_editor(state, note=note)
-    if state.value("slug") in RESERVED_SLUGS:
-        state.add_error("slug", reserved_slug_message(state.value("slug")))
-    definition = validate(state)
-    if definition is None or state.has_errors:
+    definition = service.checked(state, new=True)
+    if definition is None:
         return _render_editor(state, status=422, note=note)
     try:
         version = service.create_mood(definition, author=g.user, note=note)
@@ -107,11 +65,10 @@ def new_mood():
 @bp.route("/moods/<slug>", methods=["GET", "POST"])
 @curator_required
 def edit_mood(slug: str):
-    mood = history.mood_row(slug)
+    mood = service.mood_row(slug)
     if request.method == "GET":
-        state = form_from_mood(history.version_data(mood.current_version))
-        return _render_editor(state, mood=mood, base_version_id=mood.current_version_id)
-    state = read_form(request.form, slug=slug)
+        return _render_editor(service.editor_for(mood), mood=mood, base_version_id=mood.current_version_id)
+    state = service.read_editor(request.form, slug=slug)
     note = _note(state)
     base = request.form.get("base_version_id", type=db_int)
     if request.form.get("action") != "save":
@@ -120,18 +77,13 @@ def edit_mood(slug: str):
     if base is None:
         state.general_errors.append("The form lost track of which version you started from; reload the editor.")
         return _render_editor(state, mood=mood, base_version_id=mood.current_version_id, status=422, note=note)
-    definition = validate(state)
-    if definition is None or state.has_errors:
+    definition = service.checked(state)
+    if definition is None:
         return _render_editor(state, mood=mood, base_version_id=base, status=422, note=note)
     try:
         version = service.save_mood(definition, author=g.user, note=note, base_version_id=base)
-    except VersionConflict as exc:
-        theirs = history.version_data(exc.current)
-        conflict = {
-            "message": exc.message, "version": exc.current, "theirs": theirs,
-            "diff": diff_moods(theirs, mood_to_dict(definition), old_label=f"version {exc.current.number}",
-                               new_label="yours"),
-        }
+    except service.VersionConflict as exc:
+        conflict = service.conflict(exc, definition)
         # Yours stays in the form exactly as typed; saving again now means "mine over theirs", knowingly.
         return _render_editor(state, mood=mood, base_version_id=exc.current.id, status=409,
                               conflict=conflict, note=note)
@@ -144,8 +96,8 @@ def edit_mood(slug: str):
 def preview():
     """The preview fragment for the editor's script (the form as it is, nothing saved)."""
     slug = request.form.get("fixed_slug") or None
-    state = read_form(request.form, slug=slug)
-    result, probe = _preview_for(state, request.form.get("start"))
+    state = service.read_editor(request.form, slug=slug)
+    result, probe = service.live_preview(state, request.form.get("start"))
     return render_template("curate/_preview.html", preview=result, preview_form=probe)
 
 
@@ -168,26 +120,16 @@ def unarchive(slug: str):
 @bp.get("/moods/<slug>/history")
 @curator_required
 def mood_history(slug: str):
-    mood = history.mood_row(slug)
-    versions = history.versions(slug)
-    return render_template("curate/history.html", mood=mood, versions=versions,
-                           previews=history.preview_counts([v.id for v in versions]))
+    page = service.history_page(slug)
+    return render_template("curate/history.html", mood=page.mood, versions=page.versions, previews=page.previews)
 
 
 @bp.get("/moods/<slug>/diff")
 @curator_required
 def mood_diff(slug: str):
-    mood = history.mood_row(slug)
-    current = mood.current_version.number
-    old_n = request.args.get("from", type=db_int)
-    new_n = request.args.get("to", type=db_int) or current
-    if old_n is None:
-        old_n = max(1, new_n - 1)
-    old, new = history.version(slug, old_n), history.version(slug, new_n)
-    diff = diff_moods(history.version_data(old), history.version_data(new),
-                      old_label=f"version {old.number}", new_label=f"version {new.number}")
-    return render_template("curate/diff.html", mood=mood, old=old, new=new, diff=diff,
-                           versions=history.versions(slug))
+    page = service.diff_page(slug, request.args.get("from", type=db_int), request.args.get("to", type=db_int))
+    return render_template("curate/diff.html", mood=page.mood, old=page.old, new=page.new, diff=page.diff,
+                           versions=page.versions)
 
 
 @bp.post("/moods/<slug>/rollback")
@@ -199,11 +141,9 @@ def rollback(slug: str):
         raise CuratorError("Choose a version to roll back to.", field="version")
     try:
         version = service.rollback(slug, number, author=g.user, base_version_id=base)
-    except VersionConflict as exc:
-        mood = history.mood_row(slug)
-        versions = history.versions(slug)
-        return render_template("curate/history.html", mood=mood, versions=versions,
-                               previews=history.preview_counts([v.id for v in versions]),
+    except service.VersionConflict as exc:
+        page = service.history_page(slug)
+        return render_template("curate/history.html", mood=page.mood, versions=page.versions, previews=page.previews,
                                conflict=f"{exc.message} Check the history below before rolling back."), 409
     flash(f"Rolled “{slug}” back to version {number} (saved as version {version.number}).", "success")
     return redirect(url_for("curate.mood_history", slug=slug))
@@ -212,50 +152,7 @@ def rollback(slug: str):
 @bp.route("/moods/<slug>/calibrate", methods=["GET", "POST"])
 @curator_required
 def calibrate(slug: str):
-    mood = history.mood_row(slug)
-    current = get_mood(slug, include_archived=True)
-    catalogue = mood_preview.load_catalogue()
-    tags = examples.tag_counts(catalogue) if catalogue is not None else []
-    context = {"mood": mood, "current": current, "tags": tags, "has_catalogue": catalogue is not None,
-               "tag": request.form.get("tag", ""), "pasted": request.form.get("tracks", ""),
-               "result": None, "error": None, "unrecognised": [], "proposal_fields": None}
-    if request.method == "GET":
-        return render_template("curate/calibrate.html", **context)
-    if catalogue is None:
-        context["error"] = "There is no track catalogue yet, so there are no examples to learn from."
-        return render_template("curate/calibrate.html", **context), 422
-    result, status = _calibrate_from_form(catalogue, current.definition, context)
-    if result is not None:
-        context["result"] = result
-        context["diff"] = diff_moods(mood_to_dict(current.definition), mood_to_dict(result.proposed),
-                                     old_label=f"version {current.number}", new_label="proposal")
-        context["proposal_fields"] = form_from_mood(mood_to_dict(result.proposed)).values
-        source = f"tag {context['tag']}" if context["tag"] else "pasted tracks"
-        context["note"] = (f"Calibrated from {result.examples} examples ({source}): precision at "
-                           f"{examples.K} {result.precision_proposed:.2f} (was {result.precision_current:.2f})")
-    return render_template("curate/calibrate.html", **context), status
-
-
-def _calibrate_from_form(catalogue, definition, context):
-    tag = context["tag"]
-    if tag:
-        if tag not in dict(context["tags"]):
-            context["error"] = f"No track in the catalogue carries the tag “{tag}”."
-            return None, 422
-        mask, missing = examples.tag_mask(catalogue, tag), []
-    else:
-        refs = examples.parse_track_refs(context["pasted"])
-        context["unrecognised"] = refs.unrecognised
-        if not refs.ids:
-            context["error"] = "Choose a tag, or paste Spotify track links, URIs or ids (one per line)."
-            return None, 422
-        mask, missing = examples.ids_mask(catalogue, refs.ids)
-        context["missing"] = missing
-        if not mask.any():
-            context["error"] = "None of those tracks is in the catalogue, so there is nothing to learn from."
-            return None, 422
-    try:
-        return examples.calibrate(catalogue, definition, mask, missing=missing), 200
-    except ValueError as exc:
-        context["error"] = str(exc)
-        return None, 422
+    run = request.method == "POST"
+    page = service.calibration(slug, tag=request.form.get("tag", ""), pasted=request.form.get("tracks", ""), run=run)
+    status = 422 if page.error else 200
+    return render_template("curate/calibrate.html", **page.context()), status

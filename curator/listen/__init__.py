@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("listen", __name__)
 
-from curator.listen import routes  # noqa: E402,F401
+from curator.listen import pages, routes  # noqa: E402,F401  (pages: the error pages' way back)

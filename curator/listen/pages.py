@@ -1,5 +1,5 @@
-"""What listener pages show besides the service's answers: is there music yet, and the way back
-to the filled start form from any page, error pages included.
+"""What listener pages show besides the service's answers: the way back to the filled start form
+from any page, error pages included.
 
 The start form accepts its fields as query arguments (`routes.START_FIELDS`), so "back to your
 choices" is a link, not a session: it survives logins, expired forms and errors alike.
@@ -9,21 +9,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import g, request, url_for
-from sqlalchemy import select
 
-from curator.extensions import db
 from curator.listen import bp
+from curator.playlists import service
 
 # The start form's fields, in the order they appear (routes.START_FIELDS names the same ones).
 FORM_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
                "before_rating")
-
-
-def catalogue_empty() -> bool:
-    """True while the catalogue has no track at all (one indexed row read, not a count)."""
-    from curator.models.catalogue import CatalogueTrack
-
-    return db.session.execute(select(CatalogueTrack.id).limit(1)).first() is None
 
 
 def choices_of_preview(preview) -> dict[str, str]:
@@ -62,14 +54,7 @@ def _preview_in_request():
     user = g.get("user")
     if not preview_id or user is None:
         return None
-    from curator.models.listening import Preview
-
-    try:
-        preview = db.session.get(Preview, str(preview_id)[:64])
-    except Exception:  # noqa: BLE001 - an error page must render even when the session is broken
-        db.session.rollback()
-        return None
-    return preview if preview is not None and preview.user_id == user.id else None
+    return service.own_preview(user, preview_id)
 
 
 @bp.app_template_global()

@@ -1,26 +1,21 @@
 """Listener pages: start → preview → save to Spotify → history; settings.
 
-Views parse input, call one function of `curator.listen.service` and render; the rules and the
-transactions live in the service.
+Views parse input, call one function of `curator.playlists.service` and render; the rules and
+the transactions live in the service.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 
 from curator.auth.decorators import login_required
-from curator.errors import Unprocessable
 from curator.inputs import header_value
-from curator.listen import bp, previews, saving, service
-from curator.listen.charts import checkin_chart
-from curator.listen.library import ScopeRequired, has_library_access
-from curator.listen.pages import catalogue_empty
-from curator.models.user import utcnow
+from curator.listen import bp
+from curator.listen.charts import arc_chart, checkin_chart, mood_mark
+from curator.playlists import service
+from curator.problems import Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
-from curator.spotify.errors import SpotifyRateLimited, SpotifyUnavailable
-from curator.spotify.token_store import granted_scopes
 
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
                 "before_rating")
@@ -34,18 +29,18 @@ MAX_START_FIELD = 100
 def home():
     if g.user is None:
         return render_template("listen/welcome.html")
-    moods = service.choosable_moods()
     # Values come back pre-filled after the library-scope login round trip or a form error.
-    chosen = {k: request.args.get(k, "") for k in START_FIELDS}
-    return render_template("listen/home.html", moods=moods, chosen=chosen, catalogue_empty=catalogue_empty(),
-                           library_access=has_library_access(g.user.id), error=None)
+    return _start_form(request.args, error=None)
+
+
+def _start_form(values, error: Unprocessable | None):
+    page = service.start_page(g.user)
+    return render_template("listen/home.html", moods=page.moods, chosen={k: values.get(k, "") for k in START_FIELDS},
+                           catalogue_empty=page.catalogue_empty, library_access=page.library_access, error=error)
 
 
 def _start_again(form, error: Unprocessable):
-    moods = service.choosable_moods()
-    chosen = {k: form.get(k, "") for k in START_FIELDS}
-    return render_template("listen/home.html", moods=moods, chosen=chosen, error=error,
-                           catalogue_empty=catalogue_empty(), library_access=has_library_access(g.user.id)), 422
+    return _start_form(form, error), 422
 
 
 def _preparing():
@@ -58,20 +53,14 @@ def _preparing():
 def create():
     form = request.form
     try:
-        req = previews.parse_request(form)
-    except Unprocessable as exc:
-        return _start_again(form, exc)
-    if req.from_my_music and not has_library_access(g.user.id):
+        preview = service.create_preview(g.user, form)
+    except service.CatalogueNotReady:
+        return _preparing()
+    except service.ScopeRequired:
         # Ask Spotify for the extra scopes now, then come back to the same filled-in form.
         back = url_for("listen.home") + "?" + urlencode(
             {k: header_value(form.get(k, ""), k, MAX_START_FIELD) for k in START_FIELDS})
         return redirect(url_for("auth.login", scopes="library", next=back))
-    try:
-        preview = service.create_preview(g.user, req)
-    except previews.CatalogueNotReady:
-        return _preparing()
-    except ScopeRequired:
-        abort(403)
     except Unprocessable as exc:
         return _start_again(form, exc)
     return redirect(url_for("listen.preview", preview_id=preview.id))
@@ -81,8 +70,10 @@ def create():
 @login_required
 def preview(preview_id):
     page = service.preview_page(g.user, preview_id)
+    item = page.preview
+    chart = arc_chart(item.tracks, mood_mark(page.start, item.from_slug), mood_mark(page.target, item.to_slug))
     return render_template(
-        "listen/preview.html", preview=page.preview, start=page.start, target=page.target, chart=page.chart,
+        "listen/preview.html", preview=item, start=page.start, target=page.target, chart=chart,
         low_note=page.care.note, alternatives=page.care.alternatives, hold_capped=page.hold_capped,
         hold_note=page.hold_note, unfinished_save=page.unfinished_save,
     )
@@ -142,7 +133,7 @@ def _derived(preview_id, make, anchor: str | None = None):
     JS ("changed": the first position the edit changed)."""
     try:
         new = make()
-    except previews.CatalogueNotReady:
+    except service.CatalogueNotReady:
         return _preparing()
     except Unprocessable as exc:
         flash(exc.message, "error")
@@ -158,33 +149,25 @@ def _derived(preview_id, make, anchor: str | None = None):
 @login_required
 @ratelimit(SAVES_PER_MINUTE, 60, scope="saves")
 def save(preview_id):
-    item = service.get_preview(g.user, preview_id)
     try:
-        service.save_preview(g.user, item)
-    except SpotifyRateLimited as exc:
-        wait = exc.wait_seconds
-        at = utcnow() + timedelta(seconds=wait)
-        flash(f"Spotify is busy right now, so the playlist isn't saved yet. Your preview is kept and nothing "
-              f"will be doubled: please try again in {wait} seconds (after {at:%H:%M:%S} UTC).", "warning")
-        return redirect(url_for("listen.preview", preview_id=item.id))
-    except SpotifyUnavailable as exc:
-        flash(exc.message, "warning")  # names the real cause and where the save stands
-        return redirect(url_for("listen.preview", preview_id=item.id))
-    except saving.SaveInProgress as exc:
+        service.save_preview(g.user, preview_id)
+    except service.SAVE_STOPPED as exc:
+        flash(exc.message, "warning")  # the save's own words: the cause and where it stands
+        return redirect(url_for("listen.preview", preview_id=preview_id))
+    except service.SaveInProgress as exc:
         flash(exc.message, "info")
-        return redirect(url_for("listen.preview", preview_id=item.id))
-    return redirect(url_for("listen.saved", preview_id=item.id))
+        return redirect(url_for("listen.preview", preview_id=preview_id))
+    return redirect(url_for("listen.saved", preview_id=preview_id))
 
 
 @bp.get("/previews/<preview_id>/playlist")
 @login_required
 def saved(preview_id):
-    item = service.get_preview(g.user, preview_id)
-    if not item.saved:
-        return redirect(url_for("listen.preview", preview_id=item.id))
-    start, target = service.mood_definition(item.from_slug), service.mood_definition(item.to_slug)
-    return render_template("listen/saved.html", preview=item, record=item.save, start=start, target=target,
-                           cover_offer="ugc-image-upload" not in granted_scopes(g.user.id))
+    page = service.saved_page(g.user, preview_id)
+    if not page.preview.saved:
+        return redirect(url_for("listen.preview", preview_id=page.preview.id))
+    return render_template("listen/saved.html", preview=page.preview, record=page.preview.save, start=page.start,
+                           target=page.target, cover_offer=page.cover_offer)
 
 
 @bp.post("/checkins")
@@ -204,10 +187,10 @@ def checkin():
 @bp.get("/history", endpoint="history")
 @login_required
 def history_page():
-    moods = service.mood_names()
-    page = service.history_page(g.user.id, request.args.get("page", 1, type=int) or 1)
+    found = service.history(g.user.id, request.args.get("page", 1, type=int) or 1)
+    moods, page = found.moods, found.page
     charts = []
-    for i, ((from_slug, to_slug), sessions) in enumerate(service.recent_sessions_by_pair(g.user.id).items()):
+    for i, ((from_slug, to_slug), sessions) in enumerate(found.sessions_by_pair.items()):
         names = (getattr(moods.get(from_slug), "name", from_slug), getattr(moods.get(to_slug), "name", to_slug))
         title = f"{names[0]} → {names[1]}: how strongly you felt it"
         charts.append({"names": names, "sessions": sessions,
@@ -219,9 +202,8 @@ def history_page():
 @bp.get("/settings")
 @login_required
 def settings():
-    scopes = granted_scopes(g.user.id)
-    return render_template("listen/settings.html", cover_allowed="ugc-image-upload" in scopes,
-                           library_allowed=has_library_access(g.user.id))
+    allowed = service.permissions(g.user)
+    return render_template("listen/settings.html", cover_allowed=allowed.cover, library_allowed=allowed.library)
 
 
 @bp.post("/settings/delete-history")

@@ -10,11 +10,11 @@ import copy
 from sqlalchemy import func, select
 
 from curator import audit
-from curator.errors import CuratorError, NotFound
 from curator.extensions import db
 from curator.models.listening import Preview
 from curator.models.mood import Mood, MoodVersion
 from curator.moods.store import save_version
+from curator.problems import CuratorError, NotFound
 
 
 def mood_row(slug: str) -> Mood:

@@ -100,21 +100,17 @@ def plan_import(text: str) -> ImportPlan:
 
 
 def apply_import(plan: ImportPlan, source: str, *, actor=None) -> int:
-    """Save every new and changed mood as a new version, in one transaction; returns how many."""
+    """Add every new and changed mood as a new version; returns how many. Adds and flushes only:
+    `curator.moods.service.import_moods` runs it in one transaction."""
     note = f"imported from {source}"[:500]
-    try:
-        for definition in plan.new:
-            save_version(mood_to_dict(definition), author=actor, note=note, create=True, action="mood.import")
-        for definition, _diff in plan.changed:
-            save_version(mood_to_dict(definition), author=actor, note=note, action="mood.import")
-        if plan.has_changes:
-            audit.record(actor, "moods.import", source, None, {
-                "new": [m.slug for m in plan.new],
-                "changed": [m.slug for m, _ in plan.changed],
-                "unchanged": plan.unchanged,
-            })
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for definition in plan.new:
+        save_version(mood_to_dict(definition), author=actor, note=note, create=True, action="mood.import")
+    for definition, _diff in plan.changed:
+        save_version(mood_to_dict(definition), author=actor, note=note, action="mood.import")
+    if plan.has_changes:
+        audit.record(actor, "moods.import", source, None, {
+            "new": [m.slug for m in plan.new],
+            "changed": [m.slug for m, _ in plan.changed],
+            "unchanged": plan.unchanged,
+        })
     return len(plan.new) + len(plan.changed)

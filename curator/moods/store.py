@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from curator import audit
 from curator.engine import MoodDefinition, MoodInvalid, load_moods_yaml, mood_to_dict, parse_mood
-from curator.errors import Conflict, NotFound
 from curator.extensions import db
 from curator.models.mood import Mood, MoodVersion
+from curator.problems import Conflict, NotFound
 
 # Slugs that would collide with the mood editor's own paths (/curate/moods/new, .../preview).
 RESERVED_SLUGS = frozenset({"new", "preview"})
@@ -173,13 +173,13 @@ def save_version(data: dict, *, author=None, note: str = "", base_version_id: in
     return version
 
 
-def import_shipped_if_empty() -> str | None:
-    """First run only: load config/moods.yaml when the database has no moods yet."""
+def add_shipped_if_empty() -> str | None:
+    """First run only: add config/moods.yaml's moods when the database has none yet (adds and
+    flushes; `curator.moods.service.import_shipped_if_empty` commits)."""
     if db.session.scalar(select(func.count(Mood.id))):
         return None
     path = Path(current_app.config["MOODS_FILE"])
     moods = load_moods_yaml(path.read_text())
     for definition in moods:
         save_version(mood_to_dict(definition), note=f"Shipped with Curator ({path.name})", create=True)
-    db.session.commit()
     return f"Imported {len(moods)} moods from {path}."

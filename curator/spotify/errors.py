@@ -1,39 +1,30 @@
-"""What can go wrong talking to Spotify, as our own types (mapped to pages and JSON in one place)."""
+"""What can go wrong talking to Spotify, as our own types under `CuratorError` (mapped to pages and
+JSON, with the status we answer, in `curator.errors.HTTP`)."""
 from __future__ import annotations
 
+from curator.problems import CuratorError
 from curator.retrying import whole_seconds
 
 
-class SpotifyError(Exception):
-    """Base: a Spotify call failed. `status` is the HTTP status we answer with."""
-
-    status = 502
-    code = "spotify_error"
+class SpotifyError(CuratorError):
+    """Base: a Spotify call failed. `http_status` is what Spotify answered (None: no answer)."""
 
     def __init__(self, message: str, *, http_status: int | None = None, operation: str = ""):
         super().__init__(message)
-        self.message = message
         self.http_status = http_status
         self.operation = operation
 
 
 class SpotifyNotConfigured(SpotifyError):
-    status = 503
-    code = "spotify_not_configured"
+    """Curator has no Spotify client id and secret."""
 
 
 class SpotifyUnavailable(SpotifyError):
     """Timeouts, connection failures and 5xx after the retries ran out."""
 
-    status = 503
-    code = "spotify_unavailable"
-
 
 class SpotifyRateLimited(SpotifyError):
     """429 with a Retry-After longer than we wait inside a request, or retries ran out."""
-
-    status = 429
-    code = "spotify_rate_limited"
 
     def __init__(self, message: str, *, retry_after: float, **kw):
         super().__init__(message, **kw)
@@ -48,9 +39,6 @@ class SpotifyRateLimited(SpotifyError):
 class SpotifyAuthError(SpotifyError):
     """Spotify refused our credentials (401): the login has to be renewed."""
 
-    status = 401
-    code = "spotify_login_expired"
-
 
 class SpotifyTokenRevoked(SpotifyAuthError):
     """The refresh token was revoked (`invalid_grant`): the user must log in again."""
@@ -62,22 +50,16 @@ class SpotifyLoginRequired(SpotifyAuthError):
 
 
 class SpotifyForbidden(SpotifyError):
-    status = 403
-    code = "spotify_forbidden"
+    """Spotify refused the operation (403)."""
 
 
 class SpotifyNotFound(SpotifyError):
-    status = 404
-    code = "spotify_not_found"
+    """Spotify has no such thing (404)."""
 
 
 class SpotifyBadRequest(SpotifyError):
-    status = 502
-    code = "spotify_bad_request"
+    """Spotify refused our request as malformed (400): our bug, not the listener's."""
 
 
 class SpotifyLoginFailed(SpotifyError):
     """The authorization-code exchange failed (replayed or bad code, wrong client)."""
-
-    status = 400
-    code = "spotify_login_failed"

@@ -447,7 +447,7 @@ def _classify(response: requests.Response, operation: str) -> SpotifyError:
         message = response.text[:200]
     if status == 429:
         retry_after = retry_after_seconds(response.headers)
-        return SpotifyRateLimited(f"Spotify is busy; try again in {whole_seconds(retry_after)} s.",
+        return SpotifyRateLimited(f"Spotify is busy right now: please try again in {whole_seconds(retry_after)} seconds.",
                                   retry_after=retry_after, http_status=status, operation=operation)
     if status >= 500:
         return SpotifyUnavailable(f"Spotify answered {status}.", http_status=status, operation=operation)

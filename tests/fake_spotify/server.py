@@ -250,6 +250,7 @@ class _Fault:
     remaining: int
     retry_after: float | None
     body: Any
+    passing: int = 0  # matching requests still let through before the fault starts
 
 
 @dataclass
@@ -691,8 +692,10 @@ class FakeSpotify:
         times: int = 1,
         retry_after: float | None = None,
         body: Any = None,
+        passing: int = 0,
     ) -> None:
-        """The next ``times`` requests matching answer ``status`` (``method`` None or '*' = any).
+        """The next ``times`` requests matching answer ``status`` (``method`` None or '*' = any),
+        after letting ``passing`` matching requests through (a failure part-way through a save).
 
         ``path_regex`` is searched in the request path, e.g. ``r"/v1/playlists/.+/items"``,
         ``r"/accounts/api/token"``, ``r"/reccobeats/v1/audio-features"``.
@@ -706,6 +709,7 @@ class FakeSpotify:
                     times,
                     retry_after,
                     body,
+                    passing,
                 )
             )
 
@@ -892,6 +896,9 @@ class FakeSpotify:
                 if fault.remaining > 0 and self._matches(
                     fault.method, fault.pattern, request
                 ):
+                    if fault.passing > 0:
+                        fault.passing -= 1
+                        continue
                     fault.remaining -= 1
                     self._faults = [f for f in self._faults if f.remaining > 0]
                     return fault

@@ -229,6 +229,21 @@ def test_holding_at_a_low_mood_is_capped_unless_the_listener_insists(client, app
     assert "Keep 20</button>" in page and page.count("deepen a low mood") == 1  # said once, no stacked banners
     full = stored(app, preview_path(client.post(path + "/retarget", data={"csrf_token": token, "insist": "1"})))
     assert len(full.tracks) == 20 and full.options["insist"] is True
+    assert "Shortened to" not in client.get(f"/previews/{full.id}").get_data(as_text=True)
+
+
+def test_a_capped_hold_made_before_its_note_was_stored_apart_still_shows_it_beside_the_length(
+        client, app, catalogue, fake_spotify):
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, **{"from": "melancholic", "to": "melancholic", "arc": "hold"}))
+    with app.app_context():  # as stored before options carried the note: only among the notices
+        preview = db.session.get(Preview, path.rsplit("/", 1)[-1])
+        note = preview.options["hold_note"]
+        assert note in preview.notices
+        preview.options = {k: v for k, v in preview.options.items() if k != "hold_note"}
+        db.session.commit()
+    page = unescape(client.get(path).get_data(as_text=True))
+    assert "Shortened to 5 tracks" in page and note not in page  # beside the length, not among the notices
 
 
 def test_from_my_music_asks_for_library_access_first_then_uses_my_tracks(client, app, catalogue, fake_spotify):

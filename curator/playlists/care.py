@@ -3,7 +3,7 @@
 Lingering in sad music can deepen a low mood, so a low-valence *target* is met with a gentle
 note and an offer to end somewhere lifting instead, and the "hold" arc at such a target is kept
 short unless the listener says they know and want it anyway. Pure functions over mood
-definitions, so views and the API apply the same rules.
+definitions, applied by the playlists service for the pages and the API alike.
 """
 from __future__ import annotations
 
@@ -48,12 +48,14 @@ def hold_cap(target: MoodDefinition, arc: str, tracks: int | None, minutes: floa
         return HoldDecision(None, None)
     if minutes is not None and minutes <= HOLD_CAP_TRACKS * 3:
         return HoldDecision(None, None)
-    return HoldDecision(
-        HOLD_CAP_TRACKS,
-        f"Staying with {target.name.lower()} music for a long time can deepen a low mood, so this "
-        f"playlist stays there for {HOLD_CAP_TRACKS} tracks. If you know that and want the full length, "
-        "you can keep it.",
-    )
+    return HoldDecision(HOLD_CAP_TRACKS, hold_note(target))
+
+
+def hold_note(target: MoodDefinition) -> str:
+    """What a capped "hold" tells the listener (stored with the preview, shown beside its length)."""
+    return (f"Staying with {target.name.lower()} music for a long time can deepen a low mood, so this "
+            f"playlist stays there for {HOLD_CAP_TRACKS} tracks. If you know that and want the full length, "
+            "you can keep it.")
 
 
 @dataclass(frozen=True)

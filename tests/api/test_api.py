@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from curator.extensions import db
-from curator.listen import saving
 from curator.models.listening import PlaylistSave
+from curator.playlists import saving
 from tests.helpers import api_headers, api_login, api_preview, api_save, assert_only_current_operations, login
 
 

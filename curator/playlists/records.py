@@ -1,6 +1,6 @@
 """The listener's own records: saved playlists, check-ins, and forgetting them on request.
 
-Helpers of `curator.listen.service`: they add and delete but never commit (the service does).
+Helpers of `curator.playlists.service`: they add and delete but never commit (the service does).
 """
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from curator.errors import Unprocessable
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
 from curator.models.user import SpotifyToken, User, WebSession
+from curator.problems import Unprocessable
 
 
 @dataclass(frozen=True)
@@ -53,25 +53,6 @@ def record_checkin(user, *, rating, moment: str = "after", preview: Preview | No
     db.session.add(checkin)
     db.session.flush()  # the API answers with its id
     return checkin
-
-
-def checkins(user_id: int) -> list[CheckIn]:
-    return list(db.session.scalars(
-        select(CheckIn).where(CheckIn.user_id == user_id).order_by(CheckIn.at, CheckIn.id)))
-
-
-def sessions_by_pair(user_id: int) -> OrderedDict[tuple[str, str], list[dict]]:
-    """Per (from, to) mood pair, one entry per listening session with its before/after ratings.
-
-    A session is a preview; check-ins without a preview stand alone. Latest rating wins.
-    """
-    pairs: OrderedDict[tuple[str, str], OrderedDict] = OrderedDict()
-    for c in checkins(user_id):
-        sessions = pairs.setdefault((c.from_slug, c.to_slug), OrderedDict())
-        key = c.preview_id or f"checkin-{c.id}"
-        entry = sessions.setdefault(key, {"label": f"{c.at.day} {c.at:%b}", "at": c.at, "before": None, "after": None})
-        entry[c.moment] = c.rating
-    return OrderedDict((pair, list(s.values())) for pair, s in pairs.items())
 
 
 def delete_history(user_id: int) -> int:
@@ -143,8 +124,10 @@ def history_page(user_id: int, page: int = 1, per_page: int = HISTORY_PAGE_SIZE)
 
 def recent_sessions_by_pair(user_id: int, *, checkins_read: int = CHART_CHECKINS, pairs: int = CHART_PAIRS,
                             sessions: int = CHART_SESSIONS) -> OrderedDict[tuple[str, str], list[dict]]:
-    """Like `sessions_by_pair`, over a window: the latest check-ins, the most recently used mood
-    pairs first, each with its most recent sessions (oldest first, as the chart reads)."""
+    """Per (from, to) mood pair, one entry per listening session with its before/after ratings, over
+    a window: the latest check-ins, the most recently used mood pairs first, each with its most
+    recent sessions (oldest first, as the chart reads). A session is a preview; check-ins without
+    a preview stand alone. The latest rating wins."""
     latest = db.session.execute(
         select(CheckIn.id, CheckIn.preview_id, CheckIn.from_slug, CheckIn.to_slug, CheckIn.moment, CheckIn.rating,
                CheckIn.at)

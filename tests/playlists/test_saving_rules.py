@@ -6,7 +6,7 @@ from datetime import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curator.listen.saving import playlist_description, playlist_name, remaining_uris
+from curator.playlists.saving import playlist_description, playlist_name, remaining_uris
 
 uris = st.lists(st.sampled_from([f"spotify:track:{i}" for i in range(30)]), unique=True, max_size=25)
 

@@ -41,7 +41,6 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from curator.errors import Conflict, Unprocessable
 from curator.extensions import db
 from curator.models.listening import (
     SAVE_ADDING,
@@ -53,6 +52,7 @@ from curator.models.listening import (
     Preview,
 )
 from curator.models.user import utcnow
+from curator.playlists.errors import IdempotencyKeyReused, SaveInProgress
 from curator.retrying import backoff
 from curator.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
@@ -73,18 +73,6 @@ RETRY_MAX_WAIT = 2.0
 # A write we stopped waiting for after SPOTIFY_TIMEOUT is taken to land, if ever, within this
 # many timeouts more; until then it is not sent again.
 SETTLE_TIMEOUTS = 2
-
-
-class SaveInProgress(Conflict):
-    def __init__(self):
-        super().__init__("This playlist is being saved right now. Give it a moment and reload.",
-                         code="save_in_progress")
-
-
-class IdempotencyKeyReused(Unprocessable):
-    def __init__(self):
-        super().__init__("This Idempotency-Key was already used to save a different preview.",
-                         field="Idempotency-Key", code="idempotency_key_reused")
 
 
 @dataclass(frozen=True)
@@ -216,15 +204,22 @@ def plain_cause(exc: SpotifyError) -> str:
 
 
 def _explain(exc: SpotifyError, save: PlaylistSave, total: int) -> None:
-    """Say the real cause and where the save stands, on the error the listener will see."""
+    """Say the real cause and where the save stands, on the error the listener will see: the page
+    flashes this text and the API answers it, both unchanged."""
+    again = None
+    if isinstance(exc, SpotifyRateLimited):
+        at = utcnow() + timedelta(seconds=exc.wait_seconds)
+        again = f"please try again in {exc.wait_seconds} seconds (after {at:%H:%M:%S} UTC)"
     if save.playlist_id:
-        where = (f"Your playlist is in your Spotify account with {save.items_added} of {total} tracks so far. "
-                 "Choose “Finish saving” to add the rest; nothing will be doubled.")
+        where = f"Your playlist is in your Spotify account with {save.items_added} of {total} tracks so far. "
+        where += (f"{again[0].upper()}{again[1:]}: choose “Finish saving” to add the rest; nothing will be doubled."
+                  if again else "Choose “Finish saving” to add the rest; nothing will be doubled.")
     elif save.state == SAVE_CREATING:
         where = ("Spotify may still make the playlist without telling us: saving again finds it instead of "
-                 "making a second one.")
+                 "making a second one.") + (f" {again[0].upper()}{again[1:]}." if again else "")
     else:
-        where = "No playlist was made yet and your preview is kept: please try saving again in a minute."
+        where = ("No playlist was made yet and your preview is kept: "
+                 + (f"{again}." if again else "please try saving again in a minute."))
     if isinstance(exc, (SpotifyUnavailable, SpotifyRateLimited)):
         exc.message = f"{plain_cause(exc)}, so the playlist isn't saved yet. {where}"
     else:
@@ -443,7 +438,7 @@ def _add_cover(gateway, save: PlaylistSave, user, colours: tuple[str, str]) -> N
         save.cover = "skipped"
         db.session.commit()
         return
-    from curator.listen.cover import cover_jpeg
+    from curator.playlists.cover import cover_jpeg  # Pillow only once a cover is made
 
     try:
         gateway.upload_cover(save.playlist_id, base64.b64encode(cover_jpeg(*colours)).decode("ascii"))

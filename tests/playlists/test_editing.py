@@ -8,7 +8,7 @@ from curator.engine import FEATURES, CurateOptions, Length, curate
 from curator.engine.arc import build_arc
 from curator.engine.features import normalise
 from curator.engine.scoring import weighted_distance
-from curator.listen.editing import (
+from curator.playlists.editing import (
     NUDGE_LIMIT,
     NoReplacement,
     add_nudge,
@@ -19,8 +19,7 @@ from curator.listen.editing import (
     track_row,
     with_reasons,
 )
-
-from .synthetic import HIGH, LOW, dense_catalogue
+from tests.engine.synthetic import HIGH, LOW, dense_catalogue
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,13 @@
 answers, resets, late creates, 429 with Retry-After and an expired access token."""
 from __future__ import annotations
 
+import html
+import re
 import time
 
 from curator.extensions import db
-from curator.listen import saving
 from curator.models.listening import PlaylistSave
+from curator.playlists import saving
 from tests.helpers import api_login, api_preview, api_save, assert_only_current_operations
 
 ITEMS = r"/v1/playlists/.+/items"
@@ -140,3 +142,29 @@ def test_a_page_save_that_timed_out_says_it_timed_out(app, client, catalogue, fa
     assert "Spotify didn&#39;t answer in time" in text or "Spotify didn't answer in time" in text
     assert "having trouble" not in text
     assert "Finish saving" in text
+
+
+def test_a_429_part_way_through_a_save_is_told_in_the_same_words_on_the_page_and_in_the_api(
+        app, client, catalogue, fake_spotify, monkeypatch):
+    monkeypatch.setattr(saving, "ADD_BATCH", 8)  # 20 tracks: three batches, the second refused
+    token = api_login(client, fake_spotify)
+    by_page, by_api = api_preview(client, token), api_preview(client, token)
+
+    fake_spotify.fail_next("POST", ITEMS, 429, retry_after=600, passing=1)
+    assert client.post(f"/previews/{by_page['id']}/save", data={"csrf_token": token}).status_code == 302
+    page = html.unescape(client.get(f"/previews/{by_page['id']}").get_data(as_text=True))
+    flashed = re.findall(r'<p class="flash flash-warning">(.*?)</p>', page, re.S)
+
+    fake_spotify.fail_next("POST", ITEMS, 429, retry_after=600, passing=1)
+    answer = api_save(client, token, by_api["id"])
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "600"
+    said = answer.json["error"]["message"]
+    assert "Your playlist is in your Spotify account with 8 of 20 tracks so far." in said
+    assert "try again in 600 seconds" in said and "Finish saving" in said
+
+    def same(text: str) -> str:  # the two saves ran a moment apart: the clock time may differ
+        return re.sub(r"after \d\d:\d\d:\d\d UTC", "after (time) UTC", text)
+
+    assert [same(text) for text in flashed] == [same(said)]
+    for preview in (by_page, by_api):
+        [playlist] = [p for p in fake_spotify.playlists_of("listener-1") if p.track_ids == track_ids(preview)[:8]]

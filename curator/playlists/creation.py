@@ -1,0 +1,146 @@
+"""A new preview: the engine's playlist for a request, explained and stored.
+
+`plan_for` reads what a request needs and refuses a wrong one (unknown mood, a length the engine
+can't make, no catalogue yet) before anything is written or Spotify is asked; `create_preview`
+curates and adds the preview (the service owns the transaction). A listener's own music ("from
+music I know") is read and imported by the service before the preview's transaction begins and
+comes in as `library`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from sqlalchemy import select
+
+from curator.catalogue.matrix import current_catalogue, tracks_catalogue
+from curator.engine import CatalogueEmpty, CurateOptions, EngineError, Length, LengthInvalid, MoodDefinition, curate
+from curator.engine.arc import build_arc
+from curator.engine.catalogue import Catalogue
+from curator.extensions import db
+from curator.models.catalogue import CatalogueTrack
+from curator.models.listening import CheckIn, Preview
+from curator.moods.store import StoredMood, get_mood
+from curator.playlists import care, editing, preview_store
+from curator.playlists.errors import CatalogueNotReady
+from curator.playlists.library import MyMusic
+from curator.playlists.preview_request import PreviewRequest
+from curator.problems import NotFound, Unprocessable
+
+
+def catalogue_empty() -> bool:
+    """True while the catalogue has no track at all (one indexed row read, not a count)."""
+    return db.session.execute(select(CatalogueTrack.id).limit(1)).first() is None
+
+
+def mood_of(slug: str, field_name: str) -> StoredMood:
+    """A choosable mood by slug; an unknown one is the listener's mistake, named by its field."""
+    try:
+        return get_mood(slug)
+    except NotFound:
+        raise Unprocessable(f"There is no mood called “{slug}”.", field=field_name) from None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a request resolves to before the engine runs."""
+
+    start: StoredMood
+    target: StoredMood
+    start_def: MoodDefinition  # the moods with the listener's nudges applied
+    target_def: MoodDefinition
+    length: Length
+    hold: care.HoldDecision
+    catalogue: Catalogue  # the shared catalogue (a listener's own music gets its own)
+
+
+def plan_for(req: PreviewRequest) -> Plan:
+    """Resolve `req`'s moods, length and catalogue; `Unprocessable` or `CatalogueNotReady` if it can't be made."""
+    start = mood_of(req.from_slug, "from")
+    target = mood_of(req.to_slug, "to")
+    # The listener's nudges shift the whole arc: both moods' targets move by the same amount.
+    start_def, target_def = editing.nudged(start.definition, req.nudges), editing.nudged(target.definition, req.nudges)
+    hold = care.hold_cap(target.definition, req.arc, req.tracks, req.minutes, req.insist)
+    tracks, minutes = (hold.tracks, None) if hold.tracks is not None else (req.tracks, req.minutes)
+    try:
+        length = Length(tracks=tracks) if tracks is not None else Length(minutes=minutes)
+    except LengthInvalid as exc:
+        raise Unprocessable(str(exc), field="tracks" if tracks is not None else "minutes") from None
+    catalogue = current_catalogue()  # cached per process, rebuilt when the catalogue changes
+    if len(catalogue) == 0:
+        raise CatalogueNotReady("The music catalogue is still being prepared.")
+    return Plan(start, target, start_def, target_def, length, hold, catalogue)
+
+
+def needs_library(req: PreviewRequest) -> bool:
+    """Whether `req` needs the listener's library read from Spotify (the first preview of a chain)."""
+    return req.from_my_music and not req.library_ids
+
+
+def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, library: MyMusic | None = None,
+                   parent_id: str | None = None, pinned: dict[int, dict] | None = None) -> Preview:
+    """Curate `req` for `user`, add it as a new preview (the service commits) and return it.
+
+    `plan`: `plan_for(req)` when already made. `library`: the listener's own music, read when
+    `needs_library(req)`. `pinned` (position -> stored track row): locked tracks put back in
+    their places. Raises `Unprocessable` (bad input) and `CatalogueNotReady` (no tracks yet).
+    """
+    p = plan or plan_for(req)
+    notices: list[str] = []
+    catalogue, candidate_ids = p.catalogue, None
+    if needs_library(req):
+        if library is None:
+            raise ValueError("the listener's library is read before the preview is made (service._my_music)")
+        candidate_ids, catalogue = library.track_ids, library.catalogue
+        req = replace(req, library_ids=tuple(sorted(library.track_ids)))
+        if library.notice:
+            notices.append(library.notice)
+    elif req.from_my_music:
+        candidate_ids = frozenset(req.library_ids)
+        catalogue = tracks_catalogue(candidate_ids)  # a listener's own tracks are not in the shared one
+
+    excluded = set(req.excluded_ids) | {row["id"] for row in (pinned or {}).values()}
+    if req.avoid_recent:
+        excluded |= preview_store.recent_track_ids(user.id)
+    try:
+        options = CurateOptions(
+            exclude_explicit=req.exclude_explicit, exclude_ids=frozenset(excluded),
+            candidate_ids=candidate_ids, seed=req.seed, arc=req.arc,
+        )
+        playlist = curate(catalogue, p.start_def, p.target_def, p.length, options)
+    except CatalogueEmpty:
+        raise CatalogueNotReady("The music catalogue is still being prepared.") from None
+    except EngineError as exc:
+        raise Unprocessable(str(exc), field="arc") from None
+    if not playlist.tracks:
+        raise Unprocessable(playlist.shortfall or "No tracks fit these choices; try fewer filters.",
+                            field="from_my_music" if req.from_my_music else "to")
+
+    rows = [{
+        "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
+        "position": t.position, "reason": t.reason, "distance": t.distance,
+        "position_target": t.position_target, "features": t.features,
+        "album_image": t.album_image,
+    } for t in playlist.tracks]
+    if pinned:
+        rows = editing.pin(rows, pinned)
+        arc = build_arc(p.start_def, p.target_def, len(rows), playlist.arc)
+        rows = editing.with_reasons(rows, arc, p.start_def.name, p.target_def.name)
+    options = req.options_dict()
+    if p.hold.note:
+        options["hold_note"] = p.hold.note  # the page shows it beside the length, not among the notices
+    preview = Preview(
+        id=preview_store.new_id(), user_id=user.id, parent_id=parent_id,
+        from_slug=p.start.slug, to_slug=p.target.slug,
+        from_version_id=p.start.version_id, to_version_id=p.target.version_id,
+        length_tracks=req.tracks, length_minutes=req.minutes,
+        options=options,
+        seed=playlist.seed, arc=playlist.arc, tracks=rows,
+        stats=asdict(playlist.stats), shortfall=playlist.shortfall,
+        notices=notices + list(playlist.notes) + ([p.hold.note] if p.hold.note else []),
+        save=None,  # a new preview has no save: known now, not looked up when it is shown
+    )
+    preview_store.add(preview)  # the check-in refers to it
+    if req.before_rating is not None:
+        db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=p.start.slug,
+                               to_slug=p.target.slug, moment="before", rating=req.before_rating))
+    return preview

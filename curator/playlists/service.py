@@ -1,0 +1,289 @@
+"""The playlist domain's use cases, one function each, called alike by the listener's pages
+(`curator.listen.routes`) and the JSON API (`curator.api.routes`), which only parse input, call
+one of these and render. This module is the domain's one door: nothing outside `curator.playlists`
+imports the modules behind it (`tests/test_architecture.py`).
+
+Transactions (`curator.transaction`): the function that performs a use case owns its
+transaction. It commits when the use case succeeds and rolls back when it fails; views and API
+handlers never commit, and the helpers it calls (`creation`, `edits`, `records`, `preview_store`,
+`curator.moods.store`) only add and flush. Two kinds of step commit on their own, each named
+where it happens: the save journal (`saving.py`) commits each step the moment Spotify has done
+it, so that a retry resumes instead of repeating; and a listener's own music is read from Spotify
+and imported (`_my_music`) in transactions of its own before the preview's begins, so no write
+waits on Spotify or on a feature provider.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from curator import spotify
+from curator.engine import MoodDefinition
+from curator.models.listening import CheckIn, PlaylistSave, Preview
+from curator.moods.store import StoredMood, active_moods, get_mood
+from curator.playlists import care, creation, edits, library, preview_store, records, saving
+from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
+from curator.playlists.preview_request import PreviewRequest, parse_request, request_of
+from curator.problems import NotFound
+from curator.spotify.errors import SpotifyRateLimited, SpotifyUnavailable
+from curator.spotify.token_store import granted_scopes
+from curator.transaction import transaction
+
+__all__ = [  # besides the use cases below: the problems a page tells apart
+    "CatalogueNotReady", "IdempotencyKeyReused", "SaveInProgress", "ScopeRequired", "SAVE_STOPPED",
+]
+
+# A save that stopped on Spotify's side: the listener is told why and where it stands, and may try
+# again ("finish saving"); other errors are the error page's (or a new login's).
+SAVE_STOPPED = (SpotifyRateLimited, SpotifyUnavailable)
+# Colours for a playlist cover when a mood has been removed since the preview was made.
+MISSING_START_COLOUR, MISSING_TARGET_COLOUR = "#888888", "#444444"
+COVER_SCOPE = "ugc-image-upload"
+# The history page is bounded whatever the listener's total: a page of cards, a window of charts.
+CHART_SESSIONS = records.CHART_SESSIONS
+
+
+# -- moods as the listener sees them ---------------------------------------------------------
+
+def mood_definition(slug: str) -> MoodDefinition | None:
+    """A mood's current definition, archived ones included; None when it was removed since."""
+    try:
+        return get_mood(slug, include_archived=True).definition
+    except NotFound:
+        return None
+
+
+def choosable_moods() -> list[StoredMood]:
+    """The moods a listener can choose, in the curators' order, with their versions."""
+    return active_moods()
+
+
+def moods_by_slug() -> dict[str, MoodDefinition]:
+    """The choosable moods' definitions by slug."""
+    return {m.slug: m.definition for m in choosable_moods()}
+
+
+def is_low_valence(mood: MoodDefinition) -> bool:
+    """Whether the care rule treats `mood` as a low one (a gentle note when it is the target)."""
+    return care.is_low_valence(mood)
+
+
+def target_care(preview: Preview, target: MoodDefinition | None = None) -> care.TargetCare:
+    """The care rule for a preview's target mood (``target``: its definition, when already read)."""
+    target = target or mood_definition(preview.to_slug)
+    if target is None or not care.is_low_valence(target):  # the other moods are read only when needed
+        return care.NO_CARE
+    return care.target_care(target, [m.definition for m in choosable_moods()])
+
+
+# -- what the listener's pages ask besides -----------------------------------------------------
+
+@dataclass(frozen=True)
+class StartPage:
+    moods: list[StoredMood]
+    catalogue_empty: bool  # the page says music is being prepared
+    library_access: bool  # "from music I know" needs no new login
+
+
+def start_page(user) -> StartPage:
+    """What the start form offers the listener."""
+    return StartPage(choosable_moods(), creation.catalogue_empty(), library.has_library_access(user.id))
+
+
+@dataclass(frozen=True)
+class Permissions:
+    cover: bool  # the listener let Curator give their playlists a cover
+    library: bool  # ... and read their saved and top tracks ("from music I know")
+
+
+def permissions(user) -> Permissions:
+    """What the listener let Curator do in their Spotify account beyond the basics."""
+    return Permissions(COVER_SCOPE in granted_scopes(user.id), library.has_library_access(user.id))
+
+
+def own_preview(user, preview_id: str) -> Preview | None:
+    """The listener's own preview, or None: an error page's way back, so it never raises."""
+    return preview_store.own_or_none(user, preview_id)
+
+
+# -- previews --------------------------------------------------------------------------------
+
+def get_preview(user, preview_id: str) -> Preview:
+    return preview_store.get_preview(user, preview_id)
+
+
+def create_preview(user, data: Mapping, gateway=None) -> Preview:
+    """A new preview from the start form's fields or a JSON object (see `parse_request`).
+
+    Raises `Unprocessable` naming the field at fault, `CatalogueNotReady`, and with
+    `from_my_music` `ScopeRequired` or Spotify's errors from reading the listener's library.
+    """
+    req = parse_request(data)
+    if creation.needs_library(req):
+        library.require_access(user)  # first of all: the start page then asks Spotify for the scope
+    plan = creation.plan_for(req)  # a wrong choice is refused before Spotify is asked
+    mine = _my_music(user, req, gateway)
+    with transaction(keep_loaded=True):
+        return creation.create_preview(user, req, plan=plan, library=mine)
+
+
+def _my_music(user, req: PreviewRequest, gateway) -> library.MyMusic | None:
+    """The listener's own music when `req` needs it read: from Spotify first, with nothing pending,
+    then imported in two short transactions of its own (tracks, then features), which stay even if
+    the preview fails: they are the catalogue's, not the preview's."""
+    if not creation.needs_library(req):
+        return None
+    gateway = gateway or spotify.user_gateway()
+    tracks = library.read_library(user, gateway)
+    with transaction():
+        ids = library.store_tracks(tracks)
+    with transaction():
+        library.fetch_features(ids, gateway)
+    return library.candidates(ids)
+
+
+def regenerate(user, preview_id: str, gateway=None) -> Preview:
+    """The same choices with another seed."""
+    item = preview_store.get_preview(user, preview_id)
+    mine = _my_music(user, request_of(item), gateway)
+    with transaction(keep_loaded=True):
+        return edits.regenerate(user, item, library=mine)
+
+
+def remove_track(user, preview_id: str, track_id: str) -> Preview:
+    with transaction(keep_loaded=True):
+        return edits.without_track(user, preview_store.get_preview(user, preview_id), track_id)
+
+
+def lock_track(user, preview_id: str, track_id: str, locked: bool = True) -> Preview:
+    """Keep (or stop keeping) a track when the listener tries other tracks or nudges the arc."""
+    with transaction(keep_loaded=True):
+        return edits.set_lock(user, preview_store.get_preview(user, preview_id), track_id, locked)
+
+
+def rename(user, preview_id: str, name: str) -> Preview:
+    """The name the playlist gets in Spotify when it is saved (empty: Curator's own)."""
+    with transaction(keep_loaded=True):
+        return edits.rename(user, preview_store.get_preview(user, preview_id), name)
+
+
+def nudge(user, preview_id: str, direction: str, gateway=None) -> Preview:
+    """The whole arc shifted one step (gentler, more-energy, brighter, darker); locks kept."""
+    item = preview_store.get_preview(user, preview_id)
+    mine = _my_music(user, request_of(item), gateway)
+    with transaction(keep_loaded=True):
+        return edits.nudge(user, item, direction, library=mine)
+
+
+def retarget(user, preview_id: str, to_slug: str | None = None, *, insist: bool = False,
+             gateway=None) -> Preview:
+    """End at another mood (the care offer), or keep the full length at a low target (`insist`)."""
+    item = preview_store.get_preview(user, preview_id)
+    mine = _my_music(user, replace(request_of(item), to_slug=to_slug or item.to_slug), gateway)
+    with transaction(keep_loaded=True):
+        if insist:
+            return edits.retarget(user, item, item.to_slug, insist=True, library=mine)
+        return edits.retarget(user, item, to_slug or "", library=mine)
+
+
+@dataclass(frozen=True)
+class PreviewPage:
+    preview: Preview
+    start: MoodDefinition | None
+    target: MoodDefinition | None
+    care: care.TargetCare
+    # The hold cap's note, when the preview was shortened by it: shown once beside the length.
+    hold_note: str | None = None
+    # A save that stopped half-way (its playlist may be in Spotify, not yet full): "finish saving".
+    unfinished_save: PlaylistSave | None = None
+
+    @property
+    def hold_capped(self) -> bool:
+        return self.hold_note is not None
+
+
+def preview_page(user, preview_id: str) -> PreviewPage:
+    """The listener's preview as the preview page and the API show it."""
+    return describe(preview_store.get_preview(user, preview_id))
+
+
+def describe(preview: Preview) -> PreviewPage:
+    """A preview with its moods, care note, hold note and any unfinished save."""
+    start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
+    return PreviewPage(preview, start, target, target_care(preview, target), _hold_note(preview, target),
+                       saving.unfinished(preview))
+
+
+def _hold_note(preview: Preview, target: MoodDefinition | None) -> str | None:
+    """The hold cap's note as stored when the preview was made (previews made before it was stored
+    in options carry it only among their notices)."""
+    if "hold_note" in preview.options or target is None:
+        return preview.options.get("hold_note")
+    note = care.hold_note(target)
+    return note if note in preview.notices else None
+
+
+# -- saving to Spotify -----------------------------------------------------------------------
+
+
+def save_preview(user, preview_id: str, key: str | None = None, gateway=None) -> saving.SaveOutcome:
+    """Save the listener's preview to their Spotify account, exactly once (see `saving`)."""
+    preview = preview_store.get_preview(user, preview_id)
+    start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
+    colours = (start.colour if start else MISSING_START_COLOUR, target.colour if target else MISSING_TARGET_COLOUR)
+    return saving.save_to_spotify(
+        user, preview, gateway or spotify.user_gateway(), key=key,
+        start_name=start.name if start else preview.from_slug,
+        target_name=target.name if target else preview.to_slug, colours=colours)
+
+
+@dataclass(frozen=True)
+class SavedPage:
+    preview: Preview  # saved: its `save` is the finished record
+    start: MoodDefinition | None
+    target: MoodDefinition | None
+    cover_offer: bool  # the listener could let Curator give it a cover
+
+
+def saved_page(user, preview_id: str) -> SavedPage:
+    """A preview saved to Spotify, as the "saved" page shows it (check `preview.saved` first)."""
+    item = preview_store.get_preview(user, preview_id)
+    return SavedPage(item, mood_definition(item.from_slug), mood_definition(item.to_slug),
+                     COVER_SCOPE not in granted_scopes(user.id))
+
+
+# -- the listener's records ------------------------------------------------------------------
+
+def saved_playlists(user_id: int) -> list[records.SavedPlaylist]:
+    return records.saved_playlists(user_id)
+
+
+@dataclass(frozen=True)
+class History:
+    page: records.HistoryPage  # one page of saved playlists with their check-ins
+    moods: dict[str, MoodDefinition]
+    # (from, to) -> sessions with their before/after ratings, the most recent pairs first
+    sessions_by_pair: dict[tuple[str, str], list[dict]]
+
+
+def history(user_id: int, page: int = 1) -> History:
+    """The history page: saved playlists a page at a time, and how the listener felt, per mood pair."""
+    return History(records.history_page(user_id, page), moods_by_slug(), records.recent_sessions_by_pair(user_id))
+
+
+def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> CheckIn:
+    """How strongly the listener feels it now, about one of their previews."""
+    with transaction():
+        item = preview_store.get_preview(user, preview_id)
+        return records.record_checkin(user, rating=rating, moment=moment, preview=item)
+
+
+def delete_history(user_id: int) -> int:
+    """Forget previews, saves and check-ins; returns how many previews were removed."""
+    with transaction():
+        return records.delete_history(user_id)
+
+
+def delete_account(user) -> None:
+    with transaction():
+        records.delete_account(user)

@@ -1,0 +1,133 @@
+"""The house's rules about imports, checked by walking every module's `import` statements (`ast`,
+nothing is imported or run). Each rule says what it protects.
+
+**Routes are thin.** A route module (`routes.py`, `*_routes.py`) under `curator/` may import from
+`curator` only:
+
+- its own package (`curator.<area>` and the modules in it: its blueprint, its service, forms and
+  view helpers);
+- the service of the domain it shows (`AREA_SERVICES`: the listener's pages and the JSON API call
+  `curator.playlists.service`);
+- the shared web helpers in `SHARED`: `curator.errors` (error types mapped to pages and JSON),
+  `curator.problems` (the error types themselves), `curator.auth.decorators` (access rules),
+  `curator.ratelimit`, `curator.inputs` (input the database and parser can take);
+- any package's `errors` module: the problems a domain raises are its public vocabulary.
+
+So never `curator.models`, `curator.extensions`, the engine, the gateway, or another package's
+internals: a rule or a query found in a view belongs in a service.
+
+**One door into the playlist domain.** A module outside `curator/playlists/` may import from it
+only `curator.playlists.service` (the use cases) and `curator.playlists.errors` (its problems).
+
+`PENDING` lists route modules still being converted by another change; the test fails as soon as
+one of them obeys the rules, so that the entry is removed.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+CURATOR = Path(__file__).resolve().parents[1] / "curator"
+
+SHARED = {"curator.errors", "curator.problems", "curator.auth.decorators", "curator.ratelimit", "curator.inputs"}
+AREA_SERVICES = {
+    "curator.listen": {"curator.playlists.service"},
+    "curator.api": {"curator.playlists.service"},
+}
+PLAYLISTS_DOORS = {"curator.playlists", "curator.playlists.service", "curator.playlists.errors"}
+
+# Route modules another change is converting: admin/ gets its service (admin/service.py) with the
+# job runner's rewrite of catalogue jobs, health and seeds. Remove an entry once it obeys the rules.
+PENDING = {"curator/admin/routes.py", "curator/admin/catalogue_routes.py"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(CURATOR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_module(dotted: str) -> bool:
+    """Whether `dotted` names a module or package under curator/ (not a name inside one)."""
+    base = CURATOR.parent.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def curator_imports(path: Path, module: str | None = None) -> list[tuple[int, str]]:
+    """(line, module) for every module of `curator` that `path` imports, nested imports included.
+    `from a import b` counts as importing `a.b` when that is a module, else `a`. `module`: the
+    file's dotted name (read from its place under curator/ when not given)."""
+    module = module or module_name(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against this module's package
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                dotted = f"{base}.{alias.name}"
+                found.append((node.lineno, dotted if is_module(dotted) else base))
+    return sorted({(line, name) for line, name in found if name == "curator" or name.startswith("curator.")})
+
+
+def route_modules() -> list[Path]:
+    return sorted(p for p in CURATOR.rglob("*.py") if p.name == "routes.py" or p.name.endswith("_routes.py"))
+
+
+def route_violations(path: Path) -> list[str]:
+    own = module_name(path).rsplit(".", 1)[0]
+    allowed = SHARED | AREA_SERVICES.get(own, set())
+    bad = []
+    for line, name in curator_imports(path):
+        if name == own or name.startswith(own + ".") or name in allowed or name.endswith(".errors"):
+            continue
+        bad.append(f"{path.relative_to(CURATOR.parent)}:{line} imports {name}")
+    return bad
+
+
+def test_route_modules_import_only_their_service_their_own_helpers_and_shared_web_helpers():
+    assert route_modules(), "no route module found: has the layout changed?"
+    problems, obeying_pending = [], []
+    for path in route_modules():
+        bad = route_violations(path)
+        if str(path.relative_to(CURATOR.parent)) in PENDING:
+            if not bad:
+                obeying_pending.append(str(path.relative_to(CURATOR.parent)))
+            continue
+        problems += bad
+    assert not problems, "route modules reaching past their service:\n" + "\n".join(problems)
+    assert not obeying_pending, f"these obey the rules now; remove them from PENDING: {obeying_pending}"
+
+
+def test_pending_entries_name_route_modules_that_exist():
+    routes = {str(p.relative_to(CURATOR.parent)) for p in route_modules()}
+    assert PENDING <= routes, f"PENDING names modules that are gone: {sorted(PENDING - routes)}"
+
+
+def test_only_the_service_and_errors_of_the_playlist_domain_are_imported_from_outside_it():
+    problems = []
+    for path in sorted(CURATOR.rglob("*.py")):
+        if (CURATOR / "playlists") in path.parents:
+            continue
+        for line, name in curator_imports(path):
+            if (name == "curator.playlists" or name.startswith("curator.playlists.")) and name not in PLAYLISTS_DOORS:
+                problems.append(f"{path.relative_to(CURATOR.parent)}:{line} imports {name}")
+    assert not problems, "modules reaching into curator.playlists past its service:\n" + "\n".join(problems)
+
+
+def test_the_import_walk_sees_what_it_must(tmp_path):
+    """The walker itself: nested, relative and `from package import module` imports are all seen."""
+    def imports(text: str) -> list[tuple[int, str]]:
+        path = tmp_path / "routes.py"
+        path.write_text(text)
+        return curator_imports(path, "curator.listen.routes")
+
+    assert imports("from curator import models\n") == [(1, "curator.models")]
+    assert imports("def f():\n    from curator.extensions import db\n") == [(2, "curator.extensions")]
+    assert imports("import curator.playlists.saving\n") == [(1, "curator.playlists.saving")]
+    assert imports("from ..playlists import saving\n") == [(1, "curator.playlists.saving")]
+    assert imports("from .charts import arc_chart\n") == [(1, "curator.listen.charts")]
+    assert imports("from curator.playlists.service import SAVE_STOPPED\n") == [(1, "curator.playlists.service")]
