@@ -17,6 +17,8 @@ from tests.fake_spotify.server import SIGNED_IN_COOKIE
 from tests.helpers import csrf_from
 
 REPO = Path(__file__).resolve().parents[1]
+# base URL -> the gunicorn master's process id, while it runs
+MASTERS: dict[str, int] = {}
 
 
 def free_port() -> int:
@@ -81,11 +83,13 @@ def gunicorns(servers: list[tuple[dict, int, object]], *, workers: int | None = 
                  f"127.0.0.1:{port}", "curator:create_app()"],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
             started.append((process, log, f"http://127.0.0.1:{port}"))
+            MASTERS[f"http://127.0.0.1:{port}"] = process.pid
         for process, _log, base in started:
             wait_until_up(base, process)
         yield [base for _process, _log, base in started]
     finally:
-        for process, _log, _base in started:
+        for process, _log, base in started:
+            MASTERS.pop(base, None)
             process.terminate()
         for process, log, _base in started:
             try:
@@ -95,6 +99,19 @@ def gunicorns(servers: list[tuple[dict, int, object]], *, workers: int | None = 
                 process.wait()
             if log is not subprocess.DEVNULL:
                 log.close()
+
+
+def worker_pids(base: str) -> list[int]:
+    """The worker processes of the gunicorn serving `base` (its master's children, from /proc)."""
+    master, children = MASTERS[base], []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def wait_until_up(base: str, process, timeout: float = 60.0) -> None:

@@ -284,13 +284,17 @@ class SpotifyGateway:
             self._before_call()
 
     # -- tokens --------------------------------------------------------------------------
-    def _access_token(self, *, renew: bool = False) -> str:
+    def _access_token(self, *, refused: str | None = None) -> str:
+        """A valid access token; `refused` is one Spotify just refused (401), renewed unless another
+        thread or process already has."""
         token = self._cache.get_cached_token()
         if not token or not token.get("access_token"):
             # E.g. the login was revoked and forgotten in another browser session: ask for a
             # new login (the caller keeps what it had done), never prompt.
             raise SpotifyLoginRequired("Please log in with Spotify again to carry on.")
-        if renew or float(token.get("expires_at") or 0) - time.time() < EXPIRY_MARGIN:
+        if refused is not None and token["access_token"] != refused and _fresh(token):
+            return token["access_token"]  # renewed elsewhere since Spotify refused ours
+        if refused is not None or not _fresh(token):
             token = self._renew(token)
         return token["access_token"]
 
@@ -350,13 +354,15 @@ class SpotifyGateway:
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE")
         url = path if path.startswith(("http://", "https://")) else self.settings.api_url + path
-        renewed = renew_now = False
+        renewed = False
+        refused: str | None = None  # the access token Spotify just refused, to renew once
 
         def attempt():
-            nonlocal renewed, renew_now
+            nonlocal renewed, refused
             self._timeout(operation, write=not idempotent)  # out of time: nothing is sent, nor renewed
-            headers = {"Authorization": f"Bearer {self._access_token(renew=renew_now)}"}
-            renew_now = False
+            access = self._access_token(refused=refused)
+            refused = None
+            headers = {"Authorization": f"Bearer {access}"}
             if content_type:
                 headers["Content-Type"] = content_type
             status = 0
@@ -382,7 +388,7 @@ class SpotifyGateway:
                 raise TryAgain(error)
             if isinstance(error, SpotifyAuthError) and not renewed:
                 # Spotify may expire a token before our clock says so: renew once, then retry.
-                renewed = renew_now = True
+                renewed, refused = True, access
                 raise TryAgain(error, wait=0)
             raise error
 

@@ -158,3 +158,69 @@ def test_a_listeners_own_tracks_do_not_move_the_curation_catalogue(app, runner, 
 
     in_app(app, seed_brings_mine)
     assert base62(0, "L") in set(in_app(app, current_catalogue).ids)
+
+
+def test_a_request_never_builds_the_matrix_it_serves_the_previous_version_meanwhile(
+        app, client, catalogue, fake_spotify, monkeypatch):
+    """The first preview after an import took 107 s at 1M rows because the request built the matrix.
+    The import builds it now; a change that nobody built yet is served from the previous version
+    while a background thread builds it."""
+    import time
+
+    from sqlalchemy import update
+
+    from curator.catalogue import matrix
+    from curator.catalogue.store import bump_version
+    from curator.extensions import db
+    from curator.models.catalogue import CatalogueTrack
+    from tests.helpers import api_login, api_preview
+
+    token = api_login(client, fake_spotify)
+    api_preview(client, token)  # the import built this version: opened, not built
+    with app.app_context():
+        old_version = matrix.catalogue_version()
+        db.session.execute(update(CatalogueTrack).values(name="Renamed"))
+        bump_version()
+        db.session.commit()  # a change outside a request: nothing builds it until a request asks
+    built_in_request = []
+    real_load = matrix.load_catalogue
+
+    def watched_load():
+        from flask import has_request_context
+
+        built_in_request.append(has_request_context())
+        return real_load()
+
+    monkeypatch.setattr(matrix, "load_catalogue", watched_load)
+    served = api_preview(client, token, seed=1)["tracks"]
+    assert "Renamed" not in {t["name"] for t in served}  # every track is renamed in the new version: the old one answered
+    deadline = time.monotonic() + 30
+    while (matrix.building() or not built_in_request) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert built_in_request == [False]  # built once, in the background thread, not in the request
+    with app.app_context():
+        assert matrix.catalogue_version() == old_version + 1
+    renamed = api_preview(client, token, seed=1)["tracks"]
+    assert {t["name"] for t in renamed} == {"Renamed"}  # the new version, once built
+
+
+def test_with_no_version_built_at_all_the_listener_is_told_the_catalogue_is_being_prepared(
+        app, client, catalogue, fake_spotify, monkeypatch):
+    import shutil
+    import time
+    from pathlib import Path
+
+    from curator.catalogue import matrix
+    from tests.helpers import api_headers, api_login
+
+    token = api_login(client, fake_spotify)
+    monkeypatch.setattr(matrix, "_cache", {})  # a worker started after the files were removed
+    shutil.rmtree(Path(app.instance_path) / "catalogue")
+    monkeypatch.setattr(matrix, "_shared", lambda epoch, version: time.sleep(2) or None)  # a long build
+    answer = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 20},
+                         headers=api_headers(token))
+    assert answer.status_code == 503 and answer.json["error"]["code"] == "catalogue_empty"
+    assert "being prepared" in answer.json["error"]["message"]
+    page = client.post("/previews", data={"from": "anxious", "to": "calm", "length": 20, "unit": "tracks",
+                                          "csrf_token": token}, follow_redirects=True)
+    assert page.status_code in (200, 503) and b"being prepared" in page.data
