@@ -11,12 +11,15 @@ another. Before each save, 0-3 faults are set on the
 requests a save makes (create, add items, reading the listener's playlists or a playlist's
 items): 429 with Retry-After, 500, 502, 503, a timeout, a reset connection, a lost response
 (Spotify acted, the answer never came), a late create or add (it lands after we stopped
-waiting), an expired access token, or an outage of 3-8 failures in a row.
+waiting), a very late create (it lands after the save stopped waiting for it and made another:
+3.5-5 timeouts after it was sent), an expired access token, or an outage of 3-8 failures in a row.
 
 Each save must end with exactly one playlist carrying its marker, holding the preview's tracks
 in order; or with a clear error (a message naming the cause), a record that is not done and a
-playlist, if any, that saving again ("finish saving", with Spotify recovered) completes. At the
-end no playlist of the listener may be empty, incomplete or a second copy. Exits 1 on any
+playlist, if any, that saving again ("finish saving", with Spotify recovered) completes. Once every
+late request has landed, the look for strays that the job runner makes at SAVE_STRAY_CHECK_SECONDS
+runs (`service.remove_strays`, as of that time), and only then are the listener's playlists
+checked: at the end no playlist of the listener may be empty, incomplete or a second copy. Exits 1 on any
 violation. Times are scaled down so a thousand saves run in minutes: --timeout is
 SPOTIFY_TIMEOUT, --budget SAVE_RETRY_BUDGET, backoff is scaled by budget/10, --batch shrinks the
 100-URI batch so long playlists take several adds; --gateway-retries is SPOTIFY_MAX_RETRIES
@@ -44,7 +47,7 @@ OPERATIONS = {
     "find": ("GET", r"^/v1/me/playlists$"),
     "read": ("GET", r"^/v1/playlists/[^/]+/items$"),
 }
-FAULTS = ("429", "500", "502", "503", "timeout", "reset", "lost", "late", "expired", "outage")
+FAULTS = ("429", "500", "502", "503", "timeout", "reset", "lost", "late", "very-late", "expired", "outage")
 # Phrases the listener may see as the cause of a save that stopped (saving.plain_cause).
 CAUSES = ("Spotify is having trouble right now", "Spotify didn't answer in time", "connection to Spotify broke off",
           "Spotify is busy", "Spotify asked us to slow down")
@@ -87,6 +90,8 @@ def _inject(fake, rng: random.Random, user: str, timeout: float, scale: float, r
         elif kind == "late":
             method, path = OPERATIONS[rng.choice(("create", "add"))]
             fake.delay_next(method, path, timeout * rng.uniform(1.2, 2.0))
+        elif kind == "very-late":  # past the settle window: the save makes another, the sweep removes this
+            fake.delay_next(*OPERATIONS["create"], timeout * rng.uniform(3.5, 5.0))
         elif kind == "reset":
             fake.drop_next(method, path)
         elif kind == "lost":
@@ -106,6 +111,15 @@ def _playlists_with(fake, user: str, marker: str):
     return [p for p in fake.playlists_of(user) if marker in (p.description or "")]
 
 
+def sweep(app, service, utcnow) -> None:
+    """The job runner's look for strays, as it runs once their check is due (every late request has
+    landed by now: `fake.wait_idle`)."""
+    from datetime import timedelta
+
+    with app.app_context():
+        service.remove_strays(now=utcnow() + timedelta(seconds=app.config["SAVE_STRAY_CHECK_SECONDS"]))
+
+
 def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 10, max_tracks: int = 40,
          log=print) -> SoakReport:
     """Run the soak with an app whose moods and catalogue are loaded.
@@ -117,7 +131,7 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
     from curator.extensions import db
     from curator.models.listening import PlaylistSave
     from curator.models.user import utcnow
-    from curator.playlists import saving
+    from curator.playlists import saving, service
     from tests.helpers import login
 
     rng = random.Random(seed)
@@ -154,9 +168,10 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
             report.statuses[first.status_code] += 1
             _clear_faults(fake)
             fake.wait_idle(timeout=30)  # late requests land now, if they ever do
+            sweep(app, service, utcnow)
             with app.app_context():
                 row = db.session.scalar(db.select(PlaylistSave).where(PlaylistSave.preview_id == preview["id"]))
-                marker, state, lease = row.marker, row.state, row.lease_until
+                marker, state = row.marker, row.state
             problem = None
             if first.status_code in (200, 201):
                 report.completed_first_time += 1
@@ -167,10 +182,9 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
                 elif not any(cause in message for cause in CAUSES):
                     problem = f"unclear error {first.status_code}: {message!r}"
                 else:
-                    if lease is not None:  # held while a lost write could still land
-                        time.sleep(max(0.0, (lease - utcnow()).total_seconds()) + 0.01)
                     finish = client.post(f"/api/v1/previews/{preview['id']}/playlist", headers=key)
                     fake.wait_idle(timeout=30)
+                    sweep(app, service, utcnow)
                     if finish.status_code not in (200, 201):
                         problem = f"finish saving answered {finish.status_code}: {finish.json}"
                     else:

@@ -67,7 +67,7 @@ class Config:
         self.REQUEST_BUDGET_SECONDS = _number("REQUEST_BUDGET_SECONDS", "20")
         # A running save's lease, renewed every third of it while its process lives: a save whose
         # process died can be finished this many seconds later at most.
-        self.SAVE_LEASE_SECONDS = _number("SAVE_LEASE_SECONDS", "10")
+        self.SAVE_LEASE_SECONDS = _number("SAVE_LEASE_SECONDS", "6")
         # When a create's answer was lost, Curator looks this many seconds later for a second, empty
         # playlist it may have left in the listener's account, and removes it.
         self.SAVE_STRAY_CHECK_SECONDS = _number("SAVE_STRAY_CHECK_SECONDS", "120")

@@ -1,6 +1,6 @@
 """A running save's lease, kept alive by a heartbeat for as long as its process lives.
 
-A save holds a short lease (`SAVE_LEASE_SECONDS`, default 10 s) on its journal row while it talks
+A save holds a short lease (`SAVE_LEASE_SECONDS`, default 6 s) on its journal row while it talks
 to Spotify; one thread per process renews the leases of every save running in that process, in one
 UPDATE, three times per lease. When the process dies (`kill -9`, an out-of-memory kill, a lost
 machine) the beats stop and the lease runs out within `SAVE_LEASE_SECONDS`: the preview page then

@@ -289,11 +289,12 @@ def _remove_due_strays(user, gateway) -> None:
         saving.stray_checked(save)
 
 
-def remove_strays(gateway_for=None) -> int:
-    """Every finished save whose look for a stray playlist is due (the job runner, every few minutes):
-    the empty playlists a late create left are taken out of the listeners' accounts. How many."""
+def remove_strays(gateway_for=None, now=None) -> int:
+    """Every finished save whose look for a stray playlist is due (by `now`, default the present; the
+    job runner, every few minutes): the empty playlists a late create left are taken out of the
+    listeners' accounts. How many."""
     removed = 0
-    for save in saving.strays_due():
+    for save in saving.strays_due(now=now):
         gateway = (gateway_for or spotify.gateway_for)(save.user_id)
         try:
             removed += saving.remove_strays(save, gateway)
