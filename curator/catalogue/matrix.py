@@ -25,6 +25,8 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import select
 
+from curator import demo
+from curator.catalogue.demo import demo_catalogue
 from curator.catalogue.store import LISTENER_SOURCE, chunks
 from curator.engine import FEATURES, Catalogue
 from curator.extensions import db
@@ -213,8 +215,17 @@ def current_catalogue() -> Catalogue:
     """The engine catalogue of every curation track that has audio features (possibly empty).
 
     Shared by all requests of this process and memory-mapped by every process; reopened only
-    after the curation catalogue changed (one cheap SELECT per call to find out).
+    after the curation catalogue changed (one cheap SELECT per call to find out). Before any
+    setup (no Spotify app, no tracks) it is the made-up demo set (`catalogue/demo.py`), so a
+    visitor can try Curator at once; it never enters the database.
     """
+    catalogue = _stored_catalogue()
+    if len(catalogue) == 0 and demo.active():
+        return demo_catalogue()
+    return catalogue
+
+
+def _stored_catalogue() -> Catalogue:
     key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     epoch, version = _state()
     cached = _cache.get(key)
