@@ -39,6 +39,14 @@ def database_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked `long` (tens of seconds: servers of their own, the save soak) go first. Under
+    xdist's worksteal the first worker takes them one after another from the start while the other
+    works through the rest and then takes over part of the first's queue; last, one of them would
+    end the run alone, and side by side on two cores they starve each other."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def pg_schema():
     """On PostgreSQL, a schema of this run's own, dropped at the end: concurrent runs on the

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from bench.load import synthetic_tracks, write_csv
 from curator.catalogue.importer import import_csv
 from curator.extensions import db
 from curator.moods.service import import_shipped_if_empty
 from tests.served import Listener, app_environment, free_port, gunicorn
+
+pytestmark = pytest.mark.long  # started first (tests/conftest.py)
 
 LISTENERS = 100
 SAVES_EACH = 5  # issue 12: 100 listeners x 5 concurrent saves end with 500 complete playlists

@@ -31,6 +31,7 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(client):
     assert "Strict-Transport-Security" not in response.headers
 
 
+@pytest.mark.long  # started first (tests/conftest.py)
 def test_gunicorn_believes_forwarded_headers_only_with_trusted_proxies(app_config, pg_schema, fake_spotify):
     """Through the real server: gunicorn's own default believes X-Forwarded-Proto/-Ssl from
     127.0.0.1, which would let anyone on loopback forge HTTPS; gunicorn.conf.py follows

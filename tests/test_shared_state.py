@@ -48,6 +48,7 @@ def _import(app, tmp_path, name: str, tracks: list[dict], fake) -> None:
         fake.add_track(row["id"], name=row["name"], duration_ms=int(row["length"]))
 
 
+@pytest.mark.long  # started first (tests/conftest.py)
 def test_two_servers_share_limits_refreshes_and_catalogue_changes(
         app, app_config, pg_schema, fake_spotify, tmp_path, redis_url):
     with app.app_context():

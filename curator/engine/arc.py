@@ -22,6 +22,12 @@ from curator.engine.features import (
 from curator.engine.moods import MoodDefinition, scoring_features
 
 ARC_SHAPES = ("linear", "ease-in-out", "hold")
+# Long arcs arrive early and stay: past LONG_ARC tracks the linear and ease-in-out shapes reach the
+# target mood ARRIVE_BY of the way along and hold it for the rest, so the tail of a 50-track arc is
+# the target mood's as much as a steady playlist is (issue 19: travelling until the very last track
+# left the last fifth of long arcs between moods). Arcs up to 40 tracks travel all the way, as before.
+LONG_ARC = 40
+ARRIVE_BY = 0.8
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ def arc_fractions(length: int, shape: str = "linear") -> np.ndarray:
     if length == 1:
         return np.ones(1)  # a one-track playlist goes straight to where the listener wants to be
     t = np.arange(length) / (length - 1)
+    if length > LONG_ARC and shape != "hold":
+        t = np.minimum(1.0, np.arange(length) / max(1, round(ARRIVE_BY * (length - 1))))
     if shape == "linear":
         return t
     if shape == "ease-in-out":

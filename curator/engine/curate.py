@@ -552,7 +552,7 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
         )
     else:
         stats = ArcStats(0.0, 0.0, 0.0, 0.0)
-    notes = _thin_supply(attempt) if tracks else []
+    notes = _thin_supply(attempt, catalogue) if tracks else []
     if edit is not None and edit.missing:
         many = edit.missing != 1
         notes.append(f"{edit.missing} track{'s' if many else ''} that {'were' if many else 'was'} to stay "
@@ -564,11 +564,27 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     )
 
 
-def _thin_supply(attempt: _Attempt) -> list[str]:
+def _close_as_curated(attempt: _Attempt, catalogue: Catalogue, mood: MoodDefinition, position: int) -> int:
+    """Candidates within THIN_DISTANCE of the mood's own targets. A learned term pulls the scoring
+    targets toward its favourite corner of the feature box, a direction rather than a place, so
+    closeness is measured without it (once per candidate set)."""
+    plan = attempt.cands.plan
+    if mood.learned is None or mood.learned.weight <= 0:
+        return plan.close(position, THIN_DISTANCE)
+    key = (position, THIN_DISTANCE, "as curated")
+    count = plan._close.get(key)
+    if count is None:
+        plain = mood.model_copy(update={"learned": None})
+        d = exact_distances(catalogue.features[attempt.rows], build_arc(plain, plain, 1))[:, 0]
+        count = plan._close[key] = int((d <= THIN_DISTANCE).sum())
+    return count
+
+
+def _thin_supply(attempt: _Attempt, catalogue: Catalogue) -> list[str]:
     """A note per mood that has fewer close candidates than places in the playlist that are its."""
     notes = []
     for mood, position, places in attempt.facts.ends:
-        close = attempt.cands.plan.close(position, THIN_DISTANCE)
+        close = _close_as_curated(attempt, catalogue, mood, position)
         if close < places:
             found = f"only {close} track{'s' if close != 1 else ''}" if close else "no track"
             notes.append(f"The catalogue has {found} close to {mood.name} for {places} place{'s' if places != 1 else ''}, "

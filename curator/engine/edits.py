@@ -12,7 +12,8 @@ An :class:`Edit` beside the options says how the new playlist relates to the one
 * **keep** after the arc moved (a nudge): a track of ``previous`` stays at its position when it
   still fits that position, and only the other positions are chosen again. Fits: inside the
   position's hard ranges, and at most ``keep_within`` further from its (moved) target than the
-  nearest candidate there — the slack is on the scoring's own scale (weighted RMS, 0..1), so a
+  nearest candidate there (:func:`excess_over`: on squared distances, read at the scale of a
+  typical nearest distance) — the slack is on the scoring's own scale (weighted RMS, 0..1), so a
   small nudge, which moves the targets a little, leaves most tracks within it, and a bigger one
   leaves fewer. A nudge is a step, not a new playlist: when fewer than ``keep_share`` of the
   previous tracks fit so, the ones that fit best of those still inside their ranges stay too, up
@@ -40,6 +41,8 @@ from curator.engine.sequencing import Candidates
 # pairs (20 tracks): 0.03 alone keeps a median of 10-19 tracks for one step and 0-7 for three
 # steps at once, on the labelled set, on 20,000 tracks resampled from it and on uniform ones.
 KEEP_WITHIN = 0.03
+# The distance scale KEEP_WITHIN was measured at: a typical nearest distance (see excess_over).
+KEEP_REFERENCE = 0.1
 # The least share of the previous tracks a nudge keeps while they stay inside their ranges: with
 # the slack alone, pairs whose weight sits on the nudged feature kept as few as 2 of 20.
 KEEP_SHARE = 0.5
@@ -140,7 +143,7 @@ class EditRows:
             c = index[row]
             distance = float(cands.distances[c, position]) if position < n_positions else math.inf
             if math.isfinite(distance) and c not in taken:  # else out of this position's ranges now
-                fits.append((distance - _nearest(plan.order(position), pinned), position, c))
+                fits.append((excess_over(distance, _nearest(plan.order(position), pinned)), position, c))
         least = math.ceil(self.keep_share * sum(1 for p in self.keepable if p < n_positions))
         kept = 0
         for excess, position, c in sorted(fits):
@@ -151,6 +154,15 @@ class EditRows:
                 taken.update(plan.same_recording(c))
                 kept += 1
         return fixed
+
+
+def excess_over(distance: float, nearest: float) -> float:
+    """How much further than the nearest candidate a track is, measured on squared distances and
+    read at the scale of a typical nearest distance (KEEP_REFERENCE): near that scale it is the
+    plain difference, and it does not loosen when every distance moves away from zero (a mood's
+    learned term pulls its targets toward a corner of the feature box, which adds the same to
+    every track's squared distance and so shrinks their plain differences)."""
+    return (distance * distance - nearest * nearest) / (2 * KEEP_REFERENCE)
 
 
 def _nearest(order: tuple[np.ndarray, ...], pinned: set[int]) -> float:

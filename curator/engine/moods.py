@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from curator.engine.errors import EngineError
 from curator.engine.features import DOMAINS, FEATURES
+from curator.engine.learned import LearnedTerm, blend
 from curator.engine.listener import SHIPPED_MODEL, ListenerModel, lean_targets
 
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
@@ -76,6 +77,8 @@ class MoodDefinition(BaseModel):
     # How strongly picks lean toward music *listeners* place at (valence, arousal), by the learned
     # listener estimate (engine/listener.py); 0 = the feature targets alone decide.
     listener_pull: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    # A classifier fitted on labelled examples, blended with the targets (engine/learned.py).
+    learned: LearnedTerm | None = None
     allow_explicit: bool = True
 
     @field_validator("name", "description", "guidance")
@@ -163,6 +166,10 @@ def _pydantic_errors(exc: ValidationError, prefix: str) -> list[tuple[str, str]]
             message = f"{field} is required"
         elif kind == "string_pattern_mismatch" and field in _PATTERN_MESSAGES:
             message = _PATTERN_MESSAGES[field]
+        elif kind in ("greater_than_equal", "less_than_equal") and loc[:2] == ("learned", "weight"):
+            message = f"the learned term's weight ({_fmt(err.get('input'))}) must be between 0 and 1"
+        elif kind == "learned_feature":
+            message = err["msg"]
         elif kind == "greater_than_equal" and field == "weight":
             message = f"weight ({_fmt(err.get('input'))}) must not be negative"
         elif kind == "less_than_equal" and field == "weight":
@@ -284,31 +291,44 @@ def mood_to_dict(mood: MoodDefinition) -> dict:
     }
     if not data["listener_pull"]:
         del data["listener_pull"]  # the default: files and stored versions from before it stay equal
+    if data["learned"] is None:
+        del data["learned"]  # likewise
+    elif not data["learned"]["source"]:
+        del data["learned"]["source"]
     return data
 
 
 def scoring_features(mood: MoodDefinition, model: ListenerModel | None = None) -> dict[str, FeatureTarget]:
-    """The feature targets the engine scores against: the mood's own, moved by its listener pull.
+    """The feature targets the engine scores against: the mood's own, moved by its listener pull
+    and blended with its learned term.
 
     ``model`` is a :class:`~curator.engine.listener.ListenerModel` (default: the shipped one). Ranges
-    and weights are unchanged; targets move only where the mood gives the feature weight.
+    are unchanged; the pull moves targets only where the mood gives the feature weight; the learned
+    term (engine/learned.py) moves targets and weights and may add features the mood leaves out.
     """
-    if not mood.listener_pull:
+    learned = mood.learned if mood.learned is not None and mood.learned.weight > 0 else None
+    if not mood.listener_pull and learned is None:
         return dict(mood.features)
     key = tuple((name, spec.target, spec.min, spec.max, spec.weight) for name, spec in mood.features.items())
-    return dict(_moved_features(key, mood.valence, mood.arousal, mood.listener_pull, model or SHIPPED_MODEL))
+    return dict(_moved_features(key, mood.valence, mood.arousal, mood.listener_pull, model or SHIPPED_MODEL, learned))
 
 
 @lru_cache(maxsize=1024)
 def _moved_features(key: tuple, valence: float, arousal: float, pull: float,
-                    model: ListenerModel) -> dict[str, FeatureTarget]:
+                    model: ListenerModel, learned: LearnedTerm | None) -> dict[str, FeatureTarget]:
     # Cached (FeatureTarget is frozen, so sharing is safe): build_arc asks on every preview, and the
     # answer depends only on these numbers.
     moved = lean_targets({name: (target, weight) for name, target, _, _, weight in key}, valence, arousal, pull, model)
+    weights = {name: weight for name, _, _, _, weight in key}
+    targets = {name: (moved[name], weights[name]) for name in moved}
+    if learned is not None:
+        targets = blend(targets, learned)
+    ranges = {name: (lo, hi) for name, _, lo, hi, _ in key}
     # model_construct: a moved target may sit outside the curator's range (that is the point of a
     # lean), so this is not a definition to validate, only numbers for the engine.
-    return {name: FeatureTarget.model_construct(target=moved[name], min=lo, max=hi, weight=weight)
-            for name, _, lo, hi, weight in key}
+    return {name: FeatureTarget.model_construct(target=target, min=ranges.get(name, (None, None))[0],
+                                                max=ranges.get(name, (None, None))[1], weight=weight)
+            for name, (target, weight) in targets.items()}
 
 
 def shifted(mood: MoodDefinition, shift: Mapping[str, float] | None) -> MoodDefinition:
@@ -317,6 +337,13 @@ def shifted(mood: MoodDefinition, shift: Mapping[str, float] | None) -> MoodDefi
     when there is nothing to move."""
     if not shift:
         return mood
+    folded = bool(mood.listener_pull or (mood.learned is not None and mood.learned.weight > 0))
+    if folded:
+        # Nudge what the engine scores against: a learned term's share of a target would otherwise
+        # not move, and a nudge would be diluted by the term's weight. Its targets lean toward the
+        # edges of the feature box, so they move past them rather than stop there (only ranges
+        # are kept inside the domain).
+        mood = with_listener_pull_applied(mood, SHIPPED_MODEL)
     features = dict(mood.features)
     for name, delta in shift.items():
         spec = features.get(name)
@@ -327,14 +354,14 @@ def shifted(mood: MoodDefinition, shift: Mapping[str, float] | None) -> MoodDefi
         def moved(value: float | None, lo: float = lo, hi: float = hi, delta: float = delta) -> float | None:
             return None if value is None else max(lo, min(hi, value + delta))
 
-        features[name] = spec.model_copy(update={"target": moved(spec.target), "min": moved(spec.min),
-                                                 "max": moved(spec.max)})
+        target = spec.target + delta if folded else moved(spec.target)
+        features[name] = spec.model_copy(update={"target": target, "min": moved(spec.min), "max": moved(spec.max)})
     return mood.model_copy(update={"features": features})
 
 
 def with_listener_pull_applied(mood: MoodDefinition, model: ListenerModel) -> MoodDefinition:
-    """The same mood with its pull folded into plain targets (pull 0) under ``model``: for evaluation."""
-    return mood.model_copy(update={"features": scoring_features(mood, model), "listener_pull": 0.0})
+    """The same mood with its pull (and learned term) folded into plain targets under ``model``: for evaluation."""
+    return mood.model_copy(update={"features": scoring_features(mood, model), "listener_pull": 0.0, "learned": None})
 
 
 def dump_moods_yaml(moods: Iterable[MoodDefinition]) -> str:

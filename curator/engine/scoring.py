@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from curator.engine.arc import Arc
+from curator.engine.arc import LONG_ARC, Arc
 from curator.engine.catalogue import remember
 from curator.engine.features import MODE, SCALE_LO, SCALE_SPAN, UNKNOWN_MODE, normalise
 
@@ -123,8 +123,17 @@ def exact_distances(raw: np.ndarray, arc: Arc, ranges: bool = True) -> np.ndarra
 
 
 def anchor_positions(arc: Arc, max_anchors: int = MAX_ANCHORS) -> np.ndarray:
-    """Evenly spread positions along the arc, without repeating identical targets."""
-    picks = np.unique(np.round(np.linspace(0, len(arc) - 1, min(len(arc), max_anchors))).astype(int))
+    """Evenly spread positions along the arc, without repeating identical targets.
+
+    A long arc (more than LONG_ARC positions) holds its target over its last stretch; the anchors
+    are spread over the positions before that stretch and its first one, not wasted on its copies.
+    """
+    last = len(arc) - 1
+    if len(arc) > LONG_ARC:
+        same = np.all(np.isclose(arc.targets, arc.targets[-1]) & np.isclose(arc.weights, arc.weights[-1]), axis=1)
+        while last > 0 and same[last - 1]:
+            last -= 1
+    picks = np.unique(np.round(np.linspace(0, last, min(last + 1, max_anchors))).astype(int))
     keyed = np.round(np.concatenate([arc.targets[picks], arc.weights[picks]], axis=1), 9) + 0.0  # no -0.0
     first: dict[bytes, int] = {}
     for pick, row in zip(picks.tolist(), keyed):  # at most MAX_ANCHORS rows

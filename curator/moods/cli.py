@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from curator.engine import MoodInvalid
 from curator.textfiles import TextFileError, read_text
 
-moods_cli = AppGroup("moods", help="Export, import and validate mood definitions (YAML).")
+moods_cli = AppGroup("moods", help="Export, import, validate and calibrate mood definitions (YAML, labelled CSV).")
 
 
 # The shipped file of eight moods is 8 KB: a file a hundred times that is no moods file, and a
@@ -85,6 +85,49 @@ def import_command(path: str, dry_run: bool):
         return
     count = import_moods(plan, Path(path).name)
     click.echo(f"Imported {count} mood{'s' if count != 1 else ''} as new versions.")
+
+
+@moods_cli.command("calibrate")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--mood", "slugs", multiple=True, help="Refit only this mood (repeatable); default: every mood the files label.")
+@click.option("--map", "mappings", multiple=True, metavar="LABEL=SLUG",
+              help="Read the class LABEL of the mood column as mood SLUG (repeatable).")
+@click.option("--weight", type=click.FloatRange(0, 1), default=None,
+              help="How much the learned term decides, 0..1 (default: the mood's current weight, else 0.5).")
+@click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
+def calibrate_command(paths: tuple[str, ...], slugs: tuple[str, ...], mappings: tuple[str, ...],
+                      weight: float | None, dry_run: bool):
+    """Refit each mood's learned term from labelled CSVs and save it as a new version (one transaction).
+
+    A CSV labels moods by a `mood` column (classes) and/or listener valence/arousal columns
+    (`tag_valence`/`tag_arousal`: each mood's region). Moods labelled in several files are fitted
+    on all of them, each file weighing equally.
+    """
+    from curator.moods.labelled import LabelledInvalid, read_labelled
+    from curator.moods.refit import RefitInvalid, plan_refit
+    from curator.moods.service import refit_moods
+
+    mapping = {}
+    for item in mappings:
+        label, sep, slug = item.partition("=")
+        if not sep or not label.strip() or not slug.strip():
+            raise click.ClickException(f"--map takes LABEL=SLUG (got “{item}”)")
+        mapping[label.strip()] = slug.strip()
+    try:
+        sets = [read_labelled(_read(path), Path(path).name) for path in paths]
+        plan = plan_refit(sets, slugs=list(slugs), mapping=mapping, weight=weight)
+    except (LabelledInvalid, RefitInvalid) as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in plan.describe():
+        click.echo(line)
+    if not plan.changed:
+        click.echo("Nothing to save: no mood's learned term changed.")
+        return
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+        return
+    count = refit_moods(plan, ", ".join(Path(p).name for p in paths))
+    click.echo(f"Saved {count} mood{'s' if count != 1 else ''} as new versions.")
 
 
 def register(app) -> None:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from curator.engine import FEATURES
+from curator.engine.learned import LearnedTerm
 
 # Scalar fields in the order the editor shows them.
 SCALAR_FIELDS = ("slug", "name", "colour", "valence", "arousal", "listener_pull", "allow_explicit")
@@ -98,6 +99,7 @@ def diff_moods(old: dict, new: dict, *, old_label: str = "before", new_label: st
                     continue
                 kind = "changed" if x is not None and y is not None else ("added" if x is None else "removed")
                 changes.append(Change(f"{path}.{key}", kind, x, y))
+    changes.extend(_learned_changes(old.get("learned"), new.get("learned")))
     text_diffs: dict[str, list[str]] = {}
     for name in TEXT_FIELDS:
         a, b = old.get(name) or "", new.get(name) or ""
@@ -107,3 +109,35 @@ def diff_moods(old: dict, new: dict, *, old_label: str = "before", new_label: st
                 lineterm="", n=1,
             ))
     return MoodDiff(changes, text_diffs)
+
+
+def _leaning(data: dict) -> str:
+    try:
+        return LearnedTerm.model_validate(data).describe()
+    except ValueError:  # a stored version is always valid; this only guards a hand-made dict
+        return "a learned term"
+
+
+def _learned_changes(old: dict | None, new: dict | None) -> list[Change]:
+    """The learned term: added or removed as a whole (in words), else its weight, bias, leaning,
+    per-feature coefficients and what it was fitted on."""
+    if old == new:
+        return []
+    if old is None:
+        return [Change("learned", "added", None, f"{_leaning(new)}, weight {_show(new.get('weight'))}")]
+    if new is None:
+        return [Change("learned", "removed", f"{_leaning(old)}, weight {_show(old.get('weight'))}", None)]
+    changes = [Change(f"learned.{key}", "changed", old.get(key), new.get(key))
+               for key in ("weight", "bias") if old.get(key) != new.get(key)]
+    if _leaning(old) != _leaning(new):
+        changes.append(Change("learned.leaning", "changed", _leaning(old), _leaning(new)))
+    old_f, new_f = old.get("features") or {}, new.get("features") or {}
+    for feature in _feature_order(old_f, new_f):
+        a = (old_f.get(feature) or {}).get("coefficient")
+        b = (new_f.get(feature) or {}).get("coefficient")
+        if a != b:
+            kind = "changed" if a is not None and b is not None else ("added" if a is None else "removed")
+            changes.append(Change(f"learned.features.{feature}.coefficient", kind, a, b))
+    if old.get("source", "") != new.get("source", ""):
+        changes.append(Change("learned.source", "changed", old.get("source", ""), new.get("source", "")))
+    return changes

@@ -6,14 +6,19 @@ and whatever the curator typed is echoed back untouched when something is wrong.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
 from curator.engine import FEATURES, MoodDefinition, MoodInvalid, parse_mood
 from curator.engine.features import DOMAINS
+from curator.engine.learned import LearnedTerm
 
 SCALARS = ("slug", "name", "description", "guidance", "colour", "valence", "arousal", "listener_pull")
 FEATURE_KEYS = ("target", "min", "max", "weight")
+# The learned term: its weight is typed; the fitted model (made by `flask moods calibrate`) rides
+# along unchanged in a hidden field, so a save or preview keeps it.
+LEARNED_WEIGHT, LEARNED_MODEL = "learned.weight", "learned.model"
 
 
 @dataclass
@@ -31,7 +36,7 @@ class MoodForm:
         return self.values.get(name) in ("on", "true", "1", "yes")
 
     def add_error(self, path: str, message: str) -> None:
-        if path in self.values or path in SCALARS or path == "allow_explicit" or _is_feature_field(path):
+        if path in self.values or path in SCALARS or path in ("allow_explicit", LEARNED_WEIGHT) or _is_feature_field(path):
             self.errors.setdefault(path, []).append(message)
         else:
             self.general_errors.append(f"{path}: {message}" if path else message)
@@ -39,6 +44,15 @@ class MoodForm:
     @property
     def has_errors(self) -> bool:
         return bool(self.errors or self.general_errors)
+
+    @property
+    def learned_words(self) -> str | None:
+        """The learned term in words ("leans toward louder, faster tracks"), None without one."""
+        try:
+            model = json.loads(self.value(LEARNED_MODEL) or "null")
+            return LearnedTerm.model_validate({**model, "weight": 0}).describe() if model else None
+        except (ValueError, TypeError):
+            return None
 
     def error_count(self) -> int:
         return sum(len(v) for v in self.errors.values()) + len(self.general_errors)
@@ -72,6 +86,10 @@ def form_from_mood(data: dict) -> MoodForm:
     for name, spec in (data.get("features") or {}).items():
         for key in FEATURE_KEYS:
             values[f"features.{name}.{key}"] = _text(spec.get(key))
+    learned = data.get("learned")
+    if learned:
+        values[LEARNED_WEIGHT] = _text(learned.get("weight"))
+        values[LEARNED_MODEL] = json.dumps({k: v for k, v in learned.items() if k != "weight"}, sort_keys=True)
     return MoodForm(values=values)
 
 
@@ -88,6 +106,9 @@ def read_form(form, *, slug: str | None = None) -> MoodForm:
     for name in FEATURES:
         for key in FEATURE_KEYS:
             values[f"features.{name}.{key}"] = (form.get(f"features.{name}.{key}") or "").strip()
+    for name in (LEARNED_WEIGHT, LEARNED_MODEL):
+        if form.get(name):
+            values[name] = form.get(name).strip()
     if slug is not None:
         values["slug"] = slug
     return MoodForm(values=values)
@@ -135,6 +156,16 @@ def to_mood_data(state: MoodForm) -> dict:
             spec["weight"] = 1.0
         features[name] = {k: v for k, v in spec.items() if v is not None}
     data["features"] = features
+    if state.value(LEARNED_MODEL):
+        try:
+            model = json.loads(state.value(LEARNED_MODEL))
+        except ValueError:
+            model = None
+        if not isinstance(model, dict):
+            state.add_error("learned", "the learned term could not be read; reload the editor and try again")
+        else:
+            weight = _number(state, LEARNED_WEIGHT)
+            data["learned"] = {**model, "weight": 0.0 if weight is None else weight}  # empty: the model is off
     return data
 
 

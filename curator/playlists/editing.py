@@ -12,7 +12,8 @@ import numpy as np
 
 from curator.engine import MoodDefinition
 from curator.engine.catalogue import Catalogue
-from curator.engine.features import DOMAINS, FEATURES, normalise, reason_phrase
+from curator.engine.features import FEATURES, normalise, reason_phrase
+from curator.engine.moods import shifted
 from curator.engine.reasons import arc_reasons
 from curator.engine.scoring import weighted_distance
 
@@ -46,22 +47,10 @@ def add_nudge(current: Mapping[str, float], direction: str) -> dict[str, float]:
 
 
 def nudged(mood: MoodDefinition, shift: Mapping[str, float] | None) -> MoodDefinition:
-    """`mood` with its feature targets (and ranges) moved by `shift`, kept inside each domain."""
-    if not shift:
-        return mood
-    features = dict(mood.features)
-    for name, delta in shift.items():
-        spec = features.get(name)
-        if spec is None or not delta:
-            continue
-        lo, hi = DOMAINS[name]
-
-        def clamp(value, lo=lo, hi=hi):
-            return None if value is None else max(lo, min(hi, value + delta))
-
-        features[name] = spec.model_copy(update={"target": clamp(spec.target), "min": clamp(spec.min),
-                                                 "max": clamp(spec.max)})
-    return mood.model_copy(update={"features": features})
+    """`mood` with its feature targets (and ranges) moved by `shift` (the engine's ``shifted``: a
+    mood's learned term and listener pull are folded into its targets first, so the nudge moves
+    what the engine scores against)."""
+    return shifted(mood, shift)
 
 
 def track_row(catalogue: Catalogue, row: int, position: int, arc, image: str | None) -> dict:

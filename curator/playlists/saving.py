@@ -61,8 +61,8 @@ log = logging.getLogger(__name__)
 
 # The API's maximum URIs per POST /playlists/{id}/items (a module constant so tests can shrink it).
 ADD_BATCH = 100
-# How many pages of GET /me/playlists (50 each) to search for a lost playlist.
-MARKER_SEARCH_LIMIT = 1000  # playlists scanned for a lost create; 20 pages of 50
+# How many of the listener's playlists to search for a lost create (GET /me/playlists: 20 pages of 50).
+MARKER_SEARCH_LIMIT = 1000
 # How long another request waits for a save already under way before answering "in progress".
 WAIT_FOR_OTHER_SECONDS = 8.0
 DESCRIPTION_LIMIT = 300

@@ -316,3 +316,23 @@ def test_editor_explains_and_saves_the_listener_lean(app, client, fake_spotify, 
     assert refused.status_code == 422 and "listener pull (2) must be between 0 and 1" in refused.get_data(as_text=True)
     diff = client.get("/curate/moods/focused/diff?a=1&b=2").get_data(as_text=True)
     assert "listener_pull 0 → 0.4" in diff
+
+
+def test_the_learned_term_is_shown_in_words_kept_on_save_and_rolled_back(app, client, fake_spotify, moods, catalogue):
+    login_with_role(client, fake_spotify, app, "cur-1", "curator")
+    html, token, base = open_editor(client, "energised")
+    assert "This mood leans toward" in html and 'name="learned.weight"' in html
+    shipped = versions_of(app, "energised")[-1][1]["learned"]
+    form = fields_of(app, "energised") | {"csrf_token": token, "base_version_id": base, "action": "save",
+                                          "note": "less model", "learned.weight": "0.2"}
+    assert client.post("/curate/moods/energised", data=form).status_code == 302
+    saved = versions_of(app, "energised")[-1][1]["learned"]
+    assert saved == shipped | {"weight": 0.2}  # the fitted model rode along untouched
+    diff = client.get("/curate/moods/energised/diff?from=1&to=2").get_data(as_text=True)
+    assert "learned weight 0.5 → 0.2" in diff
+    history_page = client.get("/curate/moods/energised/history").get_data(as_text=True)
+    current_id = int(BASE.search(history_page).group(1))
+    response = client.post("/curate/moods/energised/rollback",
+                           data={"csrf_token": csrf_from(history_page), "version": 1, "base_version_id": current_id})
+    assert response.status_code == 302
+    assert versions_of(app, "energised")[-1][1]["learned"] == shipped

@@ -158,6 +158,46 @@ def test_listener_pull_round_trips_through_export_and_import(app, runner, moods,
     assert next(m for m in again["moods"] if m["slug"] == "focused")["listener_pull"] == 0.3
 
 
+def test_calibrate_refits_learned_terms_from_a_labelled_csv_as_new_versions(app, runner, moods, tmp_path):
+    from tests.helpers import synthetic_records
+    from tests.helpers import write_records_csv as write_csv
+
+    path = write_csv(synthetic_records(), tmp_path / "labelled.csv")  # mood column: calm / energetic / ""
+    before = snapshot(app)
+    result = runner.invoke(args=["moods", "calibrate", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "refitted: calm (leans toward" in result.output and "refitted: energised" in result.output
+    assert "fitted on labelled.csv (60 of 240)" in result.output
+    assert "not labelled in these files: anxious" in result.output and "Dry run" in result.output
+    assert snapshot(app) == before
+
+    result = runner.invoke(args=["moods", "calibrate", str(path), "--mood", "calm", "--weight", "0.8"])
+    assert result.exit_code == 0, result.output
+    assert "Saved 1 mood as new versions." in result.output
+    with app.app_context():
+        mood = db.session.scalar(db.select(Mood).where(Mood.slug == "calm"))
+        learned = mood.current_version.data["learned"]
+        assert learned["weight"] == 0.8 and "labelled.csv" in learned["source"]
+        assert mood.current_version.note == "learned term refitted from labelled.csv"
+        # The synthetic calm tracks are quiet and slow: the model says so.
+        assert learned["features"]["energy"]["coefficient"] < 0 and learned["features"]["loudness"]["coefficient"] < 0
+        assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "mood.calibrate")).target == "calm"
+    exported = yaml.safe_load(runner.invoke(args=["moods", "export"]).stdout)
+    assert next(m for m in exported["moods"] if m["slug"] == "calm")["learned"] == learned
+
+
+def test_calibrate_refuses_a_csv_it_cannot_read_and_writes_nothing(app, runner, moods, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,energy\nx,0.5\n")
+    before = snapshot(app)
+    result = runner.invoke(args=["moods", "calibrate", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.csv has no valence" in result.output and "Traceback" not in result.output
+    result = runner.invoke(args=["moods", "calibrate", str(bad), "--map", "nothing"])
+    assert result.exit_code == 1 and "--map takes LABEL=SLUG" in result.output
+    assert snapshot(app) == before
+
+
 def test_files_a_moods_import_cannot_take_are_one_sentence_and_change_nothing(app, runner, moods, tmp_path):
     exported = runner.invoke(args=["moods", "export"]).stdout
     before = snapshot(app)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from curator.engine import FEATURES, Catalogue, CurateOptions, Edit, EditInvalid, Length, curate, load_moods_yaml
 from curator.engine.arc import build_arc
 from curator.engine.curate import artist_cap
+from curator.engine.edits import excess_over
 from curator.engine.features import normalise
 from curator.engine.moods import shifted
 from curator.engine.scoring import range_mask, weighted_distance
@@ -303,7 +304,7 @@ def test_keep_replaces_only_tracks_that_no_longer_fit_their_moved_position():
                 assert ids(after)[p] != track_id  # out of its moved ranges: always makes way
                 continue
             d = weighted_distance(normalise(cat.features[:, :]), arc.targets[p], arc.weights[p])
-            excess[p] = float(d[row] - d[inside[:, p]].min())
+            excess[p] = excess_over(float(d[row]), float(d[inside[:, p]].min()))
         stayed = [p for p in excess if ids(after)[p] == ids(before)[p]]
         went = [p for p in excess if ids(after)[p] != ids(before)[p]]
         assert all(excess[p] > edit.keep_within - 1e-9 for p in went)

@@ -13,6 +13,8 @@ import pytest
 from bench.soak_saves import soak
 from tests.helpers import import_rows, synthetic_rows
 
+pytestmark = pytest.mark.long  # started first (tests/conftest.py)
+
 SEED = int(os.environ.get("SOAK_SEED", "20261201"))
 
 
