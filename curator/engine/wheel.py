@@ -5,7 +5,8 @@ where they are between them. A point becomes a mood definition by interpolating 
 moods, each weighted by inverse squared distance on the wheel (at a mood's own point, exactly that
 mood): feature targets are the weighted mean of the moods that set them, a feature's importance
 the weighted sum (a feature only a distant mood cares about counts little), and a hard range is
-kept only when the moods that set it carry most of the weight, widened to hold the target.
+kept only when the moods that set it carry most of the weight, widened to hold the target. A mood's
+learned term (a classifier of its own) goes only to a point that is mostly that mood.
 
 A point travels as a slug of its own, "point:0.80,0.20" (valence, arousal to two decimals). Mood
 slugs can't contain ":", so a point never collides with a curator's mood, and a preview made from
@@ -105,8 +106,18 @@ def mood_at(valence: float, arousal: float, moods: Sequence[MoodDefinition]) -> 
         guidance=nearest.guidance, colour=_blend([(m.colour, s) for m, s in mix]),
         valence=valence, arousal=arousal, features=features,
         listener_pull=round(sum(m.listener_pull * s for m, s in mix), 4),
+        learned=_learned(nearest, share),
         allow_explicit=all(m.allow_explicit for m, _ in mix),
     )
+
+
+def _learned(nearest: MoodDefinition, share: float):
+    """A learned term is one mood's classifier: its coefficients don't average into another's. A
+    point mostly of one mood keeps that mood's term, weighed by the mood's share; others have none."""
+    term = nearest.learned
+    if term is None or share < NEAR_SHARE:
+        return None
+    return term.model_copy(update={"weight": round(term.weight * share, 4)})
 
 
 def _bound(values: list[tuple[float | None, float]]) -> float | None:

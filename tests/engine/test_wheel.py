@@ -58,3 +58,15 @@ def test_moving_the_point_toward_energy_raises_the_energy_target():
 def test_a_point_needs_moods_to_sit_between():
     with pytest.raises(wheel.PointInvalid):
         wheel.mood_at(0.5, 0.5, [])
+
+
+def test_a_learned_term_goes_only_to_a_point_that_is_mostly_its_mood():
+    with_terms = [m for m in MOODS if m.learned is not None]
+    if not with_terms:
+        pytest.skip("no shipped mood has a learned term")
+    mood = with_terms[0]
+    near = wheel.mood_at(min(1.0, mood.valence + 0.02), mood.arousal, MOODS)
+    assert near.learned is not None and near.learned.features == mood.learned.features
+    assert near.learned.weight <= mood.learned.weight
+    far = [wheel.mood_at(v / 10, a / 10, MOODS) for v in range(11) for a in range(11)]
+    assert any(p.learned is None for p in far)
