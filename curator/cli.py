@@ -14,6 +14,11 @@ def setup_command():
     for line in load_shipped_data():
         click.echo(line)
     click.echo("Curator: database ready.")
+    from curator.security import spotify_configured
+
+    if not spotify_configured():
+        click.echo("Curator: no Spotify app yet, so the first page is a demo anyone can try; the setup page "
+                   "(/setup) says how to connect one.")
 
 
 def init_app(app) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, g, render_template, request
+from flask import current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join([
@@ -53,15 +53,20 @@ def init_app(app) -> None:
 
     @app.before_request
     def setup_gate():
-        # Without Spotify credentials nobody can log in: explain how to finish the setup instead.
-        if spotify_configured() or request.endpoint in ("static", "health.healthz"):
+        # Without Spotify credentials nobody can log in: a visitor may try the listener's pages
+        # as a demo visitor (curator/demo.py); everything else explains how to finish the setup.
+        if spotify_configured():
+            return None
+        from curator import demo
+
+        if request.endpoint in demo.OPEN_ENDPOINTS:
             return None
         if request.path.startswith("/api/"):
             from curator.errors import json_error
 
             return json_error(503, "setup_required",
                               "Spotify is not configured yet: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
-        return render_template("setup.html", redirect_uri=suggested_redirect_uri()), 503
+        return demo.setup_page(), 503
 
 
 def suggested_redirect_uri() -> str:

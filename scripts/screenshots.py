@@ -1,20 +1,28 @@
-"""Regenerate docs/screenshots/: the listener journey (start, preview, saved, history) at a
-desktop (1280×800) and a phone (390×844) size, in headless Chromium, against the fake Spotify.
+"""Regenerate docs/screenshots/: Curator's main pages at a desktop (1280×800) and a phone (390×844)
+size, in the light and the dark theme, in headless Chromium, against the fake Spotify.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only preview,start]
 
 Needs Debian's chromium and chromium-driver and selenium (requirements-dev.txt). Nothing leaves
-the machine: the app runs on loopback with a throwaway SQLite database and a synthetic catalogue.
-Each PNG is reduced to a 256-colour palette to keep the repository small.
+the machine: the app runs on loopback with a throwaway SQLite database and a synthetic catalogue
+(made-up titles, covers drawn here as small SVG pictures). Each PNG is named PAGE-SIZE-THEME.png and
+reduced to a 256-colour palette to keep the repository small.
+
+To add pages (the curator's, the admin's): write a function like `listener_pages` that drives the
+browser to them and returns {name: url}, and add it to PAGE_SETS; README's table lists PAGES.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from PIL import Image
 from werkzeug.serving import make_server
@@ -23,13 +31,36 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+THEMES = ("light", "dark")
+
+TITLES = ["Quiet Harbour", "Paper Lanterns", "Slow Tide", "Northern Window", "Low Sun", "Glass Orchard",
+          "Small Hours", "Open Field", "Soft Static", "Kite Season", "Blue Hour", "Morning Road",
+          "Salt and Cedar", "Long Weekend", "Stillwater", "Copper Sky", "Warm Rain", "First Light"]
+ARTISTS = ["The Lowlands", "Mira Sol", "Ada & the Pines", "Kaito Mori", "Lucía Vela", "Northbound",
+           "Juniper Avenue", "Oskar Lind", "Nadia Amari", "The Quiet Club"]
+PALETTE = ["#ff7a45", "#6a4cff", "#3a9e8f", "#f2b632", "#4a6fa5", "#c23030", "#7d6b91", "#e8590c", "#1f8a70",
+           "#ff5d8f", "#2d3142", "#9bc53d"]
+
+
+def cover(seed: str) -> str:
+    """A made-up album cover: an SVG picture as a data: URL (the page's CSP allows data: images)."""
+    h = hashlib.sha256(seed.encode()).digest()
+    a, b, c = (PALETTE[h[i] % len(PALETTE)] for i in range(3))
+    cx, cy, r = 20 + h[3] % 60, 20 + h[4] % 60, 18 + h[5] % 30
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><defs><linearGradient id="g" x1="0" '
+           f'y1="0" x2="1" y2="1"><stop offset="0" stop-color="{a}"/><stop offset="1" stop-color="{b}"/>'
+           f'</linearGradient></defs><rect width="100" height="100" fill="url(#g)"/>'
+           f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="{c}" fill-opacity=".85"/>'
+           f'<rect x="0" y="{60 + h[6] % 30}" width="100" height="4" fill="#fff" fill-opacity=".5"/></svg>')
+    return "data:image/svg+xml," + quote(svg)
 
 
 def serve(tmp: Path):
-    """The app on loopback, aimed at a started fake Spotify; returns (base URL, fake, stop)."""
+    """The app on loopback, aimed at a started fake Spotify; returns (app, base URL, fake, stop)."""
     from curator import create_app
     from curator.catalogue.importer import import_csv
     from curator.extensions import db
+    from curator.models.catalogue import CatalogueTrack
     from curator.moods.service import import_shipped_if_empty
     from tests.fake_spotify.server import FakeSpotify
     from tests.fake_spotify.spec import SpecChecker
@@ -42,6 +73,7 @@ def serve(tmp: Path):
         "SPOTIFY_CLIENT_SECRET": "test-client-secret",
         "SPOTIFY_API_URL": fake.api_url, "SPOTIFY_ACCOUNTS_URL": fake.accounts_url,
         "RECCOBEATS_API_URL": fake.reccobeats_url, "SESSION_COOKIE_SECURE": False, "REDIS_URL": "",
+        "ADMIN_SPOTIFY_IDS": ["robin"],
     })
     rows = synthetic_rows()
     for i, row in enumerate(rows):  # names a person might see, not "Song 12"
@@ -51,6 +83,13 @@ def serve(tmp: Path):
         db.create_all()
         import_shipped_if_empty()
         import_csv(write_rows_csv(tmp / "catalogue.csv", rows))
+        for track in db.session.scalars(db.select(CatalogueTrack)):
+            track.image_url = cover(track.id)
+        db.session.commit()
+        from curator.catalogue.store import bump_version
+
+        bump_version()
+        db.session.commit()
         db.session.remove()
     for row in rows:
         fake.add_track(row["id"], name=row["name"], duration_ms=row["length"])
@@ -63,14 +102,54 @@ def serve(tmp: Path):
         server.shutdown()
         fake.stop()
 
-    return base, fake, stop
+    return app, base, fake, stop
 
 
-TITLES = ["Quiet Harbour", "Paper Lanterns", "Slow Tide", "Northern Window", "Low Sun", "Glass Orchard",
-          "Small Hours", "Open Field", "Soft Static", "Kite Season", "Blue Hour", "Morning Road",
-          "Salt and Cedar", "Long Weekend", "Stillwater", "Copper Sky", "Warm Rain", "First Light"]
-ARTISTS = ["The Lowlands", "Mira Sol", "Ada & the Pines", "Kaito Mori", "Lucía Vela", "Northbound",
-           "Juniper Avenue", "Oskar Lind", "Nadia Amari", "The Quiet Club"]
+def listener_pages(driver, app, base: str, fake) -> dict[str, str]:
+    """The listener's journey: start, a preview, a saved playlist, history (with a check-in)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from curator.extensions import db
+    from curator.models.listening import PlaylistSave
+
+    fake.add_user("robin", display_name="Robin")
+    fake.authorize_as("robin")
+    driver.get(base + "/login")
+    WebDriverWait(driver, 15).until(lambda d: "How do you feel now?" in d.page_source)
+    driver.get(base + "/?from=anxious&to=calm&length=12")
+    driver.find_element(By.ID, "make-playlist").click()
+    WebDriverWait(driver, 15).until(lambda d: "/previews/" in d.current_url)
+    driver.find_element(By.CSS_SELECTOR, "form.save-form button").click()
+    WebDriverWait(driver, 15).until(lambda d: d.current_url.endswith("/playlist"))
+    saved = driver.current_url
+    # The check-in is offered once there has been time to listen: as if this was saved an hour ago.
+    with app.app_context():
+        for save in db.session.scalars(db.select(PlaylistSave)):
+            save.completed_at -= timedelta(hours=1)
+        db.session.commit()
+        db.session.remove()
+    driver.get(base + "/history")
+    driver.find_element(By.XPATH, '//input[@name="rating"][@value="2"]/..').click()
+    driver.find_element(By.CSS_SELECTOR, ".checkin-inline button[type=submit]").click()
+    WebDriverWait(driver, 15).until(lambda d: "Your check-in is saved" in d.page_source)
+    # The preview as a listener sees it before saving: a second playlist, not saved, one track swapped.
+    driver.get(base + "/?from=tired&to=energised&length=20")
+    driver.find_element(By.ID, "make-playlist").click()
+    WebDriverWait(driver, 15).until(lambda d: "/previews/" in d.current_url)
+    driver.find_element(By.CSS_SELECTOR, "li.track:nth-child(3) .row-menu > summary").click()
+    driver.find_element(By.CSS_SELECTOR, "li.track:nth-child(3) form[data-edit=lock] button").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".track-main.is-locked"))
+    preview = driver.current_url.split("#")[0]
+    start = base + "/?from=anxious&to=point:0.75,0.3"
+    return {"start": start, "preview": preview, "saved": saved, "history": base + "/history"}
+
+
+# Each function drives the browser as one person and returns the pages to photograph, by name.
+PAGE_SETS: list[Callable] = [listener_pages]
+# What README's table calls each page.
+PAGES = {"start": "Start: the mood wheel", "preview": "Preview: the arc first", "saved": "Saved to Spotify",
+         "history": "History"}
 
 
 def shrink(path: Path) -> None:
@@ -81,15 +160,17 @@ def shrink(path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    out = Path(parser.parse_args().out)
+    parser.add_argument("--only", default="", help="comma-separated page names (default: all)")
+    args = parser.parse_args()
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    only = {name for name in args.only.split(",") if name}
 
     from selenium import webdriver
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     tmp = Path(tempfile.mkdtemp(prefix="curator-shots-"))
-    base, fake, stop = serve(tmp)
+    app, base, fake, stop = serve(tmp)
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -99,43 +180,27 @@ def main() -> int:
                               options=options)
     written = []
     try:
-        fake.add_user("robin", display_name="Robin")
-        fake.authorize_as("robin")
-        driver.get(base + "/login")
-        try:
-            WebDriverWait(driver, 15).until(lambda d: "How do you feel now?" in d.page_source)
-        except Exception:
-            print(driver.current_url, driver.page_source[:3000])
-            raise
-        driver.get(base + "/?from=anxious&to=calm&length=12")
-        driver.find_element(By.ID, "make-playlist").click()
-        WebDriverWait(driver, 15).until(lambda d: "/previews/" in d.current_url)
-        preview = driver.current_url
-        driver.find_element(By.CSS_SELECTOR, "form.save-form button").click()
-        WebDriverWait(driver, 15).until(lambda d: d.current_url.endswith("/playlist"))
-        saved = driver.current_url
-        driver.find_element(By.XPATH, '//input[@name="rating"][@value="2"]/..').click()
-        driver.find_element(By.CSS_SELECTOR, "section.checkin button[type=submit]").click()
-        WebDriverWait(driver, 15).until(lambda d: d.current_url.endswith("/history"))
-        # The preview as a listener sees it before saving: a second playlist, not saved.
-        driver.get(base + "/?from=tired&to=energised&length=12")
-        driver.find_element(By.ID, "make-playlist").click()
-        WebDriverWait(driver, 15).until(lambda d: "/previews/" in d.current_url)
-        preview = driver.current_url
-        pages = {"start": base + "/?from=anxious&to=calm", "preview": preview, "saved": saved,
-                 "history": base + "/history"}
+        pages: dict[str, str] = {}
+        for page_set in PAGE_SETS:
+            pages.update(page_set(driver, app, base, fake))
         for size_name, (width, height) in SIZES.items():
             driver.set_window_size(width, height)
             # The window's inner size is what a screen shows: correct for the browser's frame.
             inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
             driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
-            for page_name, url in pages.items():
-                driver.get(url)
-                WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
-                path = out / f"{page_name}-{size_name}.png"
-                driver.save_screenshot(str(path))
-                shrink(path)
-                written.append(path)
+            for theme in THEMES:
+                driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                                       {"features": [{"name": "prefers-color-scheme", "value": theme}]})
+                for page_name, url in pages.items():
+                    if only and page_name not in only:
+                        continue
+                    driver.get(url)
+                    WebDriverWait(driver, 10).until(
+                        lambda d: d.execute_script("return document.readyState") == "complete")
+                    path = out / f"{page_name}-{size_name}-{theme}.png"
+                    driver.save_screenshot(str(path))
+                    shrink(path)
+                    written.append(path)
     finally:
         driver.quit()
         stop()

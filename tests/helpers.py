@@ -104,6 +104,20 @@ def stored(app, path):
         return preview
 
 
+def listened_since_saving(app, hours: float = 1.0) -> None:
+    """Every saved playlist as if saved `hours` ago: time enough to listen, so the after-listening
+    check-in is offered (it is not at once)."""
+    from datetime import timedelta
+
+    from curator.models.listening import PlaylistSave
+
+    with app.app_context():
+        for save in db.session.scalars(db.select(PlaylistSave).where(PlaylistSave.completed_at.is_not(None))):
+            save.completed_at -= timedelta(hours=hours)
+        db.session.commit()
+        db.session.remove()
+
+
 def api_headers(token: str, **extra) -> dict:
     """Headers for a JSON API write: the CSRF token of the session, plus any others."""
     return {"X-CSRFToken": token, **extra}

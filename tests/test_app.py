@@ -8,6 +8,7 @@ from pathlib import Path
 
 from curator import create_app
 from curator.extensions import db
+from curator.moods.service import import_shipped_if_empty
 from tests.helpers import csrf_token, login
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,14 +30,18 @@ def test_without_spotify_credentials_every_page_explains_setup(app_config):
     app = create_app(app_config)
     with app.app_context():
         db.create_all()
+        import_shipped_if_empty()
     try:
         client = app.test_client()
-        for path in ("/", "/login", "/callback?code=x&state=y", "/no-such-page"):
+        for path in ("/login", "/callback?code=x&state=y", "/no-such-page", "/history", "/curate/moods", "/admin/"):
             page = client.get(path)
             assert page.status_code == 503
             assert b"developer.spotify.com/dashboard" in page.data
             assert b"http://127.0.0.1:5000/callback" in page.data
             assert b"SPOTIFY_CLIENT_ID" in page.data
+        # ...except the first page, where a visitor may try Curator before any setup (tests/test_demo.py).
+        first = client.get("/")
+        assert first.status_code == 200 and b'href="/setup"' in first.data and b'id="start-form"' in first.data
         health = client.get("/healthz")
         assert health.status_code == 200 and health.json["spotify_configured"] is False
     finally:

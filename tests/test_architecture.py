@@ -10,7 +10,8 @@ nothing is imported or run). Each rule says what it protects.
   `curator.playlists.service`);
 - the shared web helpers in `SHARED`: `curator.errors` (error types mapped to pages and JSON),
   `curator.problems` (the error types themselves), `curator.auth.decorators` (access rules),
-  `curator.ratelimit`, `curator.inputs` (input the database and parser can take);
+  `curator.ratelimit`, `curator.inputs` (input the database and parser can take), `curator.demo`
+  (who may try the listener's pages before setup);
 - any package's `errors` module: the problems a domain raises are its public vocabulary.
 
 So never `curator.models`, `curator.extensions`, the engine, the gateway, or another package's
@@ -29,7 +30,8 @@ from pathlib import Path
 
 CURATOR = Path(__file__).resolve().parents[1] / "curator"
 
-SHARED = {"curator.errors", "curator.problems", "curator.auth.decorators", "curator.ratelimit", "curator.inputs"}
+SHARED = {"curator.errors", "curator.problems", "curator.auth.decorators", "curator.ratelimit", "curator.inputs",
+          "curator.demo"}
 AREA_SERVICES = {
     "curator.listen": {"curator.playlists.service"},
     "curator.api": {"curator.playlists.service"},

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from curator.listen import charts
 from tests.chromium import By, Keys, WebDriverWait  # skips the module without Chromium
+from tests.helpers import listened_since_saving
 
 SCREENSHOT = "/tmp/curator-preview.png"
 START_SCREENSHOT = "/tmp/curator-start.png"
 HISTORY_SCREENSHOT = "/tmp/curator-history.png"
 
 
-def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spotify):
+def test_listener_journey_in_chromium(browser, app, live_server, catalogue, fake_spotify):
     browser.set_window_size(1280, 2200)  # tall enough for the whole preview in one screenshot
     fake_spotify.add_user("listener-1", display_name="Robin")
     fake_spotify.authorize_as("listener-1")
@@ -42,6 +43,9 @@ def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spot
     browser.find_element(By.CSS_SELECTOR, "#start-form button[type=submit]").click()
     WebDriverWait(browser, 15).until(lambda d: "/previews/" in d.current_url)
 
+    band = browser.find_element(By.CSS_SELECTOR, "svg.arc-band")  # the arc first: the page's hero
+    assert band.is_displayed() and band.size["width"] > 300
+    browser.find_element(By.CSS_SELECTOR, "#arc-section > summary").click()  # the arc in detail
     chart = browser.find_element(By.CSS_SELECTOR, "svg.arc-chart")
     assert chart.is_displayed() and chart.size["width"] > 500 and chart.size["height"] > 150
     listed = [li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "li.track")]
@@ -51,6 +55,8 @@ def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spot
           cy: parseFloat(g.querySelector('circle').getAttribute('cy')),
           vy: parseFloat(g.querySelector('rect').getAttribute('y')) + 4}));""")
     assert [p["id"] for p in points] == listed and len(listed) == 12
+    dots = browser.execute_script("return Array.from(document.querySelectorAll('svg.arc-band .dot')).map(c => c.dataset.id)")
+    assert dots == listed
     by_id = {row["id"]: row for row in catalogue}
     plot_h = charts.HEIGHT - charts.TOP - charts.BOTTOM
     for p in points:
@@ -67,7 +73,12 @@ def test_listener_journey_in_chromium(browser, live_server, catalogue, fake_spot
     frame = browser.find_element(By.CSS_SELECTOR, "iframe.spotify-embed")
     assert frame.get_attribute("src") == f"https://open.spotify.com/embed/playlist/{playlist.id}"
 
-    # After listening: a check-in from the saved page, then the history shows the move.
+    # After listening, not at once: the saved page asks to listen first...
+    assert browser.find_element(By.ID, "checkin-later").is_displayed()
+    assert not browser.find_elements(By.CSS_SELECTOR, 'input[name="rating"]')
+    listened_since_saving(app)
+    browser.refresh()
+    # ...and once there has been time to listen, a check-in from the saved page; history shows the move.
     browser.find_element(By.XPATH, '//input[@name="rating"][@value="2"]/..').click()
     browser.find_element(By.CSS_SELECTOR, "section.checkin button[type=submit]").click()
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/history"))
@@ -96,6 +107,12 @@ def _log_in(driver, live_server, fake_spotify, spotify_id="listener-1", name="Ro
 def _no_horizontal_scroll(driver) -> bool:
     return driver.execute_script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def _click(driver, element) -> None:
+    """Click `element` after scrolling it to the middle of the screen (clear of the phone's Save bar)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
 
 
 def _console_errors(driver) -> list[str]:
@@ -138,13 +155,14 @@ def test_phone_pages_have_no_sideways_scroll_and_big_enough_targets(browser, liv
         if target.is_displayed():
             assert target.size["height"] >= 44, (target.text, target.size)
     # Chart labels are at least 11 px on screen.
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "#arc-section > summary"))
     sizes = browser.execute_script("""
         return Array.from(document.querySelectorAll('svg.arc-chart text'))
           .filter(t => getComputedStyle(t).display !== 'none')
           .map(t => t.getBoundingClientRect().height);""")
     assert sizes and min(sizes) >= 11, min(sizes)
     # Play opens Spotify's embed player for that one track, in place.
-    browser.find_element(By.CSS_SELECTOR, "li.track a.play").click()
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "li.track a.play"))
     frame = browser.find_element(By.CSS_SELECTOR, "li.track .player iframe")
     first = browser.find_element(By.CSS_SELECTOR, "li.track").get_attribute("data-id")
     assert frame.get_attribute("src") == f"https://open.spotify.com/embed/track/{first}"
@@ -222,6 +240,7 @@ def test_swap_changes_exactly_one_position_in_place(browser, live_server, catalo
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     top = browser.execute_script("return arguments[0].getBoundingClientRect().top", row)
     browser.execute_script("document.body.dataset.marker = 'same page'")  # gone if the page reloads
+    row.find_element(By.CSS_SELECTOR, ".row-menu > summary").click()  # one control per row: keep or swap
     row.find_element(By.CSS_SELECTOR, 'form[data-edit="remove"] button').click()
     WebDriverWait(browser, 15).until(lambda d: d.current_url != url)
     WebDriverWait(browser, 5).until(lambda d: _listed(d) != before)
@@ -234,8 +253,8 @@ def test_swap_changes_exactly_one_position_in_place(browser, live_server, catalo
     assert browser.execute_script("return window.scrollY") > 800
     notice = browser.find_element(By.ID, "edit-notice")
     assert notice.is_displayed() and "fits this point of the arc best" in notice.text
-    # The focused control is the new row's swap button, and the page's forms all name the new preview.
-    assert browser.switch_to.active_element.get_attribute("aria-label").startswith("Swap ")
+    # The focused control is the new row's keep-or-swap menu, and the page's forms all name the new preview.
+    assert browser.switch_to.active_element.get_attribute("aria-label").startswith("Keep or swap ")
     new_id = browser.current_url.rsplit("/", 1)[-1]
     actions = [f.get_attribute("action") for f in browser.find_elements(By.CSS_SELECTOR, "main form")]
     assert all(f"/previews/{new_id}/" in a for a in actions if "/previews/" in a)
@@ -251,6 +270,7 @@ def test_a_locked_track_survives_try_other_tracks(browser, live_server, catalogu
     _make_preview(browser, live_server)
     before = _listed(browser)
     row = browser.find_elements(By.CSS_SELECTOR, "ol.track-list > li.track")[4]
+    row.find_element(By.CSS_SELECTOR, ".row-menu > summary").click()
     row.find_element(By.CSS_SELECTOR, 'form[data-edit="lock"] button').click()
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(
         By.CSS_SELECTOR, 'ol.track-list > li.track:nth-child(5) button.lock[aria-pressed="true"]'))
@@ -287,7 +307,6 @@ def test_a_nudge_shows_what_changed_without_leaving_the_page(browser, live_serve
     _log_in(browser, live_server, fake_spotify)
     _make_preview(browser, live_server)
     browser.execute_script("document.body.dataset.marker = 'same page'")
-    browser.find_element(By.CSS_SELECTOR, "#edit summary").click()
     browser.find_element(By.CSS_SELECTOR, 'button[value="gentler"]').click()
     WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "edit-notice").is_displayed())
     assert browser.find_element(By.ID, "edit-notice").text.startswith("Gentler: average energy")

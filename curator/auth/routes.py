@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
+from curator import demo
 from curator.auth import bp, service
 
 
@@ -14,6 +15,16 @@ from curator.auth import bp, service
 def load_user():
     user_id = session.get("user_id")
     g.user = service.user_by_id(user_id) if user_id else None
+    if g.user is not None and demo.is_demo_user(g.user) and not demo.active():
+        g.user = None  # demo mode ended (Spotify is configured now): a demo visit signs nobody in
+
+
+@bp.get("/setup")
+def setup():
+    """How to connect a Spotify app: the one step saving (and logging in) needs."""
+    if not demo.active():
+        return redirect(url_for("listen.home"))
+    return demo.setup_page(), 200
 
 
 def safe_next(target: str | None) -> str:
@@ -58,7 +69,7 @@ def callback():
     session.clear()
     session.regenerate()
     session["user_id"] = user.id
-    flash(f"Welcome, {user.name}.", "success")
+    # No "welcome" here: the start page greets the listener by name, once.
     return redirect(safe_next(pending.get("next")))
 
 

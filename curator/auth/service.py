@@ -14,15 +14,17 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import select
 
-from curator import audit, request_budget, spotify
+from curator import audit, demo, request_budget, spotify
 from curator.extensions import db
 from curator.models.audit import AuditEvent
 from curator.models.user import User, utcnow
+from curator.playlists import service as playlists
 from curator.problems import CuratorError
 from curator.remote_call import between_transactions
 from curator.spotify.errors import SpotifyError, SpotifyLoginFailed, SpotifyUnavailable
@@ -130,6 +132,25 @@ def sign_in(profile: dict, token: dict) -> User:
         user.last_login_at = utcnow()
         sync_environment_admin(user, current_app.config.get("ADMIN_SPOTIFY_IDS") or [])
     save_token(user.id, token)  # at once, in a short transaction of its own
+    return user
+
+
+DEMO_NAME = "Demo visitor"
+# A demo visitor's previews are kept a day; older demo visitors are removed (a few at a time)
+# whenever a new one arrives, so an open demo does not grow without end.
+DEMO_KEEP = timedelta(days=1)
+DEMO_CLEANUP_BATCH = 20
+
+
+def start_demo_visit() -> User:
+    """A new demo visitor (curator/demo.py): a user of their own, no roles, no Spotify token."""
+    with transaction():
+        stale = db.session.scalars(
+            select(User).where(User.spotify_id.startswith(demo.DEMO_USER_PREFIX, autoescape=True),
+                               User.created_at < utcnow() - DEMO_KEEP).limit(DEMO_CLEANUP_BATCH)).all()
+        playlists.forget_visitors(stale)
+        user = User(spotify_id=demo.DEMO_USER_PREFIX + secrets.token_urlsafe(12), display_name=DEMO_NAME)
+        db.session.add(user)
     return user
 
 

@@ -24,7 +24,27 @@ def catalog_cli():
 @click.option("--encoding", metavar="NAME", help="The file's text encoding when it is not UTF-8, e.g. cp1252 or latin-1 "
               "(default: UTF-8, or what the file's byte-order mark says).")
 def import_command(path: str, skip_bad: bool, tags: tuple[str, ...], encoding: str | None):
-    """Import a CSV dataset of Spotify tracks (upserts by Spotify id; safe to run again)."""
+    """Import a CSV dataset of Spotify tracks (upserts by Spotify id; safe to run again).
+
+    \b
+    Columns (the header row names them; case, spaces and dashes don't matter; others are ignored):
+      required   id (or track_id, spotify_id, uri: a track id or spotify:track: URI),
+                 name (or track_name, title, song), artists (or artist, artist_name, track_artist;
+                 several separated by ";", or "," in a plural column, or a ['A', 'B'] list)
+      features   valence, energy, danceability, acousticness, instrumentalness, speechiness,
+                 liveness (0..1), loudness (dB, -60..0), tempo (BPM); key (-1..11), mode (0/1),
+                 time_signature. Without them a track waits for a refresh to find its features.
+      optional   album (album_name), duration_ms (length, duration), explicit, popularity, isrc
+      labels     mood/moods/label, genre/genres/track_genre/playlist_genre, subgenre: kept as tags
+                 (mood:calm, genre:ambient) and used to calibrate moods
+
+    \b
+    Public datasets with these columns (check each one's licence before you use it):
+      TidyTuesday 2020-01-21 spotify_songs.csv (~32,800 tracks, six genres), in the MIT-licensed
+        github.com/rfordatascience/tidytuesday;
+      the "Spotify Tracks Dataset" of ~114,000 tracks in 125 genres (Hugging Face
+        maharshipandya/spotify-tracks-dataset; its card says "bsd").
+    """
     from curator.catalogue.importer import MAX_PROBLEMS_KEPT, ImportFileError, import_csv
 
     tty = sys.stdout.isatty()

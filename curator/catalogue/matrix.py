@@ -35,6 +35,8 @@ from flask import current_app, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from curator import demo
+from curator.catalogue.demo import demo_catalogue
 from curator.catalogue.store import BUMPED, LISTENER_SOURCE, chunks
 from curator.engine import FEATURES, Catalogue
 from curator.extensions import db
@@ -230,8 +232,17 @@ def current_catalogue() -> Catalogue:
     Shared by all requests of this process and memory-mapped by every process; reopened only
     after the curation catalogue changed (one cheap SELECT per call to find out). In a web request
     a version not built yet is never built here: the previous one answers meanwhile (see the
-    module's docstring), or `CatalogueNotReady` when there is none.
+    module's docstring), or `CatalogueNotReady` when there is none. Before any setup (no Spotify
+    app, no tracks) it is the made-up demo set (`catalogue/demo.py`), so a visitor can try Curator
+    at once; it never enters the database.
     """
+    catalogue = _stored_catalogue()
+    if len(catalogue) == 0 and demo.active():
+        return demo_catalogue()
+    return catalogue
+
+
+def _stored_catalogue() -> Catalogue:
     key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     epoch, version = _state()
     cached = _cache.get(key)

@@ -13,7 +13,9 @@ from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 760, 320
 LEFT, RIGHT, TOP, BOTTOM = 56, 64, 40, 44
-ENERGY_COLOUR, VALENCE_COLOUR, TEMPO_COLOUR = "#b4490c", "#1f4fbf", "#5b6169"
+# Mid-tone lines that read on the light and the dark theme alike; text and grid take the page's
+# colour (currentColor), so the chart follows the theme.
+ENERGY_COLOUR, VALENCE_COLOUR, TEMPO_COLOUR = "#d4601c", "#3d6fe0", "currentColor"
 
 
 @dataclass(frozen=True)
@@ -97,21 +99,21 @@ def arc_chart(tracks: Sequence[dict], start: MoodMark, target: MoodMark, chart_i
     for i in range(6):
         value = i / 5
         y = y_unit(value)
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9d6cf" stroke-width="1"/>')
-        parts.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#5b6169">{_fmt(value)}</text>')
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="currentColor" stroke-opacity="0.2" stroke-width="1"/>')
+        parts.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="currentColor">{_fmt(value)}</text>')
         bpm = t_lo + (t_hi - t_lo) * value
         parts.append(f'<text x="{WIDTH - RIGHT + 8}" y="{y + 4:.1f}" font-size="12" fill="{TEMPO_COLOUR}">{_fmt(bpm)}</text>')
     parts.append(f'<text class="axis-unit" x="{LEFT - 8}" y="{TOP - 14}" text-anchor="end" font-size="12" '
-                 f'fill="#5b6169">0–1</text>')
+                 f'fill="currentColor">0–1</text>')
     parts.append(f'<text class="axis-unit" x="{WIDTH - RIGHT + 8}" y="{TOP - 14}" font-size="12" '
                  f'fill="{TEMPO_COLOUR}">BPM</text>')
     step = max(1, n // 10)
     for i in range(n):
         if i % step == 0 or i == n - 1:
             parts.append(f'<text x="{x_at(i + 0.5):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" '
-                         f'font-size="12" fill="#5b6169">{i + 1}</text>')
+                         f'font-size="12" fill="currentColor">{i + 1}</text>')
     parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="12" '
-                 f'fill="#5b6169">track position</text>')
+                 f'fill="currentColor">track position</text>')
 
     # Mood marks: a coloured band and diamonds at the mood's energy and valence targets.
     for mark, slot, anchor, role in ((start, 0.0, "start", "start"), (target, float(slots - 0.5), "end", "target")):
@@ -121,7 +123,7 @@ def arc_chart(tracks: Sequence[dict], start: MoodMark, target: MoodMark, chart_i
         cx = band_x + plot_w / slots / 4
         label_x = LEFT if role == "start" else WIDTH - RIGHT
         parts.append(f'<text x="{label_x:.1f}" y="{TOP - 14}" text-anchor="{anchor}" font-size="13" '
-                     f'font-weight="600" fill="#1f2328">{"Start" if role == "start" else "Target"}: {escape(mark.name)}</text>')
+                     f'font-weight="600" fill="currentColor">{"Start" if role == "start" else "Target"}: {escape(mark.name)}</text>')
         for value, colour in ((mark.energy, ENERGY_COLOUR), (mark.valence, VALENCE_COLOUR)):
             if value is None:
                 continue
@@ -152,7 +154,7 @@ def arc_chart(tracks: Sequence[dict], start: MoodMark, target: MoodMark, chart_i
             f'data-tempo="{tempos[i]:.2f}"><title>{label}</title>'
             f'<circle cx="{x:.1f}" cy="{energy[i][1]:.1f}" r="4.5" fill="{ENERGY_COLOUR}"/>'
             f'<rect x="{x - 4:.1f}" y="{valence[i][1] - 4:.1f}" width="8" height="8" fill="{VALENCE_COLOUR}"/>'
-            f'<circle cx="{x:.1f}" cy="{tempo[i][1]:.1f}" r="3" fill="#fff" stroke="{TEMPO_COLOUR}" stroke-width="1.5"/></g>'
+            f'<circle cx="{x:.1f}" cy="{tempo[i][1]:.1f}" r="3" fill="none" stroke="{TEMPO_COLOUR}" stroke-width="1.5"/></g>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -183,8 +185,8 @@ def checkin_chart(sessions: Sequence[dict], title: str, chart_id: str) -> Markup
     ]
     for rating in range(1, 6):
         y = y_at(rating)
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9d6cf"/>')
-        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#5b6169">{rating}</text>')
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="currentColor" stroke-opacity="0.2"/>')
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="currentColor">{rating}</text>')
     for i, s in enumerate(sessions):
         x = x_at(i)
         before, after = s.get("before"), s.get("after")
@@ -192,12 +194,78 @@ def checkin_chart(sessions: Sequence[dict], title: str, chart_id: str) -> Markup
                      f'data-after="{after if after is not None else ""}">')
         if before is not None and after is not None:
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_at(before):.1f}" y2="{y_at(after):.1f}" '
-                         f'stroke="#1d6f5f" stroke-width="2"/>')
+                         f'stroke="#7a5cf0" stroke-width="2"/>')
         if before is not None:
-            parts.append(f'<circle cx="{x:.1f}" cy="{y_at(before):.1f}" r="5" fill="#fff" stroke="#1d6f5f" stroke-width="2"/>')
+            parts.append(f'<circle cx="{x:.1f}" cy="{y_at(before):.1f}" r="5" fill="#fff" stroke="#7a5cf0" stroke-width="2"/>')
         if after is not None:
-            parts.append(f'<circle cx="{x:.1f}" cy="{y_at(after):.1f}" r="5" fill="#1d6f5f"/>')
+            parts.append(f'<circle cx="{x:.1f}" cy="{y_at(after):.1f}" r="5" fill="#7a5cf0"/>')
         parts.append(f'<text x="{x:.1f}" y="{height - 14}" text-anchor="middle" font-size="11" '
-                     f'fill="#5b6169">{escape(s.get("label", ""))}</text></g>')
+                     f'fill="currentColor">{escape(s.get("label", ""))}</text></g>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+BAND_W, BAND_H = 320, 124
+BAND_PAD_X, BAND_TOP, BAND_BOTTOM = 10, 18, 16
+
+
+def arc_band(tracks: Sequence[dict], start: MoodMark, target: MoodMark, changed: Sequence[int] = (),
+             chart_id: str = "band") -> Markup:
+    """The preview's hero: a colour band from the start mood's colour to the target's along the
+    planned energy of each position, with each track placed on it at its own energy.
+
+    `changed`: positions the listener's last edit changed (drawn with a ring). Each track's dot
+    carries its id and position, so tests can check the drawing against the list.
+    """
+    n = len(tracks)
+    plot_w, plot_h = BAND_W - 2 * BAND_PAD_X, BAND_H - BAND_TOP - BAND_BOTTOM
+
+    def x_at(i: int) -> float:
+        return BAND_PAD_X + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y_at(value: float) -> float:
+        return BAND_TOP + plot_h * (1 - max(0.0, min(1.0, value)))
+
+    def energy(t: dict, planned: bool) -> float:
+        source = t.get("position_target", {}) if planned else {}
+        value = source.get("energy", t["features"].get("energy"))
+        return float(value if value is not None else 0.5)
+
+    planned = [(x_at(i), y_at(energy(t, True))) for i, t in enumerate(tracks)]
+    grad = f"{chart_id}-grad"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {BAND_W} {BAND_H}" role="img" class="arc-band" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" data-tracks="{n}">',
+        f'<title id="{chart_id}-title">The arc from {escape(start.name)} to {escape(target.name)}</title>',
+        f'<desc id="{chart_id}-desc">A band from the {escape(start.name)} colour to the {escape(target.name)} '
+        f'colour along the planned energy of each of the {n} tracks, each track a dot at its own energy. '
+        f'The list below names every track.</desc>',
+        f'<defs><linearGradient id="{grad}" x1="0" x2="1" y1="0" y2="0">'
+        f'<stop offset="0" stop-color="{escape(start.colour)}"/><stop offset="1" stop-color="{escape(target.colour)}"/>'
+        f'</linearGradient></defs>',
+        f'<text class="axis-label" x="{BAND_PAD_X}" y="10">more energy</text>',
+        f'<text class="axis-label" x="{BAND_PAD_X}" y="{BAND_H - 3}">less energy</text>',
+    ]
+    if n > 1:
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(planned))
+        parts.append(f'<path class="band" d="{path}" fill="none" stroke="url(#{grad})" stroke-width="22" '
+                     f'stroke-linecap="round" stroke-linejoin="round"/>')
+    changed_set = set(changed)
+    for i, t in enumerate(tracks):
+        share = i / (n - 1) if n > 1 else 0.5
+        colour = _mix(start.colour, target.colour, share)
+        ring = " changed" if i in changed_set else ""
+        parts.append(f'<circle class="dot{ring}" cx="{x_at(i):.1f}" cy="{y_at(energy(t, False)):.1f}" r="5.5" '
+                     f'fill="{colour}" data-position="{i + 1}" data-id="{escape(t["id"])}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _mix(a: str, b: str, share: float) -> str:
+    """The colour `share` of the way from `a` to `b` (hex, #rrggbb); `a` when either isn't one."""
+    try:
+        ca = [int(a[1 + 2 * k:3 + 2 * k], 16) for k in range(3)]
+        cb = [int(b[1 + 2 * k:3 + 2 * k], 16) for k in range(3)]
+    except (ValueError, IndexError):
+        return a
+    return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(ca, cb, strict=True))

@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 
 from flask import g, request, url_for
 
+from curator.catalogue.demo import is_demo_track
 from curator.listen import bp
 from curator.playlists import service
 
 # The start form's fields, in the order they appear (routes.START_FIELDS names the same ones).
 FORM_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
-               "before_rating")
+               "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal")
 
 
 def choices_of_preview(preview) -> dict[str, str]:
@@ -34,8 +35,15 @@ def choices_of_preview(preview) -> dict[str, str]:
 
 
 def start_form_url(choices: dict | None = None) -> str:
-    """The start page with `choices` filled in (unknown keys and empty values left out)."""
-    query = {k: str(choices[k]) for k in FORM_FIELDS if choices and choices.get(k) not in (None, "")}
+    """The start page with `choices` filled in (unknown keys and empty values left out; a point of
+    the mood wheel as its slug, the sliders' values only when they chose one)."""
+    choices = dict(choices or {})
+    for group in ("from", "to"):
+        if choices.get(group) == "point":
+            choices[group] = service.point_slug_of(choices, group) or ""
+        choices.pop(f"{group}_valence", None)
+        choices.pop(f"{group}_arousal", None)
+    query = {k: str(choices[k]) for k in FORM_FIELDS if choices.get(k) not in (None, "")}
     base = url_for("listen.home")
     return base + ("?" + urlencode(query) if query else "")
 
@@ -67,3 +75,9 @@ def way_back() -> dict[str, str | None]:
         return {"start": start_form_url(choices), "preview": preview_url, "filled": bool(choices)}
     except Exception:  # noqa: BLE001 - never turn an error page into a second error
         return {"start": "/", "preview": None, "filled": False}
+
+
+@bp.app_template_test("demo_track")
+def demo_track(track_id: str) -> bool:
+    """Whether a track row is one of the made-up demo tracks: no player, no Spotify link."""
+    return is_demo_track(track_id)

@@ -9,16 +9,17 @@ from urllib.parse import urlencode
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 
-from curator.auth.decorators import login_required
+from curator import demo
+from curator.auth.decorators import login_or_demo_visit, login_required
 from curator.inputs import header_value
-from curator.listen import bp
-from curator.listen.charts import arc_chart, checkin_chart, mood_mark
+from curator.listen import bp, mood_wheel
+from curator.listen.charts import arc_band, arc_chart, checkin_chart, mood_mark
 from curator.playlists import service
 from curator.problems import Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
-                "before_rating")
+                "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal")
 # Form values that travel back in a redirect's Location: a catalogue id is at most 64 characters
 # (the column), a start-form value (a slug, a number, a flag) far less than 100.
 MAX_TRACK_ID = 64
@@ -27,16 +28,25 @@ MAX_START_FIELD = 100
 
 @bp.get("/")
 def home():
-    if g.user is None:
+    if g.user is None and not demo.active():
         return render_template("listen/welcome.html")
     # Values come back pre-filled after the library-scope login round trip or a form error.
+    # Before setup a visitor gets the start form at once (demo mode): no login, no session yet.
     return _start_form(request.args, error=None)
 
 
 def _start_form(values, error: Unprocessable | None):
     page = service.start_page(g.user)
-    return render_template("listen/home.html", moods=page.moods, chosen={k: values.get(k, "") for k in START_FIELDS},
-                           catalogue_empty=page.catalogue_empty, library_access=page.library_access, error=error)
+    chosen = {k: values.get(k, "") for k in START_FIELDS}
+    for group in ("from", "to"):  # a wheel point comes back as its slug, or as the form sent it
+        if chosen[group] == "point":
+            chosen[group] = service.point_slug_of(values, group) or ""
+    wheel = {"marks": mood_wheel.marks(page.moods), "gradient": mood_wheel.gradient(page.moods),
+             "points": {g_: mood_wheel.chosen_point(chosen[g_]) for g_ in ("from", "to")},
+             "radius": mood_wheel.RADIUS, "size": mood_wheel.SIZE}
+    return render_template("listen/home.html", moods=page.moods, chosen=chosen, wheel=wheel,
+                           catalogue_empty=page.catalogue_empty, library_access=page.library_access, error=error,
+                           demo=demo.active(), demo_set=page.demo_set)
 
 
 def _start_again(form, error: Unprocessable):
@@ -48,8 +58,8 @@ def _preparing():
 
 
 @bp.post("/previews")
-@login_required
 @ratelimit(PREVIEWS_PER_MINUTE, 60, scope="previews")
+@login_or_demo_visit
 def create():
     form = request.form
     try:
@@ -71,9 +81,12 @@ def create():
 def preview(preview_id):
     page = service.preview_page(g.user, preview_id)
     item = page.preview
-    chart = arc_chart(item.tracks, mood_mark(page.start, item.from_slug), mood_mark(page.target, item.to_slug))
+    start, target = mood_mark(page.start, item.from_slug), mood_mark(page.target, item.to_slug)
+    chart = arc_chart(item.tracks, start, target)
+    band = arc_band(item.tracks, start, target, item.options.get("changed_positions") or ())
     return render_template(
-        "listen/preview.html", preview=item, start=page.start, target=page.target, chart=chart,
+        "listen/preview.html", preview=item, start=page.start, target=page.target, chart=chart, band=band,
+        demo=demo.active(),
         low_note=page.care.note, alternatives=page.care.alternatives, hold_capped=page.hold_capped,
         hold_note=page.hold_note, unfinished_save=page.unfinished_save, save_running=page.save_running,
     )
@@ -170,7 +183,8 @@ def saved(preview_id):
     if not page.preview.saved:
         return redirect(url_for("listen.preview", preview_id=page.preview.id))
     return render_template("listen/saved.html", preview=page.preview, record=page.preview.save, start=page.start,
-                           target=page.target, cover_offer=page.cover_offer)
+                           target=page.target, cover_offer=page.cover_offer, checkin_open=page.checkin_open,
+                           minutes_to_checkin=page.minutes_to_checkin)
 
 
 @bp.post("/checkins")
@@ -199,7 +213,7 @@ def history_page():
         charts.append({"names": names, "sessions": sessions,
                        "svg": checkin_chart(sessions, title, chart_id=f"pair-{i}")})
     return render_template("listen/history.html", history=page, playlists=page.playlists, moods=moods,
-                           charts=charts, chart_sessions=service.CHART_SESSIONS)
+                           charts=charts, chart_sessions=service.CHART_SESSIONS, now=found.now)
 
 
 @bp.get("/settings")

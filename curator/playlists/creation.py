@@ -12,14 +12,24 @@ from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import select
 
+from curator import demo
 from curator.catalogue.matrix import current_catalogue, tracks_catalogue
-from curator.engine import CatalogueEmpty, CurateOptions, EngineError, Length, LengthInvalid, MoodDefinition, curate
+from curator.engine import (
+    CatalogueEmpty,
+    CurateOptions,
+    EngineError,
+    Length,
+    LengthInvalid,
+    MoodDefinition,
+    curate,
+    wheel,
+)
 from curator.engine.arc import build_arc
 from curator.engine.catalogue import Catalogue
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack
 from curator.models.listening import CheckIn, Preview
-from curator.moods.store import StoredMood, get_mood
+from curator.moods.store import StoredMood, active_moods, get_mood
 from curator.playlists import care, editing, preview_store
 from curator.playlists.errors import CatalogueNotReady
 from curator.playlists.library import MyMusic
@@ -27,17 +37,35 @@ from curator.playlists.preview_request import PreviewRequest
 from curator.problems import NotFound, Unprocessable
 
 
-def catalogue_empty() -> bool:
+def stored_catalogue_empty() -> bool:
     """True while the catalogue has no track at all (one indexed row read, not a count)."""
     return db.session.execute(select(CatalogueTrack.id).limit(1)).first() is None
 
 
+def catalogue_empty() -> bool:
+    """True while there is no track to curate from: the catalogue has none, and it is not demo
+    mode, whose made-up tracks stand in (catalogue/demo.py)."""
+    return stored_catalogue_empty() and not demo.active()
+
+
 def mood_of(slug: str, field_name: str) -> StoredMood:
-    """A choosable mood by slug; an unknown one is the listener's mistake, named by its field."""
+    """A choosable mood by slug, or a point of the mood wheel made from them (engine/wheel.py);
+    an unknown one is the listener's mistake, named by its field."""
+    point = wheel.parse_point(slug)
+    if point is not None:
+        return StoredMood(slug, point_mood(*point), version_id=None, number=0, archived=False)
     try:
         return get_mood(slug)
     except NotFound:
         raise Unprocessable(f"There is no mood called “{slug}”.", field=field_name) from None
+
+
+def point_mood(valence: float, arousal: float) -> MoodDefinition:
+    """The mood at a point of the wheel, between the choosable moods as they are now."""
+    try:
+        return wheel.mood_at(valence, arousal, [m.definition for m in active_moods()])
+    except wheel.PointInvalid as exc:
+        raise Unprocessable(f"That point of the mood wheel can't be used: {exc}.", field="to") from None
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,8 @@ def rename(user, preview: Preview, name: str) -> Preview:
     options = {k: v for k, v in preview.options.items() if k not in ("name", "edit_notice", "changed_positions")}
     if clean:
         options["name"] = clean
+    options["edit_notice"] = (f"Renamed: it will be saved to Spotify as “{clean}”." if clean else
+                              "The name is Curator's own again (the moods and today's date).")
     preview.options = options
     db.session.flush()
     return preview

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
+from curator.engine import wheel
 from curator.engine.arc import ARC_SHAPES
 from curator.engine.curate import MAX_MINUTES, MAX_TRACKS
 from curator.models.listening import Preview
@@ -63,17 +64,43 @@ def _int(value, field_name: str, label: str) -> int:
     return int(number)
 
 
+def mood_choice(data: Mapping, key: str) -> str:
+    """A named mood's slug, or a point of the mood wheel as its slug ("point:0.8,0.2"): given as
+    `{"valence": v, "arousal": a}` (JSON), or as `point` with `<key>_valence` and `<key>_arousal`
+    (the start form's wheel)."""
+    value = data.get(key)
+    if isinstance(value, Mapping):
+        return _point(value.get("valence"), value.get("arousal"), key)
+    text = str(value or "").strip()
+    if text == "point":
+        return _point(data.get(f"{key}_valence"), data.get(f"{key}_arousal"), key)
+    if wheel.is_point(text):
+        if wheel.parse_point(text) is None:
+            raise Unprocessable("A point on the mood wheel has a valence and an arousal from 0 to 1.", field=key)
+    return text
+
+
+def _point(valence, arousal, key: str) -> str:
+    try:
+        values = [float(v) if isinstance(v, (int, float, str)) and not isinstance(v, bool) else math.nan
+                  for v in (valence, arousal)]
+        return wheel.point_slug(*values)
+    except (ValueError, wheel.PointInvalid):
+        raise Unprocessable("A point on the mood wheel has a valence and an arousal from 0 to 1.",
+                            field=key) from None
+
+
 def parse_request(data: Mapping) -> PreviewRequest:
     """Read a preview request from form fields or a JSON object.
 
-    Keys: `from`, `to`, exactly one of `tracks` / `minutes` (a form may instead send `length`
+    Keys: `from`, `to` (a mood's slug, or a point of the mood wheel: see `mood_choice`), exactly one of `tracks` / `minutes` (a form may instead send `length`
     with `unit` = tracks|minutes), `exclude_explicit`, `avoid_recent`, `from_my_music`, `arc`,
     `seed`, `before_rating` (1-5), `insist`. Raises `Unprocessable` with the field at fault.
     """
     if not isinstance(data, Mapping):
         raise Unprocessable("Send a JSON object.", field=None)
-    from_slug = str(data.get("from") or "").strip()
-    to_slug = str(data.get("to") or "").strip()
+    from_slug = mood_choice(data, "from")
+    to_slug = mood_choice(data, "to")
     if not from_slug:
         raise Unprocessable("Choose how you feel now.", field="from")
     if not to_slug:

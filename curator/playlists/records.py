@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
-from curator.models.user import SpotifyToken, User, WebSession
+from curator.models.user import SpotifyToken, User, WebSession, utcnow
 from curator.problems import Unprocessable
 
 
@@ -55,6 +56,18 @@ def record_checkin(user, *, rating, moment: str = "after", preview: Preview | No
     return checkin
 
 
+# The after-listening check-in is offered once the listener has had time to listen: when the
+# playlist is over or CHECKIN_AFTER has passed since it was saved, whichever comes first (asked
+# the moment it is saved, nobody has listened yet).
+CHECKIN_AFTER = timedelta(minutes=20)
+
+
+def checkin_opens_at(save: PlaylistSave, preview: Preview) -> datetime:
+    """When a saved playlist's after-listening check-in is offered (UTC, naive like the columns)."""
+    listened = timedelta(milliseconds=preview.duration_ms)
+    return (save.completed_at or save.created_at or utcnow()) + min(listened, CHECKIN_AFTER)
+
+
 def delete_history(user_id: int) -> int:
     """Forget previews, saves and check-ins (the playlists stay in Spotify). Returns previews removed."""
     db.session.execute(delete(CheckIn).where(CheckIn.user_id == user_id))
@@ -86,7 +99,8 @@ class HistoryPage:
     page: int
     pages: int
     total: int
-    # preview id -> {"before": rating or None, "after": rating or None, "after_at": datetime or None}
+    # preview id -> {"before": rating or None, "after": rating or None, "after_at": datetime or None,
+    # "opens_at": when its after-listening check-in is offered}
     ratings: dict[str, dict]
 
 
@@ -110,7 +124,8 @@ def history_page(user_id: int, page: int = 1, per_page: int = HISTORY_PAGE_SIZE)
         .order_by(PlaylistSave.completed_at.desc(), PlaylistSave.id.desc())
     ).all() if page_ids else []
     playlists = [SavedPlaylist(save, preview) for save, preview in rows]
-    ratings: dict[str, dict] = {p.preview.id: {"before": None, "after": None, "after_at": None} for p in playlists}
+    ratings: dict[str, dict] = {p.preview.id: {"before": None, "after": None, "after_at": None,
+                                               "opens_at": checkin_opens_at(p.save, p.preview)} for p in playlists}
     if ratings:
         for preview_id, moment, rating, at in db.session.execute(
                 select(CheckIn.preview_id, CheckIn.moment, CheckIn.rating, CheckIn.at)

@@ -73,7 +73,8 @@ log = logging.getLogger(__name__)
 
 # The API's maximum URIs per POST /playlists/{id}/items (a module constant so tests can shrink it).
 ADD_BATCH = 100
-MARKER_SEARCH_LIMIT = 1000  # playlists scanned for a lost create; 20 pages of 50
+# How many of the listener's playlists to search for a lost create (GET /me/playlists: 20 pages of 50).
+MARKER_SEARCH_LIMIT = 1000
 # How long another request waits for a save already under way before answering "in progress".
 WAIT_FOR_OTHER_SECONDS = 8.0
 DESCRIPTION_LIMIT = 300
@@ -109,11 +110,24 @@ def playlist_name(start_name: str, target_name: str, when) -> str:
     return f"{start_name} → {target_name} · {when.day} {when:%b %Y}"
 
 
+# The marker is written with characters that take no space when shown (zero-width space, non-joiner,
+# joiner, word joiner: two bits each), so the listener reads the description, not a reference
+# number, and the journal still finds its playlist by it.
+_MARKER_ALPHABET = "\u200b\u200c\u200d\u2060"
+
+
+def new_marker() -> str:
+    """A random marker (32 bits) that is invisible in the playlist's description."""
+    bits = secrets.randbits(32)
+    return "".join(_MARKER_ALPHABET[(bits >> shift) & 3] for shift in range(0, 32, 2))
+
+
 def playlist_description(start_name: str, target_name: str, count: int, minutes: int, marker: str) -> str:
     """One line, at most 300 characters, ending in the marker that finds it again."""
     text = (f"A {count}-track, about {minutes}-minute journey from {start_name.lower()} to "
             f"{target_name.lower()}, made with Curator for mindful listening.")
-    tail = f" ({marker})"
+    # A marker of the older, visible kind ("ref 1a2b3c4d") keeps its brackets.
+    tail = f" ({marker})" if marker.startswith("ref ") else marker
     text = " ".join(text.split())  # no newlines, single spaces
     return text[: DESCRIPTION_LIMIT - len(tail)] + tail
 
@@ -262,7 +276,7 @@ def _row_for(user, preview: Preview, key: str | None, start_name: str, target_na
     save = db.session.scalar(select(PlaylistSave).where(PlaylistSave.preview_id == preview.id))
     if save is not None:
         return save
-    marker = "ref " + secrets.token_hex(4)
+    marker = new_marker()
     tracks = preview.tracks
     save = PlaylistSave(
         preview_id=preview.id, user_id=user.id, idempotency_key=key, state=SAVE_PENDING, marker=marker,

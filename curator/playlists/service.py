@@ -17,17 +17,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from curator import spotify
-from curator.engine import MoodDefinition
+from curator import demo, spotify
+from curator.engine import MoodDefinition, wheel
 from curator.extensions import db
 from curator.models.listening import CheckIn, PlaylistSave, Preview
-from curator.models.user import User
+from curator.models.user import User, utcnow
 from curator.moods.store import StoredMood, active_moods, get_mood
 from curator.playlists import care, creation, edits, library, preview_store, records, saving
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
-from curator.playlists.preview_request import PreviewRequest, parse_request, request_of
-from curator.problems import NotFound
+from curator.playlists.preview_request import PreviewRequest, mood_choice, parse_request, request_of
+from curator.problems import NotFound, Unprocessable
 from curator.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyUnavailable
 from curator.spotify.token_store import granted_scopes
 from curator.transaction import transaction
@@ -51,7 +52,11 @@ CHART_SESSIONS = records.CHART_SESSIONS
 # -- moods as the listener sees them ---------------------------------------------------------
 
 def mood_definition(slug: str) -> MoodDefinition | None:
-    """A mood's current definition, archived ones included; None when it was removed since."""
+    """A mood's current definition, archived ones included, or a point of the mood wheel's; None
+    when it was removed since."""
+    point = wheel.parse_point(slug)
+    if point is not None:
+        return creation.point_mood(*point)
     try:
         return get_mood(slug, include_archived=True).definition
     except NotFound:
@@ -88,11 +93,15 @@ class StartPage:
     moods: list[StoredMood]
     catalogue_empty: bool  # the page says music is being prepared
     library_access: bool  # "from music I know" needs no new login
+    demo_set: bool = False  # previews come from the made-up demo tracks (demo mode, no catalogue yet)
 
 
 def start_page(user) -> StartPage:
-    """What the start form offers the listener."""
-    return StartPage(choosable_moods(), creation.catalogue_empty(), library.has_library_access(user.id))
+    """What the start form offers the listener (`user` None: a visitor before setup, demo mode)."""
+    stored_empty = creation.stored_catalogue_empty()
+    return StartPage(choosable_moods(), stored_empty and not demo.active(),
+                     user is not None and library.has_library_access(user.id),
+                     demo_set=stored_empty and demo.active())
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,21 @@ class Permissions:
 def permissions(user) -> Permissions:
     """What the listener let Curator do in their Spotify account beyond the basics."""
     return Permissions(COVER_SCOPE in granted_scopes(user.id), library.has_library_access(user.id))
+
+
+def point_slug_of(values: Mapping, key: str) -> str | None:
+    """The wheel point a start form's `key` ("from"/"to") chose, as its slug; None if it chose none."""
+    try:
+        slug = mood_choice(values, key)
+    except Unprocessable:
+        return None
+    return slug if wheel.parse_point(slug) else None
+
+
+def point_of(slug: str) -> dict | None:
+    """A mood-wheel point slug as {"valence", "arousal"}; None for a named mood."""
+    point = wheel.parse_point(slug)
+    return None if point is None else {"valence": point[0], "arousal": point[1]}
 
 
 def own_preview(user, preview_id: str) -> Preview | None:
@@ -311,13 +335,26 @@ class SavedPage:
     start: MoodDefinition | None
     target: MoodDefinition | None
     cover_offer: bool  # the listener could let Curator give it a cover
+    checkin_opens_at: datetime | None = None  # when "how do you feel now?" is asked (after listening)
+
+    @property
+    def checkin_open(self) -> bool:
+        return self.checkin_opens_at is not None and utcnow() >= self.checkin_opens_at
+
+    @property
+    def minutes_to_checkin(self) -> int:
+        """Whole minutes until the check-in is offered (0 once it is)."""
+        if self.checkin_opens_at is None:
+            return 0
+        return max(0, -(-int((self.checkin_opens_at - utcnow()).total_seconds()) // 60))
 
 
 def saved_page(user, preview_id: str) -> SavedPage:
     """A preview saved to Spotify, as the "saved" page shows it (check `preview.saved` first)."""
     item = preview_store.get_preview(user, preview_id)
+    opens = records.checkin_opens_at(item.save, item) if item.saved else None
     return SavedPage(item, mood_definition(item.from_slug), mood_definition(item.to_slug),
-                     COVER_SCOPE not in granted_scopes(user.id))
+                     COVER_SCOPE not in granted_scopes(user.id), opens)
 
 
 # -- the listener's records ------------------------------------------------------------------
@@ -332,11 +369,22 @@ class History:
     moods: dict[str, MoodDefinition]
     # (from, to) -> sessions with their before/after ratings, the most recent pairs first
     sessions_by_pair: dict[tuple[str, str], list[dict]]
+    now: datetime | None = None  # the after-listening check-in is offered from each card's `opens_at`
 
 
 def history(user_id: int, page: int = 1) -> History:
     """The history page: saved playlists a page at a time, and how the listener felt, per mood pair."""
-    return History(records.history_page(user_id, page), moods_by_slug(), records.recent_sessions_by_pair(user_id))
+    found = records.history_page(user_id, page)
+    pairs = records.recent_sessions_by_pair(user_id)
+    moods = moods_by_slug()
+    # Points of the mood wheel are named too (their names come from the moods they sit between).
+    slugs = {s for row in found.playlists for s in (row.preview.from_slug, row.preview.to_slug)} | \
+        {s for pair in pairs for s in pair}
+    for slug in slugs:
+        point = wheel.parse_point(slug)
+        if point is not None and slug not in moods:
+            moods[slug] = creation.point_mood(*point)
+    return History(found, moods, pairs, utcnow())
 
 
 def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> CheckIn:
@@ -354,4 +402,10 @@ def delete_history(user_id: int) -> int:
 
 def delete_account(user) -> None:
     with transaction():
+        records.delete_account(user)
+
+
+def forget_visitors(users) -> None:
+    """Everything kept about these users, in the caller's transaction (old demo visitors)."""
+    for user in users:
         records.delete_account(user)

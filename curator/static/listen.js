@@ -28,6 +28,113 @@
   });
 })();
 
+// The mood wheel (start page): a tap sets the radio buttons and sliders beside it, which stay the
+// keyboard's and screen reader's controls; the drawing follows whatever they say.
+(function () {
+  "use strict";
+
+  var card = document.getElementById("wheel");
+  var form = document.getElementById("start-form");
+  if (!card || !form) { return; }
+  var svg = card.querySelector("svg");
+  if (!svg || !svg.createSVGPoint) { return; }
+  card.hidden = false;
+  var CENTRE = 100, HALF = 62, SNAP = 0.08;
+  var active = "from";
+  var moods = Array.prototype.map.call(svg.querySelectorAll(".wheel-mood"), function (g) {
+    return {slug: g.dataset.slug, v: parseFloat(g.dataset.valence), a: parseFloat(g.dataset.arousal),
+            name: g.querySelector("text").textContent};
+  });
+
+  function clamp(x) { return Math.round(Math.min(1, Math.max(0, x)) * 100) / 100; }
+  function xy(v, a) { return [CENTRE + (v - 0.5) * 2 * HALF, CENTRE - (a - 0.5) * 2 * HALF]; }
+  function slider(group, axis) { return form.querySelector('input[name="' + group + "_" + axis + '"]'); }
+  function words(v, a) {
+    return (v < 0.4 ? "darker" : v > 0.6 ? "brighter" : "in between") + ", " +
+           (a < 0.4 ? "low energy" : a > 0.6 ? "high energy" : "medium energy");
+  }
+
+  function choice(group) {
+    var checked = form.querySelector('input[name="' + group + '"]:checked');
+    if (!checked) { return null; }
+    if (checked.value === "point") {
+      var v = parseFloat(slider(group, "valence").value), a = parseFloat(slider(group, "arousal").value);
+      return {v: v, a: a, name: "a point: " + words(v, a)};
+    }
+    for (var i = 0; i < moods.length; i++) {
+      if (moods[i].slug === checked.value) { return moods[i]; }
+    }
+    return null;
+  }
+
+  function render() {
+    var points = {};
+    ["from", "to"].forEach(function (group) {
+      var c = choice(group);
+      var marker = svg.querySelector(".marker-" + group);
+      var label = card.querySelector('[data-value="' + group + '"]');
+      if (c) {
+        var p = xy(c.v, c.a);
+        marker.setAttribute("transform", "translate(" + p[0] + " " + p[1] + ")");
+        marker.removeAttribute("hidden");
+        label.textContent = c.name;
+        points[group] = p;
+      } else {
+        marker.setAttribute("hidden", "");
+      }
+    });
+    var path = svg.querySelector(".wheel-path");
+    if (points.from && points.to) {
+      path.setAttribute("x1", points.from[0]); path.setAttribute("y1", points.from[1]);
+      path.setAttribute("x2", points.to[0]); path.setAttribute("y2", points.to[1]);
+      path.removeAttribute("hidden");
+    } else {
+      path.setAttribute("hidden", "");
+    }
+  }
+
+  function setActive(group) {
+    active = group;
+    card.querySelectorAll(".wheel-step").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.dataset.group === group ? "true" : "false");
+    });
+  }
+
+  function check(input) {
+    input.checked = true;
+    input.dispatchEvent(new Event("change", {bubbles: true}));
+  }
+
+  svg.addEventListener("click", function (event) {
+    var pt = svg.createSVGPoint();
+    pt.x = event.clientX; pt.y = event.clientY;
+    var local = pt.matrixTransform(svg.getScreenCTM().inverse());
+    var v = clamp((local.x - CENTRE) / (2 * HALF) + 0.5), a = clamp((CENTRE - local.y) / (2 * HALF) + 0.5);
+    var nearest = null, best = SNAP * SNAP;
+    moods.forEach(function (m) {
+      var d = (m.v - v) * (m.v - v) + (m.a - a) * (m.a - a);
+      if (d <= best) { best = d; nearest = m; }
+    });
+    var group = active;
+    if (nearest) {
+      check(form.querySelector('input[name="' + group + '"][value="' + nearest.slug + '"]'));
+    } else {
+      slider(group, "valence").value = v;
+      slider(group, "arousal").value = a;
+      check(form.querySelector('input[name="' + group + '"][value="point"]'));
+    }
+    if (group === "from") { setActive("to"); }
+    render();
+  });
+  card.querySelectorAll(".wheel-step").forEach(function (button) {
+    button.addEventListener("click", function () { setActive(button.dataset.group); });
+  });
+  form.addEventListener("change", render);
+  form.addEventListener("input", render);
+  if (choice("from") && !choice("to")) { setActive("to"); }
+  render();
+})();
+
 // Listen before saving: "Play" opens Spotify's embed player for that one track, in place.
 // Without this script the same link reloads the page with that track's player open.
 (function () {
@@ -87,10 +194,12 @@
       if (!old) { list.appendChild(fresh); return; }
       var player = old.querySelector(".player:not([hidden])");
       if (player && old.dataset.id === row.dataset.id) {
-        // Same track, playing: keep the player, take the new forms (they name the new preview).
-        var actions = old.querySelector(".track-actions");
-        actions.replaceWith(fresh.querySelector(".track-actions"));
-        old.querySelector(".track-main").className = fresh.querySelector(".track-main").className;
+        // Same track, playing: keep the player, take the new row (its forms name the new preview).
+        var main = fresh.querySelector(".track-main");
+        var link = main.querySelector("a.play");
+        if (link) { link.setAttribute("aria-expanded", "true"); }
+        old.querySelector(".track-main").replaceWith(main);
+        old.className = fresh.className;
         return;
       }
       old.replaceWith(fresh);
@@ -139,7 +248,7 @@
         if (moved) { window.scrollBy(0, moved.getBoundingClientRect().top - anchorTop); }
         var target = null;
         if (position >= 0 && list.children[position]) {
-          target = list.children[position].querySelector('form[data-edit="' + kind + '"] button');
+          target = list.children[position].querySelector(".row-menu > summary");
         } else if (value) {
           target = document.querySelector('button[value="' + value + '"]');
         }

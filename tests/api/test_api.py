@@ -291,3 +291,30 @@ def test_previews_are_rate_limited_per_listener(client, catalogue, fake_spotify)
         again = [client.post("/api/v1/previews", json=body, headers=api_headers(token)).status_code
                  for _ in range(PREVIEWS_PER_MINUTE)]
         assert again[-1] == 429
+
+
+def test_a_point_of_the_mood_wheel_is_a_mood_to_curate_to(client, app, catalogue, fake_spotify):
+    """Issue 20 item 2: `from`/`to` take a point {"valence", "arousal"} besides a slug."""
+    login(client, fake_spotify, "listener-1")
+    token = client.get("/api/v1/session").json["csrf_token"]
+
+    def make(**body):
+        return client.post("/api/v1/previews", json={"tracks": 12, **body}, headers=api_headers(token))
+
+    made = make(**{"from": "anxious", "to": {"valence": 0.78, "arousal": 0.22}})
+    assert made.status_code == 201, made.json
+    body = made.json
+    assert body["to"] == "point:0.78,0.22" and body["to_point"] == {"valence": 0.78, "arousal": 0.22}
+    assert body["to_name"] == "Nearly calm" and body["from_point"] is None and body["from_name"] == "Anxious"
+    # The slug it answers with makes the same preview again, and the arc ends near calm's energy.
+    again = make(**{"from": "anxious", "to": body["to"], "seed": body["seed"]}).json
+    assert [t["id"] for t in again["tracks"]] == [t["id"] for t in body["tracks"]]
+    assert body["tracks"][-1]["position_target"]["energy"] < 0.3
+    # An edit keeps the point.
+    nudged = client.post(f"/api/v1/previews/{body['id']}/edits", json={"op": "nudge", "direction": "brighter"},
+                         headers=api_headers(token))
+    assert nudged.status_code == 201 and nudged.json["to"] == body["to"]
+    for bad in ({"valence": 1.5, "arousal": 0.2}, {"valence": "x", "arousal": 0.2}, {"valence": 0.5},
+                "point:2,0", {"valence": True, "arousal": 0.5}):
+        refused = make(**{"from": "anxious", "to": bad})
+        assert refused.status_code == 422 and refused.json["error"]["field"] == "to", bad

@@ -59,6 +59,10 @@ def test_real_responses_match_the_document(client, app, catalogue, fake_spotify)
 
     preview_id = created.json["id"]
     check(client.get(f"/api/v1/previews/{preview_id}").json, "/previews/{preview_id}", "get", 200)
+    # A point of the mood wheel, as the document describes it.
+    point = client.post("/api/v1/previews", json={"from": "anxious", "to": {"valence": 0.7, "arousal": 0.3},
+                                                   "tracks": 8}, headers=api_headers(token))
+    check(point.json, "/previews", "post", 201)
     # Edits (issue 11): a lock changes this preview, a swap makes a new one.
     edits = "/previews/{preview_id}/edits"
     first = created.json["tracks"][0]["id"]

@@ -366,3 +366,11 @@ def test_a_field_longer_than_the_limit_on_one_line(app, runner, write_csv):
     path = write_csv(dev_style(4).replace("Song 2,", '"' + "x" * 200_000 + '",', 1))
     assert_refused(app, runner.invoke(args=["catalog", "import", path]),
                    "line 4: a field is longer than 131,072 characters")
+
+
+def test_import_help_lists_the_columns_and_datasets_that_fit(runner):
+    """Issue 20 item 1: `catalog import --help` says which columns a CSV needs and where to find one."""
+    text = runner.invoke(args=["catalog", "import", "--help"]).output
+    for column in ("track_id", "track_name", "artists", "valence", "energy", "tempo", "loudness", "track_genre", "mood"):
+        assert column in text, column
+    assert "rfordatascience/tidytuesday" in text and "spotify-tracks-dataset" in text
