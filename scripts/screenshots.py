@@ -75,7 +75,7 @@ def serve(tmp: Path):
         "RECCOBEATS_API_URL": fake.reccobeats_url, "SESSION_COOKIE_SECURE": False, "REDIS_URL": "",
         "ADMIN_SPOTIFY_IDS": ["robin"],
     })
-    rows = synthetic_rows()
+    rows = synthetic_rows(count=600, artists=150)  # enough that every 20-track arc fills
     for i, row in enumerate(rows):  # names a person might see, not "Song 12"
         row["name"] = TITLES[i % len(TITLES)] + ("" if i < len(TITLES) else f" ({i // len(TITLES) + 1})")
         row["artist"] = ARTISTS[i % len(ARTISTS)]
@@ -145,10 +145,41 @@ def listener_pages(driver, app, base: str, fake) -> dict[str, str]:
     return {"start": start, "preview": preview, "saved": saved, "history": base + "/history"}
 
 
+def demo_pages(driver, app, base: str, fake) -> dict[str, str]:
+    """A fresh clone's first minute: no Spotify app, no music; the demo's first page and a preview."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from curator import create_app
+    from curator.extensions import db
+    from curator.moods.service import import_shipped_if_empty
+
+    folder = Path(app.instance_path).parent / "demo"
+    demo = create_app({
+        "SECRET_KEY": "screenshots-demo-" + "x" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'demo.sqlite'}",
+        "INSTANCE_PATH": str(folder / "instance"), "SPOTIFY_CLIENT_ID": "", "SPOTIFY_CLIENT_SECRET": "",
+        # Cookies are per host, not per port: a name of its own keeps the two apps' sessions apart.
+        "SESSION_COOKIE_SECURE": False, "REDIS_URL": "", "SESSION_COOKIE_NAME": "demo_session",
+    })
+    with demo.app_context():
+        db.create_all()
+        import_shipped_if_empty()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, demo, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    demo_base = f"http://127.0.0.1:{server.server_port}"
+    driver.get(demo_base + "/?from=anxious&to=calm")
+    driver.find_element(By.ID, "make-playlist").click()
+    WebDriverWait(driver, 15).until(lambda d: "/previews/" in d.current_url)
+    # The first page as a new visitor sees it: cookies belong to a host name, and this one has none.
+    return {"try": f"http://localhost:{server.server_port}/", "try-preview": driver.current_url}
+
+
 # Each function drives the browser as one person and returns the pages to photograph, by name.
-PAGE_SETS: list[Callable] = [listener_pages]
+PAGE_SETS: list[Callable] = [demo_pages, listener_pages]
 # What README's table calls each page.
-PAGES = {"start": "Start: the mood wheel", "preview": "Preview: the arc first", "saved": "Saved to Spotify",
+PAGES = {"try": "Before any setup: the first page", "try-preview": "Before any setup: a preview",
+         "start": "Start: the mood wheel", "preview": "Preview: the arc first", "saved": "Saved to Spotify",
          "history": "History"}
 
 

@@ -119,6 +119,8 @@ def _tap(driver, x: float, y: float) -> None:
 def test_tap_where_you_are_and_where_you_want_to_be(browser, live_server, catalogue, fake_spotify, size):
     _inner_size(browser, *SIZES[size])
     _log_in(browser, live_server, fake_spotify)
+    # Nothing chosen yet: no marker drawn (an SVG element ignores `hidden` unless the page's CSS says so).
+    assert not [m for m in browser.find_elements(By.CSS_SELECTOR, ".wheel-marker, .wheel-path") if m.is_displayed()]
     wheel = browser.find_element(By.ID, "wheel")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", wheel)
     # A tap near a named mood chooses it; the next tap sets where to.
@@ -132,7 +134,10 @@ def test_tap_where_you_are_and_where_you_want_to_be(browser, live_server, catalo
     assert abs(valence - 0.66) <= 0.02 and abs(arousal - 0.32) <= 0.02
     assert browser.find_element(By.CSS_SELECTOR, '[data-value="to"]').text.startswith("a point")
     marker = browser.find_element(By.CSS_SELECTOR, ".wheel-marker.marker-to")
-    assert marker.get_attribute("hidden") is None
+    assert marker.is_displayed()
+    x, y = _wheel_point(browser, valence, arousal)
+    box = marker.rect  # drawn where the point is
+    assert abs(box["x"] + box["width"] / 2 - x) < 3 and abs(box["y"] + box["height"] / 2 - y) < 3
     _click(browser, browser.find_element(By.ID, "make-playlist"))
     WebDriverWait(browser, 15).until(lambda d: "/previews/" in d.current_url)
     title = browser.find_element(By.CSS_SELECTOR, ".mood-line").text

@@ -60,6 +60,7 @@ def test_a_demo_visitor_gets_a_preview_with_arc_reasons_and_chart(demo_app):
     assert unescape(page).count("Meets you in your anxious mood") == 1
     # Made-up tracks: nothing to play, no link into Spotify; saving says the one step it needs.
     assert "open.spotify.com/track" not in page and "open.spotify.com/embed" not in page
+    assert "Made-up demo tracks, so there is nothing to play" in page
     assert 'href="/setup"' in page and "Save to Spotify" in page and 'class="inline save-form"' not in page
     setup = client.get("/setup").get_data(as_text=True)
     assert "SPOTIFY_CLIENT_ID" in setup and "developer.spotify.com/dashboard" in setup
