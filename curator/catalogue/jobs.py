@@ -20,11 +20,12 @@ from sqlalchemy import select
 from curator import jobs
 from curator.catalogue.providers import in_order, provider_label
 from curator.catalogue.refresh import RefreshAborted, RefreshReport, SeedOutcome, refresh_seeds
+from curator.clock import utcnow
 from curator.errors import Conflict, CuratorError
 from curator.extensions import db
 from curator.jobs import lease
 from curator.models.catalogue import RefreshRun
-from curator.models.user import User, utcnow
+from curator.models.user import User
 
 log = logging.getLogger(__name__)
 

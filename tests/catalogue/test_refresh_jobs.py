@@ -15,11 +15,11 @@ from curator import jobs
 from curator.catalogue import jobs as refresh_jobs
 from curator.catalogue import providers
 from curator.catalogue.providers import FeatureProvider
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.jobs import lease
 from curator.models.catalogue import CatalogueTrack, RefreshRun
 from curator.models.jobs import Job
-from curator.models.user import utcnow
 from tests.catalogue.test_admin import wait_for_run
 from tests.helpers import FEATURES, PLAYLIST, QUERY, add_seeds, build_world, csrf_token, in_app
 

@@ -24,9 +24,9 @@ from sqlalchemy import bindparam, select, update
 
 from curator.catalogue import store
 from curator.catalogue.feature_ranges import in_range
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueTrack
-from curator.models.user import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import requests
 
 from curator.catalogue import store
 from curator.catalogue.providers import FeatureProvider, ProviderUnavailable, clean_features
-from curator.catalogue.seed_refs import parse_spotify_ref
 from curator.retrying import TryAgain, retry_after_seconds, retrying, whole_seconds
+from curator.spotify.refs import parse_spotify_ref
 
 log = logging.getLogger(__name__)
 
