@@ -116,7 +116,7 @@ def on_redis_without_worker(app):
         connection.ping()
     except redis.RedisError:
         pytest.skip("no Redis on 127.0.0.1:6379")
-    app.config.update(REDIS_URL=URL, JOBS_QUEUE=f"curator-test-{uuid.uuid4().hex[:10]}", JOBS_STALE_QUEUED_SECONDS=1)
+    app.config.update(REDIS_URL=URL, JOBS_QUEUE=f"curator-test-{uuid.uuid4().hex[:10]}", JOBS_STALE_QUEUED_SECONDS=5)
     yield
     with app.app_context():
         from curator.jobs import rq_backend
@@ -138,7 +138,7 @@ def test_with_redis_and_no_worker_a_queued_refresh_says_so_and_does_not_block_th
 
     refused = admin_client.post("/admin/catalogue/refresh", data={"csrf_token": token}, follow_redirects=True)
     assert "already running" in refused.get_data(as_text=True)
-    time.sleep(1.1)  # JOBS_STALE_QUEUED_SECONDS (60 by default): no worker took it meanwhile
+    time.sleep(5.1)  # JOBS_STALE_QUEUED_SECONDS (60 by default): no worker took it meanwhile
     admin_client.post("/admin/catalogue/refresh", data={"csrf_token": token})
     second = admin_client.get("/admin/catalogue/refresh/status").get_json()["run"]
     assert second["id"] != first["id"] and second["status"] == "queued"

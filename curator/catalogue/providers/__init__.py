@@ -23,7 +23,15 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from curator.catalogue import store
-from curator.catalogue.feature_ranges import in_range
+from curator.catalogue.providers.base import (
+    REGISTRY,
+    FeatureProvider,
+    ProviderUnavailable,
+    clean_features,
+    in_order,
+    names,
+    provider_label,
+)
 from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueTrack
@@ -32,76 +40,6 @@ log = logging.getLogger(__name__)
 
 # Tracks no provider knew are asked about again only after this long.
 MISSING_RECHECK = timedelta(days=30)
-
-REGISTRY: dict[str, type[FeatureProvider]] = {}
-
-
-class ProviderUnavailable(Exception):
-    """A provider could not answer (after its retries); the message goes into the report."""
-
-
-def clean_features(raw: dict) -> dict | None:
-    """The stored feature columns from a provider's row, or None if anything is missing or odd."""
-    out: dict = {}
-    for name in FEATURE_COLUMNS:
-        value = raw.get(name)
-        # A provider answering outside the accepted ranges is treated as not knowing the track.
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not in_range(name, value):
-            return None
-        out[name] = float(value)
-    key, mode, signature = raw.get("key"), raw.get("mode"), raw.get("time_signature")
-    out["key"] = int(key) if isinstance(key, (int, float)) and -1 <= key <= 11 else None
-    out["mode"] = int(mode) if mode in (0, 1) else None
-    out["time_signature"] = int(signature) if isinstance(signature, (int, float)) and 0 <= signature <= 7 else None
-    return out
-
-
-class FeatureProvider:
-    """Base: `fetch(ids)` answers {track id: features} for the ids it knows; `calls` counts requests.
-
-    A subclass with a `name` registers itself under it. `label` names it in reports. A provider
-    whose requests go through the Spotify gateway (`via_spotify`) has them counted among Spotify's.
-    """
-
-    name = ""
-    label = ""
-    via_spotify = False
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.name:
-            REGISTRY[cls.name] = cls
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    @classmethod
-    def from_config(cls, config, *, gateway=None, state: dict, sleep: Callable[[float], None]) -> FeatureProvider:
-        """The provider as the settings configure it (`state`: per-process memory, e.g. "switched off")."""
-        return cls()
-
-    def fetch(self, track_ids: list[str]) -> dict[str, dict]:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-def provider_label(name: str) -> str:
-    """How reports name a provider: its label, or its registered name if it is gone."""
-    cls = REGISTRY.get(name)
-    return (cls.label or cls.name) if cls else name
-
-
-def in_order(calls: dict[str, int]) -> list[tuple[str, int]]:
-    """Per-provider counts in FEATURE_PROVIDERS' order (providers no longer named, last)."""
-    from flask import has_app_context
-
-    order = {name: i for i, name in enumerate(names() if has_app_context() else [])}
-    return sorted(calls.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
-
-
-def names(config=None) -> list[str]:
-    config = config or current_app.config
-    return [part.strip().lower() for part in (config.get("FEATURE_PROVIDERS") or "").split(",") if part.strip()]
-
 
 def providers_from_config(gateway=None, *, sleep: Callable[[float], None] = time.sleep) -> list[FeatureProvider]:
     """The providers FEATURE_PROVIDERS names, in its order (unknown names are logged and skipped)."""
@@ -211,11 +149,12 @@ def _store_features(found: dict[str, dict], source: str) -> None:
         db.session.execute(stmt, list(part))
 
 
-# Every module of this package is a provider: importing them registers them.
+# Every other module of this package is a provider: importing them registers them.
 for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 from curator.catalogue.providers.reccobeats import ReccoBeatsProvider  # noqa: E402  (the tests' usual handle)
 
 __all__ = ["REGISTRY", "FeatureProvider", "FeatureReport", "ProviderUnavailable", "ReccoBeatsProvider",
-           "clean_features", "fetch_missing_features", "provider_label", "providers_from_config"]
+           "clean_features", "fetch_missing_features", "in_order", "names", "provider_label", "providers_from_config"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from curator.catalogue import store
-from curator.catalogue.providers import FeatureProvider
+from curator.catalogue.providers.base import FeatureProvider
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueTrack
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 import requests
 
 from curator.catalogue import store
-from curator.catalogue.providers import FeatureProvider, ProviderUnavailable, clean_features
+from curator.catalogue.providers.base import FeatureProvider, ProviderUnavailable, clean_features
 from curator.retrying import TryAgain, retry_after_seconds, retrying, whole_seconds
 from curator.spotify.refs import parse_spotify_ref
 

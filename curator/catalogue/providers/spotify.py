@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from curator.catalogue import store
-from curator.catalogue.providers import FeatureProvider, ProviderUnavailable, clean_features
+from curator.catalogue.providers.base import FeatureProvider, ProviderUnavailable, clean_features
 from curator.spotify.errors import SpotifyError, SpotifyForbidden
 
 log = logging.getLogger(__name__)
