@@ -113,6 +113,33 @@ def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, libra
     their places. Raises `Unprocessable` (bad input) and `CatalogueNotReady` (no tracks yet).
     """
     p = plan or plan_for(req)
+    rows, playlist, notices, req = curate_rows(user, req, p, library=library, pinned=pinned)
+    options = req.options_dict()
+    if p.hold.note:
+        options["hold_note"] = p.hold.note  # the page shows it beside the length, not among the notices
+    preview = Preview(
+        id=preview_store.new_id(), user_id=user.id, parent_id=parent_id,
+        from_slug=p.start.slug, to_slug=p.target.slug,
+        from_version_id=p.start.version_id, to_version_id=p.target.version_id,
+        length_tracks=req.tracks, length_minutes=req.minutes,
+        options=options,
+        seed=playlist.seed, arc=playlist.arc, tracks=rows,
+        stats=asdict(playlist.stats), shortfall=playlist.shortfall,
+        notices=notices + list(playlist.notes) + ([p.hold.note] if p.hold.note else []),
+        save=None,  # a new preview has no save: known now, not looked up when it is shown
+    )
+    preview_store.add(preview)  # the check-in refers to it
+    if req.before_rating is not None:
+        db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=p.start.slug,
+                               to_slug=p.target.slug, moment="before", rating=req.before_rating))
+    return preview
+
+
+def curate_rows(user, req: PreviewRequest, p: Plan, *, library: MyMusic | None = None,
+                pinned: dict[int, dict] | None = None, avoid: frozenset[str] = frozenset()):
+    """The engine's tracks for `req` as stored rows (locked ones pinned in their places), with the
+    engine's playlist, the notices and the request as used: the one scoring path of a preview and of
+    a living playlist's refresh (which also `avoid`s the tracks of its last few versions)."""
     notices: list[str] = []
     catalogue, candidate_ids = p.catalogue, None
     if needs_library(req):
@@ -126,7 +153,7 @@ def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, libra
         candidate_ids = frozenset(req.library_ids)
         catalogue = tracks_catalogue(candidate_ids)  # a listener's own tracks are not in the shared one
 
-    excluded = set(req.excluded_ids) | {row["id"] for row in (pinned or {}).values()}
+    excluded = set(req.excluded_ids) | set(avoid) | {row["id"] for row in (pinned or {}).values()}
     if req.avoid_recent:
         excluded |= preview_store.recent_track_ids(user.id)
     try:
@@ -153,22 +180,4 @@ def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, libra
         rows = editing.pin(rows, pinned)
         arc = build_arc(p.start_def, p.target_def, len(rows), playlist.arc)
         rows = editing.with_reasons(rows, arc, p.start_def.name, p.target_def.name)
-    options = req.options_dict()
-    if p.hold.note:
-        options["hold_note"] = p.hold.note  # the page shows it beside the length, not among the notices
-    preview = Preview(
-        id=preview_store.new_id(), user_id=user.id, parent_id=parent_id,
-        from_slug=p.start.slug, to_slug=p.target.slug,
-        from_version_id=p.start.version_id, to_version_id=p.target.version_id,
-        length_tracks=req.tracks, length_minutes=req.minutes,
-        options=options,
-        seed=playlist.seed, arc=playlist.arc, tracks=rows,
-        stats=asdict(playlist.stats), shortfall=playlist.shortfall,
-        notices=notices + list(playlist.notes) + ([p.hold.note] if p.hold.note else []),
-        save=None,  # a new preview has no save: known now, not looked up when it is shown
-    )
-    preview_store.add(preview)  # the check-in refers to it
-    if req.before_rating is not None:
-        db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=p.start.slug,
-                               to_slug=p.target.slug, moment="before", rating=req.before_rating))
-    return preview
+    return rows, playlist, notices, req
