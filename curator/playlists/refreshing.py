@@ -38,6 +38,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from curator.engine import Edit
 from curator.extensions import db
 from curator.models.listening import PlaylistSave
 from curator.models.living import (
@@ -57,7 +58,7 @@ from curator.models.living import (
 )
 from curator.models.user import User, utcnow
 from curator.playlists import creation, living, pace, save_lease
-from curator.playlists.edits import locked_rows
+from curator.playlists.edits import locked_positions
 from curator.playlists.preview_request import request_of
 from curator.remote_call import commit_keeping_loaded
 from curator.retrying import backoff
@@ -351,11 +352,12 @@ def _curate(row: LivingPlaylist) -> list[dict]:
     recent = [row.tracks] + [r.tracks for r in living.done_refreshes(row.id, RECENT_VERSIONS)]
     wanted = len(row.tracks) or len(preview.tracks)
     plan = creation.plan_for(req)
-    pinned = locked_rows(preview)
+    pinned = locked_positions(preview)
+    edit = Edit(pinned=pinned) if pinned else None
     best: list[dict] = []
     for avoid in ({t["id"] for version in recent for t in version}, {t["id"] for t in row.tracks}, set()):
-        rows, _playlist, _notices, _req = creation.curate_rows(user, req, plan, pinned=pinned,
-                                                                avoid=frozenset(avoid) - {t["id"] for t in pinned.values()})
+        rows, _playlist, _notices, _req = creation.curate_rows(user, req, plan, edit=edit,
+                                                                avoid=frozenset(avoid) - set(pinned.values()))
         if len(rows) > len(best):
             best = rows
         if len(best) >= wanted:
