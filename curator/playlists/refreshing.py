@@ -77,6 +77,8 @@ ITEMS_BATCH = 100  # the API's most URIs per PUT or POST /playlists/{id}/items
 RECENT_VERSIONS = 3  # a refresh avoids the tracks of the playlist's last few versions
 CLAIM_CHUNK = 50  # due playlists claimed per transaction
 RETRY_MAX_WAIT = 5.0
+# A POST whose answer never came is taken to land, if ever, within this many timeouts after it was sent.
+SETTLE_TIMEOUTS = 2
 
 
 class LeaseLost(Exception):
@@ -307,8 +309,9 @@ def run_refresh(refresh_id: int, gateway_for: Callable, report: RunReport | None
                 return REFRESH_CANCELLED
             if refresh.state == REFRESH_PENDING:
                 rows = _curate(row)
-                _step(run, state=REFRESH_READY, tracks=rows, new_count=living._new_count(row.tracks, rows),
-                      started_at=utcnow())
+                # Chosen and about to be sent, in one step: the PUT may be sent again safely.
+                _step(run, state=REFRESH_REPLACING, tracks=rows, new_count=living._new_count(row.tracks, rows),
+                      started_at=utcnow(), sending_since=utcnow(), sending_items=min(len(rows), ITEMS_BATCH))
             elif refresh.started_at is None:
                 _step(run, started_at=utcnow())
             run.gateway = gateway_for(row.user_id)
@@ -350,7 +353,7 @@ def _curate(row: LivingPlaylist) -> list[dict]:
     user = db.session.get(User, row.user_id)
     req = replace(request_of(preview), seed=secrets.randbits(32), before_rating=None, avoid_recent=False)
     recent = [row.tracks] + [r.tracks for r in living.done_refreshes(row.id, RECENT_VERSIONS)]
-    wanted = len(row.tracks) or len(preview.tracks)
+    wanted = preview.length_tracks or len(row.tracks) or len(preview.tracks)
     plan = creation.plan_for(req)
     pinned = locked_positions(preview)
     edit = Edit(pinned=pinned) if pinned else None
@@ -364,6 +367,11 @@ def _curate(row: LivingPlaylist) -> list[dict]:
             break
     db.session.commit()  # end the read-only transaction: the next step writes
     return best
+
+
+def _settle_seconds() -> float:
+    """How long after it was sent a POST whose answer never came may still land."""
+    return float(current_app.config["SPOTIFY_TIMEOUT"]) * (1 + SETTLE_TIMEOUTS)
 
 
 def _uris(rows: list[dict]) -> list[str]:
@@ -406,15 +414,25 @@ def _replace_and_add(run: _Run, row: LivingPlaylist) -> None:
     wanted = _uris(refresh.tracks)
     first = wanted[:ITEMS_BATCH]
     if refresh.state == REFRESH_ADDING and refresh.sending_since is not None:
-        # A POST may have landed without us hearing back: the playlist says how far it got.
+        # A POST may have landed without us hearing back (or may still land: a worker killed while
+        # Spotify worked on it): the playlist says how far it got, once the POST has landed or can
+        # no longer land (`SETTLE_TIMEOUTS` timeouts after it was sent).
         existing = _read_back(run, row.playlist_id)
+        settle = (refresh.sending_since - utcnow()).total_seconds() + _settle_seconds()
+        if len(existing) < refresh.sending_items and settle > 0:
+            time.sleep(settle)
+            existing = _read_back(run, row.playlist_id)
         if len(first) <= len(existing) <= len(wanted) and existing == wanted[:len(existing)]:
             _step(run, items_done=len(existing), sending_since=None)
         else:  # changed meanwhile: the PUT puts the new version's start back
             _step(run, state=REFRESH_READY, items_done=0, sending_since=None)
     if refresh.state in (REFRESH_READY, REFRESH_REPLACING):
-        _step(run, state=REFRESH_REPLACING, sending_since=utcnow(), sending_items=len(first))
+        if refresh.state == REFRESH_READY or refresh.sending_since is None:
+            _step(run, state=REFRESH_REPLACING, sending_since=utcnow(), sending_items=len(first))
         run.gateway.replace_items(row.playlist_id, first)
+        if len(wanted) == len(first):  # all of it in place: `_finish` records it with the refresh's end
+            set_committed_value(refresh, "items_done", len(first))
+            return
         _step(run, state=REFRESH_ADDING, items_done=len(first), sending_since=None)
     while refresh.items_done < len(wanted):
         batch = wanted[refresh.items_done:refresh.items_done + ITEMS_BATCH]
@@ -436,7 +454,8 @@ def _replace_and_add(run: _Run, row: LivingPlaylist) -> None:
 def _finish(run: _Run, row: LivingPlaylist) -> None:
     """The refresh is done and the playlist's record says which version is in Spotify, together."""
     refresh, now = run.refresh, utcnow()
-    values = dict(state=REFRESH_DONE, completed_at=now, lease_until=None, lease_holder=None)
+    values = dict(state=REFRESH_DONE, completed_at=now, lease_until=None, lease_holder=None,
+                  items_done=len(refresh.tracks), sending_since=None)
     made = run.new_calls()
     if made:
         values["calls"] = refresh.calls + made
