@@ -479,6 +479,11 @@ def restore_previous(user, playlist_id: str) -> PlaylistSave:
     return save
 
 
+def now() -> datetime:
+    """The present as the journal's columns hold it (UTC, naive)."""
+    return utcnow()
+
+
 def refresh_due(now: datetime | None = None, gateway_for=None) -> refreshing.RunReport:
     """Claim every living playlist due by `now` (default the present) and refresh it in place,
     with the refreshes other runs left unfinished (the job runner's `living.refresh-due`)."""
@@ -486,6 +491,16 @@ def refresh_due(now: datetime | None = None, gateway_for=None) -> refreshing.Run
     report = refreshing.RunReport()
     report.claimed = refreshing.claim_due(now)
     return refreshing.run_open(now, gateway_for or spotify.job_gateway, report)
+
+
+def claim_due_refreshes(now: datetime) -> int:
+    """One refresh for each living playlist due by `now` (once per due time); how many."""
+    return refreshing.claim_due(now)
+
+
+def run_open_refreshes(now: datetime, gateway_for=None) -> refreshing.RunReport:
+    """Run the refreshes claimed and due by `now` that no other run holds (or that a dead one left)."""
+    return refreshing.run_open(now, gateway_for or spotify.job_gateway)
 
 
 def living_overview(now: datetime | None = None) -> dict:
