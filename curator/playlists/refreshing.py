@@ -533,7 +533,8 @@ def forget(user_id: int) -> None:
 
 def overview(now: datetime | None = None, late_after: timedelta = timedelta(minutes=15),
              since: timedelta = timedelta(days=1)) -> dict:
-    """Due, late and failing refreshes, and the Spotify calls refreshes cost (last day)."""
+    """Due, late and failing refreshes, and the Spotify calls refreshes cost (those of the last day
+    and those still open, failed tries included)."""
     from sqlalchemy import func
 
     now = now or utcnow()
@@ -551,8 +552,10 @@ def overview(now: datetime | None = None, late_after: timedelta = timedelta(minu
         LivingPlaylist.status == LIVING_GONE)) or 0
     living_count = db.session.scalar(select(func.count()).select_from(LivingPlaylist).where(
         LivingPlaylist.every != "off")) or 0
-    done, calls = db.session.execute(select(func.count(), func.coalesce(func.sum(PlaylistRefresh.calls), 0)).where(
-        PlaylistRefresh.state == REFRESH_DONE, PlaylistRefresh.completed_at >= now - since)).one()
+    done = db.session.scalar(select(func.count()).select_from(PlaylistRefresh).where(
+        PlaylistRefresh.state == REFRESH_DONE, PlaylistRefresh.completed_at >= now - since)) or 0
+    calls = db.session.scalar(select(func.coalesce(func.sum(PlaylistRefresh.calls), 0)).where(
+        or_(PlaylistRefresh.completed_at >= now - since, PlaylistRefresh.state.in_(REFRESH_OPEN)))) or 0
     return {"living": living_count, "due": due + open_, "late": late, "failing": failing, "paused": paused,
             "gone": gone, "refreshed": done, "calls": int(calls),
             "calls_per_refresh": round(int(calls) / done, 2) if done else None}

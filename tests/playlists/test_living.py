@@ -318,3 +318,49 @@ def test_nothing_touches_a_playlist_curator_did_not_save(app, client, catalogue,
     assert keep_fresh(client, token, "their-own", every="daily").status_code == 404
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(PlaylistSave)) == 0
+
+
+def test_flask_jobs_run_due_refreshes_the_due_playlists_once_per_due_time(app, client, runner, catalogue,
+                                                                          fake_spotify):
+    token = api_login(client, fake_spotify)
+    playlist = saved_playlist(client, fake_spotify, token)
+    keep_fresh(client, token, playlist["id"], every="daily", hour=7, timezone="UTC")
+    due = due_at(app, playlist["id"])
+    at = due.isoformat() + "+00:00"
+    result = runner.invoke(args=["jobs", "run-due", "--at", at])
+    assert result.exit_code == 0, result.output
+    assert [c.status for c in fake_spotify.calls("PUT", ITEMS)] == [200]
+    assert runner.invoke(args=["jobs", "run-due", "--at", at]).exit_code == 0  # the same due time: nothing
+    assert len(fake_spotify.calls("PUT", ITEMS)) == 1
+    listed = client.get("/api/v1/playlists").json["playlists"][0]
+    assert listed["refreshed_at"] is not None
+
+
+def test_the_admin_sees_due_late_failing_refreshes_and_their_spotify_calls(app, client, catalogue, fake_spotify):
+    import re as regex
+
+    token = api_login(client, fake_spotify)
+    ids = [saved_playlist(client, fake_spotify, token)["id"] for _ in range(3)]
+    for pid in ids:
+        keep_fresh(client, token, pid, every="daily", hour=7, timezone="UTC")
+    due = due_at(app, ids[0])
+    with app.app_context():  # two of them were due an hour ago: one is now refreshed, one keeps failing
+        db.session.execute(db.update(LivingPlaylist).where(LivingPlaylist.playlist_id.in_(ids[:2]))
+                           .values(next_due_at=due - timedelta(days=1)))
+        db.session.commit()
+    fake_spotify.fail_next("PUT", ITEMS, 503, times=50, passing=1)
+    app.config["LIVING_RETRY_BUDGET"] = 0.5
+    report = run_due(app, utcnow())
+    assert (report.claimed, report.refreshed, report.failed) == (2, 1, 1)
+    admin = app.test_client()
+    login(admin, fake_spotify, "admin-user")
+    page = admin.get("/admin/").get_data(as_text=True)
+
+    def shown(name):
+        return regex.search(rf'data-living="{name}">(\d+)', page).group(1)
+
+    assert shown("due") == "1"  # the failed one is still to do
+    assert shown("failing") == "1"
+    assert shown("late") == "1"  # due a day ago
+    assert shown("refreshed") == "1"
+    assert int(shown("calls")) >= 2  # the PUT that landed and the failed ones
