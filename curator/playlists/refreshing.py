@@ -67,6 +67,7 @@ from curator.spotify.errors import (
     SpotifyError,
     SpotifyForbidden,
     SpotifyNotFound,
+    SpotifyOutOfTime,
     SpotifyRateLimited,
     SpotifyUnavailable,
 )
@@ -385,6 +386,8 @@ def _send(run: _Run, row: LivingPlaylist) -> None:
             pace.wait_turn()
             _replace_and_add(run, row)
             return
+        except SpotifyOutOfTime:
+            raise  # a web request's time ran out (restoring a version): the schedule's next run carries on
         except SpotifyRateLimited as exc:
             pace.slow_down(exc.retry_after)  # every refresh waits, not only this one
             run.failed()

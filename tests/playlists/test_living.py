@@ -364,3 +364,19 @@ def test_the_admin_sees_due_late_failing_refreshes_and_their_spotify_calls(app, 
     assert shown("late") == "1"  # due a day ago
     assert shown("refreshed") == "1"
     assert int(shown("calls")) >= 2  # the PUT that landed and the failed ones
+
+
+def test_the_pages_forms_keep_it_fresh_and_refuse_a_post_without_the_csrf_token(app, client, catalogue, fake_spotify):
+    token = api_login(client, fake_spotify)
+    playlist = saved_playlist(client, fake_spotify, token)
+    path = f"/playlists/{playlist['id']}/freshness"
+    assert client.post(path, data={"every": "daily"}).status_code == 400  # no CSRF token
+    response = client.post(path, data={"csrf_token": token, "every": "weekly", "hour": "21", "timezone": "Asia/Tokyo",
+                                       "back": "saved", "preview_id": playlist["preview_id"]})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/previews/{playlist['preview_id']}/playlist")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "is kept fresh" in page and "at 21:00 (Asia/Tokyo)" in page
+    bad = client.post(path, data={"csrf_token": token, "every": "daily", "timezone": "Nowhere/Land"})
+    assert bad.status_code == 302
+    assert "There is no time zone called" in client.get("/history").get_data(as_text=True)
+    assert client.post("/playlists/nope/freshness", data={"csrf_token": token, "every": "daily"}).status_code == 404
