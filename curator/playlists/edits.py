@@ -15,7 +15,7 @@ from curator.catalogue.matrix import current_catalogue
 from curator.engine.arc import build_arc
 from curator.extensions import db
 from curator.models.listening import Preview
-from curator.playlists import editing, preview_store
+from curator.playlists import editing, preview_store, taste
 from curator.playlists.creation import create_preview, mood_of
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import request_of
@@ -66,7 +66,10 @@ def without_track(user, preview: Preview, track_id: str) -> Preview:
     target = mood_of(req.to_slug, "to").definition
     start, target = editing.nudged(start, req.nudges), editing.nudged(target, req.nudges)
     catalogue = current_catalogue()
-    excluded = {*req.excluded_ids, track_id}
+    # Swapped out: never picked again for this listener (until undone), here or in any later preview.
+    taste.never_again(user.id, preview.tracks[position])
+    excluded = {*req.excluded_ids, track_id} | taste.never_ids(user.id) | taste.avoided_ids(
+        catalogue, req.avoid_artists)
     if req.avoid_recent:
         excluded |= preview_store.recent_track_ids(user.id)
     rows = list(preview.tracks)
@@ -94,6 +97,7 @@ def set_lock(user, preview: Preview, track_id: str, locked: bool) -> Preview:
     _position_of(preview, track_id)
     ids = set(preview.options.get("locked_ids") or ())
     ids = ids | {track_id} if locked else ids - {track_id}
+    taste.kept(user.id, preview.tracks[_position_of(preview, track_id)], locked)  # kept tracks count for them
     options = {k: v for k, v in preview.options.items() if k not in ("edit_notice", "changed_positions")}
     preview.options = {**options, "locked_ids": sorted(ids)}  # a new dict: JSON change tracking
     db.session.flush()

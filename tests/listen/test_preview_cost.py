@@ -54,7 +54,9 @@ def test_a_preview_takes_five_statements_and_reads_the_moods_once(app, client, c
     # The rate limit's hit (one statement; PostgreSQL takes an advisory lock on the key first), counted
     # in the database without Redis so that every worker process shares the limit.
     seen.pop("SELECT", None)  # SELECT pg_advisory_xact_lock(...)
+    # The listener's taste (issue 21): one row with their steering and what the engine reads of it.
     assert seen == Counter({"SELECT web_sessions": 1, "SELECT moods": 1,  # the session row brings the user
+                            "SELECT listener_tastes": 1,
                             "SELECT catalogue_state": 1, "INSERT previews": 1, "INSERT rate_limit_hits": 1}), seen
     # What was answered is what is stored: reading the preview back gives the same tracks.
     again = client.get(f"/api/v1/previews/{body['id']}").json
