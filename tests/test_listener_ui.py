@@ -238,7 +238,7 @@ def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_s
 
 
 def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):
-    from curator.playlists.editing import mean_feature
+    from curator.playlists.edits import mean_feature
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
     before = stored(app, path)

@@ -142,13 +142,31 @@ def changed(user_id: int) -> None:
 # -- marks --------------------------------------------------------------------------------
 
 def _mark(user_id: int, kind: str, track: dict) -> None:
-    changed(user_id)
-    found = db.session.execute(select(TasteMark).where(
-        TasteMark.user_id == user_id, TasteMark.kind == kind, TasteMark.track_id == track["id"])).scalar_one_or_none()
-    if found is None:
-        db.session.add(TasteMark(user_id=user_id, kind=kind, track_id=str(track["id"]),
-                                 name=str(track.get("name") or ""), artists=join_list(track.get("artists") or []),
-                                 created_at=utcnow()))
+    """Record a mark, and add it to the engine view as it is (no view: worked out at the next preview)."""
+    track_id = str(track["id"])
+    found = db.session.execute(select(TasteMark.id).where(
+        TasteMark.user_id == user_id, TasteMark.kind == kind, TasteMark.track_id == track_id)).first()
+    if found is not None:
+        return
+    artists = [str(a) for a in track.get("artists") or []]
+    db.session.add(TasteMark(user_id=user_id, kind=kind, track_id=track_id, name=str(track.get("name") or ""),
+                             artists=join_list(artists), created_at=utcnow()))
+    row = _row(user_id, create=True)
+    if row.engine_view is None:
+        return
+    view = {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in row.engine_view.items()}
+    primary = artists[0].casefold() if artists else ""
+    if kind == MARK_NEVER:
+        view["never"] = sorted({*view["never"], track_id})
+        view["known_ids"] = [t for t in view["known_ids"] if t != track_id]
+        if primary:
+            view["removed"][primary] = view["removed"].get(primary, 0) + 1
+    else:
+        if track_id not in view["never"]:
+            view["known_ids"] = sorted({*view["known_ids"], track_id})
+        if artists:
+            view["known_artists"] = sorted({*view["known_artists"], artists[0]})
+    row.engine_view = view  # a new value: JSON columns see only assignments
 
 
 def never_again(user_id: int, track: dict) -> None:
@@ -211,7 +229,7 @@ def engine_taste(user_id: int, steering: dict) -> Taste:
         avoid_artists=frozenset(steering.get("avoid_artists") or ()),
         years=(years.get("from"), years.get("to")),
         known_ids=frozenset(view["known_ids"]), known_artists=frozenset(view["known_artists"]),
-        less_artists=frozenset(view["less"]),
+        less_artists=frozenset(a for a, n in view["removed"].items() if n >= LESS_AFTER),
     )
 
 
@@ -239,8 +257,7 @@ def _engine_view(user_id: int) -> dict:
             known_ids.add(item_id)
             known_artists.update(split_list(artists)[:1])
     return {"never": sorted(never), "known_ids": sorted(known_ids - never),
-            "known_artists": sorted(a for a in known_artists if a),
-            "less": sorted(a for a, n in removed.items() if n >= LESS_AFTER)}
+            "known_artists": sorted(a for a in known_artists if a), "removed": dict(removed)}
 
 
 # -- what the listener sees -----------------------------------------------------------------

@@ -1,8 +1,8 @@
 """a listener's taste: steering and last choice, never-again and kept tracks, shared Spotify data;
 a release year per catalogue track
 
-Revision ID: 0005_taste
-Revises: 0004_save_leases
+Revision ID: 0006_taste
+Revises: 0005_jobs
 Create Date: 2026-12-05 08:00:00
 
 `listener_tastes` holds one listener's steering (familiar <-> new, artists to avoid, years,
@@ -14,8 +14,8 @@ artists, recently played). `catalogue_tracks.release_year` is read by the decade
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_taste"
-down_revision = "0004_save_leases"
+revision = "0006_taste"
+down_revision = "0005_jobs"
 branch_labels = None
 depends_on = None
 
