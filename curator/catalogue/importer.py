@@ -24,12 +24,12 @@ import numpy as np
 from curator import textfiles
 from curator.catalogue import matrix, store
 from curator.catalogue.feature_ranges import RANGES, expected
-from curator.catalogue.seed_refs import parse_spotify_ref
+from curator.clock import utcnow
 from curator.engine.catalogue import recording_key
-from curator.errors import Unprocessable
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueImport, CatalogueTrack, TrackSource, TrackTag, join_list
-from curator.models.user import utcnow
+from curator.problems import Unprocessable
+from curator.spotify.refs import parse_spotify_ref
 from curator.textfiles import Decoder, TextFileError, choose_encoding, regular_file
 
 # Column names seen in public datasets, by what they mean (headers are compared lower-cased,

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from curator import demo
 from curator.catalogue.demo import demo_catalogue
+from curator.catalogue.errors import CatalogueNotReady
 from curator.catalogue.store import BUMPED, LISTENER_SOURCE, chunks
 from curator.engine import FEATURES, Catalogue
 from curator.extensions import db
@@ -255,8 +256,6 @@ def _stored_catalogue() -> Catalogue:
         _build_in_background(epoch, version)
         previous = _previous(key, epoch, version)
         if previous is None:
-            from curator.playlists.errors import CatalogueNotReady
-
             raise CatalogueNotReady("The music catalogue is being prepared. Please try again in a minute.")
         return previous
     with _lock:

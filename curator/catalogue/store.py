@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import func, select, update
 
+from curator.clock import utcnow
 from curator.engine.catalogue import recording_key
 from curator.extensions import db
-from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, TrackTag, join_list
-from curator.models.user import utcnow
+from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, join_list
 
 # session.info flag: this transaction changed the curation catalogue (its new version is built once
 # it commits, curator/catalogue/matrix.py).
@@ -181,14 +181,6 @@ def upsert_rows(rows: list[dict], update_columns: Sequence[str], keep_if_missing
     stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=set_)
     for part in chunks(rows):
         db.session.execute(stmt, list(part))
-
-
-def add_tags(pairs: Iterable[tuple[str, str]]) -> None:
-    rows = [{"track_id": t, "tag": tag} for t, tag in set(pairs)]
-    if rows:
-        stmt = dialect_insert(TrackTag).on_conflict_do_nothing()
-        for part in chunks(rows):
-            db.session.execute(stmt, list(part))
 
 
 def add_sources(track_ids: Iterable[str], source: str, moods: Iterable[str] = ()) -> None:

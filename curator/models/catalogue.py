@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import utcnow
 
 # Lists of names and ids are stored joined by the ASCII unit separator, which never occurs in a
 # name: splitting is several times cheaper than JSON when 100k rows are loaded into the matrix.

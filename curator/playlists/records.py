@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
-from curator.models.user import SpotifyToken, User, WebSession, utcnow
+from curator.models.user import SpotifyToken, User, WebSession
 from curator.problems import Unprocessable
 
 

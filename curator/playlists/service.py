@@ -20,10 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from curator import demo, spotify
+from curator.clock import utcnow
 from curator.engine import MoodDefinition, wheel
 from curator.extensions import db
 from curator.models.listening import CheckIn, PlaylistSave, Preview
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.moods.store import StoredMood, active_moods, get_mood
 from curator.playlists import care, creation, edits, library, preview_store, records, saving, taste
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
