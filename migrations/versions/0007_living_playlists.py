@@ -1,7 +1,7 @@
 """living playlists: how often each saved playlist is refreshed, and the journal of each refresh
 
-Revision ID: 0006_living_playlists
-Revises: 0005_jobs
+Revision ID: 0007_living_playlists
+Revises: 0006_taste
 Create Date: 2026-12-05 07:40:00
 
 `living_playlists` holds, per finished save, how often it is refreshed (off, daily or weekly at an
@@ -12,8 +12,8 @@ per playlist and due time, so a due time is refreshed exactly once.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006_living_playlists'
-down_revision = "0005_jobs"
+revision = '0007_living_playlists'
+down_revision = "0006_taste"
 branch_labels = None
 depends_on = None
 
