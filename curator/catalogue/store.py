@@ -25,7 +25,7 @@ CHUNK = 2000  # rows per INSERT batch: big enough to be fast, small enough for a
 
 # Columns a Spotify TrackObject fills. Features are never touched by metadata updates.
 _METADATA = ("name", "artists", "artist_ids", "recording_key", "album", "album_id", "duration_ms", "explicit")
-_KEEP_IF_MISSING = ("popularity", "isrc", "image_url")
+_KEEP_IF_MISSING = ("popularity", "isrc", "image_url", "release_year")
 
 
 def dialect_insert(model):
@@ -192,6 +192,12 @@ def add_sources(track_ids: Iterable[str], source: str, moods: Iterable[str] = ()
             db.session.execute(stmt, list(part))
 
 
+def _album_year(date) -> int | None:
+    """The year of an album's `release_date` ("1981", "1981-12", "1981-12-15")."""
+    head = str(date or "")[:4]
+    return int(head) if head.isdigit() and len(head) == 4 and 1000 <= int(head) <= 3000 else None
+
+
 def track_row(obj: dict | None, album: dict | None = None) -> dict | None:
     """A catalogue row from a Spotify TrackObject (or a SimplifiedTrackObject plus its album).
 
@@ -218,6 +224,7 @@ def track_row(obj: dict | None, album: dict | None = None) -> dict | None:
         "isrc": ((obj.get("external_ids") or {}).get("isrc") or None),
         # Spotify lists images largest first; the page shows thumbnails, so take the smallest.
         "image_url": (images[-1].get("url") if images else None),
+        "release_year": _album_year(album.get("release_date")),
         "added_at": now,
         "updated_at": now,
     }

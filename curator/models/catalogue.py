@@ -53,6 +53,8 @@ class CatalogueTrack(db.Model):
     # The engine's duplicate-recording key (normalised title + primary artist), computed on write
     # so loading the matrix needs no per-row text processing.
     recording_key: Mapped[int | None] = mapped_column(BigInteger)
+    # The release year, where an import or Spotify's album gives it (a decade range reads it).
+    release_year: Mapped[int | None] = mapped_column()
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
