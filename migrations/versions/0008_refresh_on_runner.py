@@ -1,7 +1,7 @@
 """refresh runs on the job runner, and calls counted per feature provider
 
-Revision ID: 0006_refresh_on_runner
-Revises: 0005_jobs
+Revision ID: 0008_refresh_on_runner
+Revises: 0007_living_playlists
 Create Date: 2026-12-05 08:00:00
 
 `catalogue_refresh_runs.job_id` names the runner's job that runs a refresh started from the admin
@@ -12,8 +12,8 @@ calls per feature provider by its registered name ({"reccobeats": 3}), replacing
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_refresh_on_runner"
-down_revision = "0005_jobs"
+revision = "0008_refresh_on_runner"
+down_revision = "0007_living_playlists"
 branch_labels = None
 depends_on = None
 
