@@ -50,7 +50,7 @@ _building: set[tuple[str, str, int]] = set()
 
 # Part of every stored folder's name: files written with other columns (an older Curator) are
 # never opened, the version is built again beside them.
-STORE_FORMAT = 2
+STORE_FORMAT = 3  # 3: the scan matrix (engine/scoring.py) stored with the columns
 # database URL -> (epoch, version, Catalogue); one entry per database this process talks to.
 _cache: dict[str, tuple[str, int, Catalogue]] = {}
 
