@@ -1,13 +1,15 @@
 """Where a preview's time goes: one listener's 20-track anxious -> calm previews through the app,
 in this process (Flask's test client, no server), with the SQL statements each one runs.
 
-    python -m bench.preview [--tracks 100000] [--requests 200] [--profile]
+    python -m bench.preview [--tracks 100000] [--requests 200] [--edits 0] [--profile]
 
 Builds a fresh SQLite database in a temporary folder with the shipped moods and the synthetic
 catalogue bench/load.py uses (imported with the app's own importer), logs one listener in through
 the fake Spotify on loopback, makes one untimed preview (it opens the catalogue), then times
 --requests previews. Prints the median and p95 per preview, the SQL statements per preview (each
-kind once, with its count), and with --profile the functions that take the most time.
+kind once, with its count), and with --profile the functions that take the most time. With
+--edits N, then times N of each edit through the API on one preview: a "brighter" nudge and a swap
+(of each position in turn), each making a new preview from the same one.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--edits", type=int, default=0, help="also time this many nudges and swaps")
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions (cumulative)")
     parser.add_argument("--profile-file", default="", help="also write the profile's raw data here (pstats)")
     args = parser.parse_args(argv)
@@ -111,6 +114,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  SQL statements per preview: {len(statements)}")
         for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"    {n} x {kind}")
+        if args.edits:
+            base = client.post("/api/v1/previews", json={**BODY, "seed": 7}, headers=headers).json
+            edits = {"nudge": lambda i: {"op": "nudge", "direction": "brighter"},
+                     "swap": lambda i: {"op": "swap", "track_id": base["tracks"][i % len(base["tracks"])]["id"]}}
+            for name, body in edits.items():
+                took = []
+                for i in range(args.edits + 1):
+                    t0 = time.perf_counter()
+                    response = client.post(f"/api/v1/previews/{base['id']}/edits", json=body(i), headers=headers)
+                    took.append((time.perf_counter() - t0) * 1000)
+                    assert response.status_code == 201, (response.status_code, response.get_data(as_text=True)[:300])
+                took = sorted(took[1:])  # the first of each kind warms its path
+                print(f"  per {name}: median {statistics.median(took):.1f} ms, p95 "
+                      f"{took[int(0.95 * (len(took) - 1))]:.1f} ms ({args.edits} edits; load average "
+                      f"{os.getloadavg()[0]:.1f})")
         if profiler:
             if args.profile_file:
                 profiler.dump_stats(args.profile_file)

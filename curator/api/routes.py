@@ -5,26 +5,17 @@ Same session login as the pages. Writes need the CSRF token from `GET /api/v1/se
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
 from flask import g, jsonify, request, url_for
 from flask_wtf.csrf import generate_csrf
 
 from curator.api import bp
+from curator.api.openapi import openapi_document
 from curator.auth.decorators import login_required
 from curator.playlists import service
 from curator.problems import CuratorError, Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
-OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 MAX_KEY_LENGTH = 200
-
-
-@lru_cache(maxsize=1)
-def openapi_document() -> dict:
-    return yaml.safe_load(OPENAPI_FILE.read_text())
 
 
 def _iso(value) -> str | None:
@@ -49,12 +40,13 @@ def mood_json(stored) -> dict:
             "low_valence": service.is_low_valence(m), "version": stored.number}
 
 
-def playlist_json(save) -> dict:
+def playlist_json(save, fresh=None) -> dict:
     preview = save.preview
+    fresh = fresh or service.freshness([save])[save.id]
     return {"id": save.playlist_id, "url": save.url, "name": save.name, "description": save.description,
             "preview_id": save.preview_id, "from": preview.from_slug, "to": preview.to_slug,
             "tracks": len(preview.tracks), "duration_ms": preview.duration_ms,
-            "saved_at": _iso(save.completed_at)}
+            "saved_at": _iso(save.completed_at), "freshness": fresh.json, "refreshed_at": _iso(fresh.refreshed_at)}
 
 
 def unfinished_json(save) -> dict | None:
@@ -104,6 +96,7 @@ def preview_json(preview) -> dict:
         "locked_ids": list(options.get("locked_ids") or []),
         "nudges": dict(options.get("nudges") or {}),
         "edit_notice": options.get("edit_notice"),
+        "steering": service.steering_of(preview),
     }
 
 
@@ -201,7 +194,21 @@ def save_playlist(preview_id):
 @bp.get("/playlists")
 @login_required
 def playlists():
-    return jsonify({"playlists": [playlist_json(row.save) for row in service.saved_playlists(g.user.id)]})
+    rows = service.saved_playlists(g.user.id)
+    fresh = service.freshness(row.save for row in rows)
+    return jsonify({"playlists": [playlist_json(row.save, fresh[row.save.id]) for row in rows]})
+
+
+@bp.put("/playlists/<playlist_id>/freshness")
+@login_required
+def set_freshness(playlist_id):
+    return jsonify(playlist_json(service.set_freshness(g.user, playlist_id, _json_body())))
+
+
+@bp.post("/playlists/<playlist_id>/restore")
+@login_required
+def restore_playlist(playlist_id):
+    return jsonify(playlist_json(service.restore_previous(g.user, playlist_id)))
 
 
 @bp.post("/checkins")
@@ -218,3 +225,50 @@ def checkins():
                         "at": _iso(checkin.at)})
     response.status_code = 201
     return response
+
+
+def taste_json(user) -> dict:
+    held = service.taste_profile(user)
+
+    def track(item: dict) -> dict:
+        return {"id": item["id"], "name": item["name"], "artists": item["artists"], "at": _iso(item["at"])}
+
+    return {
+        "steering": held.steering,
+        "never_again": [t["id"] for t in held.never_again],
+        "never_again_tracks": [track(t) for t in held.never_again],
+        "kept": [track(t) for t in held.kept],
+        "less_artists": held.less_artists,
+        "saved_playlist_tracks": held.saved_tracks,
+        "shares": held.shares,
+        "synced": held.counts,
+        "synced_at": _iso(held.synced_at),
+    }
+
+
+@bp.get("/taste")
+@login_required
+def taste():
+    return jsonify(taste_json(g.user))
+
+
+@bp.delete("/taste")
+@login_required
+def forget_taste():
+    service.forget_taste(g.user)
+    return "", 204
+
+
+@bp.delete("/taste/never-again/<track_id>")
+@login_required
+def bring_back(track_id):
+    if not service.bring_back(g.user, track_id):
+        raise Unprocessable("That track is not among the ones you swapped out.", field="track_id")
+    return "", 204
+
+
+@bp.get("/artists")
+@login_required
+def artists():
+    prefix = request.args.get("q", "")
+    return jsonify({"artists": service.artist_suggestions(g.user, prefix)})

@@ -189,6 +189,15 @@ class Coded(_Column):
         return (vocabulary[c] for c in self.codes.tolist())
 
 
+def _year(value) -> int:
+    """A release year as stored (0 unknown): a plausible whole year, else unknown."""
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return year if 1000 <= year <= 3000 else 0
+
+
 def _join(parts: Iterable[str]) -> str:
     return _PART.join(parts)
 
@@ -239,6 +248,7 @@ class Catalogue:
     features: np.ndarray  # float32 (n, len(FEATURES)), raw units, C-contiguous
     tags: Coded = field(default=None)  # frozenset[str] per row
     images: Coded = field(default=None)  # album image URL per row, None when unknown
+    years: np.ndarray = field(default=None)  # int16 release year per row, 0 when unknown
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -252,8 +262,10 @@ class Catalogue:
             object.__setattr__(self, "tags", _tag_column([()] * n))
         if self.images is None:
             object.__setattr__(self, "images", _image_column([None] * n))
+        if self.years is None:
+            object.__setattr__(self, "years", np.zeros(n, dtype=np.int16))
         for name in ("names", "artists", "primary_artist", "durations_ms", "explicit", "isrc", "key", "mode",
-                     "recording_key", "tags", "images"):
+                     "recording_key", "tags", "images", "years"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"column {name} has {len(getattr(self, name))} rows, expected {n}")
 
@@ -341,6 +353,16 @@ class Catalogue:
         return {}
 
     @cached_property
+    def knows_years(self) -> bool:
+        """Whether any row has a release year (a year range can apply at all)."""
+        return bool(len(self.years) and self.years.max() > 0)
+
+    @cached_property
+    def taste_memo(self) -> dict:
+        """Listeners' tastes in this catalogue's rows, and its artist-name index (engine/taste.py)."""
+        return {}
+
+    @cached_property
     def candidate_memo(self) -> dict:
         """Scored candidates per (arc, rows) (curate._candidates): the exact distances and the
         columns the sequencing reads depend on neither the seed nor the request, so a mood pair
@@ -364,6 +386,7 @@ class Catalogue:
         features: np.ndarray,
         tags: Sequence[Iterable[str]] | None = None,
         images: Sequence[str | None] | None = None,
+        years: Sequence[int | None] | None = None,
     ) -> Catalogue:
         """The one place that turns per-track values into the engine's columns.
 
@@ -394,6 +417,7 @@ class Catalogue:
             features=feats,
             tags=_tag_column(tags if tags is not None else [()] * n),
             images=_image_column(images if images is not None else [None] * n),
+            years=None if years is None else np.asarray([_year(y) for y in years], dtype=np.int16).reshape(n),
         )
 
     @classmethod
@@ -404,7 +428,7 @@ class Catalogue:
         """
         columns: dict[str, list] = {name: [] for name in (
             "ids", "names", "artists", "primary_keys", "durations_ms", "explicit", "isrc", "key", "mode",
-            "recording_keys", "tags", "images")}
+            "recording_keys", "tags", "images", "years")}
         rows: list[list[float]] = []
         for rec in records:
             track_id = rec.get("id")
@@ -433,6 +457,7 @@ class Catalogue:
             columns["recording_keys"].append(None)
             columns["tags"].append(frozenset(str(t) for t in (rec.get("tags") or ())))
             columns["images"].append(rec.get("image_url") or None)
+            columns["years"].append(rec.get("year"))
         features = np.asarray(rows, dtype=np.float32).reshape(len(rows), N_FEATURES)
         return cls.from_columns(features=features, **columns)
 
@@ -495,6 +520,7 @@ class Catalogue:
             "artists_offsets": self.artists.vocabulary.offsets,
             "tag_codes": self.tags.codes, "tags_data": self.tags.vocabulary.data,
             "tags_offsets": self.tags.vocabulary.offsets,
+            "years": self.years,
             "image_codes": self.images.codes, "images_data": self.images.vocabulary.data,
             "images_offsets": self.images.vocabulary.offsets,
             # What the id lookup must otherwise check on a worker's first request (1M ids: ~0.1 s).
@@ -525,6 +551,7 @@ class Catalogue:
             artists=Coded(arrays["artist_codes"], Texts(arrays["artists_data"], arrays["artists_offsets"]), _artists),
             tags=Coded(arrays["tag_codes"], Texts(arrays["tags_data"], arrays["tags_offsets"]), _tag_set),
             images=Coded(arrays["image_codes"], Texts(arrays["images_data"], arrays["images_offsets"]), _image_url),
+            years=arrays.get("years"),  # absent from catalogues stored before years were kept
         )
 
     def matrix_bytes(self) -> int:

@@ -44,6 +44,7 @@ from curator.engine.scoring import (
     preselect,
 )
 from curator.engine.sequencing import Candidates, Selection, camelot_codes, select
+from curator.engine.taste import KNOWN_CANDIDATES, Taste, TasteRows, penalties, taste_phrases, taste_rows, year_mask
 
 MAX_TRACKS = 500
 MAX_MINUTES = 600
@@ -100,6 +101,7 @@ class CurateOptions:
     arc: str = "linear"
     max_tempo_jump: float = 25.0
     near_tie: float = 0.05  # picks within 5% (+ a small floor) of the best are treated as equals
+    taste: Taste | None = None  # the listener's (engine/taste.py): a mask and a bonus over the rows
 
     def __post_init__(self) -> None:
         if self.arc not in ARC_SHAPES:
@@ -173,6 +175,16 @@ def _eligible_mask(catalogue: Catalogue, start: MoodDefinition, target: MoodDefi
         if eligible is None:
             eligible = np.ones(len(catalogue), dtype=bool)
         eligible[catalogue.rows_of(opts.exclude_ids)] = False
+    taste = opts.taste
+    if taste is not None:
+        blocked = taste_rows(catalogue, taste).blocked
+        if len(blocked):
+            if eligible is None:
+                eligible = np.ones(len(catalogue), dtype=bool)
+            eligible[blocked] = False
+        years = year_mask(catalogue, taste)
+        if years is not None:
+            eligible = years if eligible is None else eligible & years
     return eligible
 
 
@@ -299,8 +311,14 @@ class _Attempt:
     cands: Candidates
     selection: Selection
     exhaustive: bool
+    plain: Candidates | None = None  # the candidates before the taste's penalties (None: the same)
     # Per position, a distance within which every eligible row is among ``rows`` (None: unknown).
     radius: np.ndarray | None = None
+
+    @property
+    def unbent(self) -> Candidates:
+        """The candidates' own distances to the arc, whatever the taste preferred."""
+        return self.cands if self.plain is None else self.plain
 
     @property
     def arc(self) -> Arc:
@@ -331,13 +349,18 @@ def _choose(
     pool_size = len(catalogue) if base_rows is None else len(base_rows)
     limit = _exact_limit(n_positions)
 
+    taste = opts.taste
+    tasted = None if taste is None else taste_rows(catalogue, taste)
+
     def run(rows: np.ndarray, exhaustive: bool, preselected: str | None = None) -> _Attempt:
         fixed = None
         if edit is not None:
             grown = edit.with_rows(rows)
             preselected = preselected if grown is rows else None
             rows = grown
-        cands = _remembered_candidates(catalogue, rows, facts, preselected)
+        cands = plain = _remembered_candidates(catalogue, rows, facts, preselected)
+        if tasted is not None:
+            cands = _tasted_candidates(catalogue, plain, rows, taste, tasted, n_positions)
         if edit is not None:
             fixed = edit.fixed(rows, cands, n_positions)
         sel = select(
@@ -348,7 +371,20 @@ def _choose(
             rng=np.random.default_rng(seed),
             fixed=fixed,
         )
-        return _Attempt(facts, rows, cands, sel, exhaustive)
+        return _Attempt(facts, rows, cands, sel, exhaustive, None if cands is plain else plain)
+
+    def with_known(rows: np.ndarray, terms) -> np.ndarray:
+        """The listener's known rows join a pre-selected set (the nearest of them when many), so a
+        familiar place can find them wherever the pre-selection looked."""
+        if tasted is None or not len(tasted.known) or taste.familiar == 0:
+            return rows
+        known = _filter(tasted.known, eligible, len(catalogue))
+        if edit is None and base_rows is not None:
+            known = known[np.isin(known, base_rows)]
+        if len(known) > KNOWN_CANDIDATES:
+            known = known[preselect(catalogue.features[known], arc, KNOWN_CANDIDATES // 4, terms=terms)]
+        extra = known[~np.isin(known, rows)]
+        return np.concatenate([rows, extra]) if len(extra) else rows
 
     if pool_size <= limit:
         return run(_filter(base_rows, eligible, len(catalogue)), True)
@@ -358,7 +394,11 @@ def _choose(
     focus = None if edit is None else edit.focus
     terms = facts.terms if focus is None else anchor_terms(arc, [focus])
     if base_rows is None and edit is None:
-        attempt = _certified_choice(catalogue, facts, opts, eligible, run)
+        def grow(rows: np.ndarray) -> np.ndarray:  # known rows join in row order, as scoring every row has them
+            grown = with_known(rows, terms)
+            return rows if grown is rows else np.sort(grown)
+
+        attempt = _certified_choice(catalogue, facts, opts, eligible, run, grow)
         if attempt is not None:
             return attempt
         rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample,
@@ -370,6 +410,9 @@ def _choose(
         rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR, terms=terms)]
     preselected = f"anchors {PER_ANCHOR}" if base_rows is None and eligible is None and focus is None else None
     rows = _filter(rows, eligible, len(catalogue))
+    grown = with_known(rows, terms)
+    preselected = preselected if grown is rows else None
+    rows = grown
     if len(rows):
         attempt = run(rows, False, preselected)
         plan = attempt.cands.plan
@@ -382,11 +425,28 @@ def _choose(
     if len(wide) <= limit:
         return run(wide, True)
     picked = preselect(catalogue.features[wide], arc, PER_ANCHOR * 4, terms=terms)
-    return run(wide[picked], False)
+    return run(with_known(wide[picked], terms), False)
+
+
+def _tasted_candidates(catalogue: Catalogue, plain: Candidates, rows: np.ndarray, taste: Taste, tasted: TasteRows,
+                       n_positions: int) -> Candidates:
+    """``plain`` with the taste's penalties added to its distances (remembered beside it)."""
+    memo = catalogue.candidate_memo
+    key = ("tasted", id(plain), taste.digest, taste.familiar)
+    kept = memo.get(key)
+    if kept is not None and kept[0] is plain:
+        return kept[1]
+    extra = penalties(rows, taste, tasted, n_positions)
+    if extra is None:
+        return plain
+    cands = replace(plain, distances=plain.distances + extra)
+    cands.distances.setflags(write=False)
+    remember(memo, key, (plain, cands), CANDIDATE_MEMO_ENTRIES)
+    return cands
 
 
 def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOptions, eligible: np.ndarray | None,
-                      run) -> _Attempt | None:
+                      run, grow) -> _Attempt | None:
     """The playlist scoring every row would give, found among pre-selected rows; None when the
     pre-selection cannot show that it is (then the caller searches wider, as before).
 
@@ -394,7 +454,9 @@ def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOption
     each a radius within which every row is a candidate. When every pick's choice looked no
     further than its position's radius (:func:`_uncertified`), the choice is the one scoring every
     row would make. Else the positions that failed are scanned again, further around, and the
-    whole choice is made and checked again (at most CERTIFIED_PASSES times).
+    whole choice is made and checked again (at most CERTIFIED_PASSES times). ``grow`` adds the
+    rows a taste must be able to pick (its known tracks). A taste's penalties only lengthen
+    distances, so a row left out is still farther than the radius, and the check holds with them.
     """
     arc = facts.arc
     anchors = anchor_positions(arc, len(arc))
@@ -403,7 +465,8 @@ def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOption
     preselected = "certified" if eligible is None else None
     per_anchor = CERTIFIED_PER_ANCHOR
     for attempt_number in range(CERTIFIED_PASSES):
-        attempt = run(_filter(rows, eligible, len(catalogue)), False, preselected)
+        chosen = grow(_filter(rows, eligible, len(catalogue)))
+        attempt = run(chosen, False, preselected if chosen is rows else None)
         attempt.radius = radius
         failed = _uncertified(catalogue, attempt, opts)
         if failed is None:
@@ -574,7 +637,7 @@ def _requested(length: Length) -> dict[str, float]:
 
 def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, shortfall,
               edit: EditRows | None = None) -> Playlist:
-    facts, cands, sel = attempt.facts, attempt.cands, attempt.selection
+    facts, cands, sel = attempt.facts, attempt.unbent, attempt.selection
     positions = sel.positions
     rows = attempt.rows[sel.picks]
     raw = catalogue.features[rows].astype(np.float64)
@@ -600,6 +663,10 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     phrase_orders = facts.phrase_orders
     reasons = row_reasons(feature_rows, known_modes, start.name, target.name,
                           [phrase_by(raw_row, phrase_orders[pos]) for raw_row, pos in zip(raw_rows, positions)])
+    if opts.taste is not None:
+        tasted = taste_rows(catalogue, opts.taste)
+        phrases = taste_phrases(catalogue, rows, tasted, bool(opts.taste.known_artists))
+        reasons = [reason if phrase is None else f"{phrase}. {reason}" for phrase, reason in zip(phrases, reasons)]
     position_targets = facts.position_targets
     tracks = [
         PlaylistTrack(
@@ -630,6 +697,8 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     else:
         stats = ArcStats(0.0, 0.0, 0.0, 0.0)
     notes = _thin_supply(attempt, catalogue) if tracks else []
+    if opts.taste is not None and taste_rows(catalogue, opts.taste).years_ignored:
+        notes.append("The catalogue knows no release years yet, so the years you chose could not be applied.")
     if edit is not None and edit.missing:
         many = edit.missing != 1
         notes.append(f"{edit.missing} track{'s' if many else ''} that {'were' if many else 'was'} to stay "
@@ -645,7 +714,7 @@ def _close_as_curated(attempt: _Attempt, catalogue: Catalogue, mood: MoodDefinit
     """Candidates within THIN_DISTANCE of the mood's own targets. A learned term pulls the scoring
     targets toward its favourite corner of the feature box, a direction rather than a place, so
     closeness is measured without it (once per candidate set)."""
-    plan = attempt.cands.plan
+    plan = attempt.unbent.plan
     if mood.learned is None or mood.learned.weight <= 0:
         return plan.close(position, THIN_DISTANCE)
     key = (position, THIN_DISTANCE, "as curated")

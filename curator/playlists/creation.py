@@ -8,6 +8,7 @@ comes in as `library`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from curator.catalogue.matrix import current_catalogue, tracks_catalogue
 from curator.engine import (
     CatalogueEmpty,
     CurateOptions,
+    Edit,
     EngineError,
     Length,
     LengthInvalid,
@@ -24,13 +26,13 @@ from curator.engine import (
     curate,
     wheel,
 )
-from curator.engine.arc import build_arc
 from curator.engine.catalogue import Catalogue
+from curator.engine.moods import shifted
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack
 from curator.models.listening import CheckIn, Preview
 from curator.moods.store import StoredMood, active_moods, get_mood
-from curator.playlists import care, editing, preview_store
+from curator.playlists import care, preview_store, taste
 from curator.playlists.errors import CatalogueNotReady
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import PreviewRequest
@@ -86,7 +88,9 @@ def plan_for(req: PreviewRequest) -> Plan:
     start = mood_of(req.from_slug, "from")
     target = mood_of(req.to_slug, "to")
     # The listener's nudges shift the whole arc: both moods' targets move by the same amount.
-    start_def, target_def = editing.nudged(start.definition, req.nudges), editing.nudged(target.definition, req.nudges)
+    # (engine.moods.shifted: a mood's learned term and listener pull are folded into its targets
+    # first, so the nudge moves what the engine scores against.)
+    start_def, target_def = shifted(start.definition, req.nudges), shifted(target.definition, req.nudges)
     hold = care.hold_cap(target.definition, req.arc, req.tracks, req.minutes, req.insist)
     tracks, minutes = (hold.tracks, None) if hold.tracks is not None else (req.tracks, req.minutes)
     try:
@@ -105,55 +109,25 @@ def needs_library(req: PreviewRequest) -> bool:
 
 
 def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, library: MyMusic | None = None,
-                   parent_id: str | None = None, pinned: dict[int, dict] | None = None) -> Preview:
+                   parent_id: str | None = None, edit: Edit | None = None,
+                   describe: Callable[[list[dict]], Mapping] | None = None) -> Preview:
     """Curate `req` for `user`, add it as a new preview (the service commits) and return it.
 
     `plan`: `plan_for(req)` when already made. `library`: the listener's own music, read when
-    `needs_library(req)`. `pinned` (position -> stored track row): locked tracks put back in
-    their places. Raises `Unprocessable` (bad input) and `CatalogueNotReady` (no tracks yet).
+    `needs_library(req)`. `edit`: how the new playlist relates to the one being edited (locked
+    tracks pinned, one replaced, what still fits kept: `curator.engine.edits`), for the engine.
+    `describe(rows)`: options the edit adds for the listener (what changed), read from the
+    engine's tracks before the preview is stored; it may refuse them with `Unprocessable`.
+    Raises `Unprocessable` (bad input) and `CatalogueNotReady` (no tracks yet).
     """
     p = plan or plan_for(req)
-    notices: list[str] = []
-    catalogue, candidate_ids = p.catalogue, None
-    if needs_library(req):
-        if library is None:
-            raise ValueError("the listener's library is read before the preview is made (service._my_music)")
-        candidate_ids, catalogue = library.track_ids, library.catalogue
-        req = replace(req, library_ids=tuple(sorted(library.track_ids)))
-        if library.notice:
-            notices.append(library.notice)
-    elif req.from_my_music:
-        candidate_ids = frozenset(req.library_ids)
-        catalogue = tracks_catalogue(candidate_ids)  # a listener's own tracks are not in the shared one
-
-    excluded = set(req.excluded_ids) | {row["id"] for row in (pinned or {}).values()}
-    if req.avoid_recent:
-        excluded |= preview_store.recent_track_ids(user.id)
-    try:
-        options = CurateOptions(
-            exclude_explicit=req.exclude_explicit, exclude_ids=frozenset(excluded),
-            candidate_ids=candidate_ids, seed=req.seed, arc=req.arc,
-        )
-        playlist = curate(catalogue, p.start_def, p.target_def, p.length, options)
-    except CatalogueEmpty:
-        raise CatalogueNotReady("The music catalogue is still being prepared.") from None
-    except EngineError as exc:
-        raise Unprocessable(str(exc), field="arc") from None
+    rows, playlist, notices, req = curate_rows(user, req, p, library=library, edit=edit)
+    options = req.options_dict()
+    if describe is not None:  # first: an edit says in its own words why it can't be made
+        options.update(describe(rows))
     if not playlist.tracks:
         raise Unprocessable(playlist.shortfall or "No tracks fit these choices; try fewer filters.",
                             field="from_my_music" if req.from_my_music else "to")
-
-    rows = [{
-        "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
-        "position": t.position, "reason": t.reason, "distance": t.distance,
-        "position_target": t.position_target, "features": t.features,
-        "album_image": t.album_image,
-    } for t in playlist.tracks]
-    if pinned:
-        rows = editing.pin(rows, pinned)
-        arc = build_arc(p.start_def, p.target_def, len(rows), playlist.arc)
-        rows = editing.with_reasons(rows, arc, p.start_def.name, p.target_def.name)
-    options = req.options_dict()
     if p.hold.note:
         options["hold_note"] = p.hold.note  # the page shows it beside the length, not among the notices
     preview = Preview(
@@ -172,3 +146,44 @@ def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, libra
         db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=p.start.slug,
                                to_slug=p.target.slug, moment="before", rating=req.before_rating))
     return preview
+
+
+def curate_rows(user, req: PreviewRequest, p: Plan, *, library: MyMusic | None = None, edit: Edit | None = None,
+                avoid: frozenset[str] = frozenset()):
+    """The engine's tracks for `req` as stored rows, with the engine's playlist, the notices and the
+    request as used: the one scoring path of a preview and of a living playlist's refresh (which
+    pins the locked tracks through `edit` and `avoid`s the tracks of its last few versions)."""
+    notices: list[str] = []
+    catalogue, candidate_ids = p.catalogue, None
+    if needs_library(req):
+        if library is None:
+            raise ValueError("the listener's library is read before the preview is made (service._my_music)")
+        candidate_ids, catalogue = library.track_ids, library.catalogue
+        req = replace(req, library_ids=tuple(sorted(library.track_ids)))
+        if library.notice:
+            notices.append(library.notice)
+    elif req.from_my_music:
+        candidate_ids = frozenset(req.library_ids)
+        catalogue = tracks_catalogue(candidate_ids)  # a listener's own tracks are not in the shared one
+
+    excluded = set(req.excluded_ids) | set(avoid)
+    if req.avoid_recent:
+        excluded |= preview_store.recent_track_ids(user.id)
+    try:
+        options = CurateOptions(
+            exclude_explicit=req.exclude_explicit, exclude_ids=frozenset(excluded),
+            candidate_ids=candidate_ids, seed=req.seed, arc=req.arc,
+            taste=taste.engine_taste(user.id, req.steering),
+        )
+        playlist = curate(catalogue, p.start_def, p.target_def, p.length, options, edit=edit)
+    except CatalogueEmpty:
+        raise CatalogueNotReady("The music catalogue is still being prepared.") from None
+    except EngineError as exc:
+        raise Unprocessable(str(exc), field="arc") from None
+    rows = [{
+        "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
+        "position": t.position, "reason": t.reason, "distance": t.distance,
+        "position_target": t.position_target, "features": t.features,
+        "album_image": t.album_image,
+    } for t in playlist.tracks]
+    return rows, playlist, notices, req

@@ -2,33 +2,69 @@
 at another mood. Each (but lock and rename, which only change options) makes a new preview from the
 old one, so "back" and the API see every step.
 
-The rules (what may be edited, what each edit keeps) live here; the arithmetic over the catalogue
-is `editing`'s. Helpers of `curator.playlists.service`: they add rows and never commit. An edit
-that curates again gets `library` from the service when the listener's music must be read first.
+The rules (what may be edited, what each edit keeps, what the listener is told) live here; the
+tracks themselves are always the engine's: every edit that changes tracks is one call of
+`curate()` with an `Edit` (`curator.engine.edits`: the locked tracks pinned to their positions,
+one position replaced, or what still fits kept after a nudge), made and stored by
+`creation.create_preview`, so a change to the engine's scoring reaches the edits too. Helpers of
+`curator.playlists.service`: they add rows and never commit. An edit that curates again gets
+`library` from the service when the listener's music must be read first.
 """
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from curator.catalogue.matrix import current_catalogue
-from curator.engine.arc import build_arc
+from curator.engine import Edit
 from curator.extensions import db
 from curator.models.listening import Preview
-from curator.playlists import editing, preview_store
-from curator.playlists.creation import create_preview, mood_of
+from curator.playlists import taste
+from curator.playlists.creation import create_preview
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import request_of
 from curator.problems import Unprocessable
 
 # Spotify allows long names; a playlist list reads best with short ones.
 MAX_NAME = 100
+# Each nudge moves the whole arc (start and target) by these amounts, in raw feature units.
+NUDGES: dict[str, dict[str, float]] = {
+    "gentler": {"energy": -0.1, "tempo": -8.0, "loudness": -1.5},
+    "more-energy": {"energy": 0.1, "tempo": 8.0, "loudness": 1.5},
+    "brighter": {"valence": 0.1},
+    "darker": {"valence": -0.1},
+}
+NUDGE_LABELS = {"gentler": "Gentler", "more-energy": "More energy", "brighter": "Brighter", "darker": "Less bright"}
+# The furthest the nudges may take the arc from the moods as defined, per feature.
+NUDGE_LIMIT = {"energy": 0.3, "valence": 0.3, "tempo": 24.0, "loudness": 4.5}
 
 
-def locked_rows(preview: Preview) -> dict[int, dict]:
-    """The preview's locked tracks by position."""
+def add_nudge(current: Mapping[str, float], direction: str) -> dict[str, float]:
+    """The accumulated shift after one more nudge `direction` (bounded by NUDGE_LIMIT)."""
+    if direction not in NUDGES:
+        raise KeyError(direction)
+    moved = dict(current)
+    for name, delta in NUDGES[direction].items():
+        limit = NUDGE_LIMIT[name]
+        moved[name] = round(max(-limit, min(limit, moved.get(name, 0.0) + delta)), 4)
+    return {k: v for k, v in moved.items() if v != 0}
+
+
+def changed_positions(before: Sequence[Mapping], after: Sequence[Mapping]) -> list[int]:
+    """Positions whose track differs (positions past the shorter list count as changed)."""
+    n = max(len(before), len(after))
+    return [i for i in range(n) if i >= len(before) or i >= len(after) or before[i]["id"] != after[i]["id"]]
+
+
+def mean_feature(rows: Sequence[Mapping], name: str) -> float | None:
+    values = [float(r["features"][name]) for r in rows if r["features"].get(name) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def locked_positions(preview: Preview) -> dict[int, str]:
+    """The preview's locked tracks by position (the engine pins them there)."""
     locked = set(preview.options.get("locked_ids") or ())
-    return {i: t for i, t in enumerate(preview.tracks) if t["id"] in locked}
+    return {i: t["id"] for i, t in enumerate(preview.tracks) if t["id"] in locked}
 
 
 def _position_of(preview: Preview, track_id: str) -> int:
@@ -48,12 +84,12 @@ def _editable(preview: Preview) -> None:
 
 
 def regenerate(user, preview: Preview, library: MyMusic | None = None) -> Preview:
-    """The same choices with another seed; locked tracks stay."""
+    """The same choices with another seed; locked tracks stay where they are."""
     seed = secrets.randbits(32)
     if seed == preview.seed:
         seed ^= 1
     return create_preview(user, replace(request_of(preview), seed=seed), library=library, parent_id=preview.id,
-                          pinned=locked_rows(preview))
+                          edit=Edit(pinned=locked_positions(preview)))
 
 
 def without_track(user, preview: Preview, track_id: str) -> Preview:
@@ -62,30 +98,22 @@ def without_track(user, preview: Preview, track_id: str) -> Preview:
     _editable(preview)
     position = _position_of(preview, track_id)
     req = request_of(preview)
-    start = mood_of(req.from_slug, "from").definition
-    target = mood_of(req.to_slug, "to").definition
-    start, target = editing.nudged(start, req.nudges), editing.nudged(target, req.nudges)
-    catalogue = current_catalogue()
-    excluded = {*req.excluded_ids, track_id}
-    if req.avoid_recent:
-        excluded |= preview_store.recent_track_ids(user.id)
-    rows = list(preview.tracks)
-    arc = build_arc(start, target, len(rows), preview.arc)
-    try:
-        row = editing.best_replacement(
-            catalogue, arc, position, rows, exclude_ids=frozenset(excluded),
-            candidate_ids=frozenset(req.library_ids) if req.from_my_music and req.library_ids else None,
-            exclude_explicit=req.exclude_explicit)
-    except editing.NoReplacement:
-        raise Unprocessable(f"No other track fits this place, so “{rows[position]['name']}” stays.",
-                            field="track_id") from None
-    rows[position] = editing.track_row(catalogue, row, position, arc, catalogue.images[row])
-    rows = editing.with_reasons(rows, arc, start.name, target.name)
-    old_name, new_name = preview.tracks[position]["name"], rows[position]["name"]
-    options = {**preview.options, "excluded_ids": sorted({*req.excluded_ids, track_id}),
-               "edit_notice": f"“{old_name}” is out; “{new_name}” fits this point of the arc best.",
-               "changed_positions": [position]}
-    return preview_store.add_derived(user, preview, rows, options)
+    # Swapped out: never picked again for this listener (until undone), here or in any later preview.
+    taste.never_again(user.id, preview.tracks[position])
+    # Out for good (later tries skip it too); asking to swap a kept track lets it go.
+    req = replace(req, excluded_ids=tuple(sorted({*req.excluded_ids, track_id})),
+                  locked_ids=tuple(i for i in req.locked_ids if i != track_id))
+    old = preview.tracks[position]
+    locked = {p: t for p, t in locked_positions(preview).items() if p != position}
+    edit = Edit(previous=[t["id"] for t in preview.tracks], pinned=locked, replace=position)
+
+    def describe(rows: list[dict]) -> dict:
+        if len(rows) < len(preview.tracks):  # the engine left the place empty: nothing else fits
+            raise Unprocessable(f"No other track fits this place, so “{old['name']}” stays.", field="track_id")
+        return {"edit_notice": f"“{old['name']}” is out; “{rows[position]['name']}” fits this point of the arc best.",
+                "changed_positions": changed_positions(preview.tracks, rows)}
+
+    return create_preview(user, req, parent_id=preview.id, edit=edit, describe=describe)
 
 
 def set_lock(user, preview: Preview, track_id: str, locked: bool) -> Preview:
@@ -94,6 +122,7 @@ def set_lock(user, preview: Preview, track_id: str, locked: bool) -> Preview:
     _position_of(preview, track_id)
     ids = set(preview.options.get("locked_ids") or ())
     ids = ids | {track_id} if locked else ids - {track_id}
+    taste.kept(user.id, preview.tracks[_position_of(preview, track_id)], locked)  # kept tracks count for them
     options = {k: v for k, v in preview.options.items() if k not in ("edit_notice", "changed_positions")}
     preview.options = {**options, "locked_ids": sorted(ids)}  # a new dict: JSON change tracking
     db.session.flush()
@@ -119,29 +148,31 @@ def rename(user, preview: Preview, name: str) -> Preview:
 
 
 def nudge(user, preview: Preview, direction: str, library: MyMusic | None = None) -> Preview:
-    """The same choices with the whole arc shifted (gentler, more energy, brighter, darker);
-    locked tracks stay. The new preview says what changed in `options["edit_notice"]`."""
+    """The same choices with the whole arc shifted (gentler, more energy, brighter, darker): the
+    tracks that still fit their moved place stay, locked tracks too, and only the others are
+    chosen again. The new preview says what changed in `options["edit_notice"]`."""
     _editable(preview)
     req = request_of(preview)
     try:
-        shift = editing.add_nudge(req.nudges, direction)
+        shift = add_nudge(req.nudges, direction)
     except KeyError:
         raise Unprocessable("Choose gentler, more energy, brighter or less bright.", field="direction") from None
     if shift == req.nudges:
-        raise Unprocessable(f"The arc is already as far as it goes that way ({editing.NUDGE_LABELS[direction].lower()}).",
+        raise Unprocessable(f"The arc is already as far as it goes that way ({NUDGE_LABELS[direction].lower()}).",
                             field="direction")
-    new = create_preview(user, replace(req, nudges=shift), library=library, parent_id=preview.id,
-                         pinned=locked_rows(preview))
-    changed = editing.changed_positions(preview.tracks, new.tracks)
+    edit = Edit(previous=[t["id"] for t in preview.tracks], pinned=locked_positions(preview), keep=True)
     feature = "valence" if direction in ("brighter", "darker") else "energy"
-    before, after = editing.mean_feature(preview.tracks, feature), editing.mean_feature(new.tracks, feature)
     label = "brightness (valence)" if feature == "valence" else "energy"
-    moved = f" average {label} {before:.2f} → {after:.2f};" if before is not None and after is not None else ""
-    new.options = {**new.options, "changed_positions": changed,
-                   "edit_notice": f"{editing.NUDGE_LABELS[direction]}:{moved} "
-                                  f"{len(changed)} of {len(new.tracks)} tracks changed."}
-    db.session.flush()
-    return new
+
+    def describe(rows: list[dict]) -> dict:
+        changed = changed_positions(preview.tracks, rows)
+        before, after = mean_feature(preview.tracks, feature), mean_feature(rows, feature)
+        moved = f" average {label} {before:.2f} → {after:.2f};" if before is not None and after is not None else ""
+        return {"changed_positions": changed,
+                "edit_notice": f"{NUDGE_LABELS[direction]}:{moved} {len(changed)} of {len(rows)} tracks changed."}
+
+    return create_preview(user, replace(req, nudges=shift), library=library, parent_id=preview.id, edit=edit,
+                          describe=describe)
 
 
 def retarget(user, preview: Preview, to_slug: str, *, insist: bool | None = None,

@@ -121,10 +121,12 @@ def test_remove_replaces_the_track_with_the_next_best(client, app, catalogue, fa
     assert len(ids_after) == 20 and after.seed == before.seed
     # Same seed: most of the playlist stays as it was.
     assert len(set(ids_after) & {t["id"] for t in before.tracks}) >= 15
-    # Removing again from the new preview keeps excluding the first one.
+    # Removing again from the new preview keeps excluding the first one. (The same place again: on
+    # this small catalogue the first place has no track in its ranges to spare, and a swap that
+    # finds none says so rather than bring in one outside them: tests/playlists/test_edits.py.)
     again = stored(app, preview_path(client.post(new_path + "/remove", data={"csrf_token": token,
-                                                                              "track_id": ids_after[0]})))
-    assert removed not in {t["id"] for t in again.tracks} and ids_after[0] not in {t["id"] for t in again.tracks}
+                                                                              "track_id": ids_after[7]})))
+    assert removed not in {t["id"] for t in again.tracks} and ids_after[7] not in {t["id"] for t in again.tracks}
 
 
 def test_save_shows_the_embed_and_a_double_submit_makes_one_playlist(client, app, catalogue, fake_spotify):

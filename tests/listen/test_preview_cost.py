@@ -54,7 +54,9 @@ def test_a_preview_takes_five_statements_and_reads_the_moods_once(app, client, c
     # The rate limit's hit (one statement; PostgreSQL takes an advisory lock on the key first), counted
     # in the database without Redis so that every worker process shares the limit.
     seen.pop("SELECT", None)  # SELECT pg_advisory_xact_lock(...)
+    # The listener's taste (issue 21): one row with their steering and what the engine reads of it.
     assert seen == Counter({"SELECT web_sessions": 1, "SELECT moods": 1,  # the session row brings the user
+                            "SELECT listener_tastes": 1,
                             "SELECT catalogue_state": 1, "INSERT previews": 1, "INSERT rate_limit_hits": 1}), seen
     # What was answered is what is stored: reading the preview back gives the same tracks.
     again = client.get(f"/api/v1/previews/{body['id']}").json
@@ -78,3 +80,26 @@ def test_album_images_come_from_the_catalogue(app, client, catalogue, fake_spoti
         n = index[track["id"]]
         assert track["album_image"] == (IMAGE.format(n) if n % 2 == 0 else None), track["id"]
     assert any(t["album_image"] for t in tracks) and not all(t["album_image"] for t in tracks)
+
+
+def test_an_edit_is_built_once_and_written_once(app, client, catalogue, fake_spotify):
+    """A swap or a nudge is one engine call and one INSERT: nothing of the new preview is written
+    again (its notice and changed rows are known before it is stored), the old one is not touched."""
+    from tests.helpers import api_headers
+    token = api_login(client, fake_spotify)
+    body = api_preview(client, token)
+
+    def edit(**data):
+        answer = client.post(f"/api/v1/previews/{body['id']}/edits", json=data, headers=api_headers(token))
+        assert answer.status_code == 201, answer.json
+        return answer.json
+
+    for data in ({"op": "nudge", "direction": "brighter"}, {"op": "swap", "track_id": body["tracks"][3]["id"]}):
+        answers = []
+        seen = _statements_of(app, lambda data=data: answers.append(edit(**data)))
+        assert answers[0]["edit_notice"]
+        # A swap is a mark on the listener's taste (issue 21): one row, and their taste's row says so.
+        taste_writes = {"INSERT taste_marks", "UPDATE listener_tastes"} if data["op"] == "swap" else set()
+        assert seen["INSERT previews"] == 1, seen
+        assert {k for k in seen if k.startswith(("UPDATE", "INSERT taste"))} == taste_writes, seen
+        assert seen["UPDATE listener_tastes"] <= 1 and seen["SELECT taste_marks"] <= 1, seen

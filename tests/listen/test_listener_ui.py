@@ -12,9 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from curator import create_app
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from tests.helpers import listened_since_saving, logged_in, login, preview_path, start, stored
 
 BACK = re.compile(r'<a class="button primary back-to-form" href="([^"]+)">')
@@ -238,7 +239,7 @@ def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_s
 
 
 def test_nudges_shift_the_arc_and_say_what_changed(client, app, catalogue, fake_spotify):
-    from curator.playlists.editing import mean_feature
+    from curator.playlists.edits import mean_feature
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
     before = stored(app, path)

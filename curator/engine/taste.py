@@ -1,0 +1,228 @@
+"""A listener's taste as the engine reads it: a mask and a bonus over the catalogue's rows.
+
+:class:`Taste` is plain data the web app builds per listener (no I/O here):
+
+* **never** track ids: tracks the listener swapped out or removed; never chosen again (a mask);
+* **avoid** artist names (case-insensitive, any credited artist): none of their tracks (a mask);
+* **years**: a release-year range (either end open); rows of unknown year are left out while the
+  range is set, unless the catalogue knows no year at all (then the range cannot apply and
+  curate() says so in a note);
+* **known** track ids and artist names: what the listener plays, saves and keeps. ``familiar``
+  (0-100) is the share of the playlist's positions that prefer known rows; the others prefer new
+  ones. Preferring is a penalty added to the other kind's distance at that position
+  (:data:`FAMILIAR_PENALTY`, on the scoring's weighted-RMS scale), not an exclusion: a position
+  whose nearest known row is far off the arc still takes a new one, so the arc holds;
+* **less** artist names: artists the listener removed twice, a smaller penalty everywhere.
+
+Everything is worked out once per (catalogue, taste) as row indices (:class:`TasteRows`), through
+an index of the catalogue's artist names built once per catalogue (:func:`artist_index`), so a
+request never loops over rows in Python.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from curator.engine.catalogue import Catalogue, remember
+
+# Added to a row's distance at a position that prefers the other kind (known / new). On the
+# weighted-RMS scale a typical nearest candidate is ~0.05-0.1 away and THIN_DISTANCE is 0.25, so a
+# known row up to 0.2 further from the target than the best new one still wins a familiar place.
+FAMILIAR_PENALTY = 0.2
+# Added to the distance of rows by an artist the listener removed twice ("used less").
+LESS_PENALTY = 0.05
+# Known rows beyond this many are narrowed to the ones nearest the arc before they join the
+# candidates (a large library by prolific artists must not grow the scored set without bound).
+KNOWN_CANDIDATES = 1536
+TASTE_MEMO_ENTRIES = 64
+
+
+def _names(values) -> frozenset[str]:
+    return frozenset(" ".join(str(v).split()).casefold() for v in values if str(v).strip())
+
+
+@dataclass(frozen=True)
+class Taste:
+    """One listener's taste (see the module docstring). Names are compared case-insensitively."""
+
+    familiar: int = 0
+    never_ids: frozenset[str] = frozenset()
+    avoid_artists: frozenset[str] = frozenset()
+    years: tuple[int | None, int | None] = (None, None)
+    known_ids: frozenset[str] = frozenset()
+    known_artists: frozenset[str] = frozenset()
+    less_artists: frozenset[str] = frozenset()
+    digest: bytes = field(default=b"", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        familiar = int(self.familiar)
+        if not 0 <= familiar <= 100:
+            raise ValueError("familiar is a share from 0 to 100.")
+        object.__setattr__(self, "familiar", familiar)
+        object.__setattr__(self, "never_ids", frozenset(str(t) for t in self.never_ids))
+        object.__setattr__(self, "known_ids", frozenset(str(t) for t in self.known_ids))
+        for name in ("avoid_artists", "known_artists", "less_artists"):
+            object.__setattr__(self, name, _names(getattr(self, name)))
+        lo, hi = self.years
+        object.__setattr__(self, "years", (None if lo is None else int(lo), None if hi is None else int(hi)))
+        h = hashlib.blake2b(digest_size=16)
+        for part in (sorted(self.never_ids), sorted(self.avoid_artists), sorted(self.known_ids),
+                     sorted(self.known_artists), sorted(self.less_artists)):
+            h.update("\x1f".join(part).encode())
+            h.update(b"\x1e")
+        h.update(repr(self.years).encode())
+        object.__setattr__(self, "digest", h.digest())
+
+    @property
+    def has_known(self) -> bool:
+        return bool(self.known_ids or self.known_artists)
+
+    @property
+    def years_set(self) -> bool:
+        return self.years != (None, None)
+
+
+@dataclass(frozen=True)
+class ArtistIndex:
+    """Catalogue rows by credited artist name (casefolded): rows of each artist-list code, and the
+    codes each name appears in."""
+
+    order: np.ndarray  # rows sorted by artist-list code
+    starts: np.ndarray  # where each code's rows begin in ``order`` (len = vocabulary + 1)
+    codes_of: dict[str, list[int]]
+
+    def rows(self, names) -> np.ndarray:
+        codes = sorted({c for name in names for c in self.codes_of.get(name, ())})
+        if not codes:
+            return np.empty(0, dtype=np.int64)
+        parts = [self.order[self.starts[c]:self.starts[c + 1]] for c in codes]
+        return np.sort(np.concatenate(parts)).astype(np.int64)
+
+
+def artist_index(catalogue: Catalogue) -> ArtistIndex:
+    """The catalogue's :class:`ArtistIndex`, built once and kept with it."""
+    memo = catalogue.taste_memo
+    index = memo.get("artist index")
+    if index is None:
+        codes = np.asarray(catalogue.artists.codes, dtype=np.int64)
+        vocabulary = catalogue.artists.vocabulary
+        order = np.argsort(codes, kind="stable")
+        starts = np.searchsorted(codes[order], np.arange(len(vocabulary) + 1))
+        codes_of: dict[str, list[int]] = {}
+        for code, text in enumerate(vocabulary):
+            for name in _names(text.split("\x1f")) if text else ():
+                codes_of.setdefault(name, []).append(code)
+        index = memo["artist index"] = ArtistIndex(order, starts, codes_of)
+    return index
+
+
+@dataclass(frozen=True)
+class TasteRows:
+    """A :class:`Taste` in one catalogue's rows."""
+
+    blocked: np.ndarray  # sorted rows never to choose (never-again, avoided artists)
+    known: np.ndarray  # sorted rows the listener knows (their tracks, their artists' tracks)
+    known_tracks: np.ndarray  # sorted rows of the listener's own tracks
+    less: np.ndarray  # sorted rows by artists used less
+    years_ignored: bool  # a year range was asked for but the catalogue knows no year
+
+
+def taste_rows(catalogue: Catalogue, taste: Taste) -> TasteRows:
+    memo = catalogue.taste_memo
+    key = ("rows", taste.digest)
+    found = memo.get(key)
+    if found is not None:
+        return found
+    index = artist_index(catalogue) if (taste.avoid_artists or taste.known_artists or taste.less_artists) else None
+    blocked = catalogue.rows_of(taste.never_ids)
+    if taste.avoid_artists:
+        blocked = np.union1d(blocked, index.rows(taste.avoid_artists))
+    known_tracks = catalogue.rows_of(taste.known_ids)
+    known = known_tracks
+    if taste.known_artists:
+        known = np.union1d(known, index.rows(taste.known_artists))
+    less = index.rows(taste.less_artists) if taste.less_artists else np.empty(0, dtype=np.int64)
+    years_ignored = taste.years_set and not catalogue.knows_years
+    found = TasteRows(blocked, known, known_tracks, less, years_ignored)
+    return remember(memo, key, found, TASTE_MEMO_ENTRIES)
+
+
+def year_mask(catalogue: Catalogue, taste: Taste) -> np.ndarray | None:
+    """Rows inside the taste's year range (None: no range, or none can apply)."""
+    if not taste.years_set or not catalogue.knows_years:
+        return None
+    years = catalogue.years
+    lo, hi = taste.years
+    inside = years > 0
+    if lo is not None:
+        inside &= years >= lo
+    if hi is not None:
+        inside &= years <= hi
+    return inside
+
+
+def familiar_positions(familiar: int, n_positions: int) -> np.ndarray:
+    """Which positions prefer known rows: round(familiar% of them), spread evenly along the arc."""
+    k = int(round(familiar * n_positions / 100))
+    i = np.arange(n_positions)
+    return ((i + 1) * k // max(n_positions, 1)) > (i * k // max(n_positions, 1))
+
+
+def penalties(rows: np.ndarray, taste: Taste, found: TasteRows, n_positions: int) -> np.ndarray | None:
+    """(candidates, positions) distance penalties for ``rows`` (None when the taste adds none)."""
+    has_known = len(found.known) > 0
+    less = np.isin(rows, found.less) if len(found.less) else None
+    if not has_known and less is None:
+        return None
+    out = np.zeros((len(rows), n_positions))
+    if has_known:
+        known = np.isin(rows, found.known)
+        wants_known = familiar_positions(taste.familiar, n_positions)
+        out += FAMILIAR_PENALTY * (known[:, None] != wants_known[None, :])
+    if less is not None:
+        out += LESS_PENALTY * less[:, None]
+    return out
+
+
+def taste_phrases(catalogue: Catalogue, rows: np.ndarray, found: TasteRows, index_known_artists: bool) -> list[str | None]:
+    """What each picked row is to the listener, in a few words (None: nothing to say)."""
+    if not len(found.known):
+        return [None] * len(rows)
+    own = np.isin(rows, found.known_tracks)
+    known = np.isin(rows, found.known)
+    phrases: list[str | None] = []
+    for i, (is_own, is_known) in enumerate(zip(own.tolist(), known.tolist())):
+        if is_own:
+            phrases.append("A track you know")
+        elif is_known and index_known_artists:
+            phrases.append("An artist you play often")
+        elif i > 0:
+            phrases.append("New to you, close to the last track")
+        else:
+            phrases.append("New to you")
+    return phrases
+
+
+def artists_starting(catalogue: Catalogue, prefix: str, limit: int = 10) -> list[str]:
+    """Up to ``limit`` artist names of the catalogue starting with ``prefix`` (case-insensitive),
+    as the catalogue spells them, alphabetically (a sorted list kept with the catalogue, bisected)."""
+    import bisect
+
+    wanted = " ".join(prefix.split()).casefold()
+    if not wanted:
+        return []
+    index = artist_index(catalogue)
+    memo = catalogue.taste_memo
+    names = memo.get("artist names")
+    if names is None:
+        names = memo["artist names"] = sorted(index.codes_of)
+    vocabulary = catalogue.artists.vocabulary
+    out = []
+    for key in names[bisect.bisect_left(names, wanted):]:
+        if not key.startswith(wanted) or len(out) >= limit:
+            break
+        text = vocabulary[index.codes_of[key][0]]
+        out.append(next((n for n in text.split("\x1f") if " ".join(n.split()).casefold() == key), key))
+    return out
