@@ -49,6 +49,17 @@ def recording_key(title: str, primary_artist: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+def scan_matrix(features: np.ndarray) -> np.ndarray:
+    """The rows of a raw (n, F) float32 matrix as [x*x, x, 1], transposed: (2F + 1, n) float32."""
+    x = np.asarray(features, dtype=np.float32)
+    f = x.shape[1]
+    out = np.empty((2 * f + 1, x.shape[0]), dtype=np.float32)
+    out[:f] = (x * x).T
+    out[f : 2 * f] = x.T
+    out[2 * f] = 1.0
+    return out
+
+
 def remember(memo: dict, key: Any, value: Any, limit: int) -> Any:
     """``memo[key] = value``, dropping the oldest entries beyond ``limit``. Web workers' threads
     share these memos: another thread changing the dict while the oldest key is looked up only
@@ -332,10 +343,8 @@ class Catalogue:
     @cached_property
     def scan(self) -> np.ndarray:
         """The rows as [x*x, x, 1] transposed, (2F + 1, n) float32: what the pre-selection's scan
-        reads (scoring.scan_matrix). Stored and memory-mapped with the other columns, so web
+        reads (:func:`scan_matrix`). Stored and memory-mapped with the other columns, so web
         workers share one copy; a catalogue built in memory makes it when first scanned."""
-        from curator.engine.scoring import scan_matrix
-
         return scan_matrix(self.features)
 
     def warm(self) -> Catalogue:

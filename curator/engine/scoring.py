@@ -30,7 +30,7 @@ again does not touch every row.
 
 The scan matrix. A catalogue keeps, beside its feature matrix and built with it (stored and
 memory-mapped with the other columns, so web workers share it), the rows as [x*x, x, 1]
-transposed: (2F + 1, n) float32 (:func:`scan_matrix`, 84 bytes a row). An anchor's squared
+transposed: (2F + 1, n) float32 (``Catalogue.scan``, 84 bytes a row). An anchor's squared
 distance less its threshold is then one dot product with [u, -2 u c, const - threshold], and the
 scan is one small row-major product per block of SCAN_COLUMNS rows, about a fifth of the cost of
 two products on the row-major matrix (see docs/benchmarks.md).
@@ -223,17 +223,6 @@ def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarra
         rows.setflags(write=False)
         remember(memo, key, rows, MEMO_ENTRIES)
     return rows
-
-
-def scan_matrix(features: np.ndarray) -> np.ndarray:
-    """The rows of a raw (n, F) float32 matrix as [x*x, x, 1], transposed: (2F + 1, n) float32."""
-    x = np.asarray(features, dtype=np.float32)
-    out = np.empty((2 * x.shape[1] + 1, x.shape[0]), dtype=np.float32)
-    f = x.shape[1]
-    out[:f] = (x * x).T
-    out[f : 2 * f] = x.T
-    out[2 * f] = 1.0
-    return out
 
 
 def certified_preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarray, scan: np.ndarray,
