@@ -21,6 +21,10 @@ from curator.engine import MoodDefinition, MoodInvalid, load_moods_yaml, mood_to
 from curator.extensions import db
 from curator.models.mood import Mood, MoodVersion
 from curator.problems import Conflict, NotFound
+from curator.textfiles import TextFileError, read_text
+
+# A moods file is a few kilobytes (the shipped one, an export); far larger is the wrong file.
+MAX_MOODS_FILE_BYTES = 1024 * 1024
 
 # Slugs that would collide with the mood editor's own paths (/curate/moods/new, .../preview).
 RESERVED_SLUGS = frozenset({"new", "preview"})
@@ -198,7 +202,11 @@ def add_shipped_if_empty() -> str | None:
     if db.session.scalar(select(func.count(Mood.id))):
         return None
     path = Path(current_app.config["MOODS_FILE"])
-    moods = load_moods_yaml(path.read_text())
+    try:
+        text = read_text(str(path), max_bytes=MAX_MOODS_FILE_BYTES, what="a moods file")
+    except TextFileError as exc:
+        raise MoodInvalid([("", exc.message)]) from None
+    moods = load_moods_yaml(text)
     for definition in moods:
         save_version(mood_to_dict(definition), note=f"Shipped with Curator ({path.name})", create=True)
     return f"Imported {len(moods)} moods from {path}."
