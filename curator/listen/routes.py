@@ -21,6 +21,9 @@ from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
                 "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal",
                 "familiar", "avoid_artists", "years_from", "years_to", "steering")
+# The Spotify data a listener may share, as the taste page names it.
+TASTE_SOURCES = {"top_artists": "your top artists", "top_tracks": "your top tracks", "saved": "your saved tracks",
+                 "followed": "artists you follow", "recent": "what you played lately"}
 # The decades the start form's year range offers.
 DECADES = tuple(range(1950, 2030, 10))
 # Form values that travel back in a redirect's Location: a catalogue id is at most 64 characters
@@ -288,3 +291,33 @@ def delete_account():
           "Playlists you saved stay in your Spotify account.", "success")
     return redirect(url_for("listen.home"))
 
+
+
+# -- what Curator knows about the listener's taste (issue 21) ----------------------------------
+
+@bp.get("/taste")
+@login_required
+def taste():
+    return render_template("listen/taste.html", held=service.taste_profile(g.user), source_names=TASTE_SOURCES)
+
+
+@bp.post("/taste/never-again/<track_id>")
+@login_required
+def bring_back(track_id):
+    if service.bring_back(g.user, track_id):
+        flash("It may come back in your playlists.", "success")
+    else:
+        flash("That track is not among the ones you swapped out.", "error")
+    return redirect(url_for("listen.taste"))
+
+
+@bp.post("/taste/forget")
+@login_required
+def forget_taste():
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm that Curator should forget your taste.", "error")
+        return redirect(url_for("listen.taste"))
+    service.forget_taste(g.user)
+    flash("Curator has forgotten your taste: your steering, the tracks you swapped out and kept, and what "
+          "it read from Spotify.", "success")
+    return redirect(url_for("listen.taste"))

@@ -183,3 +183,24 @@ def test_artist_type_ahead(client, varied, fake_spotify):
     found = client.get("/api/v1/artists?q=artist 1").json["artists"]
     assert found and all(a.lower().startswith("artist 1") for a in found) and len(found) <= 10
     assert client.get("/api/v1/artists?q=").json["artists"] == []
+
+
+def test_the_taste_page_shows_what_is_held_and_brings_back_and_forgets(client, varied, fake_spotify):
+    token = api_login(client, fake_spotify)
+    first = api_preview(client, token, tracks=10, familiar=20, avoid_artists=["Artist 9"])
+    gone = first["tracks"][0]
+    _edit(client, token, first["id"], op="swap", track_id=gone["id"])
+    page = client.get("/taste")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert gone["name"] in text and "20%" in text and "Artist 9" in text
+    assert "What Curator knows about your taste" in client.get("/settings").get_data(as_text=True)
+    csrf = csrf_from(page.data)
+    assert client.post(f"/taste/never-again/{gone['id']}", data={}).status_code == 400  # no CSRF token
+    back = client.post(f"/taste/never-again/{gone['id']}", data={"csrf_token": csrf})
+    assert back.status_code == 302 and client.get("/api/v1/taste").json["never_again"] == []
+    unconfirmed = client.post("/taste/forget", data={"csrf_token": csrf})
+    assert unconfirmed.status_code == 302 and client.get("/api/v1/taste").json["steering"]["familiar"] == 20
+    client.post("/taste/forget", data={"csrf_token": csrf, "confirm": "yes"})
+    assert client.get("/api/v1/taste").json["steering"]["familiar"] == 0
+    assert client.get("/taste", follow_redirects=False).status_code == 200
