@@ -88,6 +88,15 @@ class _Heartbeat:
 _heartbeat = _Heartbeat()
 
 
+def hold(app, holder: str) -> None:
+    """Renew `holder`'s lease from the heartbeat until `drop(holder)`."""
+    _heartbeat.hold(app, holder)
+
+
+def drop(holder: str) -> None:
+    _heartbeat.drop(holder)
+
+
 @contextmanager
 def kept(holder: str):
     """Renew `holder`'s lease from the heartbeat while the block runs."""
