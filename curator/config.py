@@ -1,9 +1,12 @@
-"""Settings, read once from the environment (and `.env` through python-dotenv).
+"""Settings, read once from the environment (and `.env` through python-dotenv), in this one place:
+the app (`create_app`), the web server (`gunicorn.conf.py`) and the rate limits all read `Config`.
 
 The names are a contract: deployment scripts and test tools drive the app through them.
+`.env.example` lists every one (tests/test_config.py compares the two).
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -94,6 +97,10 @@ class Config:
         # most one database connection, so a process needs one per thread, plus two for its
         # background refresh thread and a lease; PostgreSQL must allow workers × that many.
         self.WEB_THREADS = _number("WEB_THREADS", "4", int)
+        # gunicorn (gunicorn.conf.py): worker processes (previews are CPU work, saves mostly wait on
+        # Spotify: two per core keep the cores busy) and seconds before a stuck worker is restarted.
+        self.WEB_CONCURRENCY = _number("WEB_CONCURRENCY", str(max(2, multiprocessing.cpu_count() * 2)), int)
+        self.WEB_TIMEOUT = _number("WEB_TIMEOUT", "60", int)
         # Threads per process that run saves (see SAVE_ANSWER_SECONDS). They wait on Spotify with no
         # connection and take one for a moment per step, so they share a few extra connections.
         self.SAVE_THREADS = _number("SAVE_THREADS", str(4 * self.WEB_THREADS), int)
@@ -102,6 +109,15 @@ class Config:
         # BLAS threads per process that serves requests (curator/blas.py); 1 suits several workers.
         self.BLAS_THREADS = _number("BLAS_THREADS", "1", int)
         self.REDIS_URL = _get("REDIS_URL", "")
+        # The job runner (curator/jobs/): the RQ queue its workers listen on (with REDIS_URL); the
+        # lease of a running job, renewed every third of it while its process lives (a job whose
+        # process died counts as lost that many seconds later); how long a job may wait queued with
+        # no RQ worker alive before a new job of the same `unique` key replaces it.
+        self.JOBS_QUEUE = _get("JOBS_QUEUE", "curator")
+        self.JOBS_LEASE_SECONDS = _number("JOBS_LEASE_SECONDS", "30")
+        self.JOBS_STALE_QUEUED_SECONDS = _number("JOBS_STALE_QUEUED_SECONDS", "60")
+        # Tests: run every enqueued job at once, in the caller's app context.
+        self.JOBS_INLINE = _bool("JOBS_INLINE")
         # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")

@@ -11,9 +11,10 @@ import pytest
 
 from curator import create_app
 from curator.catalogue.demo import DEMO_PREFIX, demo_catalogue, demo_records
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import Preview
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.moods.service import import_shipped_if_empty
 from tests.helpers import csrf_from, import_rows, synthetic_rows
 
@@ -141,11 +142,13 @@ def test_old_demo_visitors_are_forgotten(demo_app):
         assert db.session.scalar(db.select(db.func.count(Preview.id))) == 1
 
 
-def test_the_demo_set_fills_every_pair_of_shipped_moods():
+def test_the_demo_set_fills_every_pair_of_shipped_moods(app):
     from curator.engine import CurateOptions, Length, curate
 
     moods = load_shipped()
-    catalogue = demo_catalogue()
+    with app.app_context():
+        catalogue = demo_catalogue()
+        assert demo_catalogue() is catalogue  # built once per app
     assert len(catalogue) == len(demo_records()) and len({r["name"] for r in demo_records()}) > 400
     for start in moods:
         for target in moods:

@@ -5,26 +5,17 @@ Same session login as the pages. Writes need the CSRF token from `GET /api/v1/se
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
 from flask import g, jsonify, request, url_for
 from flask_wtf.csrf import generate_csrf
 
 from curator.api import bp
+from curator.api.openapi import openapi_document
 from curator.auth.decorators import login_required
 from curator.playlists import service
 from curator.problems import CuratorError, Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
-OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 MAX_KEY_LENGTH = 200
-
-
-@lru_cache(maxsize=1)
-def openapi_document() -> dict:
-    return yaml.safe_load(OPENAPI_FILE.read_text())
 
 
 def _iso(value) -> str | None:
@@ -105,6 +96,7 @@ def preview_json(preview) -> dict:
         "locked_ids": list(options.get("locked_ids") or []),
         "nudges": dict(options.get("nudges") or {}),
         "edit_notice": options.get("edit_notice"),
+        "steering": service.steering_of(preview),
     }
 
 
@@ -219,3 +211,50 @@ def checkins():
                         "at": _iso(checkin.at)})
     response.status_code = 201
     return response
+
+
+def taste_json(user) -> dict:
+    held = service.taste_profile(user)
+
+    def track(item: dict) -> dict:
+        return {"id": item["id"], "name": item["name"], "artists": item["artists"], "at": _iso(item["at"])}
+
+    return {
+        "steering": held.steering,
+        "never_again": [t["id"] for t in held.never_again],
+        "never_again_tracks": [track(t) for t in held.never_again],
+        "kept": [track(t) for t in held.kept],
+        "less_artists": held.less_artists,
+        "saved_playlist_tracks": held.saved_tracks,
+        "shares": held.shares,
+        "synced": held.counts,
+        "synced_at": _iso(held.synced_at),
+    }
+
+
+@bp.get("/taste")
+@login_required
+def taste():
+    return jsonify(taste_json(g.user))
+
+
+@bp.delete("/taste")
+@login_required
+def forget_taste():
+    service.forget_taste(g.user)
+    return "", 204
+
+
+@bp.delete("/taste/never-again/<track_id>")
+@login_required
+def bring_back(track_id):
+    if not service.bring_back(g.user, track_id):
+        raise Unprocessable("That track is not among the ones you swapped out.", field="track_id")
+    return "", 204
+
+
+@bp.get("/artists")
+@login_required
+def artists():
+    prefix = request.args.get("q", "")
+    return jsonify({"artists": service.artist_suggestions(g.user, prefix)})

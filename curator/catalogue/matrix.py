@@ -35,8 +35,9 @@ from flask import current_app, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from curator import demo
+from curator import caching, demo
 from curator.catalogue.demo import demo_catalogue
+from curator.catalogue.errors import CatalogueNotReady
 from curator.catalogue.store import BUMPED, LISTENER_SOURCE, chunks
 from curator.engine import FEATURES, Catalogue
 from curator.extensions import db
@@ -51,15 +52,15 @@ _building: set[tuple[str, str, int]] = set()
 # Part of every stored folder's name: files written with other columns (an older Curator) are
 # never opened, the version is built again beside them.
 STORE_FORMAT = 2
-# database URL -> (epoch, version, Catalogue); one entry per database this process talks to.
-_cache: dict[str, tuple[str, int, Catalogue]] = {}
+# The open catalogue, kept on the app (curator/caching.py) for its (epoch, version).
+KEPT = "curator.catalogue_matrix"
 
 # Core table columns, not ORM attributes: the rows come back as plain tuples without the ORM's
 # per-row bookkeeping, which is most of the cost at 100k rows.
 _t = CatalogueTrack.__table__.c
 _FEATURE_COLUMNS = [_t[name] for name in FEATURES if name != "mode"]
 _COLUMNS = (_t.id, _t.name, _t.artists, _t.artist_ids, _t.duration_ms, _t.explicit, _t.isrc, _t.key, _t.mode,
-            _t.recording_key, _t.image_url, *_FEATURE_COLUMNS)
+            _t.recording_key, _t.image_url, _t.release_year, *_FEATURE_COLUMNS)
 _tags = TrackTag.__table__.c
 _sources = TrackSource.__table__.c
 
@@ -100,7 +101,7 @@ def _build(rows: list[tuple], tags: dict[str, list[str]]) -> Catalogue:
     n = len(rows)
     if n == 0:
         return Catalogue.from_records([])
-    (ids, names, artists, artist_ids, durations, explicit, isrcs, keys, modes, rec_keys, images,
+    (ids, names, artists, artist_ids, durations, explicit, isrcs, keys, modes, rec_keys, images, years,
      *feature_cols) = zip(*rows, strict=True)
     split: dict[str, tuple[str, ...]] = {"": ()}  # artists repeat across their tracks: split each once
     artist_tuples = [split[a] if a in split else split.setdefault(a, tuple(a.split(SEP))) for a in artists]
@@ -114,7 +115,7 @@ def _build(rows: list[tuple], tags: dict[str, list[str]]) -> Catalogue:
     return Catalogue.from_columns(
         ids=ids, names=names, artists=artist_tuples, primary_keys=primary_keys, durations_ms=durations,
         explicit=explicit, isrc=isrcs, key=keys, mode=modes, recording_keys=rec_keys, features=features,
-        tags=[tags.get(i, ()) for i in ids], images=images,
+        tags=[tags.get(i, ()) for i in ids], images=images, years=years,
     )
 
 
@@ -243,31 +244,27 @@ def current_catalogue() -> Catalogue:
 
 
 def _stored_catalogue() -> Catalogue:
-    key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     epoch, version = _state()
-    cached = _cache.get(key)
-    if cached and cached[0] == epoch and cached[1] == version:
-        return cached[2]
+    kept = caching.peek(KEPT)
+    if kept and kept[0] == (epoch, version):
+        return kept[1]
     if not epoch:
         return load_catalogue()  # never had a track: nothing to build or map
     folder = _store_root() / _folder_name(epoch, version)
     if has_request_context() and not folder.is_dir():
         _build_in_background(epoch, version)
-        previous = _previous(key, epoch, version)
+        previous = _previous(epoch, version)
         if previous is None:
-            from curator.playlists.errors import CatalogueNotReady
-
             raise CatalogueNotReady("The music catalogue is being prepared. Please try again in a minute.")
         return previous
     with _lock:
-        cached = _cache.get(key)
-        if cached and cached[0] == epoch and cached[1] == version:
-            return cached[2]
+        kept = caching.peek(KEPT)
+        if kept and kept[0] == (epoch, version):
+            return kept[1]
         catalogue = _shared(epoch, version)
         if catalogue is None:
             return load_catalogue()
-        _cache[key] = (epoch, version, catalogue)
-        return catalogue
+        return caching.keep(KEPT, (epoch, version), catalogue)
 
 
 def prepare() -> None:
@@ -286,11 +283,11 @@ def _folder_name(epoch: str, version: int) -> str:
     return f"{epoch}-{version}-f{STORE_FORMAT}"
 
 
-def _previous(key: str, epoch: str, version: int) -> Catalogue | None:
+def _previous(epoch: str, version: int) -> Catalogue | None:
     """The newest version before `version` this process has open, or failing that on disk."""
-    cached = _cache.get(key)
-    if cached and cached[0] == epoch and cached[1] < version:
-        return cached[2]
+    kept = caching.peek(KEPT)
+    if kept and kept[0][0] == epoch and kept[0][1] < version:
+        return kept[1]
     stored = []
     for folder in _store_root().glob(f"{epoch}-*-f{STORE_FORMAT}"):
         try:
@@ -306,8 +303,9 @@ def _previous(key: str, epoch: str, version: int) -> Catalogue | None:
     except OSError:  # pruned meanwhile by the build that just finished
         return None
     with _lock:
-        if key not in _cache or _cache[key][1] < found_version:
-            _cache[key] = (epoch, found_version, catalogue)
+        kept = caching.peek(KEPT)
+        if not kept or kept[0][0] != epoch or kept[0][1] < found_version:
+            caching.keep(KEPT, (epoch, found_version), catalogue)
     return catalogue
 
 

@@ -19,6 +19,7 @@ from dataclasses import replace
 from curator.engine import Edit
 from curator.extensions import db
 from curator.models.listening import Preview
+from curator.playlists import taste
 from curator.playlists.creation import create_preview
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import request_of
@@ -97,6 +98,8 @@ def without_track(user, preview: Preview, track_id: str) -> Preview:
     _editable(preview)
     position = _position_of(preview, track_id)
     req = request_of(preview)
+    # Swapped out: never picked again for this listener (until undone), here or in any later preview.
+    taste.never_again(user.id, preview.tracks[position])
     # Out for good (later tries skip it too); asking to swap a kept track lets it go.
     req = replace(req, excluded_ids=tuple(sorted({*req.excluded_ids, track_id})),
                   locked_ids=tuple(i for i in req.locked_ids if i != track_id))
@@ -119,6 +122,7 @@ def set_lock(user, preview: Preview, track_id: str, locked: bool) -> Preview:
     _position_of(preview, track_id)
     ids = set(preview.options.get("locked_ids") or ())
     ids = ids | {track_id} if locked else ids - {track_id}
+    taste.kept(user.id, preview.tracks[_position_of(preview, track_id)], locked)  # kept tracks count for them
     options = {k: v for k, v in preview.options.items() if k not in ("edit_notice", "changed_positions")}
     preview.options = {**options, "locked_ids": sorted(ids)}  # a new dict: JSON change tracking
     db.session.flush()
