@@ -124,6 +124,7 @@ class RecordedRequest:
     body: bytes = b""
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it was answered (time.monotonic())
 
     @property
     def form(self) -> dict[str, list[str]]:
