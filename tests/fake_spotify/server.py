@@ -745,6 +745,11 @@ class FakeSpotify:
                 _Drop(self._norm_method(method), re.compile(path_regex), after, times)
             )
 
+    def in_flight(self) -> int:
+        """How many requests the fake is handling right now (e.g. delayed ones still waiting)."""
+        with self._lock:
+            return self._in_flight
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no request is being handled (e.g. a delayed one that lands late)."""
         with self._idle:
