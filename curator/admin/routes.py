@@ -15,6 +15,7 @@ from curator.extensions import db
 from curator.inputs import DB_INT_MAX, db_int, header_value
 from curator.models.user import User
 from curator.moods.diff import diff_moods
+from curator.playlists import service as playlists_service
 from curator.spotify import call_log
 
 USERS_PER_PAGE = 50
@@ -31,12 +32,13 @@ def _catalogue_health() -> dict:
 
 
 def _refresh_runs(limit: int = 5) -> list:
-    """(run, status, what it did) triples; the status says "interrupted" for a run whose worker
+    """(run, status, what it did, API calls) for each; the status says "interrupted" for a run whose worker
     died, and a finished run says what its report says first (as the catalogue page does)."""
     out = []
     for run in jobs.latest_runs(limit):
         shown = jobs.run_status(run)["run"]
-        out.append((run, shown["status"], shown["report"][0] if shown["report"] else run.message))
+        out.append((run, shown["status"], shown["report"][0] if shown["report"] else shown["message"],
+                    shown["api_calls"]))
     return out
 
 
@@ -50,6 +52,7 @@ def dashboard():
         health=_catalogue_health(),
         runs=_refresh_runs(),
         calls=call_log.summary(),
+        living=playlists_service.living_overview(),
         recent=audit_log.recent(),
         grantable=GRANTABLE,
         admin_ids=current_app.config.get("ADMIN_SPOTIFY_IDS", []),

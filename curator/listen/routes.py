@@ -19,7 +19,10 @@ from curator.problems import Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
-                "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal")
+                "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal",
+                "familiar", "avoid_artists", "years_from", "years_to", "steering")
+# The decades the start form's year range offers.
+DECADES = tuple(range(1950, 2030, 10))
 # Form values that travel back in a redirect's Location: a catalogue id is at most 64 characters
 # (the column), a start-form value (a slug, a number, a flag) far less than 100.
 MAX_TRACK_ID = 64
@@ -37,7 +40,9 @@ def home():
 
 def _start_form(values, error: Unprocessable | None):
     page = service.start_page(g.user)
-    chosen = {k: values.get(k, "") for k in START_FIELDS}
+    # A form sent back (an error, the library login's round trip) as it was; else the listener's own.
+    sent = any(values.get(k) for k in ("from", "to", "steering"))
+    chosen = {k: values.get(k, "") for k in START_FIELDS} if sent else {**dict.fromkeys(START_FIELDS, ""), **page.filled}
     for group in ("from", "to"):  # a wheel point comes back as its slug, or as the form sent it
         if chosen[group] == "point":
             chosen[group] = service.point_slug_of(values, group) or ""
@@ -46,7 +51,8 @@ def _start_form(values, error: Unprocessable | None):
              "radius": mood_wheel.RADIUS, "size": mood_wheel.SIZE}
     return render_template("listen/home.html", moods=page.moods, chosen=chosen, wheel=wheel,
                            catalogue_empty=page.catalogue_empty, library_access=page.library_access, error=error,
-                           demo=demo.active(), demo_set=page.demo_set)
+                           demo=demo.active(), demo_set=page.demo_set, decades=DECADES,
+                           steering_summary=service.steering_summary(chosen), returning=page.returning)
 
 
 def _start_again(form, error: Unprocessable):
@@ -184,7 +190,41 @@ def saved(preview_id):
         return redirect(url_for("listen.preview", preview_id=page.preview.id))
     return render_template("listen/saved.html", preview=page.preview, record=page.preview.save, start=page.start,
                            target=page.target, cover_offer=page.cover_offer, checkin_open=page.checkin_open,
-                           minutes_to_checkin=page.minutes_to_checkin)
+                           minutes_to_checkin=page.minutes_to_checkin, fresh=page.fresh)
+
+
+def _back_to_playlist():
+    """Where a "keep it fresh" form came from: the saved page of its preview, or history."""
+    preview_id = request.form.get("preview_id", "")[:64]
+    if request.form.get("back") == "saved" and preview_id:
+        return redirect(url_for("listen.saved", preview_id=preview_id))
+    return redirect(url_for("listen.history"))
+
+
+@bp.post("/playlists/<playlist_id>/freshness")
+@login_required
+def freshness(playlist_id):
+    try:
+        save = service.set_freshness(g.user, playlist_id, request.form)
+    except Unprocessable as exc:
+        flash(exc.message, "error")
+        return _back_to_playlist()
+    fresh = service.freshness([save])[save.id]
+    flash(f"“{save.name}” is kept fresh: {fresh.schedule.lower()}." if fresh.on and fresh.status == "active"
+          else f"“{save.name}” is no longer refreshed." if not fresh.on else fresh.line or "Saved.", "success")
+    return _back_to_playlist()
+
+
+@bp.post("/playlists/<playlist_id>/restore")
+@login_required
+def restore(playlist_id):
+    try:
+        service.restore_previous(g.user, playlist_id)
+    except Unprocessable as exc:
+        flash(exc.message, "error")
+        return _back_to_playlist()
+    flash("The previous version is coming back to Spotify.", "success")
+    return _back_to_playlist()
 
 
 @bp.post("/checkins")
@@ -213,7 +253,8 @@ def history_page():
         charts.append({"names": names, "sessions": sessions,
                        "svg": checkin_chart(sessions, title, chart_id=f"pair-{i}")})
     return render_template("listen/history.html", history=page, playlists=page.playlists, moods=moods,
-                           charts=charts, chart_sessions=service.CHART_SESSIONS, now=found.now)
+                           charts=charts, chart_sessions=service.CHART_SESSIONS, now=found.now,
+                           history_fresh=found.fresh)
 
 
 @bp.get("/settings")

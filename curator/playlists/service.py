@@ -30,7 +30,19 @@ from curator.extensions import db
 from curator.models.listening import CheckIn, PlaylistSave, Preview
 from curator.models.user import User
 from curator.moods.store import StoredMood, active_moods, get_mood
-from curator.playlists import care, creation, edits, library, preview_store, records, save_runner, saving, taste
+from curator.playlists import (
+    care,
+    creation,
+    edits,
+    library,
+    living,
+    preview_store,
+    records,
+    refreshing,
+    save_runner,
+    saving,
+    taste,
+)
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
 from curator.playlists.preview_request import PreviewRequest, mood_choice, parse_request, request_of
 from curator.problems import NotFound, Unprocessable
@@ -99,14 +111,58 @@ class StartPage:
     catalogue_empty: bool  # the page says music is being prepared
     library_access: bool  # "from music I know" needs no new login
     demo_set: bool = False  # previews come from the made-up demo tracks (demo mode, no catalogue yet)
+    # The form as this listener left it: their last choice and their steering (issue 21), as field values.
+    filled: dict = None  # type: ignore[assignment]
+    returning: bool = False  # they made a playlist before (the form is their last choice)
 
 
 def start_page(user) -> StartPage:
     """What the start form offers the listener (`user` None: a visitor before setup, demo mode)."""
     stored_empty = creation.stored_catalogue_empty()
+    filled, returning = _filled(user)
     return StartPage(choosable_moods(), stored_empty and not demo.active(),
                      user is not None and library.has_library_access(user.id),
-                     demo_set=stored_empty and demo.active())
+                     demo_set=stored_empty and demo.active(), filled=filled, returning=returning)
+
+
+def _filled(user) -> tuple[dict, bool]:
+    """The start form's values from the listener's last choice and remembered steering; the first
+    time a sensible default (20 tracks to calm, steady) that leaves one question: how they feel now."""
+    steering = taste.remembered(user.id) if user is not None else dict(taste.DEFAULT_STEERING)
+    choice = taste.last_choice(user.id) if user is not None else {}
+    years = steering.get("years") or {}
+    values = {
+        "familiar": str(steering.get("familiar") or 0),
+        "avoid_artists": ", ".join(steering.get("avoid_artists") or ()),
+        "years_from": "" if years.get("from") is None else str(years["from"]),
+        "years_to": "" if years.get("to") is None else str(years["to"]),
+        "exclude_explicit": "1" if steering.get("exclude_explicit") else "",
+    }
+    if choice:
+        values.update({
+            "from": choice.get("from", ""), "to": choice.get("to", ""), "arc": choice.get("arc", "linear"),
+            "length": str(choice.get("tracks") or choice.get("minutes") or 20),
+            "unit": "tracks" if choice.get("tracks") else "minutes",
+            "avoid_recent": "1" if choice.get("avoid_recent") else "",
+            "from_my_music": "1" if choice.get("from_my_music") else "",
+        })
+        return values, True
+    values.update({"to": "calm", "length": "20", "unit": "tracks", "arc": "linear"})
+    return values, False
+
+
+def steering_summary(values: dict) -> str:
+    """The steering in a few words, beside its heading (the form's field values)."""
+    parts = [f"{values.get('familiar') or 0}% familiar"]
+    avoided = [a for a in str(values.get("avoid_artists") or "").split(",") if a.strip()]
+    if avoided:
+        parts.append(f"avoiding {len(avoided)} artist{'s' if len(avoided) != 1 else ''}")
+    lo, hi = values.get("years_from"), values.get("years_to")
+    if lo or hi:
+        parts.append(f"{lo or '…'}–{hi or 'now'}")
+    if values.get("exclude_explicit"):
+        parts.append("no explicit")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -389,11 +445,15 @@ def _saved(user, gateway) -> None:
 
 
 def _finish_in_background(save: PlaylistSave) -> bool:
-    """Hand a save that ran out of request time to the job runner; False when none takes it."""
+    """Hand a save that ran out of request time to the job runner (`playlists.finish_save`, one at a
+    time per save); False when no worker is there to take it (then the page offers "Finish saving")."""
     from curator import jobs
 
+    if not jobs.worker_available():
+        return False
     try:
-        return jobs.enqueue("playlists.finish_save", unique=f"finish-save-{save.id}", save_id=save.id) is not None
+        return jobs.enqueue("playlists.finish_save", save_id=save.id,
+                            unique=f"playlists.finish_save:{save.id}") is not None
     except jobs.QueueUnavailable:
         return False
 
@@ -433,6 +493,7 @@ class SavedPage:
     target: MoodDefinition | None
     cover_offer: bool  # the listener could let Curator give it a cover
     checkin_opens_at: datetime | None = None  # when "how do you feel now?" is asked (after listening)
+    fresh: Fresh | None = None  # "keep it fresh": how often, and the last refresh
 
     @property
     def checkin_open(self) -> bool:
@@ -450,8 +511,9 @@ def saved_page(user, preview_id: str) -> SavedPage:
     """A preview saved to Spotify, as the "saved" page shows it (check `preview.saved` first)."""
     item = preview_store.get_preview(user, preview_id)
     opens = records.checkin_opens_at(item.save, item) if item.saved else None
+    fresh = _fresh(living.living_of(item.save)) if item.saved else None
     return SavedPage(item, mood_definition(item.from_slug), mood_definition(item.to_slug),
-                     COVER_SCOPE not in granted_scopes(user.id), opens)
+                     COVER_SCOPE not in granted_scopes(user.id), opens, fresh)
 
 
 # -- the listener's records ------------------------------------------------------------------
@@ -467,6 +529,7 @@ class History:
     # (from, to) -> sessions with their before/after ratings, the most recent pairs first
     sessions_by_pair: dict[tuple[str, str], list[dict]]
     now: datetime | None = None  # the after-listening check-in is offered from each card's `opens_at`
+    fresh: dict[int, Fresh] | None = None  # save id -> "keep it fresh" of that playlist
 
 
 def history(user_id: int, page: int = 1) -> History:
@@ -481,7 +544,9 @@ def history(user_id: int, page: int = 1) -> History:
         point = wheel.parse_point(slug)
         if point is not None and slug not in moods:
             moods[slug] = creation.point_mood(*point)
-    return History(found, moods, pairs, utcnow())
+    by_save = living.living_by_save([row.save.id for row in found.playlists])
+    fresh = {row.save.id: _fresh(by_save.get(row.save.id)) for row in found.playlists}
+    return History(found, moods, pairs, utcnow(), fresh)
 
 
 def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> CheckIn:
@@ -492,20 +557,112 @@ def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> C
 
 
 def delete_history(user_id: int) -> int:
-    """Forget previews, saves and check-ins; returns how many previews were removed."""
+    """Forget previews, saves and check-ins (and stop keeping any playlist fresh); returns how many
+    previews were removed."""
     with transaction():
+        refreshing.forget(user_id)
         return records.delete_history(user_id)
 
 
 def delete_account(user) -> None:
+    """Forget everything; living playlists stop (a refresh running now loses its lease and stops)."""
     with transaction():
+        refreshing.forget(user.id)
         records.delete_account(user)
 
 
 def forget_visitors(users) -> None:
     """Everything kept about these users, in the caller's transaction (old demo visitors)."""
     for user in users:
+        refreshing.forget(user.id)
         records.delete_account(user)
+
+
+# -- living playlists: "keep it fresh" -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fresh:
+    """A saved playlist's "keep it fresh", as the pages and the API show it."""
+
+    every: str  # off, daily, weekly, check-in
+    hour: int
+    timezone: str
+    status: str  # active, paused (login ended), gone (deleted in Spotify)
+    schedule: str  # "Daily at 07:00 (Europe/Berlin)"
+    line: str | None  # "Refreshed today at 07:00 · 20 new tracks", or why it stopped
+    refreshed_at: datetime | None
+    can_restore: bool
+    json: dict
+
+    @property
+    def on(self) -> bool:
+        return self.every != "off"
+
+
+def _fresh(row) -> Fresh:
+    return Fresh(row.every if row else "off", row.hour if row else living.DEFAULT_HOUR,
+                 row.timezone if row else "UTC", row.status if row else "active", living.every_text(row),
+                 living.summary(row), living.refreshed_at(row), living.restorable(row), living.freshness_json(row))
+
+
+def freshness(saves) -> dict[int, Fresh]:
+    """Save id -> its "keep it fresh" (for a list of finished saves, in one read)."""
+    saves = list(saves)
+    by_save = living.living_by_save([s.id for s in saves])
+    return {s.id: _fresh(by_save.get(s.id)) for s in saves}
+
+
+def set_freshness(user, playlist_id: str, data: Mapping) -> PlaylistSave:
+    """Keep one of the listener's saved playlists fresh (`{"every", "hour", "timezone"}`), or stop
+    ("off"). Only a playlist Curator made for this listener; NotFound otherwise."""
+    with transaction():
+        save = living.own_save(user, playlist_id)
+        fresh = living.parse_freshness(data, living.living_of(save))
+        living.set_freshness(user, save, fresh)
+        return save
+
+
+def restore_previous(user, playlist_id: str) -> PlaylistSave:
+    """Bring back the version before the last refresh (once): it is put in place by the next run
+    of the schedule, and here at once when Spotify answers in time."""
+    with transaction():
+        save = living.own_save(user, playlist_id)
+        refresh = living.restore_previous(user, save)
+        refresh_id = refresh.id
+    try:
+        refreshing.run_refresh(refresh_id, lambda _user_id: spotify.user_gateway())
+    except SpotifyError as exc:  # the journal keeps it; the schedule's next run finishes it
+        log.info("restoring playlist %s: %s", playlist_id, exc)
+    return save
+
+
+def now() -> datetime:
+    """The present as the journal's columns hold it (UTC, naive)."""
+    return utcnow()
+
+
+def refresh_due(now: datetime | None = None, gateway_for=None) -> refreshing.RunReport:
+    """Claim every living playlist due by `now` (default the present) and refresh it in place,
+    with the refreshes other runs left unfinished (the job runner's `living.refresh-due`)."""
+    now = now or utcnow()
+    report = refreshing.RunReport()
+    report.claimed = refreshing.claim_due(now)
+    return refreshing.run_open(now, gateway_for or spotify.job_gateway, report)
+
+
+def claim_due_refreshes(now: datetime) -> int:
+    """One refresh for each living playlist due by `now` (once per due time); how many."""
+    return refreshing.claim_due(now)
+
+
+def run_open_refreshes(now: datetime, gateway_for=None) -> refreshing.RunReport:
+    """Run the refreshes claimed and due by `now` that no other run holds (or that a dead one left)."""
+    return refreshing.run_open(now, gateway_for or spotify.job_gateway)
+
+
+def living_overview(now: datetime | None = None) -> dict:
+    """For the admin: how many refreshes are due, late, failing, and what they cost in calls."""
+    return refreshing.overview(now)
 
 
 # -- the listener's taste (issue 21) ------------------------------------------------------------
