@@ -4,7 +4,7 @@ holds the threads that serve pages.
 A web worker has a handful of threads (`WEB_THREADS`). A save waits on Spotify for seconds (9 s per
 call when Spotify is slow): with saves holding them, every thread of a worker ended up waiting on
 Spotify, and previews and page views queued behind the saves for most of a minute, then the
-listeners' browsers gave up. So the request takes the save's lease (`saving.begin`, a few
+listeners' browsers gave up. So the request takes the save's lease (`saving.start`, a few
 statements) and hands the rest to this process's save threads (`SAVE_THREADS`), then waits at most
 `SAVE_ANSWER_SECONDS` for it: a save that finishes by then answers as before (the playlist), one
 that doesn't answers "we're finishing it in the background" (202) and the preview page shows it as

@@ -17,9 +17,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import PlaylistSave
-from curator.models.user import utcnow
 from curator.playlists import saving
 from tests.helpers import api_login, api_preview, api_save
 
