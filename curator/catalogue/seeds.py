@@ -83,7 +83,8 @@ def parse_seed_texts(texts: dict[str, str]) -> dict[str, list[str]]:
 
 
 def save_mood_seeds(mood: str, texts: dict[str, str], *, actor=None) -> dict[str, int]:
-    """Replace a mood's seed list with what the editor sent (all or nothing).
+    """Replace a mood's seed list with what the editor sent (all or nothing: the caller's
+    transaction, `admin.service.save_seeds`, commits it).
 
     Seeds kept unchanged keep their read state (e.g. a playlist's snapshot); removed seeds take
     their "brought by this seed" links with them (the tracks stay in the catalogue).
@@ -111,7 +112,7 @@ def save_mood_seeds(mood: str, texts: dict[str, str], *, actor=None) -> dict[str
     after = {PLURAL[k]: values[k] for k in KINDS}
     if before != after:
         audit.record(actor, "seeds.save", mood, before, after)
-    db.session.commit()
+    db.session.flush()
     return {"added": added, "removed": len(removed), "kept": len(wanted) - added}
 
 
