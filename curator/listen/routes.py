@@ -324,8 +324,19 @@ def delete_account():
 @bp.get("/taste")
 @login_required
 def taste():
+    service.sync_taste_if_due(g.user)  # queued for the job runner, never run here
     return render_template("listen/taste.html", held=service.taste_profile(g.user), source_names=TASTE_SOURCES,
-                           helped=service.what_helps(g.user), mood_name=_mood_name())
+                           helped=service.what_helps(g.user), mood_name=_mood_name(), why=service.TASTE_SOURCES)
+
+
+@bp.post("/taste/shares")
+@login_required
+def share_taste():
+    missing = service.share_taste(g.user, request.form.getlist("share"))
+    if missing:  # Spotify asks the listener first; the sync starts when they come back
+        return redirect(url_for("auth.login", scopes=",".join(missing), next=url_for("listen.taste")))
+    flash("Saved. Curator reads what you share in the background.", "success")
+    return redirect(url_for("listen.taste"))
 
 
 def _mood_name():

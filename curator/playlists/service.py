@@ -42,6 +42,7 @@ from curator.playlists import (
     save_runner,
     saving,
     taste,
+    taste_sync,
 )
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
 from curator.playlists.preview_request import PreviewRequest, mood_choice, parse_request, request_of
@@ -732,3 +733,69 @@ def again_values(preview: Preview) -> dict:
         if getattr(req, flag):
             values[flag] = "1"
     return values
+
+
+# -- the Spotify data a listener shares for their taste (issue 21) ---------------------------------
+
+TASTE_SOURCES = taste_sync.WHY  # source -> the one line that says why Curator asks
+
+
+def share_taste(user, sources) -> list[str]:
+    """Share these sources from now on (the others stop, their items forgotten). Answers the login
+    scope names still to allow (`/login?scopes=...`); when none, the first sync is queued."""
+    with transaction():
+        chosen = taste_sync.set_shares(user.id, sources)
+    missing = taste_sync.missing_scopes(user.id, chosen)
+    if chosen and not missing:
+        _queue_taste_sync(user.id)
+    return missing
+
+
+def shared_sources(user) -> list[str]:
+    return taste.profile(user.id).shares
+
+
+def sync_taste_if_due(user) -> None:
+    """Queue the listener's sync when something they share is due (never run inside the request)."""
+    if taste_sync.plan(user.id) is not None:
+        _queue_taste_sync(user.id)
+
+
+def _queue_taste_sync(user_id: int) -> None:
+    from curator import jobs
+
+    try:
+        jobs.enqueue("taste.sync", user_id=user_id, unique=f"taste.sync:{user_id}")
+    except jobs.QueueUnavailable:  # the next periodic run picks it up
+        log.info("taste sync of listener %s not queued: no job runner", user_id)
+
+
+def sync_taste(user_id: int, gateway=None) -> int:
+    """One incremental sync of what the listener shares (the job runner's `taste.sync`): Spotify is
+    asked with nothing pending, then the items are stored and the new tracks' features fetched once
+    through the providers, each in a transaction of its own. How many tracks were new."""
+    with transaction():
+        plan = taste_sync.plan(user_id)
+    if plan is None:
+        return 0
+    gateway = gateway or spotify.gateway_for(user_id)
+    got = taste_sync.fetch(plan, gateway)
+    with transaction():
+        tracks = taste_sync.store(user_id, got)
+    if tracks:
+        with transaction():
+            ids = library.store_tracks(tracks)
+        with transaction():
+            library.fetch_features(ids, gateway)
+    return len(tracks)
+
+
+def taste_syncs_due() -> list[int]:
+    """Listeners whose shared data is due a sync (the periodic job queues one each)."""
+    from sqlalchemy import select
+
+    from curator.models.taste import ListenerTaste
+
+    with transaction():
+        ids = db.session.execute(select(ListenerTaste.user_id).where(ListenerTaste.shares != [])).scalars().all()
+        return [i for i in ids if taste_sync.plan(i) is not None]

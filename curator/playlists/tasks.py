@@ -63,3 +63,18 @@ def remove_strays(*, due_at: datetime) -> None:
     """Every finished save whose look for a stray playlist is due (`SAVE_STRAY_CHECK_SECONDS` after
     a lost create): the empty playlists a late create left are taken out of the listeners' accounts."""
     service.remove_strays()
+
+
+@jobs.task("taste.sync")
+def sync_taste(*, user_id: int) -> None:
+    """One listener's shared Spotify data, synced incrementally (issue 21)."""
+    try:
+        service.sync_taste(user_id)
+    except SpotifyError as exc:  # tried again at the next periodic run
+        log.info("taste sync of listener %s: %s", user_id, exc)
+
+
+@jobs.every("taste.sync-due", hours=6)
+def taste_syncs_due(*, due_at: datetime) -> None:
+    for user_id in service.taste_syncs_due():
+        jobs.enqueue("taste.sync", user_id=user_id, unique=f"taste.sync:{user_id}")

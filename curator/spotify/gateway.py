@@ -532,6 +532,12 @@ class SpotifyGateway:
         first = self.request("GET", "me/tracks", params={"limit": LIBRARY_PAGE, "offset": 0}, operation=op)
         return self._paged(first, op, limit)
 
+    def top_artists(self, limit: int | None = 50, time_range: str = "medium_term") -> Iterator[dict]:
+        op = "GET /me/top/artists"
+        first = self.request("GET", "me/top/artists", operation=op,
+                             params={"limit": LIBRARY_PAGE, "offset": 0, "time_range": time_range})
+        return self._paged(first, op, limit)
+
     def top_tracks(self, limit: int | None = 100, time_range: str = "medium_term") -> Iterator[dict]:
         op = "GET /me/top/tracks"
         first = self.request("GET", "me/top/tracks", operation=op,

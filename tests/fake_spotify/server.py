@@ -398,6 +398,7 @@ class FakeSpotify:
         self._tracks: dict[str, Track] = {}
         self._albums: dict[str, Album] = {}
         self._artists: dict[str, Artist] = {}
+        self._top_artists: dict[str, dict[str, list[str]]] = {}
         self._playlists: dict[str, Playlist] = {}
         self._saved: dict[str, list[tuple[str, str]]] = {}
         self._top: dict[str, dict[str, list[str]]] = {}
@@ -662,6 +663,12 @@ class FakeSpotify:
             saved = self._saved.setdefault(user_id, [])
             for track_id in track_ids:
                 saved.insert(0, (track_id, _now_iso()))
+
+    def set_top_artists(self, user_id: str, artist_ids: Iterable[str], time_range: str | None = None) -> None:
+        """The user's top artists for one ``time_range`` (all three when None); the artists must exist."""
+        with self._lock:
+            for r in [time_range] if time_range else ["short_term", "medium_term", "long_term"]:
+                self._top_artists.setdefault(user_id, {})[r] = list(artist_ids)
 
     def set_top_tracks(
         self, user_id: str, track_ids: Iterable[str], time_range: str | None = None
@@ -1180,6 +1187,7 @@ class FakeSpotify:
             ("GET", r"/me/tracks", self._get_saved_tracks),
             ("DELETE", r"/me/library", self._remove_library_items),
             ("GET", r"/me/top/tracks", self._get_top_tracks),
+            ("GET", r"/me/top/artists", self._get_top_artists),
         ]
         return [(m, re.compile(f"^{p}$"), h) for m, p, h in table]
 
@@ -1755,6 +1763,21 @@ class FakeSpotify:
             else:
                 raise _Reply(400, _api_error(400, f"Unsupported URI type: {kind}"))
         return 200, None
+
+    def _get_top_artists(self, ctx: _Ctx) -> tuple[int, Any]:
+        self._require_scope(ctx, "user-top-read")
+        time_range = ctx.request.args.get("time_range", "medium_term")
+        if time_range not in ("short_term", "medium_term", "long_term"):
+            return 400, _api_error(400, "Invalid time range")
+        top = self._top_artists.get(ctx.user_id, {}).get(time_range, [])
+        limit, offset = self._int_arg(ctx, "limit", 20), self._int_arg(ctx, "offset", 0)
+        items = []
+        for aid in top[offset : offset + limit]:
+            obj = self._artist_simple(aid)
+            obj["images"] = []
+            items.append(self._legacy(obj, genres=self._artists[aid].genres, popularity=50,
+                                      followers={"href": None, "total": 0}))
+        return 200, self._page(ctx, items, len(top), limit, offset)
 
     def _get_top_tracks(self, ctx: _Ctx) -> tuple[int, Any]:
         self._require_scope(ctx, "user-top-read")
