@@ -3,6 +3,7 @@ in place exactly once per due time (PUT the first 100, POST the rest), faults, p
 Spotify, revoked logins, stopping and forgetting."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 import pytest
@@ -380,3 +381,24 @@ def test_the_pages_forms_keep_it_fresh_and_refuse_a_post_without_the_csrf_token(
     assert bad.status_code == 302
     assert "There is no time zone called" in client.get("/history").get_data(as_text=True)
     assert client.post("/playlists/nope/freshness", data={"csrf_token": token, "every": "daily"}).status_code == 404
+
+
+def test_spotifys_pause_is_shared_through_redis_when_it_is_set(app, monkeypatch):
+    import uuid
+
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url} (set TEST_REDIS_URL)")
+    monkeypatch.setattr(pace, "KEY", f"curator:test-pause:{uuid.uuid4().hex}")
+    app.config["REDIS_URL"] = url
+    with app.app_context():
+        assert pace.pause_left() == 0
+        pace.slow_down(2.0)
+        pace.reset()  # another process: nothing of its own, only what Redis says
+        assert 1.0 < pace.pause_left() <= 2.0
+        pace.slow_down(0.5)  # a shorter pause never cuts a longer one short
+        pace.reset()
+        assert pace.pause_left() > 1.0
