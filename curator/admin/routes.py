@@ -32,12 +32,13 @@ def _catalogue_health() -> dict:
 
 
 def _refresh_runs(limit: int = 5) -> list:
-    """(run, status, what it did) triples; the status says "interrupted" for a run whose worker
+    """(run, status, what it did, API calls) for each; the status says "interrupted" for a run whose worker
     died, and a finished run says what its report says first (as the catalogue page does)."""
     out = []
     for run in jobs.latest_runs(limit):
         shown = jobs.run_status(run)["run"]
-        out.append((run, shown["status"], shown["report"][0] if shown["report"] else run.message))
+        out.append((run, shown["status"], shown["report"][0] if shown["report"] else shown["message"],
+                    shown["api_calls"]))
     return out
 
 

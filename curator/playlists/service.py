@@ -321,14 +321,15 @@ def _save(user, preview: Preview, gateway, *, key: str | None = None, continue_l
 
 
 def _finish_in_background(save: PlaylistSave) -> bool:
-    """Hand a save that ran out of request time to the job runner; False when none takes it."""
-    try:
-        from curator import jobs
-    except ImportError:  # no job runner in this build: "Finish saving" carries on
+    """Hand a save that ran out of request time to the job runner (`playlists.finish_save`, one at a
+    time per save); False when no worker is there to take it (then the page offers "Finish saving")."""
+    from curator import jobs
+
+    if not jobs.worker_available():
         return False
     try:
-        return jobs.enqueue("playlists.finish_save", {"save_id": save.id},
-                            key=f"finish-save-{save.id}-{save.attempts}") is not None
+        return jobs.enqueue("playlists.finish_save", save_id=save.id,
+                            unique=f"playlists.finish_save:{save.id}") is not None
     except jobs.QueueUnavailable:
         return False
 
