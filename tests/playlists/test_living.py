@@ -216,6 +216,30 @@ def test_a_playlist_deleted_in_spotify_stops_refreshing_and_history_says_so(app,
     assert run_due(app, datetime(2031, 1, 1)).claimed == 0
 
 
+def test_a_playlist_the_listener_deleted_in_spotify_stops_once_a_weekly_look_finds_it_out_of_their_library(
+        app, client, catalogue, fake_spotify):
+    login(client, fake_spotify, "listener-1", scopes="library")  # a login that lets Curator look
+    token = client.get("/api/v1/session").json["csrf_token"]
+    playlist = saved_playlist(client, fake_spotify, token)
+    keep_fresh(client, token, playlist["id"], every="daily", hour=7, timezone="UTC")
+    due = due_at(app, playlist["id"])
+    assert run_due(app, due).refreshed == 1  # looked: still theirs
+    assert [c.json for c in fake_spotify.calls("GET", r"^/v1/me/library/contains$")] == [None]
+    assert run_due(app, due + timedelta(days=1)).refreshed == 1  # within the week: not asked again
+    assert len(fake_spotify.calls("GET", r"^/v1/me/library/contains$")) == 1
+    with fake_spotify._lock:  # "delete" in Spotify: it leaves their library, writes still work
+        fake_spotify._playlists[playlist["id"]].in_owners_library = False
+    with app.app_context():  # a week later
+        db.session.execute(db.update(LivingPlaylist).values(library_checked_at=utcnow() - timedelta(days=8)))
+        db.session.commit()
+    puts = len(fake_spotify.calls("PUT", ITEMS))
+    report = run_due(app, due + timedelta(days=8))
+    assert report.gone == 1 and len(fake_spotify.calls("PUT", ITEMS)) == puts  # nothing written
+    listed = client.get("/api/v1/playlists").json["playlists"][0]
+    assert listed["freshness"]["status"] == "gone"
+    assert "you removed it from your Spotify library" in listed["freshness"]["note"]
+
+
 def test_a_playlist_that_is_no_longer_theirs_stops_with_403(app, client, catalogue, fake_spotify):
     token = api_login(client, fake_spotify)
     playlist = saved_playlist(client, fake_spotify, token)
