@@ -124,6 +124,7 @@ class RecordedRequest:
     body: bytes = b""
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it was answered (time.monotonic())
 
     @property
     def form(self) -> dict[str, list[str]]:
@@ -743,6 +744,11 @@ class FakeSpotify:
             self._drops.append(
                 _Drop(self._norm_method(method), re.compile(path_regex), after, times)
             )
+
+    def in_flight(self) -> int:
+        """How many requests the fake is handling right now (e.g. delayed ones still waiting)."""
+        with self._lock:
+            return self._in_flight
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no request is being handled (e.g. a delayed one that lands late)."""
