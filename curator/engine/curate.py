@@ -449,7 +449,7 @@ def _nearest_known(catalogue: Catalogue, taste: Taste, tasted: TasteRows, arc: A
     known = tasted.known
     if len(known) <= KNOWN_CANDIDATES:
         return known
-    digest = hashlib.blake2b(taste.digest, digest_size=16)
+    digest = hashlib.blake2b(taste.known_digest, digest_size=16)
     for part in terms:
         digest.update(np.ascontiguousarray(part).tobytes())
     key = ("nearest known", digest.digest())

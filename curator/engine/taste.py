@@ -55,6 +55,7 @@ class Taste:
     known_artists: frozenset[str] = frozenset()
     less_artists: frozenset[str] = frozenset()
     digest: bytes = field(default=b"", compare=False, repr=False)
+    known_digest: bytes = field(default=b"", compare=False, repr=False)  # of what it knows alone
 
     def __post_init__(self) -> None:
         familiar = int(self.familiar)
@@ -74,6 +75,11 @@ class Taste:
             h.update(b"\x1e")
         h.update(repr(self.years).encode())
         object.__setattr__(self, "digest", h.digest())
+        k = hashlib.blake2b(digest_size=16)
+        for part in (sorted(self.known_ids), sorted(self.known_artists)):
+            k.update("\x1f".join(part).encode())
+            k.update(b"\x1e")
+        object.__setattr__(self, "known_digest", k.digest())
 
     @property
     def has_known(self) -> bool:
@@ -139,10 +145,16 @@ def taste_rows(catalogue: Catalogue, taste: Taste) -> TasteRows:
     blocked = catalogue.rows_of(taste.never_ids)
     if taste.avoid_artists:
         blocked = np.union1d(blocked, index.rows(taste.avoid_artists))
-    known_tracks = catalogue.rows_of(taste.known_ids)
-    known = known_tracks
-    if taste.known_artists:
-        known = np.union1d(known, index.rows(taste.known_artists))
+    # What the listener knows changes less often than what they swapped out: kept apart, so the
+    # next preview after a swap does not look it up again.
+    kept = memo.get(("known", taste.known_digest))
+    if kept is None:
+        known_tracks = catalogue.rows_of(taste.known_ids)
+        known = known_tracks
+        if taste.known_artists:
+            known = np.union1d(known, index.rows(taste.known_artists))
+        kept = remember(memo, ("known", taste.known_digest), (known_tracks, known), TASTE_MEMO_ENTRIES)
+    known_tracks, known = kept
     less = index.rows(taste.less_artists) if taste.less_artists else np.empty(0, dtype=np.int64)
     years_ignored = taste.years_set and not catalogue.knows_years
     found = TasteRows(blocked, known, known_tracks, less, years_ignored)
