@@ -77,7 +77,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(curate.bp)
     app.register_blueprint(admin.bp)
 
-    from curator import cli
+    from curator import cli, jobs
 
     cli.init_app(app)
+    jobs.init_app(app)
     return app

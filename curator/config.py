@@ -90,6 +90,15 @@ class Config:
         # BLAS threads per process that serves requests (curator/blas.py); 1 suits several workers.
         self.BLAS_THREADS = _number("BLAS_THREADS", "1", int)
         self.REDIS_URL = _get("REDIS_URL", "")
+        # The job runner (curator/jobs/): the RQ queue its workers listen on (with REDIS_URL); the
+        # lease of a running job, renewed every third of it while its process lives (a job whose
+        # process died counts as lost that many seconds later); how long a job may wait queued with
+        # no RQ worker alive before a new job of the same `unique` key replaces it.
+        self.JOBS_QUEUE = _get("JOBS_QUEUE", "curator")
+        self.JOBS_LEASE_SECONDS = _number("JOBS_LEASE_SECONDS", "30")
+        self.JOBS_STALE_QUEUED_SECONDS = _number("JOBS_STALE_QUEUED_SECONDS", "60")
+        # Tests: run every enqueued job at once, in the caller's app context.
+        self.JOBS_INLINE = _bool("JOBS_INLINE")
         # Limits on previews and saves per listener (curator/ratelimit.py); 0 switches them off.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", default=True)
         self.ADMIN_SPOTIFY_IDS = _list("ADMIN_SPOTIFY_IDS")

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from curator.engine.errors import EngineError
+from curator.jobs.errors import QueueUnavailable
 from curator.playlists.errors import CatalogueNotReady, ScopeRequired
 from curator.problems import Conflict, CuratorError, NotFound, Unprocessable
 from curator.ratelimit import RateLimited
@@ -41,6 +42,7 @@ HTTP: dict[type[Exception], Http] = {
     RateLimited: Http(429, "rate_limited", ATTENTION),
     ScopeRequired: Http(403, "scope_required", ATTENTION),
     CatalogueNotReady: Http(503, "catalogue_empty", ATTENTION),
+    QueueUnavailable: Http(503, "queue_unavailable", ATTENTION),
     spotify.SpotifyError: Http(502, "spotify_error", SPOTIFY),
     spotify.SpotifyNotConfigured: Http(503, "spotify_not_configured", SPOTIFY),
     spotify.SpotifyUnavailable: Http(503, "spotify_unavailable", SPOTIFY),

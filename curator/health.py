@@ -1,8 +1,9 @@
 """`/healthz`: is the service able to answer, and is any part of it degraded?
 
 `status` is "ok", "degraded" (it answers, but a part named in `problems` is not as configured:
-Redis set but not answering, so rate limits are counted in the database meanwhile) or
-"unavailable" (503: no database). `rate_limits` says where limits are counted now.
+Redis set but not answering, so rate limits are counted in the database meanwhile; no RQ worker
+or scheduler seen for the job queue; a schedule that stopped running) or
+"unavailable" (503: no database). `rate_limits` says where limits are counted now, `jobs` where jobs run (curator/jobs/health.py).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from curator import ratelimit
 from curator.extensions import db
+from curator.jobs import health as jobs_health
 
 bp = Blueprint("health", __name__)
 
@@ -30,6 +32,8 @@ def healthz():
         current_app.logger.error("health check: database unreachable: %s", exc)
         database = "unavailable"
     limits, problems = _limits()
+    runner, runner_problems = jobs_health.runner() if database == "ok" else ({}, [])
+    problems += runner_problems
     if database != "ok":
         status = "unavailable"
     else:
@@ -40,6 +44,7 @@ def healthz():
         "spotify_configured": bool(current_app.config["SPOTIFY_CLIENT_ID"]
                                    and current_app.config["SPOTIFY_CLIENT_SECRET"]),
         **limits,
+        "jobs": runner,
         "problems": problems,
     }
     return jsonify(body), 200 if database == "ok" else 503

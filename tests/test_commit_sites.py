@@ -35,7 +35,9 @@ PLACES = {
     ("curator.catalogue.refresh", "*"):
         "the refresh journal: each seed committed as it is read, so Spotify calls never hold the database",
     ("curator.catalogue.jobs", "*"): "a job's run record and progress, seen by other processes while it runs",
-    ("curator.catalogue.lease", "*"): "the lock between workers, on a connection of its own",
+    ("curator.jobs.lease", "*"): "the lock between workers, on a connection of its own",
+    ("curator.jobs.records", "*"):
+        "a job's row (state, progress, lease), on a connection of its own so other processes see it as it runs",
     # Commits inside helpers the job runner's change moves into services (owned by that change).
     ("curator.catalogue.importer", "import_csv"): "a CSV import's batches (moves into a service)",
     ("curator.catalogue.seeds", "save_mood_seeds"): "an admin's seed list (moves into a service)",

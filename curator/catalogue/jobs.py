@@ -16,10 +16,10 @@ import uuid
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
-from curator.catalogue import lease
 from curator.catalogue.refresh import RefreshAborted, RefreshReport, SeedOutcome, refresh_seeds
 from curator.errors import Conflict, CuratorError
 from curator.extensions import db
+from curator.jobs import lease
 from curator.models.catalogue import RefreshRun
 from curator.models.user import User, utcnow
 

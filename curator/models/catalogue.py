@@ -175,13 +175,3 @@ class CatalogueImport(db.Model):
     skipped: Mapped[int] = mapped_column(default=0)
     problems: Mapped[list[str]] = mapped_column(JSON, default=list)  # the first 100
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
-
-
-class CatalogueLock(db.Model):
-    """A named lease that works across processes: whoever holds an unexpired one may proceed."""
-
-    __tablename__ = "catalogue_locks"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    holder: Mapped[str | None] = mapped_column(String(64))
-    expires_at: Mapped[datetime | None] = mapped_column()

@@ -8,8 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from curator.catalogue import jobs, lease
+from curator.catalogue import jobs
 from curator.extensions import db
+from curator.jobs import lease
 from curator.models.catalogue import CatalogueTrack, RefreshRun, Seed
 from tests.helpers import PLAYLIST, QUERY, add_seeds, build_world, csrf_token, dev_style, in_app, login
 

@@ -9,21 +9,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from curator.catalogue.store import dialect_insert
 from curator.extensions import db
-from curator.models.catalogue import CatalogueLock
+from curator.jobs.sql import insert_ignoring_conflicts
+from curator.models.jobs import Lease
 from curator.models.user import utcnow
 
 LEASE = timedelta(minutes=10)
-_table = CatalogueLock.__table__
+_table = Lease.__table__
 
 
 def acquire(name: str, holder: str, lease: timedelta = LEASE) -> bool:
     """Take the lock for `holder` if it is free or expired; True when taken."""
     now = utcnow()
     with db.engine.begin() as conn:
-        conn.execute(dialect_insert(CatalogueLock).values(name=name, holder=None, expires_at=None)
-                     .on_conflict_do_nothing())
+        conn.execute(insert_ignoring_conflicts(conn, _table).values(name=name, holder=None, expires_at=None))
     with db.engine.begin() as conn:
         # One conditional UPDATE: the database decides the race, whatever the number of processes.
         result = conn.execute(
