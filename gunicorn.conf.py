@@ -1,36 +1,26 @@
 """gunicorn settings for Curator in production: `gunicorn -c gunicorn.conf.py 'curator:create_app()'`.
 
-Every number can be changed from the environment without editing this file:
+Every number is a setting of curator/config.py, changed from the environment or .env:
 WEB_CONCURRENCY (worker processes), WEB_THREADS (threads per worker, also sizes each worker's
 database pool), WEB_TIMEOUT (seconds). gunicorn's own rules pick the address: 127.0.0.1:8000,
 0.0.0.0:$PORT when PORT is set, or --bind.
 """
-import multiprocessing
-import os
-from pathlib import Path
+from curator.config import Config
 
-from dotenv import load_dotenv
-
-# The same .env the app reads, so WEB_* settings kept there apply to the server too.
-load_dotenv(Path(__file__).resolve().parent / ".env")
-
-
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
+# The settings the app reads, from the same environment and .env (curator/config.py has the defaults).
+settings = Config()
 
 # Previews are CPU work (numpy, one BLAS thread per worker) and saves mostly wait on Spotify:
 # two processes per core keep the cores busy, threads let a process wait on Spotify for several
 # saves at once.
-workers = _int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2))
+workers = settings.WEB_CONCURRENCY
 worker_class = "gthread"
-threads = _int("WEB_THREADS", 4)
+threads = settings.WEB_THREADS
 
 # A save may take its retry budget (about 10 s) plus a few Spotify calls of up to SPOTIFY_TIMEOUT
 # (10 s) each. With threads the worker keeps beating while a request runs, so `timeout` only
 # restarts a worker that is really stuck; the graceful timeout lets a running save finish on reload.
-timeout = _int("WEB_TIMEOUT", 60)
+timeout = settings.WEB_TIMEOUT
 graceful_timeout = 40
 keepalive = 5
 
@@ -49,7 +39,7 @@ errorlog = "-"
 # 127.0.0.1, so anyone reaching it on loopback could forge HTTPS (HSTS, request.is_secure): it
 # believes nothing when no proxy is trusted, and behind one only X-Forwarded-Proto, which the
 # proxy sets (as ProxyFix reads it).
-if _int("TRUSTED_PROXIES", 0) > 0:
+if settings.TRUSTED_PROXIES > 0:
     forwarded_allow_ips = "*"
     secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 else:
@@ -65,9 +55,7 @@ control_socket_disable = True
 def on_starting(server):
     """Warn when several processes run without Redis: their jobs are not shared (rate limits are then
     counted in the database, shared but at a write per request)."""
-    from curator.config import Config  # reads .env, as the app does
-
-    if server.cfg.workers > 1 and not Config().REDIS_URL:
+    if server.cfg.workers > 1 and not settings.REDIS_URL:
         server.log.warning(
             "Curator: %d workers but no REDIS_URL: each worker runs catalogue refreshes in its own thread, "
             "and rate limits are counted in the database (one more write per limited request). Set "

@@ -45,9 +45,10 @@ def main() -> None:
     from bench.catalogue_import import generate
     from curator import create_app
     from curator.catalogue.importer import import_csv
+    from curator.clock import utcnow
     from curator.config import _database_url
     from curator.extensions import db
-    from curator.models.user import User, utcnow
+    from curator.models.user import User
     from curator.moods.service import import_shipped_if_empty
 
     with tempfile.TemporaryDirectory() as tmp:

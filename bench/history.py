@@ -21,9 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curator import create_app  # noqa: E402
+from curator.clock import utcnow  # noqa: E402
 from curator.extensions import db  # noqa: E402
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview  # noqa: E402
-from curator.models.user import User, utcnow  # noqa: E402
+from curator.models.user import User  # noqa: E402
 from curator.moods.service import import_shipped_if_empty  # noqa: E402
 
 TRACK = {"name": "A track with a name", "artists": ["Someone"], "duration_ms": 210000, "position": 0,

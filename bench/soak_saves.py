@@ -128,9 +128,9 @@ def soak(app, fake, *, saves: int, seed: int, listeners: int = 0, batch: int = 1
     playlists, as a real listener might; the marker search reads all of them.
     """
     from curator import retrying
+    from curator.clock import utcnow
     from curator.extensions import db
     from curator.models.listening import PlaylistSave
-    from curator.models.user import utcnow
     from curator.playlists import saving, service
     from tests.helpers import login
 

@@ -33,8 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     from curator import jsoncodec
 
-    # The JSON columns use the answers' fast codec (inputs.JSONProvider), whatever else the engine
-    # options say.
+    # The JSON columns are written and read with curator.jsoncodec (the codec the JSON answers use);
+    # SQLALCHEMY_ENGINE_OPTIONS may still name another serializer: its keys come last and win.
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": jsoncodec.dumps,
                                            "json_deserializer": jsoncodec.loads_stored,
                                            **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
@@ -54,11 +54,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.session_interface = DatabaseSessionInterface()
 
-    from curator import blas, errors, inputs, navigation, ratelimit, request_budget, security
+    from curator import blas, demo, errors, inputs, navigation, ratelimit, request_budget, security
 
     request_budget.init_app(app)
     blas.init_app(app)
     security.init_app(app)
+    demo.init_app(app)
     errors.init_app(app)
     inputs.init_app(app)
     navigation.init_app(app)

@@ -1,9 +1,12 @@
-"""Settings, read once from the environment (and `.env` through python-dotenv).
+"""Settings, read once from the environment (and `.env` through python-dotenv), in this one place:
+the app (`create_app`), the web server (`gunicorn.conf.py`) and the rate limits all read `Config`.
 
 The names are a contract: deployment scripts and test tools drive the app through them.
+`.env.example` lists every one (tests/test_config.py compares the two).
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -89,6 +92,10 @@ class Config:
         # most one database connection, so a process needs one per thread, plus two for its
         # background refresh thread and a lease; PostgreSQL must allow workers × that many.
         self.WEB_THREADS = _number("WEB_THREADS", "4", int)
+        # gunicorn (gunicorn.conf.py): worker processes (previews are CPU work, saves mostly wait on
+        # Spotify: two per core keep the cores busy) and seconds before a stuck worker is restarted.
+        self.WEB_CONCURRENCY = _number("WEB_CONCURRENCY", str(max(2, multiprocessing.cpu_count() * 2)), int)
+        self.WEB_TIMEOUT = _number("WEB_TIMEOUT", "60", int)
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI, self.WEB_THREADS)
         # BLAS threads per process that serves requests (curator/blas.py); 1 suits several workers.
         self.BLAS_THREADS = _number("BLAS_THREADS", "1", int)

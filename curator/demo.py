@@ -56,3 +56,22 @@ def same_origin() -> bool:
 def setup_page() -> str:
     """The steps to connect a Spotify app (what saving, and logging in, need)."""
     return render_template("setup.html", redirect_uri=suggested_redirect_uri())
+
+
+def init_app(app) -> None:
+    """The setup gate: while Spotify isn't configured, only the demo's endpoints answer."""
+
+    @app.before_request
+    def setup_gate():
+        # Without Spotify credentials nobody can log in: a visitor may try the listener's pages
+        # as a demo visitor (the rules above); everything else explains how to finish the setup.
+        if spotify_configured():
+            return None
+        if request.endpoint in OPEN_ENDPOINTS:
+            return None
+        if request.path.startswith("/api/"):
+            from curator.errors import json_error
+
+            return json_error(503, "setup_required",
+                              "Spotify is not configured yet: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
+        return setup_page(), 503

@@ -14,9 +14,10 @@ from flask import flash, g, jsonify, redirect, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from curator.catalogue.errors import CatalogueNotReady
 from curator.engine.errors import EngineError
 from curator.jobs.errors import QueueUnavailable
-from curator.playlists.errors import CatalogueNotReady, ScopeRequired
+from curator.playlists.errors import ScopeRequired
 from curator.problems import Conflict, CuratorError, NotFound, Unprocessable
 from curator.ratelimit import RateLimited
 from curator.spotify import errors as spotify

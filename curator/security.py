@@ -1,4 +1,6 @@
-"""Security headers on every response, the proxy we trust, and the setup gate while Spotify isn't configured."""
+"""Security headers on every response, the proxy we trust, and whether Spotify is configured.
+
+The setup gate that acts on the last one lives with the demo's rules (curator/demo.py)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -50,23 +52,6 @@ def init_app(app) -> None:
             # shared cache or shown again from the back button after logout.
             response.headers["Cache-Control"] = "no-store"
         return response
-
-    @app.before_request
-    def setup_gate():
-        # Without Spotify credentials nobody can log in: a visitor may try the listener's pages
-        # as a demo visitor (curator/demo.py); everything else explains how to finish the setup.
-        if spotify_configured():
-            return None
-        from curator import demo
-
-        if request.endpoint in demo.OPEN_ENDPOINTS:
-            return None
-        if request.path.startswith("/api/"):
-            from curator.errors import json_error
-
-            return json_error(503, "setup_required",
-                              "Spotify is not configured yet: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET.")
-        return demo.setup_page(), 503
 
 
 def suggested_redirect_uri() -> str:

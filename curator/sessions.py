@@ -22,8 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from curator import deferred_writes
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import User, WebSession, utcnow
+from curator.models.user import User, WebSession
 
 # Refresh the stored expiry at most this often, so reads don't turn into writes.
 _TOUCH_INTERVAL = timedelta(hours=12)

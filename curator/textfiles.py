@@ -14,7 +14,7 @@ import codecs
 import os
 import stat
 
-from curator.errors import Unprocessable
+from curator.problems import Unprocessable
 
 CHUNK = 1 << 20
 _BOMS = (  # longest first: UTF-32-LE's mark begins with UTF-16-LE's

@@ -20,6 +20,12 @@ internals: a rule or a query found in a view belongs in a service.
 **One door into the playlist domain.** A module outside `curator/playlists/` may import from it
 only `curator.playlists.service` (the use cases) and `curator.playlists.errors` (its problems).
 
+**No import cycles.** No module reaches, through its imports (nested ones included), back to
+itself: a cycle means neither side can be read, tested or moved without the other. Two edges are
+not counted: the composition root `curator` (`create_app` imports every area to assemble the app,
+and a worker may import `create_app`), and a blueprint package's `__init__` importing its own route
+modules (Flask's idiom: the routes register themselves on the package's `bp`).
+
 `PENDING` lists route modules still being converted by another change; the test fails as soon as
 one of them obeys the rules, so that the entry is removed.
 """
@@ -133,3 +139,58 @@ def test_the_import_walk_sees_what_it_must(tmp_path):
     assert imports("from ..playlists import saving\n") == [(1, "curator.playlists.saving")]
     assert imports("from .charts import arc_chart\n") == [(1, "curator.listen.charts")]
     assert imports("from curator.playlists.service import SAVE_STOPPED\n") == [(1, "curator.playlists.service")]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the curator modules it imports, without the two edges the rule does not count."""
+    modules = {module_name(p): p for p in CURATOR.rglob("*.py")}
+    graph = {}
+    for module, path in modules.items():
+        if module == "curator":
+            continue
+        deps = {name for _, name in curator_imports(path) if name in modules and name != "curator"}
+        if path.name == "__init__.py":  # a blueprint package registering its own routes
+            deps = {d for d in deps if not (d.startswith(module + ".") and d.rsplit(".", 1)[1].endswith("routes"))}
+        graph[module] = deps
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan's algorithm)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                component.append(other)
+                if other == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_through_others():
+    found = cycles(import_graph())
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []

@@ -11,9 +11,10 @@ import pytest
 
 from curator import create_app
 from curator.catalogue.demo import DEMO_PREFIX, demo_catalogue, demo_records
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import Preview
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.moods.service import import_shipped_if_empty
 from tests.helpers import csrf_from, import_rows, synthetic_rows
 

@@ -12,9 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from curator import create_app
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from tests.helpers import listened_since_saving, logged_in, login, preview_path, start, stored
 
 BACK = re.compile(r'<a class="button primary back-to-form" href="([^"]+)">')

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from curator.errors import CuratorError
 from curator.extensions import db
 from curator.models.audit import AuditEvent
+from curator.problems import CuratorError
 
 PER_PAGE = 50
 
@@ -81,8 +81,3 @@ def actions() -> list[str]:
 
 def recent(limit: int = 10) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
-
-
-def count() -> int:
-    return db.session.scalar(select(func.count(AuditEvent.id))) or 0
-

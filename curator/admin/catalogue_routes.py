@@ -7,13 +7,13 @@ from sqlalchemy import select
 from curator.admin import bp
 from curator.auth.decorators import admin_required
 from curator.catalogue import health, jobs, seeds
-from curator.catalogue.seed_refs import KINDS
 from curator.errors import NotFound
 from curator.extensions import db
 from curator.inputs import db_int
 from curator.models.catalogue import CatalogueImport, RefreshRun
 from curator.moods.store import all_moods
 from curator.spotify.gateway import SEED_SCOPES
+from curator.spotify.refs import KINDS
 from curator.spotify.token_store import granted_scopes
 
 FIELD_LABELS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from curator.errors import CuratorError
+from curator.problems import CuratorError
 
 roles_cli = AppGroup("roles", help="Grant, revoke and list user roles (curator, admin).")
 

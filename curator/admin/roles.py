@@ -11,9 +11,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from curator import audit
-from curator.errors import CuratorError, NotFound
 from curator.extensions import db
 from curator.models.user import ROLES, User
+from curator.problems import CuratorError, NotFound
 from curator.transaction import transaction
 
 # Everyone is a listener; only these can be granted or revoked.

@@ -107,6 +107,7 @@ def preview_json(preview) -> dict:
         "changed_positions": list(options.get("changed_positions") or []),
         "parent_id": preview.parent_id,
         "can_undo": service.can_undo(preview),
+        "steering": service.steering_of(preview),
     }
 
 
@@ -222,3 +223,50 @@ def checkins():
                         "at": _iso(checkin.at)})
     response.status_code = 201
     return response
+
+
+def taste_json(user) -> dict:
+    held = service.taste_profile(user)
+
+    def track(item: dict) -> dict:
+        return {"id": item["id"], "name": item["name"], "artists": item["artists"], "at": _iso(item["at"])}
+
+    return {
+        "steering": held.steering,
+        "never_again": [t["id"] for t in held.never_again],
+        "never_again_tracks": [track(t) for t in held.never_again],
+        "kept": [track(t) for t in held.kept],
+        "less_artists": held.less_artists,
+        "saved_playlist_tracks": held.saved_tracks,
+        "shares": held.shares,
+        "synced": held.counts,
+        "synced_at": _iso(held.synced_at),
+    }
+
+
+@bp.get("/taste")
+@login_required
+def taste():
+    return jsonify(taste_json(g.user))
+
+
+@bp.delete("/taste")
+@login_required
+def forget_taste():
+    service.forget_taste(g.user)
+    return "", 204
+
+
+@bp.delete("/taste/never-again/<track_id>")
+@login_required
+def bring_back(track_id):
+    if not service.bring_back(g.user, track_id):
+        raise Unprocessable("That track is not among the ones you swapped out.", field="track_id")
+    return "", 204
+
+
+@bp.get("/artists")
+@login_required
+def artists():
+    prefix = request.args.get("q", "")
+    return jsonify({"artists": service.artist_suggestions(g.user, prefix)})

@@ -21,9 +21,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from curator import audit, demo, request_budget, spotify
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.audit import AuditEvent
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.playlists import service as playlists
 from curator.problems import CuratorError
 from curator.remote_call import between_transactions

@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from curator.errors import CuratorError
+from curator.problems import CuratorError
 
 MAX_LISTED_PROBLEMS = 50
 

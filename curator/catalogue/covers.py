@@ -36,7 +36,7 @@ from curator.catalogue import matrix, store
 from curator.extensions import db
 from curator.jobs import lease
 from curator.models.catalogue import CatalogueTrack
-from curator.models.user import utcnow
+from curator.clock import utcnow
 from curator.spotify.errors import SpotifyError, SpotifyNotFound, SpotifyRateLimited
 
 log = logging.getLogger(__name__)

@@ -11,45 +11,14 @@ from __future__ import annotations
 import threading
 
 from flask import current_app
-from sqlalchemy import func, select, union
+from sqlalchemy import func, select
 
+from curator.catalogue.coverage import mood_coverage, percent
 from curator.extensions import db
-from curator.models.catalogue import CatalogueImport, CatalogueState, CatalogueTrack, RefreshRun, TrackSource, TrackTag
-
-MOOD_TAG = "mood:"
+from curator.models.catalogue import CatalogueImport, CatalogueState, CatalogueTrack, RefreshRun
 
 _lock = threading.Lock()
 CACHE_KEY = "curator.catalogue_health"  # in app.extensions: ((epoch, version, mood slugs), counts)
-
-
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 1) if whole else 0.0
-
-
-def mood_coverage(slugs: list[str]) -> list[dict]:
-    """Per mood: tracks a seed brought for it or a dataset labelled with it, and how many have features.
-
-    One grouped query for all moods: (track, mood) links from seeds and from mood tags, made
-    distinct, joined to the tracks. The refresh report counts with this same function.
-    """
-    if not slugs:
-        return []
-    links = union(
-        select(TrackSource.track_id.label("track_id"), TrackSource.mood.label("mood"))
-        .where(TrackSource.mood.in_(slugs)),
-        select(TrackTag.track_id, func.substr(TrackTag.tag, len(MOOD_TAG) + 1))
-        .where(TrackTag.tag.in_([MOOD_TAG + slug for slug in slugs])),
-    ).subquery()
-    query = (select(links.c.mood, func.count(), func.count(CatalogueTrack.features_source))
-             .join(CatalogueTrack, CatalogueTrack.id == links.c.track_id)
-             .group_by(links.c.mood))
-    found = {mood: (int(tracks), int(with_features)) for mood, tracks, with_features in db.session.execute(query)}
-    out = []
-    for slug in slugs:
-        tracks, with_features = found.get(slug, (0, 0))
-        out.append({"slug": slug, "tracks": tracks, "with_features": with_features,
-                    "percent": _pct(with_features, tracks)})
-    return out
 
 
 def _state() -> tuple[str, int]:
@@ -72,7 +41,7 @@ def catalogue_counts(slugs: list[str]) -> dict:
         tracks, with_features = db.session.execute(
             select(func.count(CatalogueTrack.id), func.count(CatalogueTrack.features_source))).one()
         counts = {"tracks": int(tracks or 0), "with_features": int(with_features or 0),
-                  "percent": _pct(int(with_features or 0), int(tracks or 0)), "moods": mood_coverage(slugs)}
+                  "percent": percent(int(with_features or 0), int(tracks or 0)), "moods": mood_coverage(slugs)}
         extensions[CACHE_KEY] = (key, counts)
         return counts
 

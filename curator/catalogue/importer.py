@@ -24,12 +24,12 @@ import numpy as np
 from curator import textfiles
 from curator.catalogue import matrix, store
 from curator.catalogue.feature_ranges import RANGES, expected
-from curator.catalogue.seed_refs import parse_spotify_ref
+from curator.clock import utcnow
 from curator.engine.catalogue import recording_key
-from curator.errors import Unprocessable
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueImport, CatalogueTrack, TrackSource, TrackTag, join_list
-from curator.models.user import utcnow
+from curator.problems import Unprocessable
+from curator.spotify.refs import parse_spotify_ref
 from curator.textfiles import Decoder, TextFileError, choose_encoding, regular_file
 
 # Column names seen in public datasets, by what they mean (headers are compared lower-cased,
@@ -43,6 +43,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "explicit": ("explicit",),
     "popularity": ("popularity", "track_popularity"),
     "isrc": ("isrc",),
+    "release_year": ("year", "release_year", "release_date", "track_album_release_date", "album_release_date"),
     "key": ("key",),
     "mode": ("mode",),
     "time_signature": ("time_signature",),
@@ -175,7 +176,7 @@ class _Layout:
     def update_columns(self) -> list[str]:
         # Re-importing updates what the file knows and leaves the rest (e.g. album art from Spotify).
         columns = ["name", "artists", "recording_key"]
-        columns += [m for m in ("album", "duration_ms", "explicit") if m in self.where]
+        columns += [m for m in ("album", "duration_ms", "explicit", "release_year") if m in self.where]
         if self.has_features:
             columns += [*FEATURE_COLUMNS, "features_source", "features_fetched_at", "features_missing_at"]
             columns += [c for c in ("key", "mode", "time_signature") if c in self.where]
@@ -337,7 +338,7 @@ _WHOLE = (
 TRACK_COLUMNS = (
     "id", "name", "artists", "artist_ids", "album", "album_id", "duration_ms", "explicit", "popularity", "isrc",
     "image_url", "recording_key", "added_at", "updated_at", *FEATURE_COLUMNS, "key", "mode",
-    "time_signature", "features_source", "features_fetched_at", "features_missing_at",
+    "time_signature", "features_source", "features_fetched_at", "features_missing_at", "release_year",
 )
 
 
@@ -354,6 +355,7 @@ class _RowParser:
         self.album_at = where.get("album")
         self.explicit_at = where.get("explicit")
         self.isrc_at = where.get("isrc")
+        self.year_at = where.get("release_year")
         self.plural = layout.plural
         self.whole = {meaning: (where.get(meaning), low, high, what) for meaning, low, high, what in _WHOLE}
         self.features = [(name, where[name], *RANGES[name]) for name in FEATURE_COLUMNS] if layout.has_features else []
@@ -418,7 +420,17 @@ class _RowParser:
             track_id, name, join_list(artists), "", cells[self.album_at].strip() if self.album_at is not None else "",
             None, duration, explicit, popularity, isrc, None, recording_key(name, artists[0]), self.stamp, self.stamp,
             *features, key, mode, signature, self.features_source, self.features_stamp, None,
+            release_year(cells[self.year_at]) if self.year_at is not None else None,
         )
+
+
+def release_year(text: str | None) -> int | None:
+    """The year a date or year cell starts with ("1987", "1987-06-01", "1987.0"); None when it
+    names no plausible year (a dataset's missing or odd dates are no reason to refuse a row)."""
+    head = (text or "").strip()[:4]
+    if len(head) == 4 and head.isdigit() and 1000 <= int(head) <= 3000:
+        return int(head)
+    return None
 
 
 def _nul_problem(cells: list[str], layout: _Layout) -> _Bad | None:

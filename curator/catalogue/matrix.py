@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from curator import demo
 from curator.catalogue.demo import demo_catalogue
+from curator.catalogue.errors import CatalogueNotReady
 from curator.catalogue.store import BUMPED, LISTENER_SOURCE, chunks
 from curator.engine import FEATURES, Catalogue
 from curator.extensions import db
@@ -59,7 +60,7 @@ _cache: dict[str, tuple[str, int, Catalogue]] = {}
 _t = CatalogueTrack.__table__.c
 _FEATURE_COLUMNS = [_t[name] for name in FEATURES if name != "mode"]
 _COLUMNS = (_t.id, _t.name, _t.artists, _t.artist_ids, _t.duration_ms, _t.explicit, _t.isrc, _t.key, _t.mode,
-            _t.recording_key, _t.image_url, *_FEATURE_COLUMNS)
+            _t.recording_key, _t.image_url, _t.release_year, *_FEATURE_COLUMNS)
 _tags = TrackTag.__table__.c
 _sources = TrackSource.__table__.c
 
@@ -100,7 +101,7 @@ def _build(rows: list[tuple], tags: dict[str, list[str]]) -> Catalogue:
     n = len(rows)
     if n == 0:
         return Catalogue.from_records([])
-    (ids, names, artists, artist_ids, durations, explicit, isrcs, keys, modes, rec_keys, images,
+    (ids, names, artists, artist_ids, durations, explicit, isrcs, keys, modes, rec_keys, images, years,
      *feature_cols) = zip(*rows, strict=True)
     split: dict[str, tuple[str, ...]] = {"": ()}  # artists repeat across their tracks: split each once
     artist_tuples = [split[a] if a in split else split.setdefault(a, tuple(a.split(SEP))) for a in artists]
@@ -114,7 +115,7 @@ def _build(rows: list[tuple], tags: dict[str, list[str]]) -> Catalogue:
     return Catalogue.from_columns(
         ids=ids, names=names, artists=artist_tuples, primary_keys=primary_keys, durations_ms=durations,
         explicit=explicit, isrc=isrcs, key=keys, mode=modes, recording_keys=rec_keys, features=features,
-        tags=[tags.get(i, ()) for i in ids], images=images,
+        tags=[tags.get(i, ()) for i in ids], images=images, years=years,
     )
 
 
@@ -255,8 +256,6 @@ def _stored_catalogue() -> Catalogue:
         _build_in_background(epoch, version)
         previous = _previous(key, epoch, version)
         if previous is None:
-            from curator.playlists.errors import CatalogueNotReady
-
             raise CatalogueNotReady("The music catalogue is being prepared. Please try again in a minute.")
         return previous
     with _lock:

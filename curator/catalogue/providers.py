@@ -22,12 +22,12 @@ from sqlalchemy import bindparam, select, update
 
 from curator.catalogue import store
 from curator.catalogue.feature_ranges import in_range
-from curator.catalogue.seed_refs import parse_spotify_ref
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.catalogue import FEATURE_COLUMNS, CatalogueTrack
-from curator.models.user import utcnow
 from curator.retrying import TryAgain, retry_after_seconds, retrying, whole_seconds
 from curator.spotify.errors import SpotifyError, SpotifyForbidden
+from curator.spotify.refs import parse_spotify_ref
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from curator.catalogue import matrix, store
-from curator.catalogue.health import mood_coverage
+from curator.catalogue.coverage import mood_coverage
 from curator.catalogue.providers import FeatureProvider, fetch_missing_features
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, Seed, TrackSource
-from curator.models.user import utcnow
 from curator.spotify.errors import (
     SpotifyAuthError,
     SpotifyError,
@@ -74,7 +74,7 @@ class RefreshReport:
     tracks_added: int = 0
     removed_from_seeds: int = 0
     unavailable: int = 0
-    # Per mood, counted as the coverage table counts (health.mood_coverage), after the run and
+    # Per mood, counted as the coverage table counts (coverage.mood_coverage), after the run and
     # the change it made: {slug: {tracks, added, with_features, features_added}}.
     moods: dict[str, dict[str, int]] = field(default_factory=dict)
     features_found: dict[str, int] = field(default_factory=dict)

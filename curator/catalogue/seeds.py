@@ -13,10 +13,10 @@ from sqlalchemy import delete, func, select
 
 from curator import audit
 from curator.catalogue import store
-from curator.catalogue.seed_refs import KINDS, SeedInvalid, normalise_seed
-from curator.errors import Unprocessable
 from curator.extensions import db
 from curator.models.catalogue import Seed, TrackSource
+from curator.problems import Unprocessable
+from curator.spotify.refs import KINDS, SeedInvalid, normalise_seed
 
 # How the YAML file and the editor's fields name each kind.
 PLURAL = {"playlist": "playlists", "artist": "artists", "track": "tracks", "search": "searches"}

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import func, select, update
 
+from curator.clock import utcnow
 from curator.engine.catalogue import recording_key
 from curator.extensions import db
-from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, TrackTag, join_list
-from curator.models.user import utcnow
+from curator.models.catalogue import CatalogueState, CatalogueTrack, TrackSource, join_list
 
 # session.info flag: this transaction changed the curation catalogue (its new version is built once
 # it commits, curator/catalogue/matrix.py).
@@ -25,7 +25,7 @@ CHUNK = 2000  # rows per INSERT batch: big enough to be fast, small enough for a
 
 # Columns a Spotify TrackObject fills. Features are never touched by metadata updates.
 _METADATA = ("name", "artists", "artist_ids", "recording_key", "album", "album_id", "duration_ms", "explicit")
-_KEEP_IF_MISSING = ("popularity", "isrc", "image_url")
+_KEEP_IF_MISSING = ("popularity", "isrc", "image_url", "release_year")
 
 
 def dialect_insert(model):
@@ -183,14 +183,6 @@ def upsert_rows(rows: list[dict], update_columns: Sequence[str], keep_if_missing
         db.session.execute(stmt, list(part))
 
 
-def add_tags(pairs: Iterable[tuple[str, str]]) -> None:
-    rows = [{"track_id": t, "tag": tag} for t, tag in set(pairs)]
-    if rows:
-        stmt = dialect_insert(TrackTag).on_conflict_do_nothing()
-        for part in chunks(rows):
-            db.session.execute(stmt, list(part))
-
-
 def add_sources(track_ids: Iterable[str], source: str, moods: Iterable[str] = ()) -> None:
     moods = list(moods) or [""]
     rows = [{"track_id": t, "source": source, "mood": m} for t in dict.fromkeys(track_ids) for m in moods]
@@ -198,6 +190,12 @@ def add_sources(track_ids: Iterable[str], source: str, moods: Iterable[str] = ()
         stmt = dialect_insert(TrackSource).on_conflict_do_nothing()
         for part in chunks(rows):
             db.session.execute(stmt, list(part))
+
+
+def _album_year(date) -> int | None:
+    """The year of an album's `release_date` ("1981", "1981-12", "1981-12-15")."""
+    head = str(date or "")[:4]
+    return int(head) if head.isdigit() and len(head) == 4 and 1000 <= int(head) <= 3000 else None
 
 
 def track_row(obj: dict | None, album: dict | None = None) -> dict | None:
@@ -226,6 +224,7 @@ def track_row(obj: dict | None, album: dict | None = None) -> dict | None:
         "isrc": ((obj.get("external_ids") or {}).get("isrc") or None),
         # Spotify lists images largest first; the page shows thumbnails, so take the smallest.
         "image_url": (images[-1].get("url") if images else None),
+        "release_year": _album_year(album.get("release_date")),
         "added_at": now,
         "updated_at": now,
     }

@@ -203,3 +203,26 @@ def taste_phrases(catalogue: Catalogue, rows: np.ndarray, found: TasteRows, inde
         else:
             phrases.append("New to you")
     return phrases
+
+
+def artists_starting(catalogue: Catalogue, prefix: str, limit: int = 10) -> list[str]:
+    """Up to ``limit`` artist names of the catalogue starting with ``prefix`` (case-insensitive),
+    as the catalogue spells them, alphabetically (a sorted list kept with the catalogue, bisected)."""
+    import bisect
+
+    wanted = " ".join(prefix.split()).casefold()
+    if not wanted:
+        return []
+    index = artist_index(catalogue)
+    memo = catalogue.taste_memo
+    names = memo.get("artist names")
+    if names is None:
+        names = memo["artist names"] = sorted(index.codes_of)
+    vocabulary = catalogue.artists.vocabulary
+    out = []
+    for key in names[bisect.bisect_left(names, wanted):]:
+        if not key.startswith(wanted) or len(out) >= limit:
+            break
+        text = vocabulary[index.codes_of[key][0]]
+        out.append(next((n for n in text.split("\x1f") if " ".join(n.split()).casefold() == key), key))
+    return out

@@ -11,10 +11,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.jobs import registry
 from curator.models.jobs import Job
-from curator.models.user import utcnow
 
 NO_WORKER = ("Waiting for a worker: none is running for the job queue (start `rq worker --with-scheduler`, "
              "see the README's \"Run in production\").")

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.jobs.sql import insert_ignoring_conflicts
 from curator.models.jobs import Lease
-from curator.models.user import utcnow
 
 LEASE = timedelta(minutes=10)
 _table = Lease.__table__

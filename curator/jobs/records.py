@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.jobs.sql import insert_ignoring_conflicts
 from curator.models.jobs import Job
-from curator.models.user import utcnow
 
 table = Job.__table__
 c = table.c

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import utcnow
 
 # Lists of names and ids are stored joined by the ASCII unit separator, which never occurs in a
 # name: splitting is several times cheaper than JSON when 100k rows are loaded into the matrix.
@@ -56,6 +56,8 @@ class CatalogueTrack(db.Model):
     # The engine's duplicate-recording key (normalised title + primary artist), computed on write
     # so loading the matrix needs no per-row text processing.
     recording_key: Mapped[int | None] = mapped_column(BigInteger)
+    # The release year, where an import or Spotify's album gives it (a decade range reads it).
+    release_year: Mapped[int | None] = mapped_column()
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import utcnow
 
 
 class Job(db.Model):

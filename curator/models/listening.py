@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import utcnow
 
 # PlaylistSave.state, in the order a save moves through them.
 SAVE_PENDING = "pending"  # nothing sent to Spotify yet

@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import User, utcnow
+from curator.models.user import User
 
 
 class Mood(db.Model):

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from curator.catalogue.seed_refs import SeedInvalid, normalise_seed
 from curator.engine import Catalogue, MoodDefinition
 from curator.engine.calibration import propose
+from curator.spotify.refs import SeedInvalid, normalise_seed
 
 K = 20
 

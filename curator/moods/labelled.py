@@ -23,6 +23,7 @@ import numpy as np
 from curator.engine import MoodDefinition
 from curator.engine.features import FEATURES, UNKNOWN_MODE
 from curator.engine.learned import Fit, fit_learned
+from curator.problems import Unprocessable
 
 # Common words for the shipped moods, as labelled sets name their classes.
 SYNONYMS = {
@@ -82,7 +83,7 @@ def region_of(mood: MoodDefinition, valence: np.ndarray, arousal: np.ndarray) ->
     return mask if sides else np.zeros(len(valence), dtype=bool)
 
 
-class LabelledInvalid(ValueError):
+class LabelledInvalid(Unprocessable):
     """The CSV cannot be read as labelled tracks; the message says why, for the curator."""
 
 

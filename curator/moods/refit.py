@@ -14,11 +14,12 @@ from curator.engine.learned import Fit
 from curator.moods.diff import MoodDiff, diff_moods
 from curator.moods.labelled import LabelledSet, fit_mood
 from curator.moods.store import active_moods, save_version
+from curator.problems import Unprocessable
 
 DEFAULT_WEIGHT = 0.5
 
 
-class RefitInvalid(ValueError):
+class RefitInvalid(Unprocessable):
     """A refit cannot be planned (an unknown mood, a mapping to no mood); the message says why."""
 
 

@@ -32,7 +32,7 @@ from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack
 from curator.models.listening import CheckIn, Preview
 from curator.moods.store import StoredMood, active_moods, get_mood
-from curator.playlists import care, preview_store
+from curator.playlists import care, preview_store, taste
 from curator.playlists.errors import CatalogueNotReady
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import PreviewRequest
@@ -141,6 +141,7 @@ def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, libra
         options = CurateOptions(
             exclude_explicit=req.exclude_explicit, exclude_ids=frozenset(excluded),
             candidate_ids=candidate_ids, seed=req.seed, arc=req.arc,
+            taste=taste.engine_taste(user.id, req.steering),
         )
         playlist = curate(catalogue, p.start_def, p.target_def, p.length, options, edit=edit)
     except CatalogueEmpty:

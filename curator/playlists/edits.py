@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from curator.engine import Edit
 from curator.models.listening import Preview
-from curator.playlists import preview_store
+from curator.playlists import preview_store, taste
 from curator.playlists.creation import create_preview
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import request_of
@@ -101,6 +101,8 @@ def without_track(user, preview: Preview, track_id: str) -> Preview:
     _editable(preview)
     position = _position_of(preview, track_id)
     req = request_of(preview)
+    # Swapped out: never picked again for this listener (until undone), here or in any later preview.
+    taste.never_again(user.id, preview.tracks[position])
     # Out for good (later tries skip it too); asking to swap a kept track lets it go.
     req = replace(req, excluded_ids=tuple(sorted({*req.excluded_ids, track_id})),
                   locked_ids=tuple(i for i in req.locked_ids if i != track_id))
@@ -126,6 +128,7 @@ def set_lock(user, preview: Preview, track_id: str, locked: bool) -> Preview:
     wanted = ids | {track_id} if locked else ids - {track_id}
     if wanted == ids:
         return preview
+    taste.kept(user.id, track, locked)  # kept tracks count for them
     notice = (f"Kept: “{track['name']}” stays where it is when you try other tracks or shift the arc." if locked
               else f"“{track['name']}” is no longer kept: trying other tracks may change it.")
     return _version(user, preview, {"locked_ids": sorted(wanted), "edit_notice": notice})
@@ -160,6 +163,9 @@ def undo(user, preview: Preview) -> Preview:
     if previous is None:
         raise Unprocessable("There is nothing to undo here.", field=None)
     changed = changed_positions(preview.tracks, previous.tracks)
+    back_ids = {t["id"] for t in previous.tracks} - {t["id"] for t in preview.tracks}
+    for track_id in back_ids:  # a swap undone: the track it took out may come back after all
+        taste.undo_never(user.id, track_id)
     back = f"{len(changed)} track{'s' if len(changed) != 1 else ''} back in place" if changed else "the same tracks"
     options = {k: v for k, v in previous.options.items() if k not in STEP_OPTIONS}
     options.update(undone=True, changed_positions=changed, edit_notice=f"Undone: the playlist as it was before, {back}.")

@@ -2,11 +2,10 @@
 `curator.errors.HTTP`); each message is written where the fact is known."""
 from __future__ import annotations
 
+from curator.catalogue.errors import CatalogueNotReady  # raised by the catalogue, met by every preview
 from curator.problems import Conflict, CuratorError, Unprocessable
 
-
-class CatalogueNotReady(CuratorError):
-    """The catalogue has no tracks yet: the listener sees a "being prepared" page."""
+__all__ = ["CatalogueNotReady", "IdempotencyKeyReused", "SaveInProgress", "ScopeRequired"]
 
 
 class ScopeRequired(CuratorError):

@@ -10,6 +10,7 @@ from curator.engine import wheel
 from curator.engine.arc import ARC_SHAPES
 from curator.engine.curate import MAX_MINUTES, MAX_TRACKS
 from curator.models.listening import Preview
+from curator.playlists import taste
 from curator.problems import Unprocessable
 
 
@@ -35,6 +36,19 @@ class PreviewRequest:
     nudges: dict[str, float] = field(default_factory=dict)
     locked_ids: tuple[str, ...] = field(default_factory=tuple)
     name: str = ""
+    # Steering (issue 21): the share of known music (0-100), artists to avoid, a release-year range
+    # (from, to; either None), beside exclude_explicit. `given`: which of the four the request
+    # itself set (the others are the listener's remembered ones, filled in by the service).
+    familiar: int = 0
+    avoid_artists: tuple[str, ...] = field(default_factory=tuple)
+    years: tuple[int | None, int | None] = (None, None)
+    given: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def steering(self) -> dict:
+        """The four steering settings as the API echoes and the listener's record keeps them."""
+        return {"familiar": self.familiar, "avoid_artists": list(self.avoid_artists),
+                "years": {"from": self.years[0], "to": self.years[1]}, "exclude_explicit": self.exclude_explicit}
 
     def options_dict(self) -> dict:
         data = asdict(self)
@@ -43,6 +57,9 @@ class PreviewRequest:
         data["excluded_ids"] = list(self.excluded_ids)
         data["library_ids"] = list(self.library_ids)
         data["locked_ids"] = list(self.locked_ids)
+        data.pop("given")
+        data["avoid_artists"] = list(self.avoid_artists)
+        data["years"] = {"from": self.years[0], "to": self.years[1]}
         return data
 
 
@@ -143,8 +160,20 @@ def parse_request(data: Mapping) -> PreviewRequest:
     rating = None if rating in (None, "") else _int(rating, "before_rating", "The rating")
     if rating is not None and not 1 <= rating <= 5:
         raise Unprocessable("Rate how strongly you feel it from 1 to 5.", field="before_rating")
+    # Steering: a JSON request sets what it names; the start form (which says `steering`) sets all
+    # four, an unticked "explicit off" box being absent.
+    form = _flag(data.get("steering", False))
+    given = {k for k in ("familiar", "avoid_artists", "years", "exclude_explicit") if k in data}
+    familiar = taste.parse_familiar(data["familiar"]) if "familiar" in data else 0
+    avoid = tuple(taste.parse_avoid(data["avoid_artists"], form)) if "avoid_artists" in data else ()
+    if form:
+        given |= {"familiar", "avoid_artists", "years", "exclude_explicit"}
+        years = taste.parse_years({"from": data.get("years_from"), "to": data.get("years_to")})
+    else:
+        years = taste.parse_years(data.get("years")) if "years" in data else {"from": None, "to": None}
     return PreviewRequest(
         from_slug=from_slug, to_slug=to_slug, tracks=tracks, minutes=minutes,
+        familiar=familiar, avoid_artists=avoid, years=(years["from"], years["to"]), given=frozenset(given),
         exclude_explicit=_flag(data.get("exclude_explicit", False)),
         avoid_recent=_flag(data.get("avoid_recent", False)),
         from_my_music=_flag(data.get("from_my_music", False)),
@@ -165,4 +194,6 @@ def request_of(preview: Preview) -> PreviewRequest:
         library_ids=tuple(opts.get("library_ids") or ()),
         nudges=dict(opts.get("nudges") or {}), locked_ids=tuple(opts.get("locked_ids") or ()),
         name=str(opts.get("name") or ""),
+        familiar=int(opts.get("familiar") or 0), avoid_artists=tuple(opts.get("avoid_artists") or ()),
+        years=((opts.get("years") or {}).get("from"), (opts.get("years") or {}).get("to")),
     )

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, CheckIn, PlaylistSave, Preview
-from curator.models.user import SpotifyToken, User, WebSession, utcnow
+from curator.models.user import SpotifyToken, User, WebSession
 from curator.problems import Unprocessable
 
 
@@ -79,6 +80,9 @@ def delete_account(user: User) -> None:
     """Forget everything about the listener: history, Spotify tokens, sessions, the account row."""
     user_id = user.id
     delete_history(user_id)
+    from curator.playlists import taste  # its helpers import records' neighbours; late to stay acyclic
+
+    taste.forget(user_id)  # the taste profile and the synced library
     db.session.execute(delete(SpotifyToken).where(SpotifyToken.user_id == user_id))
     # Other browsers' sessions name the user too; a reused id must never inherit them.
     db.session.execute(delete(WebSession).where(WebSession.user_id == user_id))

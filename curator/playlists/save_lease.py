@@ -21,9 +21,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import update
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import PlaylistSave
-from curator.models.user import utcnow
 
 log = logging.getLogger(__name__)
 

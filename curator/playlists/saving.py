@@ -51,6 +51,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import (
     SAVE_ADDING,
@@ -61,7 +62,6 @@ from curator.models.listening import (
     PlaylistSave,
     Preview,
 )
-from curator.models.user import utcnow
 from curator.playlists import save_lease
 from curator.playlists.errors import IdempotencyKeyReused, SaveInProgress
 from curator.remote_call import commit_keeping_loaded

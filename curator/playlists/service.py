@@ -20,12 +20,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from curator import demo, spotify
+from curator.clock import utcnow
 from curator.engine import MoodDefinition, wheel
 from curator.extensions import db
 from curator.models.listening import CheckIn, PlaylistSave, Preview
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.moods.store import StoredMood, active_moods, get_mood
-from curator.playlists import care, creation, edits, library, preview_store, records, saving
+from curator.playlists import care, creation, edits, library, preview_store, records, saving, taste
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
 from curator.playlists.preview_request import PreviewRequest, mood_choice, parse_request, request_of
 from curator.problems import NotFound, Unprocessable
@@ -153,7 +154,36 @@ def create_preview(user, data: Mapping, gateway=None) -> Preview:
     plan = creation.plan_for(req)  # a wrong choice is refused before Spotify is asked
     mine = _my_music(user, req, gateway)
     with transaction(keep_loaded=True):
-        return creation.create_preview(user, req, plan=plan, library=mine)
+        req = _steered(user, req)  # the steering it left out: the listener's remembered one
+        preview = creation.create_preview(user, req, plan=plan, library=mine)
+        taste.remember(user.id, req.steering, _choice_of(req))
+        return preview
+
+
+def _steered(user, req: PreviewRequest) -> PreviewRequest:
+    """`req` with the listener's remembered steering wherever the request left a setting out."""
+    missing = {"familiar", "avoid_artists", "years", "exclude_explicit"} - req.given
+    if not missing:
+        return req
+    kept = taste.remembered(user.id)
+    changes = {}
+    if "familiar" in missing:
+        changes["familiar"] = int(kept["familiar"])
+    if "avoid_artists" in missing:
+        changes["avoid_artists"] = tuple(kept["avoid_artists"])
+    if "years" in missing:
+        changes["years"] = (kept["years"].get("from"), kept["years"].get("to"))
+    if "exclude_explicit" in missing:
+        changes["exclude_explicit"] = bool(kept["exclude_explicit"])
+    return replace(req, **changes)
+
+
+def _choice_of(req: PreviewRequest) -> dict:
+    """The start form's choice as the next visit fills it in."""
+    choice = {"from": req.from_slug, "to": req.to_slug, "arc": req.arc, "from_my_music": req.from_my_music,
+              "avoid_recent": req.avoid_recent}
+    choice.update({"tracks": req.tracks} if req.tracks is not None else {"minutes": req.minutes})
+    return choice
 
 
 def _my_music(user, req: PreviewRequest, gateway) -> library.MyMusic | None:
@@ -296,6 +326,8 @@ def _save(user, preview: Preview, gateway, *, key: str | None = None, continue_l
         start_name=start.name if start else preview.from_slug,
         target_name=target.name if target else preview.to_slug, colours=colours, continue_later=continue_later)
     if outcome.finished and not outcome.replay:
+        with transaction():
+            taste.changed(user.id)  # a saved playlist counts for the listener's taste
         _remove_due_strays(user, gateway)
     return outcome
 
@@ -421,3 +453,44 @@ def forget_visitors(users) -> None:
     """Everything kept about these users, in the caller's transaction (old demo visitors)."""
     for user in users:
         records.delete_account(user)
+
+
+# -- the listener's taste (issue 21) ------------------------------------------------------------
+
+def steering_of(preview: Preview) -> dict:
+    """The steering a preview was made with (familiar, avoid_artists, years, exclude_explicit)."""
+    return request_of(preview).steering
+
+
+def remembered_steering(user) -> dict:
+    """The listener's steering as the start form shows it (the defaults for a new listener)."""
+    return taste.remembered(user.id)
+
+
+def last_choice(user) -> dict:
+    """The listener's last start-form choice (empty the first time)."""
+    return taste.last_choice(user.id)
+
+
+def taste_profile(user) -> taste.Profile:
+    """What Curator holds about the listener's taste."""
+    return taste.profile(user.id)
+
+
+def forget_taste(user) -> None:
+    """Forget the listener's taste: steering, never-again and kept tracks, the synced library."""
+    with transaction():
+        taste.forget(user.id)
+
+
+def bring_back(user, track_id: str) -> bool:
+    """Undo a never-again: the track may be picked again. Whether it was marked."""
+    with transaction():
+        return taste.undo_never(user.id, str(track_id))
+
+
+def artist_suggestions(user, prefix: str) -> list[str]:
+    """Artist names for the "avoid" type-ahead: the listener's library, then the catalogue."""
+    from curator.catalogue.matrix import current_catalogue
+
+    return taste.artist_suggestions(str(prefix or "")[:100], current_catalogue(), user.id)

@@ -10,8 +10,9 @@ from datetime import timedelta
 from sqlalchemy import delete, func, insert, select
 
 from curator import deferred_writes
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import SpotifyCall, utcnow
+from curator.models.user import SpotifyCall
 
 KEEP = timedelta(days=7)
 

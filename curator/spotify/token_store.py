@@ -21,9 +21,10 @@ from spotipy.cache_handler import CacheHandler
 from sqlalchemy import delete, insert, select, update
 
 from curator import deferred_writes, remote_call
+from curator.clock import utcnow
 from curator.crypto import TokenCipher
 from curator.extensions import db
-from curator.models.user import SpotifyToken, utcnow
+from curator.models.user import SpotifyToken
 from curator.spotify.errors import SpotifyTokenNotStored
 
 # Tokens Spotify renewed that the database would not take yet: user id -> token dict.

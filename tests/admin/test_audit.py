@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from curator import audit
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.audit import AuditEvent
-from curator.models.user import utcnow
 from tests.helpers import csrf_from, login, login_with_role
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from sqlalchemy import insert
 
 from curator.catalogue import store
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from tests.helpers import base62, dev_style, in_app, login
 
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, update
 
 from curator import jobs
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.jobs import Job
-from curator.models.user import utcnow
 from tests.helpers import in_app
 from tests.jobs import toys
 from tests.served import REPO, app_environment

@@ -54,7 +54,9 @@ def test_a_preview_takes_five_statements_and_reads_the_moods_once(app, client, c
     # The rate limit's hit (one statement; PostgreSQL takes an advisory lock on the key first), counted
     # in the database without Redis so that every worker process shares the limit.
     seen.pop("SELECT", None)  # SELECT pg_advisory_xact_lock(...)
+    # The listener's taste (issue 21): one row with their steering and what the engine reads of it.
     assert seen == Counter({"SELECT web_sessions": 1, "SELECT moods": 1,  # the session row brings the user
+                            "SELECT listener_tastes": 1,
                             "SELECT catalogue_state": 1, "INSERT previews": 1, "INSERT rate_limit_hits": 1}), seen
     # What was answered is what is stored: reading the preview back gives the same tracks.
     again = client.get(f"/api/v1/previews/{body['id']}").json
@@ -96,4 +98,8 @@ def test_an_edit_is_built_once_and_written_once(app, client, catalogue, fake_spo
         answers = []
         seen = _statements_of(app, lambda data=data: answers.append(edit(**data)))
         assert answers[0]["edit_notice"]
-        assert seen["INSERT previews"] == 1 and not any(k.startswith("UPDATE") for k in seen), seen
+        # A swap is a mark on the listener's taste (issue 21): one row, and their taste's row says so.
+        taste_writes = {"INSERT taste_marks", "UPDATE listener_tastes"} if data["op"] == "swap" else set()
+        assert seen["INSERT previews"] == 1, seen
+        assert {k for k in seen if k.startswith(("UPDATE", "INSERT taste"))} == taste_writes, seen
+        assert seen["UPDATE listener_tastes"] <= 1 and seen["SELECT taste_marks"] <= 1, seen

@@ -12,9 +12,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from curator import remote_call
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import PlaylistSave
-from curator.models.user import utcnow
 from curator.playlists import saving, service
 from tests.helpers import api_headers, api_login, api_preview, api_save
 

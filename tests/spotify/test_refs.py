@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from curator.catalogue.seed_refs import SeedInvalid, normalise_seed
+from curator.spotify.refs import SeedInvalid, normalise_seed
 
 PID = "37i9dQZF1DXcBWIGoYBM5M"
 TID = "4uLU6hMCjMI75M1A2tKUQC"

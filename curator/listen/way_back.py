@@ -1,5 +1,6 @@
-"""What listener pages show besides the service's answers: the way back to the filled start form
-from any page, error pages included.
+"""Template helpers for every page (error pages included): the way back to the filled start form
+and to the preview a page came from, and whether a track row is a made-up demo track.
+`curator.listen` registers them on its blueprint as `way_back()` and the test `demo_track`.
 
 The start form accepts its fields as query arguments (`routes.START_FIELDS`), so "back to your
 choices" is a link, not a session: it survives logins, expired forms and errors alike.
@@ -11,7 +12,6 @@ from urllib.parse import urlencode
 from flask import g, request, url_for
 
 from curator.catalogue.demo import is_demo_track
-from curator.listen import bp
 from curator.playlists import service
 
 # The start form's fields, in the order they appear (routes.START_FIELDS names the same ones).
@@ -65,7 +65,6 @@ def _preview_in_request():
     return service.own_preview(user, preview_id)
 
 
-@bp.app_template_global()
 def way_back() -> dict[str, str | None]:
     """Links an error page offers: the filled start form, and the preview it came from."""
     try:
@@ -77,7 +76,6 @@ def way_back() -> dict[str, str | None]:
         return {"start": "/", "preview": None, "filled": False}
 
 
-@bp.app_template_test("demo_track")
 def demo_track(track_id: str) -> bool:
     """Whether a track row is one of the made-up demo tracks: no player, no Spotify link."""
     return is_demo_track(track_id)

@@ -1,11 +1,16 @@
-"""Turning what an admin pastes (links, URIs, bare ids, search queries) into normalised seeds.
+"""Spotify references: turning what an admin or curator pastes (links, URIs, bare ids, search
+queries) into normalised seeds, and reading a track's id from any of them.
 
-Pure functions: no I/O, so every accepted and rejected form is cheap to test.
+Pure functions: no I/O, so every accepted and rejected form is cheap to test. Here rather than in
+`catalogue/` because moods (their example tracks) and the catalogue (seeds, imports) both read
+references, and moods must not depend on the catalogue.
 """
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
+
+from curator.problems import Unprocessable
 
 KINDS = ("playlist", "artist", "track", "search")
 LINKED_KINDS = ("playlist", "artist", "track")
@@ -19,7 +24,7 @@ _HOSTS = {"open.spotify.com", "play.spotify.com"}
 _PATH = re.compile(r"^/(?:intl-[a-zA-Z-]+/)?(?:embed/)?(?:user/[^/]+/)?(playlist|artist|track|album|episode|show)/([^/]+)/?$")
 
 
-class SeedInvalid(ValueError):
+class SeedInvalid(Unprocessable):
     """What the admin typed is not a seed of this kind; the message says why and what works."""
 
 
