@@ -6,7 +6,7 @@ from datetime import datetime
 
 from curator import jobs
 from curator.catalogue import covers
-from curator.errors import CuratorError
+from curator.problems import CuratorError
 
 log = logging.getLogger(__name__)
 
