@@ -47,11 +47,13 @@ limiter = Limiter(key_func=listener_key, strategy="moving-window", key_prefix="c
 
 @limiter.request_filter
 def _switched_off() -> bool:
-    return not current_app.config.get("RATELIMIT_ENABLED", True)
+    return not current_app.config["RATELIMIT_ENABLED"]
 
 
 def init_app(app) -> None:
-    if not app.config.setdefault("RATELIMIT_ENABLED", True):
+    # RATELIMIT_ENABLED and REDIS_URL are settings (curator/config.py); the keys below are
+    # Flask-Limiter's own, derived from them here because tests may change REDIS_URL per app.
+    if not app.config["RATELIMIT_ENABLED"]:
         return
     app.config.setdefault("RATELIMIT_STORAGE_URI", "curator://")
     redis_url = app.config.get("REDIS_URL") or ""
@@ -65,7 +67,7 @@ def init_app(app) -> None:
 
 def where_counted() -> tuple[str, str | None]:
     """Where limits are counted ("redis", "database", "off") and, when degraded, why (for /healthz)."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
+    if not current_app.config["RATELIMIT_ENABLED"]:
         return "off", None
     storage = limiter.storage
     if isinstance(storage, ratelimit_storage.SharedStorage):

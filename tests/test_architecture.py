@@ -20,6 +20,9 @@ internals: a rule or a query found in a view belongs in a service.
 **One door into the playlist domain.** A module outside `curator/playlists/` may import from it
 only `curator.playlists.service` (the use cases) and `curator.playlists.errors` (its problems).
 
+**One caching idiom.** Outside the engine, a value kept beyond the line that computed it is kept
+on the app through `curator.caching` (valid for a version), never in a `functools` cache.
+
 **No import cycles.** No module reaches, through its imports (nested ones included), back to
 itself: a cycle means neither side can be read, tested or moved without the other. Two edges are
 not counted: the composition root `curator` (`create_app` imports every area to assemble the app,
@@ -194,3 +197,29 @@ def test_no_module_imports_itself_through_others():
 def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_every_package_has_a_tests_folder_of_its_name():
+    """tests/ mirrors curator/ (tests/__init__.py says how): a package's tests are found in one place."""
+    tests = Path(__file__).resolve().parent
+    packages = sorted(p.parent.name for p in CURATOR.glob("*/__init__.py"))
+    assert len(packages) >= 10, "too few packages found: has the layout changed?"
+    missing = [name for name in packages if not (tests / name / "__init__.py").is_file()]
+    assert not missing, f"packages without a tests/<package>/ folder: {missing}"
+
+
+def test_the_web_half_keeps_values_only_through_curator_caching():
+    """One caching idiom (curator/caching.py): no functools caches outside the engine, which knows no app."""
+    problems = []
+    for path in sorted(CURATOR.rglob("*.py")):
+        if (CURATOR / "engine") in path.parents or path.name == "caching.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module == "functools":
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "functools":
+                names = [node.attr]
+            if {"lru_cache", "cache"} & set(names):
+                problems.append(f"{path.relative_to(CURATOR.parent)}:{node.lineno} uses functools' cache")
+    assert not problems, "keep values with curator.caching instead:\n" + "\n".join(problems)

@@ -142,11 +142,13 @@ def test_old_demo_visitors_are_forgotten(demo_app):
         assert db.session.scalar(db.select(db.func.count(Preview.id))) == 1
 
 
-def test_the_demo_set_fills_every_pair_of_shipped_moods():
+def test_the_demo_set_fills_every_pair_of_shipped_moods(app):
     from curator.engine import CurateOptions, Length, curate
 
     moods = load_shipped()
-    catalogue = demo_catalogue()
+    with app.app_context():
+        catalogue = demo_catalogue()
+        assert demo_catalogue() is catalogue  # built once per app
     assert len(catalogue) == len(demo_records()) and len({r["name"] for r in demo_records()}) > 400
     for start in moods:
         for target in moods:

@@ -5,26 +5,17 @@ Same session login as the pages. Writes need the CSRF token from `GET /api/v1/se
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
 from flask import g, jsonify, request, url_for
 from flask_wtf.csrf import generate_csrf
 
 from curator.api import bp
+from curator.api.openapi import openapi_document
 from curator.auth.decorators import login_required
 from curator.playlists import service
 from curator.problems import CuratorError, Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
-OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 MAX_KEY_LENGTH = 200
-
-
-@lru_cache(maxsize=1)
-def openapi_document() -> dict:
-    return yaml.safe_load(OPENAPI_FILE.read_text())
 
 
 def _iso(value) -> str | None:

@@ -13,10 +13,9 @@ and connect Spotify has nothing to clean up.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
+from curator import caching
 from curator.engine import Catalogue
 
 DEMO_PREFIX = "CuratorDemo"  # + 11 digits: 22 characters, like a Spotify id, never one of Spotify's
@@ -75,7 +74,6 @@ def _artist(i: int) -> str:
     return f"{_ARTIST_A[i % len(_ARTIST_A)]} {_ARTIST_B[(i // len(_ARTIST_A)) % len(_ARTIST_B)]}"
 
 
-@lru_cache(maxsize=1)
 def demo_catalogue() -> Catalogue:
-    """The demo set as the engine's catalogue (built once per process, ~10 ms)."""
-    return Catalogue.from_records(demo_records())
+    """The demo set as the engine's catalogue (built once per app, ~10 ms)."""
+    return caching.per_app("curator.demo_catalogue", None, lambda: Catalogue.from_records(demo_records()))

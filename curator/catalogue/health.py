@@ -8,16 +8,13 @@ last refresh and import are read live (one indexed row each).
 """
 from __future__ import annotations
 
-import threading
-
-from flask import current_app
 from sqlalchemy import func, select
 
+from curator import caching
 from curator.catalogue.coverage import mood_coverage, percent
 from curator.extensions import db
 from curator.models.catalogue import CatalogueImport, CatalogueState, CatalogueTrack, RefreshRun
 
-_lock = threading.Lock()
 CACHE_KEY = "curator.catalogue_health"  # in app.extensions: ((epoch, version, mood slugs), counts)
 
 
@@ -28,22 +25,13 @@ def _state() -> tuple[str, int]:
 
 def catalogue_counts(slugs: list[str]) -> dict:
     """Sizes and per-mood coverage, computed once per catalogue version (per process)."""
-    key = (*_state(), tuple(slugs))
-    # Kept on the app (one per process and database), so two apps in one process never share it.
-    extensions = current_app.extensions
-    cached = extensions.get(CACHE_KEY)
-    if cached and cached[0] == key:
-        return cached[1]
-    with _lock:
-        cached = extensions.get(CACHE_KEY)
-        if cached and cached[0] == key:
-            return cached[1]
+    def count() -> dict:
         tracks, with_features = db.session.execute(
             select(func.count(CatalogueTrack.id), func.count(CatalogueTrack.features_source))).one()
-        counts = {"tracks": int(tracks or 0), "with_features": int(with_features or 0),
-                  "percent": percent(int(with_features or 0), int(tracks or 0)), "moods": mood_coverage(slugs)}
-        extensions[CACHE_KEY] = (key, counts)
-        return counts
+        return {"tracks": int(tracks or 0), "with_features": int(with_features or 0),
+                "percent": percent(int(with_features or 0), int(tracks or 0)), "moods": mood_coverage(slugs)}
+
+    return caching.per_app(CACHE_KEY, (*_state(), tuple(slugs)), count)
 
 
 def catalogue_health() -> dict:

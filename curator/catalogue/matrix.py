@@ -35,7 +35,7 @@ from flask import current_app, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from curator import demo
+from curator import caching, demo
 from curator.catalogue.demo import demo_catalogue
 from curator.catalogue.errors import CatalogueNotReady
 from curator.catalogue.store import BUMPED, LISTENER_SOURCE, chunks
@@ -52,8 +52,8 @@ _building: set[tuple[str, str, int]] = set()
 # Part of every stored folder's name: files written with other columns (an older Curator) are
 # never opened, the version is built again beside them.
 STORE_FORMAT = 2
-# database URL -> (epoch, version, Catalogue); one entry per database this process talks to.
-_cache: dict[str, tuple[str, int, Catalogue]] = {}
+# The open catalogue, kept on the app (curator/caching.py) for its (epoch, version).
+KEPT = "curator.catalogue_matrix"
 
 # Core table columns, not ORM attributes: the rows come back as plain tuples without the ORM's
 # per-row bookkeeping, which is most of the cost at 100k rows.
@@ -244,29 +244,27 @@ def current_catalogue() -> Catalogue:
 
 
 def _stored_catalogue() -> Catalogue:
-    key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     epoch, version = _state()
-    cached = _cache.get(key)
-    if cached and cached[0] == epoch and cached[1] == version:
-        return cached[2]
+    kept = caching.peek(KEPT)
+    if kept and kept[0] == (epoch, version):
+        return kept[1]
     if not epoch:
         return load_catalogue()  # never had a track: nothing to build or map
     folder = _store_root() / _folder_name(epoch, version)
     if has_request_context() and not folder.is_dir():
         _build_in_background(epoch, version)
-        previous = _previous(key, epoch, version)
+        previous = _previous(epoch, version)
         if previous is None:
             raise CatalogueNotReady("The music catalogue is being prepared. Please try again in a minute.")
         return previous
     with _lock:
-        cached = _cache.get(key)
-        if cached and cached[0] == epoch and cached[1] == version:
-            return cached[2]
+        kept = caching.peek(KEPT)
+        if kept and kept[0] == (epoch, version):
+            return kept[1]
         catalogue = _shared(epoch, version)
         if catalogue is None:
             return load_catalogue()
-        _cache[key] = (epoch, version, catalogue)
-        return catalogue
+        return caching.keep(KEPT, (epoch, version), catalogue)
 
 
 def prepare() -> None:
@@ -285,11 +283,11 @@ def _folder_name(epoch: str, version: int) -> str:
     return f"{epoch}-{version}-f{STORE_FORMAT}"
 
 
-def _previous(key: str, epoch: str, version: int) -> Catalogue | None:
+def _previous(epoch: str, version: int) -> Catalogue | None:
     """The newest version before `version` this process has open, or failing that on disk."""
-    cached = _cache.get(key)
-    if cached and cached[0] == epoch and cached[1] < version:
-        return cached[2]
+    kept = caching.peek(KEPT)
+    if kept and kept[0][0] == epoch and kept[0][1] < version:
+        return kept[1]
     stored = []
     for folder in _store_root().glob(f"{epoch}-*-f{STORE_FORMAT}"):
         try:
@@ -305,8 +303,9 @@ def _previous(key: str, epoch: str, version: int) -> Catalogue | None:
     except OSError:  # pruned meanwhile by the build that just finished
         return None
     with _lock:
-        if key not in _cache or _cache[key][1] < found_version:
-            _cache[key] = (epoch, found_version, catalogue)
+        kept = caching.peek(KEPT)
+        if not kept or kept[0][0] != epoch or kept[0][1] < found_version:
+            caching.keep(KEPT, (epoch, found_version), catalogue)
     return catalogue
 
 

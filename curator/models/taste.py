@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import utcnow
 
 MARK_NEVER = "never"  # swapped out or removed: never picked again until undone
 MARK_KEPT = "kept"  # locked: counts for the listener's taste

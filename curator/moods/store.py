@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from curator import audit
+from curator import audit, caching
 from curator.engine import MoodDefinition, MoodInvalid, load_moods_yaml, mood_to_dict, parse_mood
 from curator.extensions import db
 from curator.models.mood import Mood, MoodVersion
@@ -70,11 +70,9 @@ def _read_current() -> list[StoredMood]:
         db.session.flush()  # what session.execute's autoflush did; the connection's execute doesn't
     connection = db.session.connection()  # Core: a third of the ORM's cost for plain rows
     rows = connection.execute(_ALL_CURRENT).all()
-    parsed = current_app.extensions.setdefault(_PARSED, {})
+    parsed = caching.memo(_PARSED)  # versions are few; the limit only bounds a pathological process
     missing = [version_id for _, _, version_id, number in rows if (version_id, number) not in parsed]
     if missing:
-        if len(parsed) > 4096:  # versions are few; this only bounds a pathological process
-            parsed.clear()
         found = connection.execute(select(MoodVersion.id, MoodVersion.number, MoodVersion.data)
                                    .where(MoodVersion.id.in_(missing)))
         for version_id, number, data in found:

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from curator.clock import utcnow
 from curator.engine.taste import Taste, artists_starting
 from curator.extensions import db
 from curator.models.catalogue import join_list, split_list
 from curator.models.listening import SAVE_DONE, PlaylistSave, Preview
 from curator.models.taste import MARK_KEPT, MARK_NEVER, ListenerTaste, TasteItem, TasteMark
-from curator.models.user import utcnow
 from curator.problems import Unprocessable
 
 STEERING_KEYS = ("familiar", "avoid_artists", "years", "exclude_explicit")

@@ -20,7 +20,7 @@ from flask import current_app, has_request_context
 from spotipy.cache_handler import CacheHandler
 from sqlalchemy import delete, insert, select, update
 
-from curator import deferred_writes, remote_call
+from curator import caching, deferred_writes, remote_call
 from curator.clock import utcnow
 from curator.crypto import TokenCipher
 from curator.extensions import db
@@ -33,12 +33,8 @@ _unsaved_lock = threading.Lock()
 
 
 def cipher() -> TokenCipher:
-    app = current_app._get_current_object()
-    cached = app.extensions.get("curator.token_cipher")
-    if cached is None:
-        cached = TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"], app.secret_key)
-        app.extensions["curator.token_cipher"] = cached
-    return cached
+    key, secret = current_app.config["TOKEN_ENCRYPTION_KEY"], current_app.secret_key
+    return caching.per_app("curator.token_cipher", (key, secret), lambda: TokenCipher(key, secret))
 
 
 class DatabaseTokenCache(CacheHandler):

@@ -78,6 +78,7 @@ def _spotify_track(n: int) -> dict:
 def test_each_version_is_written_once_and_memory_mapped_by_every_process(app, runner, write_csv):
     import numpy as np
 
+    from curator import caching
     from curator.catalogue import matrix
 
     runner.invoke(args=["catalog", "import", write_csv(dev_style(20))])
@@ -88,7 +89,7 @@ def test_each_version_is_written_once_and_memory_mapped_by_every_process(app, ru
     assert not first.features.flags.writeable and not first.features.flags.owndata
 
     # Another worker (an empty per-process cache) opens the same files: no track is read again.
-    matrix._cache.clear()
+    in_app(app, lambda: caching.forget(matrix.KEPT))
     statements = []
 
     def count(conn, cursor, statement, *args):
@@ -210,11 +211,12 @@ def test_with_no_version_built_at_all_the_listener_is_told_the_catalogue_is_bein
     import time
     from pathlib import Path
 
+    from curator import caching
     from curator.catalogue import matrix
     from tests.helpers import api_headers, api_login
 
     token = api_login(client, fake_spotify)
-    monkeypatch.setattr(matrix, "_cache", {})  # a worker started after the files were removed
+    in_app(app, lambda: caching.forget(matrix.KEPT))  # a worker started after the files were removed
     shutil.rmtree(Path(app.instance_path) / "catalogue")
     monkeypatch.setattr(matrix, "_shared", lambda epoch, version: time.sleep(2) or None)  # a long build
     answer = client.post("/api/v1/previews", json={"from": "anxious", "to": "calm", "tracks": 20},
