@@ -33,10 +33,10 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from curator.catalogue import matrix, store
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.jobs import lease
 from curator.models.catalogue import CatalogueTrack
-from curator.clock import utcnow
 from curator.spotify.errors import SpotifyError, SpotifyNotFound, SpotifyRateLimited
 
 log = logging.getLogger(__name__)
