@@ -19,13 +19,16 @@ PLACES = {
         "the rule itself: the commit of a service function's `with transaction():`",
     ("curator.playlists.saving", "*"):
         "the save journal: each step committed the moment Spotify has done it, so a retry resumes",
+    ("curator.playlists.refreshing", "*"):
+        "the refresh journal of living playlists: claims of due times and each step committed before and "
+        "after its call to Spotify, so a crash resumes instead of repeating or leaving a playlist half",
     ("curator.deferred_writes", "flush"):
         "the call log and a forgotten token, written after the view so they outlive its rollback",
     ("curator.remote_call", "commit_keeping_loaded"):
         "the end of a read-only transaction before a call to Spotify, and a refreshed token's own short "
         "transaction (`short_write`), which must outlive the view",
     ("curator.playlists.save_lease", "_Heartbeat._renew"):
-        "the heartbeat that renews running saves' leases, on a connection of its own",
+        "the heartbeat that renews running saves' and refreshes' leases, on a connection of its own",
     ("curator.deferred_writes", "write"):
         "the same outside a request (CLI, jobs): written at once on a connection of its own",
     ("curator.sessions", "DatabaseSessionInterface.save_session"):

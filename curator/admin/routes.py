@@ -15,6 +15,7 @@ from curator.extensions import db
 from curator.inputs import DB_INT_MAX, db_int, header_value
 from curator.models.user import User
 from curator.moods.diff import diff_moods
+from curator.playlists import service as playlists_service
 from curator.spotify import call_log
 
 USERS_PER_PAGE = 50
@@ -50,6 +51,7 @@ def dashboard():
         health=_catalogue_health(),
         runs=_refresh_runs(),
         calls=call_log.summary(),
+        living=playlists_service.living_overview(),
         recent=audit_log.recent(),
         grantable=GRANTABLE,
         admin_ids=current_app.config.get("ADMIN_SPOTIFY_IDS", []),

@@ -40,12 +40,13 @@ def mood_json(stored) -> dict:
             "low_valence": service.is_low_valence(m), "version": stored.number}
 
 
-def playlist_json(save) -> dict:
+def playlist_json(save, fresh=None) -> dict:
     preview = save.preview
+    fresh = fresh or service.freshness([save])[save.id]
     return {"id": save.playlist_id, "url": save.url, "name": save.name, "description": save.description,
             "preview_id": save.preview_id, "from": preview.from_slug, "to": preview.to_slug,
             "tracks": len(preview.tracks), "duration_ms": preview.duration_ms,
-            "saved_at": _iso(save.completed_at)}
+            "saved_at": _iso(save.completed_at), "freshness": fresh.json, "refreshed_at": _iso(fresh.refreshed_at)}
 
 
 def unfinished_json(save) -> dict | None:
@@ -197,7 +198,21 @@ def save_playlist(preview_id):
 @bp.get("/playlists")
 @login_required
 def playlists():
-    return jsonify({"playlists": [playlist_json(row.save) for row in service.saved_playlists(g.user.id)]})
+    rows = service.saved_playlists(g.user.id)
+    fresh = service.freshness(row.save for row in rows)
+    return jsonify({"playlists": [playlist_json(row.save, fresh[row.save.id]) for row in rows]})
+
+
+@bp.put("/playlists/<playlist_id>/freshness")
+@login_required
+def set_freshness(playlist_id):
+    return jsonify(playlist_json(service.set_freshness(g.user, playlist_id, _json_body())))
+
+
+@bp.post("/playlists/<playlist_id>/restore")
+@login_required
+def restore_playlist(playlist_id):
+    return jsonify(playlist_json(service.restore_previous(g.user, playlist_id)))
 
 
 @bp.post("/checkins")

@@ -191,7 +191,41 @@ def saved(preview_id):
         return redirect(url_for("listen.preview", preview_id=page.preview.id))
     return render_template("listen/saved.html", preview=page.preview, record=page.preview.save, start=page.start,
                            target=page.target, cover_offer=page.cover_offer, checkin_open=page.checkin_open,
-                           minutes_to_checkin=page.minutes_to_checkin)
+                           minutes_to_checkin=page.minutes_to_checkin, fresh=page.fresh)
+
+
+def _back_to_playlist():
+    """Where a "keep it fresh" form came from: the saved page of its preview, or history."""
+    preview_id = request.form.get("preview_id", "")[:64]
+    if request.form.get("back") == "saved" and preview_id:
+        return redirect(url_for("listen.saved", preview_id=preview_id))
+    return redirect(url_for("listen.history"))
+
+
+@bp.post("/playlists/<playlist_id>/freshness")
+@login_required
+def freshness(playlist_id):
+    try:
+        save = service.set_freshness(g.user, playlist_id, request.form)
+    except Unprocessable as exc:
+        flash(exc.message, "error")
+        return _back_to_playlist()
+    fresh = service.freshness([save])[save.id]
+    flash(f"“{save.name}” is kept fresh: {fresh.schedule.lower()}." if fresh.on and fresh.status == "active"
+          else f"“{save.name}” is no longer refreshed." if not fresh.on else fresh.line or "Saved.", "success")
+    return _back_to_playlist()
+
+
+@bp.post("/playlists/<playlist_id>/restore")
+@login_required
+def restore(playlist_id):
+    try:
+        service.restore_previous(g.user, playlist_id)
+    except Unprocessable as exc:
+        flash(exc.message, "error")
+        return _back_to_playlist()
+    flash("The previous version is coming back to Spotify.", "success")
+    return _back_to_playlist()
 
 
 @bp.post("/checkins")
@@ -220,7 +254,8 @@ def history_page():
         charts.append({"names": names, "sessions": sessions,
                        "svg": checkin_chart(sessions, title, chart_id=f"pair-{i}")})
     return render_template("listen/history.html", history=page, playlists=page.playlists, moods=moods,
-                           charts=charts, chart_sessions=service.CHART_SESSIONS, now=found.now)
+                           charts=charts, chart_sessions=service.CHART_SESSIONS, now=found.now,
+                           history_fresh=found.fresh)
 
 
 @bp.get("/settings")

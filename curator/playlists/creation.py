@@ -121,39 +121,7 @@ def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, libra
     Raises `Unprocessable` (bad input) and `CatalogueNotReady` (no tracks yet).
     """
     p = plan or plan_for(req)
-    notices: list[str] = []
-    catalogue, candidate_ids = p.catalogue, None
-    if needs_library(req):
-        if library is None:
-            raise ValueError("the listener's library is read before the preview is made (service._my_music)")
-        candidate_ids, catalogue = library.track_ids, library.catalogue
-        req = replace(req, library_ids=tuple(sorted(library.track_ids)))
-        if library.notice:
-            notices.append(library.notice)
-    elif req.from_my_music:
-        candidate_ids = frozenset(req.library_ids)
-        catalogue = tracks_catalogue(candidate_ids)  # a listener's own tracks are not in the shared one
-
-    excluded = set(req.excluded_ids)
-    if req.avoid_recent:
-        excluded |= preview_store.recent_track_ids(user.id)
-    try:
-        options = CurateOptions(
-            exclude_explicit=req.exclude_explicit, exclude_ids=frozenset(excluded),
-            candidate_ids=candidate_ids, seed=req.seed, arc=req.arc,
-            taste=taste.engine_taste(user.id, req.steering),
-        )
-        playlist = curate(catalogue, p.start_def, p.target_def, p.length, options, edit=edit)
-    except CatalogueEmpty:
-        raise CatalogueNotReady("The music catalogue is still being prepared.") from None
-    except EngineError as exc:
-        raise Unprocessable(str(exc), field="arc") from None
-    rows = [{
-        "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
-        "position": t.position, "reason": t.reason, "distance": t.distance,
-        "position_target": t.position_target, "features": t.features,
-        "album_image": t.album_image,
-    } for t in playlist.tracks]
+    rows, playlist, notices, req = curate_rows(user, req, p, library=library, edit=edit)
     options = req.options_dict()
     if describe is not None:  # first: an edit says in its own words why it can't be made
         options.update(describe(rows))
@@ -178,3 +146,44 @@ def create_preview(user, req: PreviewRequest, *, plan: Plan | None = None, libra
         db.session.add(CheckIn(user_id=user.id, preview_id=preview.id, from_slug=p.start.slug,
                                to_slug=p.target.slug, moment="before", rating=req.before_rating))
     return preview
+
+
+def curate_rows(user, req: PreviewRequest, p: Plan, *, library: MyMusic | None = None, edit: Edit | None = None,
+                avoid: frozenset[str] = frozenset()):
+    """The engine's tracks for `req` as stored rows, with the engine's playlist, the notices and the
+    request as used: the one scoring path of a preview and of a living playlist's refresh (which
+    pins the locked tracks through `edit` and `avoid`s the tracks of its last few versions)."""
+    notices: list[str] = []
+    catalogue, candidate_ids = p.catalogue, None
+    if needs_library(req):
+        if library is None:
+            raise ValueError("the listener's library is read before the preview is made (service._my_music)")
+        candidate_ids, catalogue = library.track_ids, library.catalogue
+        req = replace(req, library_ids=tuple(sorted(library.track_ids)))
+        if library.notice:
+            notices.append(library.notice)
+    elif req.from_my_music:
+        candidate_ids = frozenset(req.library_ids)
+        catalogue = tracks_catalogue(candidate_ids)  # a listener's own tracks are not in the shared one
+
+    excluded = set(req.excluded_ids) | set(avoid)
+    if req.avoid_recent:
+        excluded |= preview_store.recent_track_ids(user.id)
+    try:
+        options = CurateOptions(
+            exclude_explicit=req.exclude_explicit, exclude_ids=frozenset(excluded),
+            candidate_ids=candidate_ids, seed=req.seed, arc=req.arc,
+            taste=taste.engine_taste(user.id, req.steering),
+        )
+        playlist = curate(catalogue, p.start_def, p.target_def, p.length, options, edit=edit)
+    except CatalogueEmpty:
+        raise CatalogueNotReady("The music catalogue is still being prepared.") from None
+    except EngineError as exc:
+        raise Unprocessable(str(exc), field="arc") from None
+    rows = [{
+        "id": t.id, "name": t.name, "artists": list(t.artists), "duration_ms": t.duration_ms,
+        "position": t.position, "reason": t.reason, "distance": t.distance,
+        "position_target": t.position_target, "features": t.features,
+        "album_image": t.album_image,
+    } for t in playlist.tracks]
+    return rows, playlist, notices, req

@@ -42,13 +42,14 @@ class _Heartbeat:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.held: dict[str, object] = {}  # holder -> the app whose database holds the lease
+        # holder -> (the app whose database holds the lease, the journal table: saves or refreshes)
+        self.held: dict[str, tuple[object, type]] = {}
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def hold(self, app, holder: str) -> None:
+    def hold(self, app, holder: str, model: type = PlaylistSave) -> None:
         with self.lock:
-            self.held[holder] = app
+            self.held[holder] = (app, model)
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="save-lease-heartbeat", daemon=True)
                 self.thread.start()
@@ -60,21 +61,21 @@ class _Heartbeat:
     def _run(self) -> None:
         while True:
             with self.lock:
-                by_app: dict[object, list[str]] = {}
-                for holder, app in self.held.items():
-                    by_app.setdefault(app, []).append(holder)
-            for app, holders in by_app.items():
+                by_app: dict[tuple[object, type], list[str]] = {}
+                for holder, (app, model) in self.held.items():
+                    by_app.setdefault((app, model), []).append(holder)
+            for (app, model), holders in by_app.items():
                 with app.app_context():
-                    self._renew(holders)
-            beats = [float(app.config["SAVE_LEASE_SECONDS"]) / 3 for app in by_app]
+                    self._renew(model, holders)
+            beats = [float(app.config["SAVE_LEASE_SECONDS"]) / 3 for app, _model in by_app]
             self.wake.wait(min(beats, default=1.0))
 
     @staticmethod
-    def _renew(holders: list[str]) -> None:
+    def _renew(model: type, holders: list[str]) -> None:
         try:
             db.session.execute(
-                update(PlaylistSave)
-                .where(PlaylistSave.lease_holder.in_(holders))
+                update(model)
+                .where(model.lease_holder.in_(holders))
                 .values(lease_until=utcnow() + lease_length())
                 .execution_options(synchronize_session=False))
             db.session.commit()
@@ -89,9 +90,10 @@ _heartbeat = _Heartbeat()
 
 
 @contextmanager
-def kept(holder: str):
-    """Renew `holder`'s lease from the heartbeat while the block runs."""
-    _heartbeat.hold(current_app._get_current_object(), holder)
+def kept(holder: str, model: type = PlaylistSave):
+    """Renew `holder`'s lease on a row of `model` (a save, or a living playlist's refresh) from the
+    heartbeat while the block runs."""
+    _heartbeat.hold(current_app._get_current_object(), holder, model)
     try:
         yield
     finally:

@@ -26,7 +26,7 @@ from curator.extensions import db
 from curator.models.listening import CheckIn, PlaylistSave, Preview
 from curator.models.user import User
 from curator.moods.store import StoredMood, active_moods, get_mood
-from curator.playlists import care, creation, edits, library, preview_store, records, saving, taste
+from curator.playlists import care, creation, edits, library, living, preview_store, records, refreshing, saving, taste
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
 from curator.playlists.preview_request import PreviewRequest, mood_choice, parse_request, request_of
 from curator.problems import NotFound, Unprocessable
@@ -380,6 +380,7 @@ class SavedPage:
     target: MoodDefinition | None
     cover_offer: bool  # the listener could let Curator give it a cover
     checkin_opens_at: datetime | None = None  # when "how do you feel now?" is asked (after listening)
+    fresh: Fresh | None = None  # "keep it fresh": how often, and the last refresh
 
     @property
     def checkin_open(self) -> bool:
@@ -397,8 +398,9 @@ def saved_page(user, preview_id: str) -> SavedPage:
     """A preview saved to Spotify, as the "saved" page shows it (check `preview.saved` first)."""
     item = preview_store.get_preview(user, preview_id)
     opens = records.checkin_opens_at(item.save, item) if item.saved else None
+    fresh = _fresh(living.living_of(item.save)) if item.saved else None
     return SavedPage(item, mood_definition(item.from_slug), mood_definition(item.to_slug),
-                     COVER_SCOPE not in granted_scopes(user.id), opens)
+                     COVER_SCOPE not in granted_scopes(user.id), opens, fresh)
 
 
 # -- the listener's records ------------------------------------------------------------------
@@ -414,6 +416,7 @@ class History:
     # (from, to) -> sessions with their before/after ratings, the most recent pairs first
     sessions_by_pair: dict[tuple[str, str], list[dict]]
     now: datetime | None = None  # the after-listening check-in is offered from each card's `opens_at`
+    fresh: dict[int, Fresh] | None = None  # save id -> "keep it fresh" of that playlist
 
 
 def history(user_id: int, page: int = 1) -> History:
@@ -428,7 +431,9 @@ def history(user_id: int, page: int = 1) -> History:
         point = wheel.parse_point(slug)
         if point is not None and slug not in moods:
             moods[slug] = creation.point_mood(*point)
-    return History(found, moods, pairs, utcnow())
+    by_save = living.living_by_save([row.save.id for row in found.playlists])
+    fresh = {row.save.id: _fresh(by_save.get(row.save.id)) for row in found.playlists}
+    return History(found, moods, pairs, utcnow(), fresh)
 
 
 def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> CheckIn:
@@ -439,20 +444,112 @@ def record_checkin(user, *, rating, preview_id: str, moment: str = "after") -> C
 
 
 def delete_history(user_id: int) -> int:
-    """Forget previews, saves and check-ins; returns how many previews were removed."""
+    """Forget previews, saves and check-ins (and stop keeping any playlist fresh); returns how many
+    previews were removed."""
     with transaction():
+        refreshing.forget(user_id)
         return records.delete_history(user_id)
 
 
 def delete_account(user) -> None:
+    """Forget everything; living playlists stop (a refresh running now loses its lease and stops)."""
     with transaction():
+        refreshing.forget(user.id)
         records.delete_account(user)
 
 
 def forget_visitors(users) -> None:
     """Everything kept about these users, in the caller's transaction (old demo visitors)."""
     for user in users:
+        refreshing.forget(user.id)
         records.delete_account(user)
+
+
+# -- living playlists: "keep it fresh" -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fresh:
+    """A saved playlist's "keep it fresh", as the pages and the API show it."""
+
+    every: str  # off, daily, weekly, check-in
+    hour: int
+    timezone: str
+    status: str  # active, paused (login ended), gone (deleted in Spotify)
+    schedule: str  # "Daily at 07:00 (Europe/Berlin)"
+    line: str | None  # "Refreshed today at 07:00 · 20 new tracks", or why it stopped
+    refreshed_at: datetime | None
+    can_restore: bool
+    json: dict
+
+    @property
+    def on(self) -> bool:
+        return self.every != "off"
+
+
+def _fresh(row) -> Fresh:
+    return Fresh(row.every if row else "off", row.hour if row else living.DEFAULT_HOUR,
+                 row.timezone if row else "UTC", row.status if row else "active", living.every_text(row),
+                 living.summary(row), living.refreshed_at(row), living.restorable(row), living.freshness_json(row))
+
+
+def freshness(saves) -> dict[int, Fresh]:
+    """Save id -> its "keep it fresh" (for a list of finished saves, in one read)."""
+    saves = list(saves)
+    by_save = living.living_by_save([s.id for s in saves])
+    return {s.id: _fresh(by_save.get(s.id)) for s in saves}
+
+
+def set_freshness(user, playlist_id: str, data: Mapping) -> PlaylistSave:
+    """Keep one of the listener's saved playlists fresh (`{"every", "hour", "timezone"}`), or stop
+    ("off"). Only a playlist Curator made for this listener; NotFound otherwise."""
+    with transaction():
+        save = living.own_save(user, playlist_id)
+        fresh = living.parse_freshness(data, living.living_of(save))
+        living.set_freshness(user, save, fresh)
+        return save
+
+
+def restore_previous(user, playlist_id: str) -> PlaylistSave:
+    """Bring back the version before the last refresh (once): it is put in place by the next run
+    of the schedule, and here at once when Spotify answers in time."""
+    with transaction():
+        save = living.own_save(user, playlist_id)
+        refresh = living.restore_previous(user, save)
+        refresh_id = refresh.id
+    try:
+        refreshing.run_refresh(refresh_id, lambda _user_id: spotify.user_gateway())
+    except SpotifyError as exc:  # the journal keeps it; the schedule's next run finishes it
+        log.info("restoring playlist %s: %s", playlist_id, exc)
+    return save
+
+
+def now() -> datetime:
+    """The present as the journal's columns hold it (UTC, naive)."""
+    return utcnow()
+
+
+def refresh_due(now: datetime | None = None, gateway_for=None) -> refreshing.RunReport:
+    """Claim every living playlist due by `now` (default the present) and refresh it in place,
+    with the refreshes other runs left unfinished (the job runner's `living.refresh-due`)."""
+    now = now or utcnow()
+    report = refreshing.RunReport()
+    report.claimed = refreshing.claim_due(now)
+    return refreshing.run_open(now, gateway_for or spotify.job_gateway, report)
+
+
+def claim_due_refreshes(now: datetime) -> int:
+    """One refresh for each living playlist due by `now` (once per due time); how many."""
+    return refreshing.claim_due(now)
+
+
+def run_open_refreshes(now: datetime, gateway_for=None) -> refreshing.RunReport:
+    """Run the refreshes claimed and due by `now` that no other run holds (or that a dead one left)."""
+    return refreshing.run_open(now, gateway_for or spotify.job_gateway)
+
+
+def living_overview(now: datetime | None = None) -> dict:
+    """For the admin: how many refreshes are due, late, failing, and what they cost in calls."""
+    return refreshing.overview(now)
 
 
 # -- the listener's taste (issue 21) ------------------------------------------------------------

@@ -451,6 +451,17 @@ class SpotifyGateway:
         )
         return (result or {}).get("snapshot_id", "")
 
+    def replace_items(self, playlist_id: str, uris: list[str]) -> str:
+        """Replace everything in a playlist with up to 100 URIs, in order (PUT, so sending it again
+        gives the same playlist); returns the new snapshot id."""
+        if not 0 < len(uris) <= ADD_ITEMS_BATCH:
+            raise ValueError(f"replace_items takes 1..{ADD_ITEMS_BATCH} URIs, got {len(uris)}")
+        result = self.request(
+            "PUT", f"playlists/{quote(playlist_id)}/items", json={"uris": list(uris)},
+            operation="PUT /playlists/{playlist_id}/items",
+        )
+        return (result or {}).get("snapshot_id", "")
+
     def my_playlists(self, limit: int | None = None) -> Iterator[dict]:
         """The current user's playlists (owned and followed), newest first as Spotify lists them."""
         op = "GET /me/playlists"

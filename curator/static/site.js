@@ -31,4 +31,11 @@
     if (tile) { tile.hidden = false; }
     img.remove();
   }, true);
+
+  // "Keep it fresh" turned on for the first time: at the hour in the listener's own time zone.
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  if (zone) {
+    document.querySelectorAll("input[data-local-timezone]").forEach(function (input) { input.value = zone; });
+  }
 })();

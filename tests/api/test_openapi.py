@@ -35,7 +35,7 @@ def test_document_is_valid_openapi_3_1(client):
     validate(document)
     # Every route of the API blueprint is described (and nothing that doesn't exist).
     rules = {r.rule.removeprefix("/api/v1").replace("<preview_id>", "{preview_id}")
-             .replace("<track_id>", "{track_id}")
+             .replace("<track_id>", "{track_id}").replace("<playlist_id>", "{playlist_id}")
              for r in client.application.url_map.iter_rules() if r.endpoint.startswith("api.")}
     assert rules == set(document["paths"])
 
