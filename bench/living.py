@@ -118,10 +118,11 @@ def seed_playlists(app, fake, count: int, rows: list[dict], rng: random.Random, 
     """`count` listeners with one saved playlist each, kept fresh daily; playlist id -> its length."""
     from sqlalchemy import insert
 
+    from curator.clock import utcnow
     from curator.extensions import db
     from curator.models.listening import PlaylistSave, Preview
     from curator.models.living import LivingPlaylist
-    from curator.models.user import SpotifyToken, User, utcnow
+    from curator.models.user import SpotifyToken, User
     from curator.spotify.token_store import cipher
 
     ids = [r["id"] for r in rows]
@@ -251,7 +252,7 @@ def check(app, fake, lengths: dict[str, int], due_at, calls_before: int, strict_
 
 def run_round(app, fake, config_path: str, lengths: dict[str, int], workers: int, label: str,
               strict_calls: bool) -> bool:
-    from curator.models.user import utcnow
+    from curator.clock import utcnow
 
     due = utcnow().replace(microsecond=0)
     make_due(app, due, list(lengths))

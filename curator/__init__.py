@@ -54,7 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.session_interface = DatabaseSessionInterface()
 
-    from curator import blas, demo, errors, inputs, navigation, ratelimit, request_budget, security
+    from curator import blas, demo, display, errors, inputs, navigation, ratelimit, request_budget, security
 
     request_budget.init_app(app)
     blas.init_app(app)
@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     inputs.init_app(app)
     navigation.init_app(app)
+    display.init_app(app)
     ratelimit.init_app(app)
 
     from curator import health, listen

@@ -9,9 +9,19 @@ from flask_migrate import upgrade
 def setup_command():
     """Apply database migrations, then import the shipped moods and seed lists on first run."""
     from curator.bootstrap import load_shipped_data
+    from curator.engine import EngineError
+    from curator.problems import CuratorError
 
     upgrade()
-    for line in load_shipped_data():
+    try:
+        reports = load_shipped_data()
+    except CuratorError as exc:
+        # A shipped file too big, not YAML or not valid: what and where, never a traceback.
+        lines = [line for found in (getattr(exc, "errors", None) or {}).values() for line in found]
+        raise click.ClickException("\n".join([exc.message, *lines])) from None
+    except EngineError as exc:  # a moods file the engine refuses names its fields itself
+        raise click.ClickException(str(exc)) from None
+    for line in reports:
         click.echo(line)
     click.echo("Curator: database ready.")
     from curator.security import spotify_configured

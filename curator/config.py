@@ -79,9 +79,12 @@ class Config:
         # calls to Spotify's GET /tracks/{id} a minute at most, one after another.
         self.COVER_LOOKUPS_PER_MINUTE = _number("COVER_LOOKUPS_PER_MINUTE", "60")
         self.FEATURE_PROVIDERS = _get("FEATURE_PROVIDERS", "local,reccobeats")
+        # Each feature provider's own settings (curator/catalogue/providers/<name>.py reads them).
         self.RECCOBEATS_API_URL = _with_slash(
             _get("RECCOBEATS_API_URL", "https://api.reccobeats.com/v1/")
         )
+        self.RECCOBEATS_TIMEOUT = _number("RECCOBEATS_TIMEOUT", "10")  # seconds per request
+        self.RECCOBEATS_MAX_RETRY_WAIT = _number("RECCOBEATS_MAX_RETRY_WAIT", "10")  # longest Retry-After waited
 
         instance = Path(_get("CURATOR_INSTANCE_PATH", str(ROOT / "instance")))
         self.INSTANCE_PATH = str(instance)

@@ -3,12 +3,13 @@
 `status` is "ok", "degraded" (it answers, but a part named in `problems` is not as configured:
 Redis set but not answering, so rate limits are counted in the database meanwhile; no RQ worker
 or scheduler seen for the job queue; a schedule that stopped running) or
-"unavailable" (503: no database). `rate_limits` says where limits are counted now, `jobs` where jobs run (curator/jobs/health.py).
+"unavailable" (503: no database). `rate_limits` says where limits are counted now, `jobs` where jobs run (curator/jobs/health.py),
+`feature_providers` each configured provider with the calls the last refresh made to it.
 """
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from curator import ratelimit
@@ -23,6 +24,16 @@ def _limits() -> tuple[dict, list[str]]:
     return {"rate_limits": where}, [f"rate_limits: {problem}"] if problem else []
 
 
+def _provider_calls() -> dict:
+    """Each configured feature provider, with the HTTP calls the last catalogue refresh made to it."""
+    from curator.catalogue import providers
+    from curator.models.catalogue import RefreshRun
+
+    last = db.session.scalar(select(RefreshRun.provider_calls).where(RefreshRun.status != "queued")
+                             .order_by(RefreshRun.id.desc()).limit(1)) or {}
+    return {name: {"calls_last_refresh": int(last.get(name, 0))} for name in providers.names()}
+
+
 @bp.get("/healthz")
 def healthz():
     try:
@@ -33,6 +44,7 @@ def healthz():
         database = "unavailable"
     limits, problems = _limits()
     runner, runner_problems = jobs_health.runner() if database == "ok" else ({}, [])
+    providers = _provider_calls() if database == "ok" else {}
     problems += runner_problems
     if database != "ok":
         status = "unavailable"
@@ -45,6 +57,7 @@ def healthz():
                                    and current_app.config["SPOTIFY_CLIENT_SECRET"]),
         **limits,
         "jobs": runner,
+        "feature_providers": providers,
         "problems": problems,
     }
     return jsonify(body), 200 if database == "ok" else 503

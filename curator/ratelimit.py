@@ -25,6 +25,8 @@ from curator.problems import CuratorError
 # Generous for a person, a brake for a script: each preview curates, each save calls Spotify.
 PREVIEWS_PER_MINUTE = 30
 SAVES_PER_MINUTE = 20
+# Logins started per client address (each stores a short-lived session row for its OAuth state).
+LOGINS_PER_MINUTE = 30
 
 
 class RateLimited(CuratorError):

@@ -26,6 +26,12 @@ from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.user import User, WebSession
 
+# A session that holds only an unfinished login (the OAuth state of /login) lives this long: a
+# login finishes in a minute or two, and every /login without a cookie is a new row, so rows of
+# logins nobody finished must not stay for the full lifetime (/login is also throttled per address).
+PENDING_LOGIN_LIFETIME = timedelta(minutes=15)
+PENDING_LOGIN_KEYS = frozenset({"oauth", "_flashes"})
+
 # Refresh the stored expiry at most this often, so reads don't turn into writes.
 _TOUCH_INTERVAL = timedelta(hours=12)
 # Every request reads its session row, and a logged-in one its user (auth.routes.load_user): one
@@ -91,6 +97,8 @@ class DatabaseSessionInterface(SessionInterface):
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
         lifetime = app.permanent_session_lifetime
+        if "oauth" in session and set(session) <= PENDING_LOGIN_KEYS:
+            lifetime = PENDING_LOGIN_LIFETIME
         now = utcnow()
         # Whatever the view left uncommitted is abandoned (teardown would roll it back anyway);
         # from here on the connection carries only what must be kept.

@@ -97,6 +97,8 @@ def app_config(tmp_path, fake_spotify, pg_schema):
         "SPOTIFY_ACCOUNTS_URL": fake_spotify.accounts_url,
         "RECCOBEATS_API_URL": fake_spotify.reccobeats_url,
         "SPOTIFY_TIMEOUT": 5.0,
+        "RECCOBEATS_TIMEOUT": 5.0,
+        "RECCOBEATS_MAX_RETRY_WAIT": 2.0,
         "SPOTIFY_MAX_RETRY_WAIT": 2.0,
         "ADMIN_SPOTIFY_IDS": ["admin-user"],
         "SESSION_COOKIE_SECURE": False,

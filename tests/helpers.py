@@ -230,8 +230,13 @@ def build_world(fake, *, playlist_tracks=120, albums=12, per_album=3, search_hit
 def add_seeds(app, mood="calm", **texts):
     """Save seed lists for `mood` as an admin would (playlist=..., artist=..., track=..., search=...)."""
     from curator.catalogue import seeds
+    from curator.transaction import transaction
 
-    in_app(app, lambda: seeds.save_mood_seeds(mood, texts))
+    def save():
+        with transaction():  # as admin.service.save_seeds does, for any mood (some tests have none stored)
+            seeds.save_mood_seeds(mood, texts)
+
+    in_app(app, save)
 
 
 # -- the JSON API, as a client of it would call it -------------------------------------------------

@@ -54,7 +54,10 @@ def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok", "spotify_configured": True,
-                             "rate_limits": "database", "jobs": {"runner": "thread"}, "problems": []}
+                             "rate_limits": "database", "jobs": {"runner": "thread"},
+                             "feature_providers": {"local": {"calls_last_refresh": 0},
+                                                   "reccobeats": {"calls_last_refresh": 0}},
+                             "problems": []}
 
 
 def test_healthz_is_503_when_the_database_is_down(app_config, tmp_path):

@@ -62,8 +62,9 @@ def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live
     log_in(browser, fake_spotify, live_server, "curator-1", "Cleo Curator")
     grant(app, "curator-1", "curator")
 
-    visit(browser, live_server + "/curate/moods", "Every save is a new version", "/tmp/curator-moods.png")
-    browser.find_element(By.LINK_TEXT, "calm").click()
+    visit(browser, live_server + "/curate/moods", "Every save that changes a mood is a new version",
+          "/tmp/curator-moods.png")
+    browser.find_element(By.LINK_TEXT, "Calm").click()
     WebDriverWait(browser, 10).until(lambda d: "Edit mood" in d.page_source)
     assert console_problems(browser) == []
     full_page_screenshot(browser, "/tmp/curator-editor.png")
@@ -106,13 +107,13 @@ def test_curator_edits_previews_saves_compares_and_rolls_back(browser, app, live
     WebDriverWait(browser, 10).until(lambda d: "nothing was saved" in d.page_source)
     WebDriverWait(browser, 5).until(lambda d: d.switch_to.active_element.get_attribute("id") == "error-summary")
     summary = browser.find_element(By.ID, "error-summary").text
-    assert "Valence: input should be less than or equal to 1" in summary and "valence:" not in summary
+    assert "Pleasant on the wheel: input should be less than or equal to 1" in summary and "valence:" not in summary
     assert browser.find_element(By.ID, "f-valence").get_attribute("aria-invalid") == "true"
     assert browser.find_element(By.ID, "f-features-energy-target").get_attribute("value") == "0.9"
     assert browser.find_element(By.ID, "f-note").get_attribute("value") == "Livelier calm for a test"
     assert [p for p in console_problems(browser) if "422 (UNPROCESSABLE ENTITY)" not in p] == []
     full_page_screenshot(browser, "/tmp/curator-editor-errors.png")
-    browser.find_element(By.LINK_TEXT, "Valence: input should be less than or equal to 1").click()
+    browser.find_element(By.LINK_TEXT, "Pleasant on the wheel: input should be less than or equal to 1").click()
     assert browser.switch_to.active_element.get_attribute("id") == "f-valence"
     valence = browser.find_element(By.ID, "f-valence")
     valence.clear()

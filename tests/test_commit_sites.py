@@ -46,14 +46,13 @@ PLACES = {
         "a job's row (state, progress, lease), on a connection of its own so other processes see it as it runs",
     # Commits inside helpers the job runner's change moves into services (owned by that change).
     ("curator.catalogue.importer", "import_csv"): "a CSV import's batches (moves into a service)",
-    ("curator.catalogue.seeds", "save_mood_seeds"): "an admin's seed list (moves into a service)",
     ("curator.catalogue.seeds", "import_shipped_if_empty"): "the first run's seed lists (moves into a service)",
 }
 
 
-# Modules outside a service.py that open a service transaction, until another change moves them:
-# admin/roles.py becomes part of admin/service.py with the job runner's change.
-PENDING_TRANSACTIONS = {"curator.admin.roles"}
+# Modules outside a service.py that open a service transaction, until another change moves them
+# (none now: admin/roles.py's changes run in admin/service.py's transaction).
+PENDING_TRANSACTIONS: set[str] = set()
 
 
 def module_name(path: Path) -> str:

@@ -32,10 +32,11 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(client):
 
 
 @pytest.mark.long  # started first (tests/conftest.py)
-def test_gunicorn_believes_forwarded_headers_only_with_trusted_proxies(app_config, pg_schema, fake_spotify):
+def test_gunicorn_believes_forwarded_headers_only_with_trusted_proxies(app, app_config, pg_schema, fake_spotify):
     """Through the real server: gunicorn's own default believes X-Forwarded-Proto/-Ssl from
     127.0.0.1, which would let anyone on loopback forge HTTPS; gunicorn.conf.py follows
-    TRUSTED_PROXIES instead (at 1 the proxy's X-Forwarded-Proto counts, its -Ssl never)."""
+    TRUSTED_PROXIES instead (at 1 the proxy's X-Forwarded-Proto counts, its -Ssl never).
+    (`app` builds the shared database: /healthz reads the job runner's tables.)"""
     forged = ({"X-Forwarded-Proto": "https"}, {"X-Forwarded-Ssl": "on"}, {"X-Forwarded-Protocol": "ssl"})
     seen = {}
     for trusted in ("0", "1"):

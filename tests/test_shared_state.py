@@ -17,7 +17,6 @@ import redis
 from rq import Queue, SimpleWorker
 
 from bench.load import synthetic_tracks, write_csv
-from curator.catalogue import jobs
 from curator.catalogue import seeds as catalogue_seeds
 from curator.catalogue.importer import import_csv
 from curator.extensions import db
@@ -101,7 +100,7 @@ def test_two_servers_share_limits_refreshes_and_catalogue_changes(
 
         # The queued job runs on an RQ worker (here in this process, on the same Redis and database).
         with app.app_context():
-            queue = Queue(jobs.QUEUE, connection=redis.Redis.from_url(redis_url))
+            queue = Queue(app.config["JOBS_QUEUE"], connection=redis.Redis.from_url(redis_url))
             assert len(queue) == 1
             SimpleWorker([queue], connection=queue.connection).work(burst=True)
             db.session.remove()

@@ -10,11 +10,12 @@ roles_cli = AppGroup("roles", help="Grant, revoke and list user roles (curator, 
 
 
 def _change(spotify_id: str, role: str, grant: bool) -> None:
-    from curator.admin.roles import change_role, check_role, find_user
+    from curator.admin.roles import check_role
+    from curator.admin.service import change_role_by_spotify_id
 
     try:
         check_role(role)
-        result = change_role(None, find_user(spotify_id), role, grant=grant)
+        result = change_role_by_spotify_id(spotify_id, role, grant=grant)
     except CuratorError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(result.message)

@@ -1,4 +1,5 @@
-"""Granting and revoking roles: one rule set for the admin page and the command line.
+"""Granting and revoking roles: one rule set for the admin page and the command line (both through
+admin/service.py, which owns the transaction).
 
 Every change is audited in the same transaction. Admins listed in ADMIN_SPOTIFY_IDS get the
 admin role back at their next login, so revoking it from them is only temporary (we say so).
@@ -14,7 +15,6 @@ from curator import audit
 from curator.extensions import db
 from curator.models.user import ROLES, User
 from curator.problems import CuratorError, NotFound
-from curator.transaction import transaction
 
 # Everyone is a listener; only these can be granted or revoked.
 GRANTABLE = tuple(r for r in ROLES if r != "listener")
@@ -44,14 +44,9 @@ def check_role(role: str) -> str:
     return role
 
 
-def change_role(actor: User | None, user: User, role: str, *, grant: bool, from_web: bool = False) -> RoleChange:
-    """Grant or revoke `role`, audited, in one transaction of its own (committed here, rolled back on an
-    error). On the web, admins can't drop their own admin role."""
-    with transaction():
-        return _change_role(actor, user, role, grant=grant, from_web=from_web)
-
-
-def _change_role(actor: User | None, user: User, role: str, *, grant: bool, from_web: bool) -> RoleChange:
+def apply_role_change(actor: User | None, user: User, role: str, *, grant: bool, from_web: bool) -> RoleChange:
+    """Grant or revoke `role`, audited, in the caller's transaction (admin/service.py owns it). On the
+    web, admins can't drop their own admin role."""
     check_role(role)
     if not grant and from_web and role == "admin" and actor is not None and actor.id == user.id:
         raise CuratorError("You can't revoke your own admin role here (you would lock yourself out). "

@@ -9,6 +9,7 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 
 from curator import demo
 from curator.auth import bp, service
+from curator.ratelimit import LOGINS_PER_MINUTE, ratelimit
 
 
 @bp.before_app_request
@@ -33,6 +34,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.get("/login")
+@ratelimit(LOGINS_PER_MINUTE, scope="login")
 def login():
     start = service.start_login(g.user, request.args.get("scopes", "").split(","))
     session["oauth"] = {"state": start.state, "verifier": start.verifier,

@@ -38,7 +38,7 @@ def catalogue_health() -> dict:
     """A summary for dashboards: sizes, coverage (overall and per active mood), last refresh and import.
 
     Keys: tracks, with_features, percent, moods [{slug, tracks, with_features, percent}],
-    refresh_running, last_refresh {id, status, finished_at, spotify_calls, reccobeats_calls} | None,
+    refresh_running, last_refresh {id, status, finished_at, spotify_calls, provider_calls} | None,
     last_import {filename, status, at, imported, updated, skipped} | None.
     """
     from curator.catalogue import jobs
@@ -55,7 +55,7 @@ def catalogue_health() -> dict:
         "last_refresh": None if last_run is None else {
             "id": last_run.id, "status": status["run"]["status"],
             "finished_at": last_run.finished_at.isoformat() + "Z" if last_run.finished_at else None,
-            "spotify_calls": last_run.spotify_calls, "reccobeats_calls": last_run.reccobeats_calls,
+            "spotify_calls": last_run.spotify_calls, "provider_calls": dict(last_run.provider_calls or {}),
         },
         "last_import": None if last_import is None else {
             "filename": last_import.filename, "status": last_import.status, "at": last_import.at.isoformat() + "Z",

@@ -51,7 +51,7 @@ _building: set[tuple[str, str, int]] = set()
 
 # Part of every stored folder's name: files written with other columns (an older Curator) are
 # never opened, the version is built again beside them.
-STORE_FORMAT = 2
+STORE_FORMAT = 3  # 3: the scan matrix (engine/scoring.py) stored with the columns
 # The open catalogue, kept on the app (curator/caching.py) for its (epoch, version).
 KEPT = "curator.catalogue_matrix"
 

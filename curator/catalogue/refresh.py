@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 
 from curator.catalogue import matrix, store
 from curator.catalogue.coverage import mood_coverage
-from curator.catalogue.providers import FeatureProvider, fetch_missing_features
+from curator.catalogue.providers import FeatureProvider, fetch_missing_features, in_order, provider_label
 from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.catalogue import CatalogueTrack, Seed, TrackSource
@@ -81,11 +81,20 @@ class RefreshReport:
     missing_features: int = 0
     errors: list[str] = field(default_factory=list)
     spotify_calls: int = 0
-    reccobeats_calls: int = 0
+    provider_calls: dict[str, int] = field(default_factory=dict)  # feature provider name -> HTTP calls
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RefreshReport:
+        """A stored report (those stored before providers were counted by name had `reccobeats_calls`)."""
+        data = dict(data)
+        legacy = data.pop("reccobeats_calls", None)
+        if legacy and "provider_calls" not in data:
+            data["provider_calls"] = {"reccobeats": legacy}
+        return cls(**data)
 
     def lines(self) -> list[str]:
         """The report as short sentences, problems first."""
@@ -100,7 +109,8 @@ class RefreshReport:
         found = ", ".join(f"{n} from {name}" for name, n in self.features_found.items()) or "none"
         out.append(f"Audio features fetched: {found}; {self.missing_features} tracks still without features.")
         out += self.errors
-        out.append(f"API calls: Spotify {self.spotify_calls}, ReccoBeats {self.reccobeats_calls}.")
+        out.append("API calls: " + ", ".join([f"Spotify {self.spotify_calls}", *(
+            f"{provider_label(name)} {calls}" for name, calls in in_order(self.provider_calls))]) + ".")
         return out
 
 
@@ -242,7 +252,7 @@ def refresh_seeds(gateway, *, mood: str | None = None, dry_run: bool = False, fu
         report.features_found = features.found
         report.missing_features = _count_without_features(mood)
         report.errors += [f"Audio features: {e}" for e in features.errors]
-        report.reccobeats_calls = features.calls.get("reccobeats", 0)
+        report.provider_calls = features.own_calls()
         for after in mood_coverage(slugs):
             before = coverage_before[after["slug"]]
             report.moods[after["slug"]] = {

@@ -17,6 +17,11 @@ from curator.extensions import db
 from curator.models.catalogue import Seed, TrackSource
 from curator.problems import Unprocessable
 from curator.spotify.refs import KINDS, SeedInvalid, normalise_seed
+from curator.textfiles import TextFileError, read_text
+
+# The shipped seed lists are a few kilobytes; a file far larger is the wrong file (and must never be
+# read whole into memory): refused with one sentence, as a moods file is (curator/moods/cli.py).
+MAX_SEEDS_FILE_BYTES = 1024 * 1024
 
 # How the YAML file and the editor's fields name each kind.
 PLURAL = {"playlist": "playlists", "artist": "artists", "track": "tracks", "search": "searches"}
@@ -78,7 +83,8 @@ def parse_seed_texts(texts: dict[str, str]) -> dict[str, list[str]]:
 
 
 def save_mood_seeds(mood: str, texts: dict[str, str], *, actor=None) -> dict[str, int]:
-    """Replace a mood's seed list with what the editor sent (all or nothing).
+    """Replace a mood's seed list with what the editor sent (all or nothing: the caller's
+    transaction, `admin.service.save_seeds`, commits it).
 
     Seeds kept unchanged keep their read state (e.g. a playlist's snapshot); removed seeds take
     their "brought by this seed" links with them (the tracks stay in the catalogue).
@@ -106,7 +112,7 @@ def save_mood_seeds(mood: str, texts: dict[str, str], *, actor=None) -> dict[str
     after = {PLURAL[k]: values[k] for k in KINDS}
     if before != after:
         audit.record(actor, "seeds.save", mood, before, after)
-    db.session.commit()
+    db.session.flush()
     return {"added": added, "removed": len(removed), "kept": len(wanted) - added}
 
 
@@ -131,6 +137,10 @@ def load_seeds_yaml(text: str) -> list[tuple[str, str, str]]:
                 errors.setdefault("file", []).append(f"{mood}.{plural}: unknown list (use {', '.join(PLURAL.values())}).")
                 continue
             for entry in entries:
+                if not isinstance(entry, (str, int, float)) or isinstance(entry, bool):
+                    errors.setdefault("file", []).append(
+                        f"{mood}.{plural}: each entry is one link, id or search as text (found a {type(entry).__name__}).")
+                    continue
                 try:
                     out.append((str(mood), kind, normalise_seed(kind, str(entry))))
                 except SeedInvalid as exc:
@@ -145,7 +155,11 @@ def import_shipped_if_empty() -> str | None:
     if db.session.scalar(select(func.count(Seed.id))):
         return None
     path = Path(current_app.config["SEEDS_FILE"])
-    entries = load_seeds_yaml(path.read_text(encoding="utf-8"))
+    try:
+        text = read_text(str(path), max_bytes=MAX_SEEDS_FILE_BYTES, what="a seeds file")
+    except TextFileError as exc:
+        raise SeedsInvalid({"file": [exc.message]}) from None
+    entries = load_seeds_yaml(text)
     positions: dict[tuple[str, str], int] = {}
     for mood, kind, value in dict.fromkeys(entries):
         position = positions.get((mood, kind), 0)

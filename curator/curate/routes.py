@@ -81,13 +81,17 @@ def edit_mood(slug: str):
     if definition is None:
         return _render_editor(state, mood=mood, base_version_id=base, status=422, note=note)
     try:
-        version = service.save_mood(definition, author=g.user, note=note, base_version_id=base)
+        saved = service.save_mood(definition, author=g.user, note=note, base_version_id=base)
     except service.VersionConflict as exc:
         conflict = service.conflict(exc, definition)
         # Yours stays in the form exactly as typed; saving again now means "mine over theirs", knowingly.
         return _render_editor(state, mood=mood, base_version_id=exc.current.id, status=409,
                               conflict=conflict, note=note)
-    flash(f"Saved “{definition.name}” as version {version.number}.", "success")
+    if saved.changed:
+        flash(f"Saved “{definition.name}” as version {saved.version.number}.", "success")
+    else:
+        flash(f"Nothing changed, so no new version: “{definition.name}” stays at version {saved.version.number}.",
+              "info")
     return redirect(url_for("curate.edit_mood", slug=slug))
 
 
@@ -104,16 +108,16 @@ def preview():
 @bp.post("/moods/<slug>/archive")
 @curator_required
 def archive(slug: str):
-    service.set_archived(slug, True, actor=g.user)
-    flash(f"Archived “{slug}”: listeners no longer see it; its history is kept.", "success")
+    mood = service.set_archived(slug, True, actor=g.user)
+    flash(f"Archived “{mood.name}”: listeners no longer see it; its history is kept.", "success")
     return redirect(url_for("curate.moods"))
 
 
 @bp.post("/moods/<slug>/unarchive")
 @curator_required
 def unarchive(slug: str):
-    service.set_archived(slug, False, actor=g.user)
-    flash(f"“{slug}” is back on the listeners' list.", "success")
+    mood = service.set_archived(slug, False, actor=g.user)
+    flash(f"“{mood.name}” is back on the listeners' list.", "success")
     return redirect(url_for("curate.moods"))
 
 
@@ -140,12 +144,15 @@ def rollback(slug: str):
     if number is None or base is None:
         raise CuratorError("Choose a version to roll back to.", field="version")
     try:
-        version = service.rollback(slug, number, author=g.user, base_version_id=base)
+        saved = service.rollback(slug, number, author=g.user, base_version_id=base)
     except service.VersionConflict as exc:
         page = service.history_page(slug)
         return render_template("curate/history.html", mood=page.mood, versions=page.versions, previews=page.previews,
                                conflict=f"{exc.message} Check the history below before rolling back."), 409
-    flash(f"Rolled “{slug}” back to version {number} (saved as version {version.number}).", "success")
+    if saved.changed:
+        flash(f"Rolled “{saved.name}” back to version {number} (saved as version {saved.version.number}).", "success")
+    else:
+        flash(f"Version {saved.version.number} of “{saved.name}” already defines this mood; nothing changed.", "info")
     return redirect(url_for("curate.mood_history", slug=slug))
 
 

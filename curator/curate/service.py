@@ -30,7 +30,7 @@ from curator.moods.store import (
 from curator.problems import NotFound
 from curator.transaction import transaction
 
-__all__ = ["MoodForm", "VersionConflict"]  # besides the use cases: the editor's form, a save's conflict
+__all__ = ["MoodForm", "Saved", "VersionConflict"]  # besides the use cases: the editor's form, a save's outcome and conflict
 
 
 # -- what the editor shows -------------------------------------------------------------------
@@ -121,16 +121,34 @@ def create_mood(definition: MoodDefinition, *, author, note: str) -> MoodVersion
         return save_version(mood_to_dict(definition), author=author, note=note or "Created", create=True)
 
 
-def save_mood(definition: MoodDefinition, *, author, note: str, base_version_id: int) -> MoodVersion:
-    """The mood's next version; `VersionConflict` when someone saved since `base_version_id`."""
-    with transaction():
-        return save_version(mood_to_dict(definition), author=author, note=note, base_version_id=base_version_id)
+@dataclass(frozen=True)
+class Saved:
+    """What a save or a rollback left current: a new version, or (`changed` False) the version that
+    already defined exactly this mood, untouched."""
+
+    version: MoodVersion
+    changed: bool
+
+    @property
+    def name(self) -> str:
+        return self.version.data.get("name") or self.version.mood.slug
 
 
-def rollback(slug: str, number: int, *, author, base_version_id: int) -> MoodVersion:
-    """Version `number`'s data made current again as a new version."""
+def save_mood(definition: MoodDefinition, *, author, note: str, base_version_id: int) -> Saved:
+    """The mood's next version, or none when nothing changed; `VersionConflict` when someone saved
+    something else since `base_version_id`."""
     with transaction():
-        return history.rollback(slug, number, author=author, base_version_id=base_version_id)
+        before = history.mood_row(definition.slug).current_version_id
+        version = save_version(mood_to_dict(definition), author=author, note=note, base_version_id=base_version_id)
+        return Saved(version, version.id != before)
+
+
+def rollback(slug: str, number: int, *, author, base_version_id: int) -> Saved:
+    """Version `number`'s data made current again as a new version, or none when it already is."""
+    with transaction():
+        before = history.mood_row(slug).current_version_id
+        version = history.rollback(slug, number, author=author, base_version_id=base_version_id)
+        return Saved(version, version.id != before)
 
 
 def set_archived(slug: str, archived: bool, *, actor) -> Mood:

@@ -49,6 +49,17 @@ def recording_key(title: str, primary_artist: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+def scan_matrix(features: np.ndarray) -> np.ndarray:
+    """The rows of a raw (n, F) float32 matrix as [x*x, x, 1], transposed: (2F + 1, n) float32."""
+    x = np.asarray(features, dtype=np.float32)
+    f = x.shape[1]
+    out = np.empty((2 * f + 1, x.shape[0]), dtype=np.float32)
+    out[:f] = (x * x).T
+    out[f : 2 * f] = x.T
+    out[2 * f] = 1.0
+    return out
+
+
 def remember(memo: dict, key: Any, value: Any, limit: int) -> Any:
     """``memo[key] = value``, dropping the oldest entries beyond ``limit``. Web workers' threads
     share these memos: another thread changing the dict while the oldest key is looked up only
@@ -329,11 +340,19 @@ class Catalogue:
         size = min(n, 32_768)
         return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False)) if n else np.empty(0, np.int64)
 
+    @cached_property
+    def scan(self) -> np.ndarray:
+        """The rows as [x*x, x, 1] transposed, (2F + 1, n) float32: what the pre-selection's scan
+        reads (:func:`scan_matrix`). Stored and memory-mapped with the other columns, so web
+        workers share one copy; a catalogue built in memory makes it when first scanned."""
+        return scan_matrix(self.features)
+
     def warm(self) -> Catalogue:
         """Fill the lazy caches and read the feature matrix once, so a process's first curate()
         after opening a (memory-mapped) catalogue costs what every later new mood pair costs."""
         self.threshold_sample, self.has_isrc, self._id_index  # noqa: B018 - filling cached properties
         np.add.reduce(self.features, axis=0)  # pages the mapped matrix in
+        np.add.reduce(self.scan, axis=1)  # and the scan matrix
         return self
 
     @cached_property
@@ -515,6 +534,7 @@ class Catalogue:
             "images_offsets": self.images.vocabulary.offsets,
             # What the id lookup must otherwise check on a worker's first request (1M ids: ~0.1 s).
             "id_facts": np.array([self._id_index[1] is None, self._id_index[2]], dtype=bool),
+            "scan": self.scan,
         })
         return arrays
 
@@ -525,6 +545,9 @@ class Catalogue:
         facts = arrays.get("id_facts")
         if facts is not None and bool(facts[0]):  # ids stored sorted: nothing to sort or check
             catalogue.__dict__["_id_index"] = (catalogue.ids.raw, None, bool(facts[1]))
+        scan = arrays.get("scan")
+        if scan is not None and scan.shape == (2 * N_FEATURES + 1, len(catalogue)):
+            catalogue.__dict__["scan"] = scan
         return catalogue
 
     @classmethod

@@ -1,8 +1,11 @@
 """curate(): from "how I feel" to "how I want to feel", one track at a time.
 
 Pipeline: build the arc (arc.py) -> narrow the catalogue to a few thousand promising rows
-(scoring.preselect) -> score those exactly for every position (scoring.exact_distances) ->
-choose a track per position under the sequencing rules (sequencing.select) -> explain each pick.
+(scoring.certified_preselect: around every position, each with a radius inside which no row is
+left out) -> score those exactly for every position (scoring.exact_distances) -> choose a track
+per position under the sequencing rules (sequencing.select) -> check that no choice looked past
+its position's radius, else widen (so the playlist is the one scoring every row would give, see
+_certified_choice) -> explain each pick.
 An edit of a playlist the listener has (locked tracks, one track replaced, a nudge that keeps what
 still fits; edits.py) goes the same way, with the positions it fixes handed to select.
 """
@@ -31,7 +34,15 @@ from curator.engine.features import (
 )
 from curator.engine.moods import MoodDefinition
 from curator.engine.reasons import row_reasons
-from curator.engine.scoring import anchor_terms, exact_distances, normalised_distance, normalised_weights, preselect
+from curator.engine.scoring import (
+    anchor_positions,
+    anchor_terms,
+    certified_preselect,
+    exact_distances,
+    normalised_distance,
+    normalised_weights,
+    preselect,
+)
 from curator.engine.sequencing import Candidates, Selection, camelot_codes, select
 from curator.engine.taste import KNOWN_CANDIDATES, Taste, TasteRows, penalties, taste_phrases, taste_rows, year_mask
 
@@ -42,6 +53,11 @@ PER_ANCHOR = 384
 # A position is "well supplied" when it has at least this many in-range candidates; otherwise
 # the fast path widens its search (see _choose).
 MIN_PER_POSITION = 24
+# The certified pre-selection (see _certified_choice): rows kept around every position of the arc
+# at first, and how many times the positions whose choice looked further are scanned again, each
+# time four times further around (128, 512, ... 32,768 rows).
+CERTIFIED_PER_ANCHOR = 128
+CERTIFIED_PASSES = 5
 # Scored candidate sets kept per catalogue (a few thousand rows x positions of float64 each:
 # ~0.5 MB for a 20-track arc, so at most ~10 MB per worker).
 CANDIDATE_MEMO_ENTRIES = 16
@@ -265,16 +281,16 @@ def _candidates(catalogue: Catalogue, rows: np.ndarray, arc: Arc) -> Candidates:
 
 
 def _remembered_candidates(catalogue: Catalogue, rows: np.ndarray, facts: _ArcFacts,
-                           preselected: bool = False) -> Candidates:
+                           preselected: str | None = None) -> Candidates:
     """:func:`_candidates`, remembered with the catalogue (see ``Catalogue.candidate_memo``).
 
-    ``preselected``: ``rows`` are the catalogue's remembered pre-selection for this arc, as they
-    come (unfiltered), so the arc alone names them and they need no hashing.
+    ``preselected``: ``rows`` are the catalogue's remembered pre-selection of this kind for this
+    arc, as they come (unfiltered), so the arc and the kind name them and they need no hashing.
     """
     memo = catalogue.candidate_memo
     arc = facts.arc
-    if preselected:
-        key = (facts.digest, "preselected", PER_ANCHOR)
+    if preselected is not None:
+        key = (facts.digest, "preselected", preselected)
     else:
         digest = hashlib.blake2b(facts.digest, digest_size=16)
         digest.update(np.ascontiguousarray(rows, dtype=np.int64).tobytes())
@@ -296,6 +312,8 @@ class _Attempt:
     selection: Selection
     exhaustive: bool
     plain: Candidates | None = None  # the candidates before the taste's penalties (None: the same)
+    # Per position, a distance within which every eligible row is among ``rows`` (None: unknown).
+    radius: np.ndarray | None = None
 
     @property
     def unbent(self) -> Candidates:
@@ -334,11 +352,11 @@ def _choose(
     taste = opts.taste
     tasted = None if taste is None else taste_rows(catalogue, taste)
 
-    def run(rows: np.ndarray, exhaustive: bool, preselected: bool = False) -> _Attempt:
+    def run(rows: np.ndarray, exhaustive: bool, preselected: str | None = None) -> _Attempt:
         fixed = None
         if edit is not None:
             grown = edit.with_rows(rows)
-            preselected = preselected and grown is rows
+            preselected = preselected if grown is rows else None
             rows = grown
         cands = plain = _remembered_candidates(catalogue, rows, facts, preselected)
         if tasted is not None:
@@ -375,15 +393,25 @@ def _choose(
     # position between two anchors may find its very nearest row just outside both).
     focus = None if edit is None else edit.focus
     terms = facts.terms if focus is None else anchor_terms(arc, [focus])
-    if base_rows is None:
+    if base_rows is None and edit is None:
+        def grow(rows: np.ndarray) -> np.ndarray:  # known rows join in row order, as scoring every row has them
+            grown = with_known(rows, terms)
+            return rows if grown is rows else np.sort(grown)
+
+        attempt = _certified_choice(catalogue, facts, opts, eligible, run, grow)
+        if attempt is not None:
+            return attempt
+        rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample,
+                         memo=catalogue.preselection_memo, terms=terms)
+    elif base_rows is None:
         rows = preselect(catalogue.features, arc, PER_ANCHOR, catalogue.threshold_sample,
                          memo=catalogue.preselection_memo, terms=terms)
     else:
         rows = base_rows[preselect(catalogue.features[base_rows], arc, PER_ANCHOR, terms=terms)]
-    preselected = base_rows is None and eligible is None and focus is None
+    preselected = f"anchors {PER_ANCHOR}" if base_rows is None and eligible is None and focus is None else None
     rows = _filter(rows, eligible, len(catalogue))
     grown = with_known(rows, terms)
-    preselected = preselected and grown is rows
+    preselected = preselected if grown is rows else None
     rows = grown
     if len(rows):
         attempt = run(rows, False, preselected)
@@ -415,6 +443,62 @@ def _tasted_candidates(catalogue: Catalogue, plain: Candidates, rows: np.ndarray
     cands.distances.setflags(write=False)
     remember(memo, key, (plain, cands), CANDIDATE_MEMO_ENTRIES)
     return cands
+
+
+def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOptions, eligible: np.ndarray | None,
+                      run, grow) -> _Attempt | None:
+    """The playlist scoring every row would give, found among pre-selected rows; None when the
+    pre-selection cannot show that it is (then the caller searches wider, as before).
+
+    Every position of the arc is an anchor of the scan (scoring.certified_preselect), which gives
+    each a radius within which every row is a candidate. When every pick's choice looked no
+    further than its position's radius (:func:`_uncertified`), the choice is the one scoring every
+    row would make. Else the positions that failed are scanned again, further around, and the
+    whole choice is made and checked again (at most CERTIFIED_PASSES times). ``grow`` adds the
+    rows a taste must be able to pick (its known tracks). A taste's penalties only lengthen
+    distances, so a row left out is still farther than the radius, and the check holds with them.
+    """
+    arc = facts.arc
+    anchors = anchor_positions(arc, len(arc))
+    rows, radius = certified_preselect(catalogue.features, arc, CERTIFIED_PER_ANCHOR, catalogue.threshold_sample,
+                                       catalogue.scan, memo=catalogue.preselection_memo, anchors=anchors)
+    preselected = "certified" if eligible is None else None
+    per_anchor = CERTIFIED_PER_ANCHOR
+    for attempt_number in range(CERTIFIED_PASSES):
+        chosen = grow(_filter(rows, eligible, len(catalogue)))
+        attempt = run(chosen, False, preselected if chosen is rows else None)
+        attempt.radius = radius
+        failed = _uncertified(catalogue, attempt, opts)
+        if failed is None:
+            return attempt
+        if not len(failed) or attempt_number == CERTIFIED_PASSES - 1:
+            return None
+        per_anchor *= 4
+        more, wider = certified_preselect(catalogue.features, arc, per_anchor, catalogue.threshold_sample,
+                                          catalogue.scan, memo=catalogue.preselection_memo, anchors=failed)
+        rows, radius, preselected = np.union1d(rows, more), np.maximum(radius, wider), None
+    return None
+
+
+def _uncertified(catalogue: Catalogue, attempt: _Attempt, opts: CurateOptions) -> np.ndarray | None:
+    """None when the attempt's playlist is provably the one scoring every row gives; else the
+    positions that could not be shown (possibly none, when what failed is not a position's)."""
+    sel, radius = attempt.selection, attempt.radius
+    if sel.unfilled:  # a shortfall: how many rows match is the whole catalogue's to say
+        return np.empty(0, dtype=np.int64)
+    positions = np.asarray(sel.positions, dtype=np.int64)
+    # Each choice depended on no candidate farther than its reach (sequencing.Selection.reach).
+    failed = positions[~(np.asarray(sel.reach) <= radius[positions])]
+    if len(failed):
+        return failed
+    # The notes count the rows close to each end's mood: exact when the radius there covers
+    # THIN_DISTANCE, or when enough are close among the candidates already.
+    for mood, position, places in attempt.facts.ends:
+        if _close_as_curated(attempt, catalogue, mood, position) >= places:
+            continue
+        if (mood.learned is not None and mood.learned.weight > 0) or not radius[position] >= THIN_DISTANCE:
+            return np.empty(0, dtype=np.int64)
+    return None
 
 
 def _shortfall(attempt: _Attempt, filled: int, wanted: str, cap: int, filtered: bool,

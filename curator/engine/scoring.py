@@ -27,7 +27,20 @@ The speed trick (pre-selection). Scoring 1M rows x 50 positions exactly would be
   4. score all positions exactly (float64) on that small set.
 The scan's answer is remembered per arc with the catalogue (``memo``): a mood pair asked for
 again does not touch every row.
-The caller checks the result is rich enough and falls back to a wider search when it is not.
+
+The scan matrix. A catalogue keeps, beside its feature matrix and built with it (stored and
+memory-mapped with the other columns, so web workers share it), the rows as [x*x, x, 1]
+transposed: (2F + 1, n) float32 (``Catalogue.scan``, 84 bytes a row). An anchor's squared
+distance less its threshold is then one dot product with [u, -2 u c, const - threshold], and the
+scan is one small row-major product per block of SCAN_COLUMNS rows, about a fifth of the cost of
+two products on the row-major matrix (see docs/benchmarks.md).
+
+Certified radii (:func:`certified_preselect`). Every row left out is farther than its threshold
+from every anchor. By the triangle inequality under an anchor's weights, and the ratio of the
+anchor's weights to a position's, that puts a lower bound on how far a left-out row can be from
+any position of the arc: each position gets a radius within which every row is among the
+pre-selected ones. A choice that looked no further than its position's radius is the choice
+scoring every row would make (curate checks this, and widens the search when it does not hold).
 """
 from __future__ import annotations
 
@@ -53,6 +66,12 @@ SINGLE_THREAD_MNK = 200_000
 # stay in cache) are as fast as any size measured (see docs/benchmarks.md); a process that allows
 # more BLAS threads (the CLI, benchmarks) still threads the larger products on its own.
 SCAN_BLOCK = 16_384
+# Rows per block of the scan over the scan matrix: an (anchors x 21) @ (21 x 4096) product and its
+# (anchors x 4096) result stay in cache (measured fastest of 1k-16k on the dev machine).
+SCAN_COLUMNS = 4_096
+# Absolute slack on squared distances between the float32 scan and exact float64 scoring (the scan
+# sums terms of size ~1 in float32: its error is ~1e-6); a radius is certified only this far inside.
+SCAN_SLACK = 1e-5
 # Pre-selected rows remembered per catalogue (one entry per distinct arc: mood pair, shape, length).
 MEMO_ENTRIES = 256
 # The threshold of each anchor is estimated as about this rank within the sample: enough rows for
@@ -204,6 +223,91 @@ def preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarra
         rows.setflags(write=False)
         remember(memo, key, rows, MEMO_ENTRIES)
     return rows
+
+
+def certified_preselect(features: np.ndarray, arc: Arc, per_anchor: int, sample: np.ndarray, scan: np.ndarray,
+                        memo: dict | None = None, anchors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`preselect` over the whole catalogue through its scan matrix, and a radius per arc
+    position: every row within ``radius[p]`` of position ``p`` is among the rows returned (see
+    the module docstring). ``anchors``: positions to scan around (default :func:`anchor_positions`).
+    Remembered per (arc, anchors) in ``memo``; both arrays read-only."""
+    anchors = anchor_positions(arc) if anchors is None else np.asarray(anchors, dtype=np.int64)
+    quad, lin, const = _anchor_terms(arc, anchors)
+    key = None
+    if memo is not None:
+        key = ("certified", per_anchor, quad.tobytes(), lin.tobytes(), const.tobytes(),
+               np.ascontiguousarray(arc.targets).tobytes(), np.ascontiguousarray(arc.weights).tobytes())
+        kept = memo.get(key)
+        if kept is not None:
+            return kept
+    n = features.shape[0]
+    if per_anchor >= n:
+        rows, radius = np.arange(n), np.full(len(arc), math.inf)
+    else:
+        thresholds = _thresholds(features, per_anchor, sample, quad, lin, const, scan)
+        rows = _scan_columns(scan, quad, lin, const - thresholds)
+        radius = _radii(arc, anchors, thresholds[:, 0])
+    rows.setflags(write=False)
+    radius.setflags(write=False)
+    if memo is not None:
+        remember(memo, key, (rows, radius), MEMO_ENTRIES)
+    return rows, radius
+
+
+def _scan_columns(scan: np.ndarray, quad: np.ndarray, lin: np.ndarray, shifted: np.ndarray) -> np.ndarray:
+    """Rows whose squared distance to some anchor less its threshold is <= 0, through the scan matrix."""
+    terms = np.ascontiguousarray(np.concatenate([quad, lin, shifted], axis=1), dtype=np.float32)  # (A, 2F + 1)
+    n = scan.shape[1]
+    out = np.empty((terms.shape[0], min(n, SCAN_COLUMNS)), dtype=np.float32)
+    least = np.empty(out.shape[1], dtype=np.float32)
+    found = []
+    for begin in range(0, n, SCAN_COLUMNS):
+        end = min(n, begin + SCAN_COLUMNS)
+        block = out[:, : end - begin]
+        np.matmul(terms, scan[:, begin:end], out=block)
+        hits = np.flatnonzero(np.minimum.reduce(block, axis=0, out=least[: end - begin]) <= 0)
+        if hits.size:
+            found.append(hits + begin)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def _radii(arc: Arc, anchors: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Per position, how far every row the scan left out is at least (see the module docstring).
+
+    A left-out row x is farther than theta_a from every anchor a (its squared threshold less the
+    scan's slack). Under anchor a's weights, d_a(x, t_a) <= d_a(x, t_p) + d_a(t_p, t_a), and
+    d_a(x, t_p) <= k d_p(x, t_p) with k^2 the largest ratio of a's weight to p's over the
+    features a weighs. So d_p(x) >= (theta_a - d_a(t_p, t_a)) / k for every anchor a; at an
+    anchor's own position (or one with the same target and weights) that is theta_a itself.
+    """
+    w = normalised_weights(arc.weights)  # (P, F)
+    t = arc.targets
+    theta = np.sqrt(np.maximum(thresholds.astype(np.float64) - SCAN_SLACK, 0.0))  # (A,)
+    wa, ta = w[anchors], t[anchors]  # (A, F)
+    gap = np.sqrt(np.einsum("af,paf->pa", wa, (t[:, None, :] - ta[None, :, :]) ** 2))  # d_a(t_p, t_a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(wa[None, :, :] > 0, wa[None, :, :] / w[:, None, :], 0.0)  # (P, A, F); inf where p ignores it
+        k = np.sqrt(ratio.max(axis=2))
+        bound = np.where(np.isfinite(k) & (k > 0), (theta[None, :] - gap) / k, 0.0)
+    return np.maximum(bound.max(axis=1), 0.0) * (1.0 - 1e-9)
+
+
+def _thresholds(features: np.ndarray, per_anchor: int, sample: np.ndarray | None, quad: np.ndarray,
+                lin: np.ndarray, const: np.ndarray, scan: np.ndarray | None = None) -> np.ndarray:
+    """(A, 1) squared distance of about each anchor's ``per_anchor``-th nearest row, from a sample."""
+    n = features.shape[0]
+    if sample is None or len(sample) == 0:
+        sample = np.random.default_rng(0).choice(n, size=min(n, THRESHOLD_SAMPLE), replace=False)
+    wanted = max(4_096, math.ceil(THRESHOLD_RANK * n / per_anchor))
+    sample = sample[:: max(1, len(sample) // wanted)]
+    if scan is None:
+        sample_d = _sq_distances(features[sample], quad, lin, const)
+    else:
+        terms = np.ascontiguousarray(np.concatenate([quad, lin, const], axis=1), dtype=np.float32)
+        sample_d = terms @ scan[:, sample]
+    s = len(sample)
+    rank = min(s - 1, max(8, math.ceil(per_anchor * s / n)))
+    return np.partition(sample_d, rank, axis=1)[:, rank : rank + 1]
 
 
 def _scan(features: np.ndarray, per_anchor: int, sample: np.ndarray | None, quad: np.ndarray, lin: np.ndarray,

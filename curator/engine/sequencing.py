@@ -23,8 +23,9 @@ position does it take vectorised passes over longer prefixes.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -173,6 +174,10 @@ class Selection:
     positions: list[int]  # arc position of each pick
     unfilled: int
     artist_cap_hit: bool
+    # Per pick, how far its choice looked: it depends on no candidate farther than this (exactly
+    # this far only for a band's end), so any set holding every candidate within it chooses alike.
+    # Infinite when the tempo rule was relaxed (no candidate anywhere was in tempo); 0 when fixed.
+    reach: list[float] = field(default_factory=list)
 
 
 def select(
@@ -197,6 +202,7 @@ def select(
     artist_counts: dict[int, int] = {}
     picks: list[int] = []
     positions: list[int] = []
+    reach: list[float] = []
     cap_hit = False
     if fixed:
         for choice in fixed.values():
@@ -217,16 +223,23 @@ def select(
                 last = fixed[p]
                 picks.append(last)
                 positions.append(p)
+                reach.append(0.0)
                 continue
             nxt = fixed.get(p + 1, -1)
         # The nearest rows' walk knows one neighbour; a fixed next one goes the vectorised way.
-        ties = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie) if nxt < 0 else None
-        if ties is None:  # the nearest rows cannot settle it: look further
-            ties = _near_ties(plan, p, last, blocked_rows, max_tempo_jump, near_tie, nxt)
+        found = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie) if nxt < 0 else None
+        if found is None:  # the nearest rows cannot settle it: look further
+            ties, looked = _near_ties(plan, p, last, blocked_rows, max_tempo_jump, near_tie, nxt)
             if len(ties) > MAX_TIES:
                 chosen = np.array(ties)
-                chosen = chosen[np.argpartition(cands.distances[chosen, p], MAX_TIES - 1)[:MAX_TIES]]
-                ties = chosen.tolist()
+                near = cands.distances[chosen, p]
+                nearest = np.argpartition(near, MAX_TIES - 1)
+                if math.isfinite(looked):  # the MAX_TIES nearest, when set apart from the rest, are all it needed
+                    kept, rest = near[nearest[:MAX_TIES]].max(), near[nearest[MAX_TIES:]].min()
+                    looked = float(kept) if rest > kept else looked
+                ties = chosen[nearest[:MAX_TIES]].tolist()
+        else:
+            ties, looked = found
         if not ties:
             continue
         if last >= 0 and len(ties) > 1:
@@ -238,6 +251,7 @@ def select(
         choice = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
         picks.append(choice)
         positions.append(p)
+        reach.append(looked)
         last = choice
         for c in plan.same_recording(choice):
             blocked[c] = 1
@@ -248,7 +262,8 @@ def select(
             # Did the cap shut out a track that could have filled some position?
             cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
             blocked_rows[theirs] = True
-    return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit)
+    return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit,
+                     reach=reach)
 
 
 # Nearest candidates a position looks at first; it looks further only when these cannot tell.
@@ -256,11 +271,12 @@ FIRST_LOOK = 64
 
 
 def _near_ties_head(plan: _Plan, p: int, last: int, blocked: bytearray, max_tempo_jump: float,
-                    near_tie: float) -> list[int] | None:
+                    near_tie: float) -> tuple[list[int], float] | None:
     """:func:`_near_ties`, capped at the :data:`MAX_TIES` nearest as :func:`select` caps them, from
     position ``p``'s :meth:`_Plan.head` alone; None when those rows cannot tell (no allowed
     candidate in tempo among them, the band going on beyond them, or the nearest
-    :data:`MAX_TIES` not set apart from the rest by their distance)."""
+    :data:`MAX_TIES` not set apart from the rest by their distance). With the ties, how far the
+    choice looked (see ``Selection.reach``)."""
     rows, dist, artists, tempos, complete = plan.head(p)
     k = len(rows)
     first = -1
@@ -279,7 +295,7 @@ def _near_ties_head(plan: _Plan, p: int, last: int, blocked: bytearray, max_temp
                 first = j
                 break
     if first < 0:
-        return [] if complete and last < 0 else None
+        return ([], math.inf) if complete and last < 0 else None
     band = dist[first] * (1.0 + near_tie) + near_tie * TIE_FLOOR
     ties = [rows[first]]
     farthest = dist[first]  # of the ties so far
@@ -293,17 +309,17 @@ def _near_ties_head(plan: _Plan, p: int, last: int, blocked: bytearray, max_temp
         if len(ties) == MAX_TIES:
             # A further tie: select keeps the MAX_TIES nearest, which these are unless this one is
             # as near as the last of them (then numpy's choice among equals decides).
-            return ties if farthest < d else None
+            return (ties, farthest) if farthest < d else None
         ties.append(c)
         farthest = d
     else:
         if not complete:  # the band may go on beyond the rows looked at
             return None
-    return ties
+    return ties, band
 
 
 def _near_ties(plan: _Plan, p: int, last: int, blocked: np.ndarray, max_tempo_jump: float,
-               near_tie: float, nxt: int = -1) -> list[int]:
+               near_tie: float, nxt: int = -1) -> tuple[list[int], float]:
     """Position ``p``'s near-ties: the allowed candidates within the near-tie band of the nearest
     allowed one (candidate indices, ascending; [] when none is allowed).
 
@@ -311,7 +327,8 @@ def _near_ties(plan: _Plan, p: int, last: int, blocked: np.ndarray, max_tempo_ju
     fixed next track ``nxt`` when there is one), and within ``max_tempo_jump`` of those
     neighbours' tempos when any candidate allowed otherwise is. The candidates are in distance
     order, so only a prefix needs looking at: up to the end of the band once a candidate in tempo
-    is found, everything when none is.
+    is found, everything when none is. With the ties, how far the choice looked (the band's end;
+    infinite when the tempo rule was relaxed, see ``Selection.reach``).
     """
     rows, dist, artists, tempos = plan.order(p)
     neighbours = [c for c in (last, nxt) if c >= 0]
@@ -335,7 +352,7 @@ def _near_ties(plan: _Plan, p: int, last: int, blocked: np.ndarray, max_tempo_ju
             allowed = ok
             first = int(ok.argmax()) if k else 0
             if not k or not ok[first]:
-                return []
+                return [], math.inf
         band = float(dist[first]) * (1.0 + near_tie) + near_tie * TIE_FLOOR
         end = int(dist.searchsorted(band, side="right"))
         if end > k:  # the band goes on beyond what was looked at
@@ -343,7 +360,7 @@ def _near_ties(plan: _Plan, p: int, last: int, blocked: np.ndarray, max_tempo_ju
             continue
         ties = seen[:end][allowed[:end]].tolist()
         ties.sort()
-        return ties
+        return ties, (band if allowed is in_tempo else math.inf)
 
 
 def _compatible(code: int, last: int) -> bool:

@@ -36,7 +36,7 @@ from curator.jobs import execution, heartbeat, records, registry, schedules, thr
 from curator.jobs.errors import QueueUnavailable
 from curator.jobs.registry import every, task
 
-__all__ = ["task", "every", "enqueue", "enqueue_at", "progress", "wait_idle", "run_due", "status",
+__all__ = ["task", "every", "enqueue", "enqueue_at", "progress", "wait_idle", "run_due", "status", "live", "worker_available",
            "current_job_id", "QueueUnavailable", "init_app"]
 
 wait_idle = threads.wait_idle
@@ -121,6 +121,24 @@ def status(job_id: str) -> dict | None:
     from curator.jobs import health
 
     row = records.get(job_id)
+    return None if row is None else health.describe(row)
+
+
+def worker_available() -> bool:
+    """Whether a job enqueued now would run soon: always with threads (or inline); with Redis, while
+    an RQ worker is alive for the queue."""
+    if _redis() and not current_app.config.get("JOBS_INLINE"):
+        from curator.jobs import rq_backend
+
+        return rq_backend.worker_alive()
+    return True
+
+
+def live(unique: str) -> dict | None:
+    """The job holding `unique` while it is scheduled, queued or running (as `status` shows it), else None."""
+    from curator.jobs import health
+
+    row = records.live(unique)
     return None if row is None else health.describe(row)
 
 

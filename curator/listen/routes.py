@@ -19,7 +19,10 @@ from curator.problems import Unprocessable
 from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
-                "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal")
+                "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal",
+                "familiar", "avoid_artists", "years_from", "years_to", "steering")
+# The decades the start form's year range offers.
+DECADES = tuple(range(1950, 2030, 10))
 # Form values that travel back in a redirect's Location: a catalogue id is at most 64 characters
 # (the column), a start-form value (a slug, a number, a flag) far less than 100.
 MAX_TRACK_ID = 64
@@ -37,7 +40,9 @@ def home():
 
 def _start_form(values, error: Unprocessable | None):
     page = service.start_page(g.user)
-    chosen = {k: values.get(k, "") for k in START_FIELDS}
+    # A form sent back (an error, the library login's round trip) as it was; else the listener's own.
+    sent = any(values.get(k) for k in ("from", "to", "steering"))
+    chosen = {k: values.get(k, "") for k in START_FIELDS} if sent else {**dict.fromkeys(START_FIELDS, ""), **page.filled}
     for group in ("from", "to"):  # a wheel point comes back as its slug, or as the form sent it
         if chosen[group] == "point":
             chosen[group] = service.point_slug_of(values, group) or ""
@@ -46,7 +51,8 @@ def _start_form(values, error: Unprocessable | None):
              "radius": mood_wheel.RADIUS, "size": mood_wheel.SIZE}
     return render_template("listen/home.html", moods=page.moods, chosen=chosen, wheel=wheel,
                            catalogue_empty=page.catalogue_empty, library_access=page.library_access, error=error,
-                           demo=demo.active(), demo_set=page.demo_set)
+                           demo=demo.active(), demo_set=page.demo_set, decades=DECADES,
+                           steering_summary=service.steering_summary(chosen), returning=page.returning)
 
 
 def _start_again(form, error: Unprocessable):

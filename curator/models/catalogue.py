@@ -161,7 +161,9 @@ class RefreshRun(db.Model):
     message: Mapped[str] = mapped_column(Text, default="")
     report: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     spotify_calls: Mapped[int] = mapped_column(default=0)
-    reccobeats_calls: Mapped[int] = mapped_column(default=0)
+    # HTTP calls per feature provider, by its registered name (curator/catalogue/providers/).
+    provider_calls: Mapped[dict] = mapped_column(JSON, default=dict)
+    job_id: Mapped[str | None] = mapped_column(String(32))  # the runner's job, for runs started from the web
 
 
 class CatalogueImport(db.Model):

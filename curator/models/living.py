@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from curator.clock import utcnow
 from curator.extensions import db
-from curator.models.user import utcnow
 
 EVERY = ("off", "daily", "weekly", "check-in")
 

@@ -30,6 +30,12 @@ class Mood(db.Model):
         back_populates="mood", foreign_keys="MoodVersion.mood_id", order_by="MoodVersion.number"
     )
 
+    @property
+    def name(self) -> str:
+        """What every page calls the mood: its current version's name (the listener's pages say "Calm")."""
+        data = self.current_version.data if self.current_version is not None else None
+        return (data or {}).get("name") or self.slug
+
 
 class MoodVersion(db.Model):
     __tablename__ = "mood_versions"

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from curator.engine import MoodInvalid
+from curator.moods.store import MAX_MOODS_FILE_BYTES
 from curator.textfiles import TextFileError, read_text
 
 moods_cli = AppGroup("moods", help="Export, import, validate and calibrate mood definitions (YAML, labelled CSV).")
@@ -15,7 +16,7 @@ moods_cli = AppGroup("moods", help="Export, import, validate and calibrate mood 
 
 # The shipped file of eight moods is 8 KB: a file a hundred times that is no moods file, and a
 # limit keeps a wrong path (/dev/zero, a video) from being read until memory runs out.
-MAX_FILE_BYTES = 1024 * 1024
+MAX_FILE_BYTES = MAX_MOODS_FILE_BYTES
 
 
 def _read(path: str) -> str:

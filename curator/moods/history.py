@@ -14,7 +14,7 @@ from curator.extensions import db
 from curator.models.listening import Preview
 from curator.models.mood import Mood, MoodVersion
 from curator.moods.store import save_version
-from curator.problems import CuratorError, NotFound
+from curator.problems import NotFound
 
 
 def mood_row(slug: str) -> Mood:
@@ -49,11 +49,13 @@ def version_data(v: MoodVersion) -> dict:
 
 
 def rollback(slug: str, number: int, *, author, base_version_id: int | None) -> MoodVersion:
-    """Make version `number`'s data current again as a new version (VersionConflict if stale)."""
+    """Make version `number`'s data current again as a new version (VersionConflict if stale).
+    Rolling back to the current version, or to one that defines the same mood, writes nothing and
+    answers with the current version."""
     old = version(slug, number)
     mood = old.mood
     if mood.current_version_id == old.id:
-        raise CuratorError(f"Version {number} is already the current version of “{slug}”.", field="version")
+        return old
     return save_version(version_data(old), author=author, base_version_id=base_version_id,
                         note=f"Rolled back to version {number}", action="mood.rollback")
 

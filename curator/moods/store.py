@@ -1,7 +1,9 @@
 """Reading and saving versioned mood definitions.
 
-Every save creates a new `MoodVersion`; saving on top of a version that is no longer current is
-refused (optimistic locking), so two curators never silently overwrite each other.
+A save that changes something creates a new `MoodVersion`; one that changes nothing (the same
+definition as the current version) writes nothing and answers with the current version. Saving on
+top of a version that is no longer current is refused (optimistic locking), so two curators never
+silently overwrite each other.
 """
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ from curator.engine import MoodDefinition, MoodInvalid, load_moods_yaml, mood_to
 from curator.extensions import db
 from curator.models.mood import Mood, MoodVersion
 from curator.problems import Conflict, NotFound
+from curator.textfiles import TextFileError, read_text
+
+# A moods file is a few kilobytes (the shipped one, an export); far larger is the wrong file.
+MAX_MOODS_FILE_BYTES = 1024 * 1024
 
 # Slugs that would collide with the mood editor's own paths (/curate/moods/new, .../preview).
 RESERVED_SLUGS = frozenset({"new", "preview"})
@@ -42,7 +48,7 @@ class VersionConflict(Conflict):
 
     def __init__(self, slug: str, current: MoodVersion):
         super().__init__(
-            f"“{slug}” was changed by {current.author.name if current.author else 'someone else'} "
+            f"“{(current.data or {}).get('name') or slug}” was changed by {current.author.name if current.author else 'someone else'} "
             f"(version {current.number}) while you were editing. Nothing was overwritten.",
             code="version_conflict",
         )
@@ -116,6 +122,11 @@ def active_moods() -> list[StoredMood]:
     return [m for m in _all_current() if not m.archived]
 
 
+def names_by_slug() -> dict[str, str]:
+    """Every mood's name (archived ones too), by slug: how pages name a mood."""
+    return {m.slug: m.definition.name for m in _all_current()}
+
+
 def all_moods() -> list[Mood]:
     return list(db.session.scalars(select(Mood).order_by(Mood.archived, Mood.position, Mood.id)))
 
@@ -131,8 +142,11 @@ def save_version(data: dict, *, author=None, note: str = "", base_version_id: in
                  create: bool = False, action: str | None = None) -> MoodVersion:
     """Validate `data` and store it as the mood's next version (the caller commits).
 
-    `base_version_id` is the version the editor started from; if the mood has moved on since,
-    `VersionConflict` is raised and nothing is written. `create=True` makes a new mood.
+    When `data` defines exactly what the current version does, nothing is written (no version, no
+    audit row) and the current version is returned: compare its id with the one you had.
+    `base_version_id` is the version the editor started from; if the mood has moved on since (and
+    `data` differs from what it moved on to), `VersionConflict` is raised and nothing is written.
+    `create=True` makes a new mood.
     `action` names the audit event when it is more than a plain save (e.g. "mood.rollback").
     Raises `MoodInvalid` (from the engine) with every field error.
     """
@@ -152,6 +166,8 @@ def save_version(data: dict, *, author=None, note: str = "", base_version_id: in
     else:
         if mood is None:
             raise NotFound(f"There is no mood called “{definition.slug}”.", field="slug")
+        if mood.current_version is not None and same_definition(mood.current_version.data, payload):
+            return mood.current_version
         if base_version_id is not None and mood.current_version_id != base_version_id:
             raise VersionConflict(mood.slug, mood.current_version)
         before = mood.current_version.data if mood.current_version else None
@@ -171,13 +187,26 @@ def save_version(data: dict, *, author=None, note: str = "", base_version_id: in
     return version
 
 
+def same_definition(stored: dict, payload: dict) -> bool:
+    """Whether a stored version's data defines the same mood as `payload` (both read the way the
+    engine reads them, so a key an older version left to its default still compares equal)."""
+    try:
+        return mood_to_dict(parse_mood(stored)) == payload
+    except MoodInvalid:  # a hand-made row that no longer parses: anything valid is a change
+        return False
+
+
 def add_shipped_if_empty() -> str | None:
     """First run only: add config/moods.yaml's moods when the database has none yet (adds and
     flushes; `curator.moods.service.import_shipped_if_empty` commits)."""
     if db.session.scalar(select(func.count(Mood.id))):
         return None
     path = Path(current_app.config["MOODS_FILE"])
-    moods = load_moods_yaml(path.read_text())
+    try:
+        text = read_text(str(path), max_bytes=MAX_MOODS_FILE_BYTES, what="a moods file")
+    except TextFileError as exc:
+        raise MoodInvalid([("", exc.message)]) from None
+    moods = load_moods_yaml(text)
     for definition in moods:
         save_version(mood_to_dict(definition), note=f"Shipped with Curator ({path.name})", create=True)
     return f"Imported {len(moods)} moods from {path}."

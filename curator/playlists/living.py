@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import SAVE_DONE, PlaylistSave
 from curator.models.living import (
@@ -30,7 +31,6 @@ from curator.models.living import (
     LivingPlaylist,
     PlaylistRefresh,
 )
-from curator.models.user import utcnow
 from curator.problems import NotFound, Unprocessable
 
 DEFAULT_HOUR = 7

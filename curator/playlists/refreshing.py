@@ -38,6 +38,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from curator.clock import utcnow
 from curator.engine import Edit
 from curator.extensions import db
 from curator.models.listening import PlaylistSave
@@ -56,7 +57,7 @@ from curator.models.living import (
     LivingPlaylist,
     PlaylistRefresh,
 )
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.playlists import creation, living, pace, save_lease
 from curator.playlists.edits import locked_positions
 from curator.playlists.preview_request import request_of

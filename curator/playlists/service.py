@@ -95,14 +95,58 @@ class StartPage:
     catalogue_empty: bool  # the page says music is being prepared
     library_access: bool  # "from music I know" needs no new login
     demo_set: bool = False  # previews come from the made-up demo tracks (demo mode, no catalogue yet)
+    # The form as this listener left it: their last choice and their steering (issue 21), as field values.
+    filled: dict = None  # type: ignore[assignment]
+    returning: bool = False  # they made a playlist before (the form is their last choice)
 
 
 def start_page(user) -> StartPage:
     """What the start form offers the listener (`user` None: a visitor before setup, demo mode)."""
     stored_empty = creation.stored_catalogue_empty()
+    filled, returning = _filled(user)
     return StartPage(choosable_moods(), stored_empty and not demo.active(),
                      user is not None and library.has_library_access(user.id),
-                     demo_set=stored_empty and demo.active())
+                     demo_set=stored_empty and demo.active(), filled=filled, returning=returning)
+
+
+def _filled(user) -> tuple[dict, bool]:
+    """The start form's values from the listener's last choice and remembered steering; the first
+    time a sensible default (20 tracks to calm, steady) that leaves one question: how they feel now."""
+    steering = taste.remembered(user.id) if user is not None else dict(taste.DEFAULT_STEERING)
+    choice = taste.last_choice(user.id) if user is not None else {}
+    years = steering.get("years") or {}
+    values = {
+        "familiar": str(steering.get("familiar") or 0),
+        "avoid_artists": ", ".join(steering.get("avoid_artists") or ()),
+        "years_from": "" if years.get("from") is None else str(years["from"]),
+        "years_to": "" if years.get("to") is None else str(years["to"]),
+        "exclude_explicit": "1" if steering.get("exclude_explicit") else "",
+    }
+    if choice:
+        values.update({
+            "from": choice.get("from", ""), "to": choice.get("to", ""), "arc": choice.get("arc", "linear"),
+            "length": str(choice.get("tracks") or choice.get("minutes") or 20),
+            "unit": "tracks" if choice.get("tracks") else "minutes",
+            "avoid_recent": "1" if choice.get("avoid_recent") else "",
+            "from_my_music": "1" if choice.get("from_my_music") else "",
+        })
+        return values, True
+    values.update({"to": "calm", "length": "20", "unit": "tracks", "arc": "linear"})
+    return values, False
+
+
+def steering_summary(values: dict) -> str:
+    """The steering in a few words, beside its heading (the form's field values)."""
+    parts = [f"{values.get('familiar') or 0}% familiar"]
+    avoided = [a for a in str(values.get("avoid_artists") or "").split(",") if a.strip()]
+    if avoided:
+        parts.append(f"avoiding {len(avoided)} artist{'s' if len(avoided) != 1 else ''}")
+    lo, hi = values.get("years_from"), values.get("years_to")
+    if lo or hi:
+        parts.append(f"{lo or '…'}–{hi or 'now'}")
+    if values.get("exclude_explicit"):
+        parts.append("no explicit")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -333,14 +377,15 @@ def _save(user, preview: Preview, gateway, *, key: str | None = None, continue_l
 
 
 def _finish_in_background(save: PlaylistSave) -> bool:
-    """Hand a save that ran out of request time to the job runner; False when none takes it."""
-    try:
-        from curator import jobs
-    except ImportError:  # no job runner in this build: "Finish saving" carries on
+    """Hand a save that ran out of request time to the job runner (`playlists.finish_save`, one at a
+    time per save); False when no worker is there to take it (then the page offers "Finish saving")."""
+    from curator import jobs
+
+    if not jobs.worker_available():
         return False
     try:
-        return jobs.enqueue("playlists.finish_save", {"save_id": save.id},
-                            key=f"finish-save-{save.id}-{save.attempts}") is not None
+        return jobs.enqueue("playlists.finish_save", save_id=save.id,
+                            unique=f"playlists.finish_save:{save.id}") is not None
     except jobs.QueueUnavailable:
         return False
 

@@ -269,3 +269,56 @@
       });
   });
 })();
+
+// Steering on the start form (issue 21).
+(function () {
+  "use strict";
+
+  // Steering (issue 21): the familiar share as a number, a one-line summary, artist names as you type.
+  var familiar = document.getElementById("familiar");
+  var summary = document.getElementById("steering-summary");
+  var steer = function () {
+    if (!summary) { return; }
+    var parts = [(familiar ? familiar.value : "0") + "% familiar"];
+    var avoid = document.getElementById("avoid_artists");
+    var names = avoid ? avoid.value.split(",").filter(function (n) { return n.trim(); }) : [];
+    if (names.length) { parts.push("avoiding " + names.length + " artist" + (names.length === 1 ? "" : "s")); }
+    var lo = document.getElementById("years_from"), hi = document.getElementById("years_to");
+    if ((lo && lo.value) || (hi && hi.value)) { parts.push((lo.value || "\u2026") + "\u2013" + (hi.value || "now")); }
+    var explicit = document.getElementById("exclude_explicit");
+    if (explicit && explicit.checked) { parts.push("no explicit"); }
+    summary.textContent = parts.join(" \u00b7 ");
+  };
+  if (familiar) {
+    var shown = document.getElementById("familiar-value");
+    familiar.addEventListener("input", function () { shown.textContent = familiar.value + "%"; steer(); });
+    ["avoid_artists", "years_from", "years_to", "exclude_explicit"].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) { el.addEventListener("change", steer); }
+    });
+  }
+  var avoidInput = document.getElementById("avoid_artists");
+  if (avoidInput && avoidInput.dataset.suggest && window.fetch) {
+    var list = document.getElementById("artist-names");
+    var asked = "";
+    avoidInput.addEventListener("input", function () {
+      var text = avoidInput.value;
+      var cut = text.lastIndexOf(",");
+      var head = cut >= 0 ? text.slice(0, cut + 1) + " " : "";
+      var prefix = text.slice(cut + 1).trim();
+      if (prefix.length < 2 || prefix === asked) { return; }
+      asked = prefix;
+      fetch(avoidInput.dataset.suggest + "?q=" + encodeURIComponent(prefix), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : {artists: []}; })
+        .then(function (data) {
+          list.textContent = "";
+          (data.artists || []).forEach(function (name) {
+            var option = document.createElement("option");
+            option.value = head + name;
+            list.appendChild(option);
+          });
+        })
+        .catch(function () {});
+    });
+  }
+})();

@@ -23,6 +23,26 @@
     });
   });
 
+  // The curator's and admin's tables reflow on a phone: each row becomes a card whose cells carry their
+  // column's heading (curator.css shows it above the value), instead of a table scrolled sideways.
+  var area = document.querySelector("main[data-area]");
+  if (area && /^(curate|admin)$/.test(area.getAttribute("data-area"))) {
+    area.querySelectorAll("table").forEach(function (table) {
+      var heads = table.querySelectorAll("thead th");
+      if (!heads.length) { return; }
+      var labels = Array.prototype.map.call(heads, function (th) { return th.textContent.replace(/\s+/g, " ").trim(); });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        var column = 0;
+        Array.prototype.forEach.call(row.children, function (cell) {
+          var span = parseInt(cell.getAttribute("colspan") || "1", 10);
+          if (span === 1 && labels[column] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", labels[column]); }
+          column += span;
+        });
+      });
+      table.classList.add("reflowed");
+    });
+  }
+
   // A cover that can't load (offline, or gone from Spotify's CDN) gives way to its coloured tile.
   document.addEventListener("error", function (event) {
     var img = event.target;

@@ -308,3 +308,35 @@ def test_the_fake_refuses_a_login_without_pkce(client, fake_spotify):
     fake_spotify.authorize_as("quinn")
     refused = requests.get(f"{start.scheme}://{start.netloc}{start.path}", params=query, allow_redirects=False, timeout=5)
     assert parse_qs(urlsplit(refused.headers["Location"]).query)["error"] == ["invalid_request"]
+
+
+def test_logins_nobody_finishes_are_throttled_per_address_and_their_rows_expire_soon(app, fake_spotify):
+    from datetime import timedelta
+
+    from curator.clock import utcnow
+    from curator.ratelimit import LOGINS_PER_MINUTE
+
+    def rows() -> list[WebSession]:
+        with app.app_context():
+            found = db.session.scalars(db.select(WebSession)).all()
+            db.session.remove()
+            return found
+
+    # A script without cookies: every /login is a new visitor, so each stores its OAuth state.
+    for _ in range(LOGINS_PER_MINUTE):
+        assert app.test_client().get("/login").status_code == 302
+    stored = rows()
+    assert len(stored) == LOGINS_PER_MINUTE
+    assert all(row.expires_at - utcnow() <= timedelta(minutes=15) for row in stored)
+    # The next one from the same address is refused, and stores nothing.
+    refused = app.test_client().get("/login")
+    assert refused.status_code == 429 and "Please wait" in refused.get_data(as_text=True)
+    assert len(rows()) == LOGINS_PER_MINUTE
+    # Another address may still log in, and a finished login keeps its session for the full lifetime.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert login(other, fake_spotify, "carol").status_code == 302
+    with app.app_context():
+        carol = db.session.scalar(db.select(User).where(User.spotify_id == "carol"))
+        row = db.session.scalar(db.select(WebSession).where(WebSession.user_id == carol.id))
+        assert row.expires_at - utcnow() > timedelta(days=29)

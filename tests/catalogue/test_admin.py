@@ -87,7 +87,7 @@ def test_refresh_button_runs_in_a_thread_and_reports_progress(app, admin_client,
     data = wait_for_run(admin_client)
     run = data["run"]
     assert run["status"] == "finished" and run["done"] == run["total"] == 3 and run["percent"] == 100
-    assert run["spotify_calls"] == 3 and run["reccobeats_calls"] == 1  # snapshot + items + one search page
+    assert run["spotify_calls"] == 3 and run["provider_calls"] == {"reccobeats": 1}  # snapshot + items + one search page
     assert run["report"][0].startswith("2 seeds: 8 tracks added")
     assert in_app(app, lambda: db.session.scalar(select(db.func.count(CatalogueTrack.features_source)))) == 8
     page = admin_client.get("/admin/catalogue").get_data(as_text=True)
@@ -145,11 +145,11 @@ def test_refresh_button_enqueues_on_rq_when_redis_is_configured(app, admin_clien
 
     url = "redis://127.0.0.1:6379/15"
     app.config["REDIS_URL"] = url
-    monkeypatch.setattr(jobs, "QUEUE", f"curator-test-{uuid.uuid4().hex[:8]}")
+    app.config["JOBS_QUEUE"] = f"curator-test-{uuid.uuid4().hex[:8]}"
     build_world(fake_spotify, playlist_tracks=2, albums=1, search_hits=2, featureless=0)
     add_seeds(app, search=QUERY)
     connection = Redis.from_url(url)
-    queue = Queue(jobs.QUEUE, connection=connection)
+    queue = Queue(app.config["JOBS_QUEUE"], connection=connection)
     try:
         admin_client.post("/admin/catalogue/refresh", data={"csrf_token": csrf_token(admin_client)})
         assert queue.count == 1

@@ -73,7 +73,7 @@ def test_refresh_fills_the_catalogue_with_the_minimum_number_of_calls(app, clien
         moods_of = set(db.session.scalars(select(TrackSource.mood).where(TrackSource.track_id == TRACK)))
         assert moods_of == {"calm"}
         run = db.session.scalar(select(RefreshRun))
-        assert run.status == "finished" and run.spotify_calls == expected and run.reccobeats_calls == len(reccobeats)
+        assert run.status == "finished" and run.spotify_calls == expected and run.provider_calls == {"reccobeats": len(reccobeats)}
 
     in_app(app, check)
 

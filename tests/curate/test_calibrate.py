@@ -44,13 +44,18 @@ def test_calibration_on_labelled_examples_is_at_least_as_good_as_shipped(app, cl
     assert accept_is_primary == (expected.precision_proposed > expected.precision_current)
     assert ('class="button primary"' in html and "Keep the current version" in html) != accept_is_primary
 
-    # Accept: the proposal is saved as a new version with a note saying where it came from.
+    # Accept: the proposal is saved as a new version with a note saying where it came from (or, when
+    # it proposes exactly the current definition, nothing is saved and the page says so).
     form = proposal_form(html) | {"action": "save"}
-    assert client.post(f"/curate/moods/{slug}", data=form).status_code == 302
+    answer = client.post(f"/curate/moods/{slug}", data=form, follow_redirects=True)
+    assert answer.status_code == 200
+    unchanged = mood_to_dict(expected.proposed) == mood_to_dict(shipped)
+    assert ("Nothing changed, so no new version" in answer.get_data(as_text=True)) == unchanged
     with app.app_context():
         mood = db.session.scalar(db.select(Mood).where(Mood.slug == slug))
-        assert mood.current_version.number == 2
-        assert mood.current_version.note.startswith(f"Calibrated from {expected.examples} examples (tag {tag})")
+        assert mood.current_version.number == (1 if unchanged else 2)
+        if not unchanged:
+            assert mood.current_version.note.startswith(f"Calibrated from {expected.examples} examples (tag {tag})")
         saved = mood.current_version.data
     assert saved == mood_to_dict(expected.proposed)
 

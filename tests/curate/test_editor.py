@@ -76,7 +76,7 @@ def test_bad_fields_are_named_and_everything_typed_is_kept(app, client, fake_spo
     response = client.post("/curate/moods/calm", data=form | {"valence": "7", "features.energy.weight": "1"})
     html = response.get_data(as_text=True)
     assert ">Tempo min: min (90) is greater than max (60)</a>" in html
-    assert ">Valence: input should be less than or equal to 1</a>" in html
+    assert ">Pleasant on the wheel: input should be less than or equal to 1</a>" in html
     assert 'id="f-valence-error">input should be less than or equal to 1' in html
 
     # A note longer than the column holds is a field error too, not a database failure.
@@ -148,6 +148,39 @@ def test_rollback_restores_an_old_version_exactly(app, client, fake_spotify, moo
                         data={"csrf_token": token, "version": 2, "base_version_id": current_id})
     assert stale.status_code == 409
     assert len(versions_of(app, "calm")) == 4
+
+
+def test_saving_an_unchanged_mood_or_rolling_back_to_the_same_definition_makes_no_version(
+        app, client, fake_spotify, moods, labelled_catalogue):
+    login_with_role(client, fake_spotify, app, "cur-1", "curator")
+    _html, token, base = open_editor(client, "calm")
+    unchanged = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "save",
+                                          "note": "just looking"}
+    response = client.post("/curate/moods/calm", data=unchanged, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Nothing changed, so no new version" in response.get_data(as_text=True)
+    assert [n for n, *_ in versions_of(app, "calm")] == [1]
+    with app.app_context():
+        assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "mood.save")) is None
+
+    # v2 changes the tempo, v3 puts it back: v3 defines what v1 did.
+    for tempo in ("70", str(fields_of(app, "calm")["features.tempo.target"])):
+        _html, token, base = open_editor(client, "calm")
+        form = fields_of(app, "calm") | {"csrf_token": token, "base_version_id": base, "action": "save",
+                                         "features.tempo.target": tempo}
+        assert client.post("/curate/moods/calm", data=form).status_code == 302
+    assert [n for n, *_ in versions_of(app, "calm")] == [1, 2, 3]
+    history_page = client.get("/curate/moods/calm/history").get_data(as_text=True)
+    current_id = int(BASE.search(history_page).group(1))
+    for number in (3, 1):  # the current version itself, and an older one that defines the same mood
+        response = client.post("/curate/moods/calm/rollback", follow_redirects=True,
+                                data={"csrf_token": csrf_from(history_page), "version": number,
+                                      "base_version_id": current_id})
+        assert response.status_code == 200
+        assert "Version 3 of “Calm” already defines this mood; nothing changed." in response.get_data(as_text=True)
+    assert [n for n, *_ in versions_of(app, "calm")] == [1, 2, 3]
+    with app.app_context():
+        assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "mood.rollback")) is None
 
 
 def test_diff_reads_field_by_field(app, client, fake_spotify, moods, labelled_catalogue):
@@ -300,10 +333,10 @@ def test_editor_explains_and_saves_the_listener_lean(app, client, fake_spotify, 
     login_with_role(client, fake_spotify, app, "cur-1", "curator")
     html, token, base = open_editor(client, "focused")
     assert "Lean toward where listeners place this mood" in html
-    assert "the feature targets below say what the music should sound like" in html
-    # focused ships without a lean, calm with one: the preview says when its targets include it.
-    assert "Targets in brackets include the lean" not in html
-    assert "Targets in brackets include the lean" in open_editor(client, "calm")[0]
+    assert "These are what tracks are chosen by." in html
+    # focused ships without a lean, calm with one: the preview says when its aims include it.
+    assert "by the lean toward where listeners place this mood" not in html
+    assert "by the lean toward where listeners place this mood" in open_editor(client, "calm")[0]
     form = fields_of(app, "focused") | {"csrf_token": token, "base_version_id": base, "action": "save",
                                         "listener_pull": "0.4"}
     assert client.post("/curate/moods/focused", data=form).status_code == 302

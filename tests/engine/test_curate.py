@@ -301,11 +301,14 @@ def test_remembered_preselection_is_the_scans_answer(dense):
     other = preselect(cat.features, build_arc(LOW, LOW, 30), 384, cat.threshold_sample, memo=memo)
     assert len(memo) == 2 and not np.array_equal(other, first)
     # curate() keeps the memo with the catalogue; playlists are the same with it as without.
-    with_memo = [curate(cat, LOW, HIGH, Length(tracks=30), CurateOptions(seed=s)) for s in (1, 1)]
-    assert [t.id for t in with_memo[0].tracks] == [t.id for t in with_memo[1].tracks]
-    assert len(cat.preselection_memo) == 1
+    first_call = curate(cat, LOW, HIGH, Length(tracks=30), CurateOptions(seed=1))
+    remembered = len(cat.preselection_memo)  # the first call's scans (the arc's, and any wider one)
+    again = curate(cat, LOW, HIGH, Length(tracks=30), CurateOptions(seed=1))
+    assert [t.id for t in first_call.tracks] == [t.id for t in again.tracks]
+    assert len(cat.preselection_memo) == remembered
     # ...and so are the scored candidates (they depend on the arc and rows, never on the seed).
-    assert len(cat.candidate_memo) == 1
+    candidates = len(cat.candidate_memo)
+    assert candidates >= 1
     fresh = dense_catalogue(30_000, seed=3)  # same tracks, nothing remembered yet
     for seed in (2, 5):
         remembered = curate(cat, LOW, HIGH, Length(tracks=30), CurateOptions(seed=seed))
@@ -313,7 +316,7 @@ def test_remembered_preselection_is_the_scans_answer(dense):
         assert [t.id for t in remembered.tracks] == [t.id for t in computed.tracks]
         fresh.candidate_memo.clear()
         fresh.preselection_memo.clear()
-    assert len(cat.candidate_memo) == 1
+    assert len(cat.candidate_memo) == candidates
 
 
 def test_memos_stay_bounded_and_never_fail_under_threads():

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import PlaylistSave
 from curator.models.living import LivingPlaylist, PlaylistRefresh
-from curator.models.user import User, utcnow
+from curator.models.user import User
 from curator.playlists import pace, refreshing, service
 from curator.playlists.living import next_due
 from tests.helpers import api_headers, api_login, api_preview, api_save, login
