@@ -1,8 +1,11 @@
-"""Load through the production server: preview and save throughput and latency under 1..64 clients.
+"""Load through the production server: preview and save throughput and latency under 1..64 clients,
+or previews arriving at fixed rates (--open-loop).
 
     python -m bench.load [--tracks 100000] [--clients 1,8,32,64] [--seconds 5] [--max-requests 3000]
                          [--saves-per-client 2] [--database-url postgresql://...] [--workers N --threads N]
                          [--client raw|requests]
+    python -m bench.load --open-loop [--rates 25,50,100,150,200] [--seconds 10] [--listeners 100]
+                         [--fresh-share 0.1] [--pin-cpu N] [--database-url ...]
 
 Starts, on loopback only, the fake Spotify (tests/fake_spotify, every request checked against the
 OpenAPI document when it is available) and the app through the project's gunicorn.conf.py
@@ -25,6 +28,18 @@ timed previews are posted with the standard library's http.client over one kept-
 per client (`--client raw`, the default): it spends about a fifth of the CPU per request that the
 `requests` library does (`--client requests`, the earlier figures), CPU the server then has.
 Logging in and saving always use `requests` (tests/served.py's Listener).
+
+Open loop (--open-loop): previews are sent on a fixed schedule, one every 1/rate seconds whatever
+the answers, and each latency runs from the request's *scheduled* send time to its answer, so a
+request held up behind slow ones (in the driver's queue or the server's) counts all its wait (no
+coordinated omission: closed-loop clients wait for an answer before sending again, so a slow
+server slows the arrivals and hides the queue). The mix: --listeners logged-in listeners (at
+least 100) picked at random; from/to each a random shipped mood or a random point of the mood
+wheel ('point:v,a'); 10-50 tracks; a random seed; a --fresh-share of the requests on a new
+connection (the rest on kept-alive ones). Per rate it prints p50/p95/p99, the server's and the
+driver's CPU per request, how late the driver sent (its own lag, which would otherwise hide in
+the figures) and the load average; then the highest rate whose p95 is at most 100 ms with every
+answer a 2xx. --pin-cpu keeps the driver (and the fake Spotify, in its process) on one core.
 """
 from __future__ import annotations
 
@@ -263,6 +278,160 @@ def save_phase(listeners: list[Listener], per_client: int, round_no: int, server
     return phase
 
 
+def random_mix(seed: int, count: int, listeners: int, fresh_share: float) -> list[tuple[int, bytes, bool]]:
+    """(listener index, JSON body, on a fresh connection?) for ``count`` previews of the open-loop mix."""
+    from curator.engine import load_moods_yaml
+    from curator.engine.wheel import point_slug
+
+    slugs = [m.slug for m in load_moods_yaml((REPO / "config" / "moods.yaml").read_text(encoding="utf-8"))]
+    rng = random.Random(seed)
+
+    def place() -> str:
+        if rng.random() < 0.5:
+            return rng.choice(slugs)
+        return point_slug(rng.random(), rng.random())
+
+    return [(rng.randrange(listeners),
+             json.dumps({"from": place(), "to": place(), "tracks": rng.randint(10, 50),
+                         "seed": rng.randrange(2**31)}).encode(),
+             rng.random() < fresh_share)
+            for _ in range(count)]
+
+
+class OpenLoop:
+    """Previews at a fixed rate: a dispatcher hands each one, at its scheduled time, to a pool of
+    sender threads (far more than the server has) with a kept-alive connection each."""
+
+    def __init__(self, listeners: list[Listener], senders: int = 256):
+        address = urlsplit(listeners[0].base)
+        self.host, self.port = address.hostname, address.port
+        self.headers = [{"Cookie": "; ".join(f"{c.name}={c.value}" for c in listener.http.cookies),
+                         "X-CSRFToken": listener.csrf, "Content-Type": "application/json"}
+                        for listener in listeners]
+        self.senders = senders
+
+    def run(self, rate: float, seconds: float, mix: list[tuple[int, bytes, bool]], server_cpu) -> dict:
+        import queue
+
+        count = len(mix)
+        latencies: list[float] = [math.nan] * count
+        statuses: list[int] = [0] * count
+        lags: list[float] = []
+        jobs: queue.Queue = queue.Queue()
+        local = threading.local()
+
+        def connection(fresh: bool) -> http.client.HTTPConnection:
+            if fresh:
+                return http.client.HTTPConnection(self.host, self.port, timeout=60)
+            kept = getattr(local, "connection", None)
+            if kept is None:
+                kept = local.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            return kept
+
+        def sender() -> None:
+            while True:
+                job = jobs.get()
+                if job is None:
+                    return
+                i, scheduled = job
+                who, body, fresh = mix[i]
+                conn = connection(fresh)
+                status = 0
+                try:
+                    conn.request("POST", "/api/v1/previews", body=body, headers=self.headers[who])
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                except (http.client.HTTPException, OSError):
+                    conn.close()
+                    if not fresh:
+                        local.connection = None
+                if fresh:
+                    conn.close()
+                latencies[i] = (time.perf_counter() - scheduled) * 1000
+                statuses[i] = status
+
+        threads = [threading.Thread(target=sender, daemon=True) for _ in range(self.senders)]
+        for thread in threads:
+            thread.start()
+        interval = 1.0 / rate
+        cpu0, bench0, wall0 = server_cpu(), time.process_time(), time.perf_counter()
+        start = time.perf_counter() + 0.05
+        for i in range(count):
+            scheduled = start + i * interval
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            lags.append((time.perf_counter() - scheduled) * 1000)
+            jobs.put((i, scheduled))
+        for _ in threads:
+            jobs.put(None)
+        cutoff = time.perf_counter() + 60  # answers still missing a minute after the last send: lost
+        for thread in threads:
+            thread.join(max(0.0, cutoff - time.perf_counter()))
+        elapsed = time.perf_counter() - wall0
+        server, bench = server_cpu() - cpu0, time.process_time() - bench0
+        answered = [ms for ms in latencies if not math.isnan(ms)]
+        missing = count - len(answered)
+        # A lost answer counts as the slowest possible, so it can only raise the percentiles.
+        done = sorted(answered) + [math.inf] * missing
+        errors: dict[int, int] = {}
+        for ms, status in zip(latencies, statuses):
+            if math.isnan(ms) or not 200 <= status < 300:
+                code = -1 if math.isnan(ms) else status
+                errors[code] = errors.get(code, 0) + 1
+        lags.sort()
+        return {"rate": rate, "sent": count, "seconds": elapsed, "p50": percentile(done, .5),
+                "p95": percentile(done, .95), "p99": percentile(done, .99), "errors": errors,
+                "server_ms": server * 1000 / count, "bench_ms": bench * 1000 / count,
+                "lag_p99": percentile(lags, .99), "load": os.getloadavg()[0],
+                "answered_per_s": len(answered) / elapsed if elapsed else 0.0}
+
+
+def open_loop(args, base: str, fake: FakeSpotify, server_cpu) -> None:
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    listeners = [Listener(base, fake, f"open-{i}") for i in range(args.listeners)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda listener: listener.login(), listeners))
+    # Every worker process loads the catalogue on its first preview, and every listener's first
+    # preview creates their taste row: both before any figure (a steady state, not a launch).
+    with ThreadPoolExecutor(8) as pool:
+        firsts = list(pool.map(lambda listener: listener.preview().status_code, listeners))
+    warm = preview_phase(listeners[:16], args.warmup, 16 * 50, "raw", server_cpu)
+    print(f"warm-up: one preview per listener ({sum(1 for s in firsts if s != 201)} not 201), then "
+          f"{len(warm.latencies_ms)} previews in {warm.elapsed:.1f} s", flush=True)
+    if args.pin_cpu is not None:
+        os.sched_setaffinity(0, {args.pin_cpu})  # after gunicorn started: its processes keep every core
+    driver = OpenLoop(listeners)
+    size = {"workers": args.workers or None, "threads": args.threads or None}
+    pinned = f"pinned to CPU {args.pin_cpu}" if args.pin_cpu is not None else "not pinned"
+    print(f"\n{args.tracks:,} tracks; server: gunicorn.conf.py ({_describe(size)}); "
+          f"open loop, {args.seconds:g} s per rate; {args.listeners} listeners; random moods and wheel points, "
+          f"10-50 tracks, random seeds; {args.fresh_share:.0%} on fresh connections; driver "
+          f"{pinned}\n")
+    print("| offered/s | sent | answered/s | p50 ms | p95 ms | p99 ms | server CPU ms/req | driver CPU ms/req "
+          "| driver send lag p99 ms | not 2xx | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    best = None
+    for n, rate in enumerate(rates):
+        mix = random_mix(1000 + n, max(1, int(rate * args.seconds)), len(listeners), args.fresh_share)
+        result = driver.run(rate, args.seconds, mix, server_cpu)
+        errors = ", ".join(f"{count}×{'lost' if code == -1 else code}"
+                           for code, count in sorted(result["errors"].items())) or "0"
+        print(f"| {rate:g} | {result['sent']} | {result['answered_per_s']:.0f} | {_ms(result['p50'])} | "
+              f"{_ms(result['p95'])} | {_ms(result['p99'])} | {result['server_ms']:.1f} | {result['bench_ms']:.1f} | "
+              f"{result['lag_p99']:.1f} | {errors} | {result['load']:.1f} |", flush=True)
+        if result["p95"] <= 100 and not result["errors"]:
+            best = rate if best is None else max(best, rate)
+        time.sleep(2)  # let the queue drain between rates
+    found = "none of those tried" if best is None else f"{best:g}/s"
+    print(f"\nhighest offered rate with p95 <= 100 ms and every answer 2xx: {found}")
+
+
+def _ms(value: float) -> str:
+    return "lost" if math.isinf(value) else f"{value:.0f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=100_000)
@@ -277,7 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", default="", help="write gunicorn's output to this file")
     parser.add_argument("--client", choices=("raw", "requests"), default="raw",
                         help="how the timed previews are sent (see the module docstring)")
+    parser.add_argument("--open-loop", action="store_true", help="previews at fixed rates (see the module docstring)")
+    parser.add_argument("--rates", default="25,50,100,150,200", help="open loop: previews per second, one phase each")
+    parser.add_argument("--listeners", type=int, default=100, help="open loop: logged-in listeners (at least 100)")
+    parser.add_argument("--fresh-share", type=float, default=0.1, help="open loop: share sent on a new connection")
+    parser.add_argument("--pin-cpu", type=int, default=None, help="open loop: keep the driver on this core")
     args = parser.parse_args(argv)
+    if args.open_loop and args.listeners < 100:
+        parser.error("--listeners: the open-loop mix takes at least 100")
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     if not levels or min(levels) < 1 or max(levels) > 256:
         parser.error("--clients takes counts between 1 and 256")
@@ -307,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
         size = {"workers": args.workers or None, "threads": args.threads or None}
         with gunicorn(env, port=port, log_path=args.log or None, **size) as base:
             server_cpu = server_cpu_meter(port)
+            if args.open_loop:
+                open_loop(args, base, fake, server_cpu)
+                return _fake_ok(fake)
             listeners = [Listener(base, fake, f"load-{i}") for i in range(max(16, max(levels)))]
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda listener: listener.login(), listeners))
@@ -332,6 +511,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     finally:
         fake.stop()
+    return 0
+
+
+def _fake_ok(fake: FakeSpotify) -> int:
+    if fake.violations or fake.errors:
+        print(f"\nfake Spotify: {len(fake.violations)} spec violations, {len(fake.errors)} errors", file=sys.stderr)
+        return 1
     return 0
 
 

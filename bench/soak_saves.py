@@ -249,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
             "SPOTIFY_ACCOUNTS_URL": fake.accounts_url, "RECCOBEATS_API_URL": fake.reccobeats_url,
             "SPOTIFY_TIMEOUT": args.timeout, "SAVE_RETRY_BUDGET": args.budget,
             "SPOTIFY_MAX_RETRY_WAIT": 0.2, "SPOTIFY_MAX_RETRIES": args.gateway_retries, "RATELIMIT_ENABLED": False, "REDIS_URL": "",
+            # Each save in its request, so it has ended when the check after it runs (the threads
+            # saves run on in production are tests/playlists/test_save_beside.py's and bench/slow_spotify's).
+            "SAVE_ANSWER_SECONDS": 0,
         })
         with app.app_context():
             db.create_all()

@@ -68,6 +68,14 @@ class Config:
         # what it has done and carries on in the background (or on "Finish saving"). Keep it under the
         # proxy's timeout and WEB_TIMEOUT.
         self.REQUEST_BUDGET_SECONDS = _number("REQUEST_BUDGET_SECONDS", "20")
+        # A save runs on one of SAVE_THREADS threads of its process, beside the request, which waits
+        # for it at most SAVE_ANSWER_SECONDS and then answers "finishing it in the background" (202):
+        # saves waiting on a slow Spotify never hold the threads that serve pages
+        # (curator/playlists/save_runner.py). 0 runs the save in the request, within its budget.
+        self.SAVE_ANSWER_SECONDS = _number("SAVE_ANSWER_SECONDS", "3")
+        # How long a save running in the background may go on before it stops with what it has done
+        # and the preview offers "Finish saving" (the request's own budget does not apply there).
+        self.SAVE_BACKGROUND_SECONDS = _number("SAVE_BACKGROUND_SECONDS", "60")
         # A running save's lease, renewed every third of it while its process lives: a save whose
         # process died can be finished this many seconds later at most.
         self.SAVE_LEASE_SECONDS = _number("SAVE_LEASE_SECONDS", "6")
@@ -99,7 +107,11 @@ class Config:
         # Spotify: two per core keep the cores busy) and seconds before a stuck worker is restarted.
         self.WEB_CONCURRENCY = _number("WEB_CONCURRENCY", str(max(2, multiprocessing.cpu_count() * 2)), int)
         self.WEB_TIMEOUT = _number("WEB_TIMEOUT", "60", int)
-        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI, self.WEB_THREADS)
+        # Threads per process that run saves (see SAVE_ANSWER_SECONDS). They wait on Spotify with no
+        # connection and take one for a moment per step, so they share a few extra connections.
+        self.SAVE_THREADS = _number("SAVE_THREADS", str(4 * self.WEB_THREADS), int)
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI, self.WEB_THREADS,
+                                                         self.SAVE_THREADS)
         # BLAS threads per process that serves requests (curator/blas.py); 1 suits several workers.
         self.BLAS_THREADS = _number("BLAS_THREADS", "1", int)
         self.REDIS_URL = _get("REDIS_URL", "")
@@ -145,14 +157,14 @@ def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _engine_options(url: str, threads: int) -> dict:
+def _engine_options(url: str, threads: int, save_threads: int = 0) -> dict:
     options = {}
     # A server's connections can drop (restarts, idle timeouts): check one before use. SQLite is a
     # file, so there is nothing to check, and the ping was a statement on every request.
     if not url.startswith("sqlite"):
         options["pool_pre_ping"] = True
     if ":memory:" not in url:  # an in-memory SQLite database has a single connection, no pool
-        options.update(pool_size=max(1, threads) + 2, max_overflow=2, pool_timeout=30)
+        options.update(pool_size=max(1, threads) + 2, max_overflow=2 + max(0, save_threads) // 4, pool_timeout=30)
     return options
 
 

@@ -103,6 +103,9 @@ def app_config(tmp_path, fake_spotify, pg_schema):
         "ADMIN_SPOTIFY_IDS": ["admin-user"],
         "SESSION_COOKIE_SECURE": False,
         "REDIS_URL": "",
+        # Saves run in the request unless a test asks for the production way (beside it, on save
+        # threads): a test's fakes and checks then see each save end before the answer.
+        "SAVE_ANSWER_SECONDS": 0,
     }
 
 

@@ -163,3 +163,37 @@ class Listener:
     def save(self, preview_id: str, key: str) -> requests.Response:
         return self._record(self.http.post(self.base + f"/api/v1/previews/{preview_id}/playlist",
                                            headers={"X-CSRFToken": self.csrf, "Idempotency-Key": key}, timeout=60))
+
+    def look(self, preview_id: str) -> requests.Response:
+        return self._record(self.http.get(self.base + f"/api/v1/previews/{preview_id}", timeout=60))
+
+    def save_to_the_end(self, preview_id: str, key: str, *, limit: float = 180.0, every: float = 2.0,
+                        again_when_stopped: bool = True) -> tuple[float, int]:
+        """Save as a client of the API does: after a 202 (carrying on in the background) or a 409 look at
+        the preview every `every` s until the save has ended; when it stopped unfinished, save again
+        ("Finish saving"), unless told not to. (Seconds until the playlist was saved or `limit` ran
+        out, the last answer's status: 200/201 saved, else how it stopped; 0 for a cut connection.)"""
+        started = time.monotonic()
+        status = 0
+        while time.monotonic() - started < limit:
+            try:
+                status = self.save(preview_id, key).status_code
+            except requests.RequestException:
+                status = 0
+            if status in (200, 201):
+                return time.monotonic() - started, status
+            if status not in (0, 202, 409, 503):
+                return time.monotonic() - started, status
+            while time.monotonic() - started < limit:  # the preview says when the save has ended
+                time.sleep(every)
+                try:
+                    shown = self.look(preview_id).json()
+                except (requests.RequestException, ValueError):
+                    continue
+                if shown.get("playlist"):
+                    return time.monotonic() - started, 200
+                if not shown.get("save_running"):
+                    break
+            if not again_when_stopped:
+                return time.monotonic() - started, status
+        return time.monotonic() - started, status

@@ -49,9 +49,12 @@ def test_a_hundred_listeners_saving_five_at_once_without_a_server_error(
             assert preview.status_code == 201, (preview.status_code, preview.text[:300])
             assert len(preview.json()["tracks"]) == 20
             preview_ids.append(preview.json()["id"])
-        # The listener's saves go at once, each with its own key, beside every other listener's.
+        # The listener's saves go at once, each with its own key, beside every other listener's. A save
+        # still under way after a few seconds answers 202 and carries on in the background: the listener
+        # then looks at the preview until it is saved (as an API client does).
         with ThreadPoolExecutor(SAVES_EACH) as saves:
-            return list(saves.map(lambda pid: listener.save(pid, key=f"crowd-{number}-{pid}").status_code,
+            return list(saves.map(lambda pid: listener.save_to_the_end(pid, key=f"crowd-{number}-{pid}", every=1.0,
+                                                                       limit=120)[1],
                                   preview_ids))
 
     # Two processes of eight threads: each process gets more simultaneous requests than threads,
@@ -63,8 +66,9 @@ def test_a_hundred_listeners_saving_five_at_once_without_a_server_error(
     statuses = [status for listener in listeners for status in listener.statuses]
     server_errors = [s for s in statuses if s >= 500]
     assert not server_errors, f"{len(server_errors)} server errors: {(tmp_path / 'gunicorn.log').read_text()[-3000:]}"
-    assert len(statuses) == LISTENERS * (3 + 2 * SAVES_EACH)  # login, callback, home page; previews; saves
-    assert outcomes == [[201] * SAVES_EACH] * LISTENERS
+    # login, callback, home page; previews; saves (and looks at the previews of saves answered 202)
+    assert len(statuses) >= LISTENERS * (3 + 2 * SAVES_EACH)
+    assert all(status in (200, 201) for group in outcomes for status in group), outcomes
     for number in range(LISTENERS):
         # Each playlist lands in its own listener's account: no save ran under another's token.
         playlists = fake_spotify.playlists_of(f"crowd-{number}")

@@ -72,8 +72,11 @@ def test_slow_spotify_saves_previews_and_logins_at_once(app, app_config, pg_sche
         curious.login()
 
         def saves_of(listener):
+            # As an API client saves: after a 202 (carrying on in the background) it looks at the
+            # preview until the save has ended.
             with ThreadPoolExecutor(saves_each) as pool:
-                return list(pool.map(lambda pid: listener.save(pid, key=f"k-{pid}").status_code,
+                return list(pool.map(lambda pid: listener.save_to_the_end(pid, key=f"k-{pid}", every=0.5,
+                                                                           limit=60)[1],
                                      previews[listener.spotify_id]))
 
         def previews_meanwhile():
@@ -99,7 +102,8 @@ def test_slow_spotify_saves_previews_and_logins_at_once(app, app_config, pg_sche
 
     statuses = [s for listener in savers for s in listener.statuses]
     assert not [s for s in statuses if s >= 500], log.read_text()[-3000:]
-    assert outcomes == [[201] * saves_each] * listeners_count, log.read_text()[-3000:]
+    assert all(status in (200, 201) for group in outcomes for status in group), (outcomes, log.read_text()[-3000:])
+    assert 202 in statuses  # the saves waiting on Spotify answered at once and carried on beside the request
     # Answered while saves were still waiting on Spotify (how fast: bench/slow_spotify.py).
     assert previews_during and logins_during
     for listener in savers:
@@ -146,7 +150,9 @@ def test_kill_9_of_a_worker_with_saves_in_flight_leaves_each_finishable_within_s
             os.kill(victim, signal.SIGKILL)
             killed_at = time.monotonic()
             first = list(tries)
-        assert "cut" in first  # the victim's saves lost their connection
+        # Answered with the playlist or "carrying on" (202) before the kill, or cut by it.
+        assert set(first) <= {201, 202, "cut"}, first
+        assert waiting >= len(work) // 2  # half the saves had an add in flight when the worker died
 
         def finish(item):
             listener, preview = item
@@ -155,7 +161,7 @@ def test_kill_9_of_a_worker_with_saves_in_flight_leaves_each_finishable_within_s
                     answer = listener.save(preview["id"], key=f"k-{preview['id']}")
                     if answer.status_code in (200, 201):
                         return time.monotonic() - killed_at
-                    assert answer.status_code in (409, 503), (answer.status_code, answer.text[:300])
+                    assert answer.status_code in (202, 409, 503), (answer.status_code, answer.text[:300])
                 except requests.RequestException:
                     pass
                 if time.monotonic() - killed_at > 60:

@@ -91,6 +91,7 @@ def preview_json(preview) -> dict:
         ],
         "playlist": playlist_json(preview.save) if preview.saved else None,
         "unfinished_save": unfinished_json(shown.unfinished_save),
+        "save_running": shown.save_running,
         "page": url_for("listen.preview", preview_id=preview.id),
         "name": options.get("name") or None,
         "locked_ids": list(options.get("locked_ids") or []),

@@ -44,7 +44,19 @@ from curator.engine.scoring import (
     preselect,
 )
 from curator.engine.sequencing import Candidates, Selection, camelot_codes, select
-from curator.engine.taste import KNOWN_CANDIDATES, Taste, TasteRows, penalties, taste_phrases, taste_rows, year_mask
+from curator.engine.taste import (
+    FAMILIAR_PENALTY,
+    KNOWN_CANDIDATES,
+    TASTE_MEMO_ENTRIES,
+    Taste,
+    TasteRows,
+    familiar_positions,
+    member,
+    penalties,
+    taste_phrases,
+    taste_rows,
+    year_mask,
+)
 
 MAX_TRACKS = 500
 MAX_MINUTES = 600
@@ -314,6 +326,7 @@ class _Attempt:
     plain: Candidates | None = None  # the candidates before the taste's penalties (None: the same)
     # Per position, a distance within which every eligible row is among ``rows`` (None: unknown).
     radius: np.ndarray | None = None
+    slack: np.ndarray | None = None  # a taste's extra reach per position (see _taste_slack)
 
     @property
     def unbent(self) -> Candidates:
@@ -378,12 +391,11 @@ def _choose(
         familiar place can find them wherever the pre-selection looked."""
         if tasted is None or not len(tasted.known) or taste.familiar == 0:
             return rows
-        known = _filter(tasted.known, eligible, len(catalogue))
+        known = _filter(_nearest_known(catalogue, taste, tasted, arc, terms), eligible, len(catalogue))
         if edit is None and base_rows is not None:
             known = known[np.isin(known, base_rows)]
-        if len(known) > KNOWN_CANDIDATES:
-            known = known[preselect(catalogue.features[known], arc, KNOWN_CANDIDATES // 4, terms=terms)]
-        extra = known[~np.isin(known, rows)]
+        ordered = len(rows) < 2 or bool((rows[1:] >= rows[:-1]).all())
+        extra = known[~(member(known, rows) if ordered else np.isin(known, rows))]
         return np.concatenate([rows, extra]) if len(extra) else rows
 
     if pool_size <= limit:
@@ -393,7 +405,10 @@ def _choose(
     # position between two anchors may find its very nearest row just outside both).
     focus = None if edit is None else edit.focus
     terms = facts.terms if focus is None else anchor_terms(arc, [focus])
-    if base_rows is None and edit is None:
+    # A taste whose known rows are narrowed (more than KNOWN_CANDIDATES) leaves some out that a
+    # familiar place might prefer: certification could not vouch for them, so the fast path decides.
+    narrowed = tasted is not None and taste.familiar > 0 and len(tasted.known) > KNOWN_CANDIDATES
+    if base_rows is None and edit is None and not narrowed:
         def grow(rows: np.ndarray) -> np.ndarray:  # known rows join in row order, as scoring every row has them
             grown = with_known(rows, terms)
             return rows if grown is rows else np.sort(grown)
@@ -426,6 +441,24 @@ def _choose(
         return run(wide, True)
     picked = preselect(catalogue.features[wide], arc, PER_ANCHOR * 4, terms=terms)
     return run(with_known(wide[picked], terms), False)
+
+
+def _nearest_known(catalogue: Catalogue, taste: Taste, tasted: TasteRows, arc: Arc, terms) -> np.ndarray:
+    """The listener's known rows, narrowed to the ones nearest the arc's anchors when there are more
+    than KNOWN_CANDIDATES (remembered per taste and anchors: a listener asks for the same arcs again)."""
+    known = tasted.known
+    if len(known) <= KNOWN_CANDIDATES:
+        return known
+    digest = hashlib.blake2b(taste.digest, digest_size=16)
+    for part in terms:
+        digest.update(np.ascontiguousarray(part).tobytes())
+    key = ("nearest known", digest.digest())
+    found = catalogue.taste_memo.get(key)
+    if found is None:
+        found = known[preselect(catalogue.features[known], arc, KNOWN_CANDIDATES // 4, terms=terms)]
+        found.setflags(write=False)
+        remember(catalogue.taste_memo, key, found, TASTE_MEMO_ENTRIES)
+    return found
 
 
 def _tasted_candidates(catalogue: Catalogue, plain: Candidates, rows: np.ndarray, taste: Taste, tasted: TasteRows,
@@ -464,10 +497,12 @@ def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOption
                                        catalogue.scan, memo=catalogue.preselection_memo, anchors=anchors)
     preselected = "certified" if eligible is None else None
     per_anchor = CERTIFIED_PER_ANCHOR
+    slack = _taste_slack(catalogue, opts, len(arc))
     for attempt_number in range(CERTIFIED_PASSES):
         chosen = grow(_filter(rows, eligible, len(catalogue)))
         attempt = run(chosen, False, preselected if chosen is rows else None)
         attempt.radius = radius
+        attempt.slack = slack
         failed = _uncertified(catalogue, attempt, opts)
         if failed is None:
             return attempt
@@ -480,6 +515,20 @@ def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOption
     return None
 
 
+def _taste_slack(catalogue: Catalogue, opts: CurateOptions, n_positions: int) -> np.ndarray | None:
+    """How much further than its radius a position may look and still be certified under a taste.
+
+    Every known row is a candidate (grown in, never narrowed on this path), so a row left out is a
+    new one: at a place that prefers known rows its distance there carries FAMILIAR_PENALTY on top
+    of being beyond the radius; elsewhere nothing (penalties only lengthen distances)."""
+    taste = opts.taste
+    if taste is None or taste.familiar == 0:
+        return None
+    if not len(taste_rows(catalogue, taste).known):
+        return None
+    return FAMILIAR_PENALTY * familiar_positions(taste.familiar, n_positions)
+
+
 def _uncertified(catalogue: Catalogue, attempt: _Attempt, opts: CurateOptions) -> np.ndarray | None:
     """None when the attempt's playlist is provably the one scoring every row gives; else the
     positions that could not be shown (possibly none, when what failed is not a position's)."""
@@ -488,7 +537,8 @@ def _uncertified(catalogue: Catalogue, attempt: _Attempt, opts: CurateOptions) -
         return np.empty(0, dtype=np.int64)
     positions = np.asarray(sel.positions, dtype=np.int64)
     # Each choice depended on no candidate farther than its reach (sequencing.Selection.reach).
-    failed = positions[~(np.asarray(sel.reach) <= radius[positions])]
+    reach = radius if attempt.slack is None else radius + attempt.slack
+    failed = positions[~(np.asarray(sel.reach) <= reach[positions])]
     if len(failed):
         return failed
     # The notes count the rows close to each end's mood: exact when the radius there covers
@@ -710,6 +760,20 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     )
 
 
+# One-position arcs of moods without their learned term, by the mood's identity (see _ARCS).
+_PLAIN: dict[int, tuple[MoodDefinition, Arc]] = {}
+
+
+def _plain_arc(mood: MoodDefinition) -> Arc:
+    kept = _PLAIN.get(id(mood))
+    if kept is not None and kept[0] is mood:
+        return kept[1]
+    plain = mood.model_copy(update={"learned": None})
+    arc = build_arc(plain, plain, 1)
+    remember(_PLAIN, id(mood), (mood, arc), _ARCS_KEPT)
+    return arc
+
+
 def _close_as_curated(attempt: _Attempt, catalogue: Catalogue, mood: MoodDefinition, position: int) -> int:
     """Candidates within THIN_DISTANCE of the mood's own targets. A learned term pulls the scoring
     targets toward its favourite corner of the feature box, a direction rather than a place, so
@@ -720,8 +784,7 @@ def _close_as_curated(attempt: _Attempt, catalogue: Catalogue, mood: MoodDefinit
     key = (position, THIN_DISTANCE, "as curated")
     count = plan._close.get(key)
     if count is None:
-        plain = mood.model_copy(update={"learned": None})
-        d = exact_distances(catalogue.features[attempt.rows], build_arc(plain, plain, 1))[:, 0]
+        d = exact_distances(catalogue.features[attempt.rows], _plain_arc(mood))[:, 0]
         count = plan._close[key] = int((d <= THIN_DISTANCE).sum())
     return count
 

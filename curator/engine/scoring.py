@@ -78,6 +78,7 @@ MEMO_ENTRIES = 256
 # a stable quantile (the exhaustive-search test still matches at 16), without partitioning a
 # bigger sample than that needs.
 THRESHOLD_RANK = 16
+CERTIFIED_RANK = 8
 
 
 def normalised_weights(weights: np.ndarray) -> np.ndarray:
@@ -298,7 +299,10 @@ def _thresholds(features: np.ndarray, per_anchor: int, sample: np.ndarray | None
     n = features.shape[0]
     if sample is None or len(sample) == 0:
         sample = np.random.default_rng(0).choice(n, size=min(n, THRESHOLD_SAMPLE), replace=False)
-    wanted = max(4_096, math.ceil(THRESHOLD_RANK * n / per_anchor))
+    # Through the scan matrix (the certified scans, anchored at every position) a rank of about
+    # CERTIFIED_RANK is enough: their radii come from the thresholds as they are, and halving the
+    # sample halves the partition of (anchors x sample) distances, most of a new arc's cost at 100k.
+    wanted = max(4_096, math.ceil((THRESHOLD_RANK if scan is None else CERTIFIED_RANK) * n / per_anchor))
     sample = sample[:: max(1, len(sample) // wanted)]
     if scan is None:
         sample_d = _sq_distances(features[sample], quad, lin, const)

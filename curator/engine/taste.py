@@ -163,6 +163,15 @@ def year_mask(catalogue: Catalogue, taste: Taste) -> np.ndarray | None:
     return inside
 
 
+def member(rows: np.ndarray, sorted_rows: np.ndarray) -> np.ndarray:
+    """``np.isin(rows, sorted_rows)`` for a sorted second array, by binary search (no sorting, no hashing)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(sorted_rows):
+        return np.zeros(len(rows), dtype=bool)
+    at = np.searchsorted(sorted_rows, rows)
+    return sorted_rows[np.minimum(at, len(sorted_rows) - 1)] == rows
+
+
 def familiar_positions(familiar: int, n_positions: int) -> np.ndarray:
     """Which positions prefer known rows: round(familiar% of them), spread evenly along the arc."""
     k = int(round(familiar * n_positions / 100))
@@ -173,12 +182,12 @@ def familiar_positions(familiar: int, n_positions: int) -> np.ndarray:
 def penalties(rows: np.ndarray, taste: Taste, found: TasteRows, n_positions: int) -> np.ndarray | None:
     """(candidates, positions) distance penalties for ``rows`` (None when the taste adds none)."""
     has_known = len(found.known) > 0
-    less = np.isin(rows, found.less) if len(found.less) else None
+    less = member(rows, found.less) if len(found.less) else None
     if not has_known and less is None:
         return None
     out = np.zeros((len(rows), n_positions))
     if has_known:
-        known = np.isin(rows, found.known)
+        known = member(rows, found.known)
         wants_known = familiar_positions(taste.familiar, n_positions)
         out += FAMILIAR_PENALTY * (known[:, None] != wants_known[None, :])
     if less is not None:
@@ -190,8 +199,8 @@ def taste_phrases(catalogue: Catalogue, rows: np.ndarray, found: TasteRows, inde
     """What each picked row is to the listener, in a few words (None: nothing to say)."""
     if not len(found.known):
         return [None] * len(rows)
-    own = np.isin(rows, found.known_tracks)
-    known = np.isin(rows, found.known)
+    own = member(rows, found.known_tracks)
+    known = member(rows, found.known)
     phrases: list[str | None] = []
     for i, (is_own, is_known) in enumerate(zip(own.tolist(), known.tolist())):
         if is_own:

@@ -89,6 +89,15 @@ class _Heartbeat:
 _heartbeat = _Heartbeat()
 
 
+def hold(app, holder: str) -> None:
+    """Renew `holder`'s lease from the heartbeat until `drop(holder)`."""
+    _heartbeat.hold(app, holder)
+
+
+def drop(holder: str) -> None:
+    _heartbeat.drop(holder)
+
+
 @contextmanager
 def kept(holder: str, model: type = PlaylistSave):
     """Renew `holder`'s lease on a row of `model` (a save, or a living playlist's refresh) from the

@@ -85,6 +85,8 @@ RETRY_MAX_WAIT = 2.0
 # A write whose answer never came is taken to land, if ever, within this many timeouts after we
 # stopped waiting for it; until then it is not sent again unless the read-back shows it landed.
 SETTLE_TIMEOUTS = 2
+# While a write whose answer never came may still land, look whether it has this often (seconds).
+SETTLE_POLL_SECONDS = 2.0
 # Seconds of a request's budget kept for answering after the save stops.
 ANSWER_MARGIN = 0.5
 
@@ -296,7 +298,7 @@ def _row_for(user, preview: Preview, key: str | None, start_name: str, target_na
     return save
 
 
-def _claim(save: PlaylistSave) -> str | None:
+def claim(save: PlaylistSave) -> str | None:
     """Take the save's lease when nobody holds it; the new holder's name, or None."""
     now, holder = utcnow(), save_lease.new_holder()
     taken = db.session.execute(
@@ -369,18 +371,47 @@ def save_to_spotify(user, preview: Preview, gateway, *, key: str | None = None,
     save = _row_for(user, preview, key, start_name, target_name)
     if save.state == SAVE_DONE:
         return SaveOutcome(save, replay=True)
-    cfg = current_app.config
-    holder = _claim(save)
+    holder = claim(save)
     if holder is None:
         if save.state == SAVE_DONE:
             return SaveOutcome(save, replay=True)
         if _wait_for_other(save, lambda: _request_left(gateway)):
             return SaveOutcome(save, replay=True)
         # The other run stopped (its error is recorded) or its process died: try to take over.
-        holder = _claim(save)
+        holder = claim(save)
         if holder is None:
             raise SaveInProgress()
-    attempt = _Attempt(holder=holder, budget=cfg["SAVE_RETRY_BUDGET"], time_left=gateway.seconds_left)
+    return carry_on(user, save, preview, gateway, holder, colours=colours, continue_later=continue_later)
+
+
+def start(user, preview: Preview, *, key: str | None = None, start_name: str, target_name: str
+          ) -> tuple[PlaylistSave, str | None]:
+    """The preview's save record and, unless it is done or another run holds it, its lease (the new
+    holder's name; None otherwise). Quick: a few statements, nothing sent to Spotify. The caller then
+    runs `carry_on` with the holder (in this thread or another one)."""
+    save = _row_for(user, preview, key, start_name, target_name)
+    if save.state == SAVE_DONE:
+        return save, None
+    return save, claim(save)
+
+
+def between_steps() -> None:
+    """End this thread's read-only transaction (nothing is pending between two steps): the request
+    holds no database connection while a save thread carries on."""
+    commit_keeping_loaded(db.session())
+
+
+def wait_for_other(save: PlaylistSave, seconds: float) -> bool:
+    """Wait at most `seconds` for the run holding the save's lease; True when it finished the save."""
+    return _wait_for_other(save, lambda: seconds + 1.0)
+
+
+def carry_on(user, save: PlaylistSave, preview: Preview, gateway, holder: str, *,
+             colours: tuple[str, str] = ("#888888", "#444444"), continue_later=None) -> SaveOutcome:
+    """Run the save whose lease `holder` holds to its end (or to the request's time budget): create
+    or find the playlist, fill it, add the cover; the lease is renewed by the heartbeat meanwhile and
+    released at the end, whatever happens."""
+    attempt = _Attempt(holder=holder, budget=current_app.config["SAVE_RETRY_BUDGET"], time_left=gateway.seconds_left)
     with save_lease.kept(holder):
         try:
             _run(gateway, save, preview, attempt)
@@ -443,11 +474,15 @@ def _settle(save: PlaylistSave, attempt: _Attempt, landed) -> bool:
         return True
     if save.sending_since is None:
         return False
-    wait = (save.sending_since - utcnow()).total_seconds() + _settle_seconds()
-    if wait > 0:
-        attempt.sleep(wait)
-        return landed()
-    return False
+    # Look again every few seconds rather than once at the end: a write that lands in 9 s (say, one
+    # sent by a process that was killed meanwhile) is then found seconds after it landed.
+    while True:
+        wait = (save.sending_since - utcnow()).total_seconds() + _settle_seconds()
+        if wait <= 0:
+            return False
+        attempt.sleep(min(wait, SETTLE_POLL_SECONDS))  # `_OutOfTime` once the request can't wait more
+        if landed():
+            return True
 
 
 def _ensure_playlist(gateway, save: PlaylistSave, attempt: _Attempt) -> None:
@@ -467,6 +502,7 @@ def _ensure_playlist(gateway, save: PlaylistSave, attempt: _Attempt) -> None:
             # It did not land in time, but still might: look for a stray later (`remove_strays`).
             check_at = utcnow() + timedelta(seconds=current_app.config["SAVE_STRAY_CHECK_SECONDS"])
             _step(save, attempt, stray_check_at=max(check_at, save.stray_check_at or check_at))
+    gateway.ready()  # the token in hand: "sending" is recorded moments before it is sent
     _step(save, attempt, state=SAVE_CREATING, sending_since=utcnow(), sending_items=0)
     try:
         created = gateway.create_playlist(save.name, save.description, public=False)
@@ -522,6 +558,7 @@ def _add_items(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt)
     for start in range(0, len(todo), ADD_BATCH):
         batch = todo[start:start + ADD_BATCH]
         after = done + start + len(batch)
+        gateway.ready()
         _step(save, attempt, sending_since=utcnow(), sending_items=after)
         try:
             gateway.add_items(save.playlist_id, batch)

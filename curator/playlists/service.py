@@ -15,9 +15,13 @@ waits on Spotify or on a feature provider.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import datetime
+
+from flask import current_app
 
 from curator import demo, spotify
 from curator.clock import utcnow
@@ -26,7 +30,19 @@ from curator.extensions import db
 from curator.models.listening import CheckIn, PlaylistSave, Preview
 from curator.models.user import User
 from curator.moods.store import StoredMood, active_moods, get_mood
-from curator.playlists import care, creation, edits, library, living, preview_store, records, refreshing, saving, taste
+from curator.playlists import (
+    care,
+    creation,
+    edits,
+    library,
+    living,
+    preview_store,
+    records,
+    refreshing,
+    save_runner,
+    saving,
+    taste,
+)
 from curator.playlists.errors import CatalogueNotReady, IdempotencyKeyReused, SaveInProgress, ScopeRequired
 from curator.playlists.preview_request import PreviewRequest, mood_choice, parse_request, request_of
 from curator.problems import NotFound, Unprocessable
@@ -346,10 +362,69 @@ def _hold_note(preview: Preview, target: MoodDefinition | None) -> str | None:
 def save_preview(user, preview_id: str, key: str | None = None, gateway=None) -> saving.SaveOutcome:
     """Save the listener's preview to their Spotify account, exactly once (see `saving`).
 
-    When the request's time budget runs out first, the outcome is not `finished`: it says what was
-    done, and the job runner carries on in the background (`continuing`) where one runs."""
+    The save runs on this process's save threads (`save_runner`) and the request waits for it at most
+    `SAVE_ANSWER_SECONDS`; when it is still talking to Spotify then, the outcome is not `finished` and
+    says it carries on in the background (`continuing`). With `SAVE_ANSWER_SECONDS` 0 (or a gateway
+    given) it runs in the request, within the request's time budget: when that runs out first the
+    outcome is not `finished`, and the job runner carries on where one runs."""
     preview = preview_store.get_preview(user, preview_id)
-    return _save(user, preview, gateway or spotify.user_gateway(), key=key, continue_later=_finish_in_background)
+    answer_within = float(current_app.config["SAVE_ANSWER_SECONDS"])
+    if gateway is not None or answer_within <= 0:
+        return _save(user, preview, gateway or spotify.user_gateway(), key=key, continue_later=_finish_in_background)
+    return _save_beside(user, preview, key, answer_within)
+
+
+def _save_beside(user, preview: Preview, key: str | None, answer_within: float) -> saving.SaveOutcome:
+    """Take the save's lease here, run it on a save thread, answer within `answer_within` seconds."""
+    answer_by = time.monotonic() + answer_within
+    start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
+    save, holder = saving.start(user, preview, key=key, start_name=start.name if start else preview.from_slug,
+                                target_name=target.name if target else preview.to_slug)
+    total = len(preview.tracks)
+    if save.state == saving.SAVE_DONE:
+        return saving.SaveOutcome(save, replay=True)
+    if holder is None:  # another run is at it (a double click, a retry, the background)
+        if saving.wait_for_other(save, answer_within):
+            return saving.SaveOutcome(save, replay=True)
+        if saving.running(save):
+            return saving.SaveOutcome(save, replay=False, finished=False, continuing=True,
+                                      message=saving.progress_message(save, total, True))
+        holder = saving.claim(save)  # it stopped (its error is recorded) or its process died
+        if holder is None:
+            raise SaveInProgress()
+    saving.between_steps()  # the request holds no connection while it waits
+    app = current_app._get_current_object()
+    future = save_runner.submit(app, holder, _carry_on, save.id, holder)
+    try:
+        save_runner.wait(app, future, max(0.0, answer_by - time.monotonic()))
+    except FutureTimeout:
+        db.session.rollback()  # a fresh look at the record: what the save thread has done so far
+        db.session.refresh(save)
+        return saving.SaveOutcome(save, replay=False, finished=False, continuing=True,
+                                  message=saving.progress_message(save, total, True))
+    db.session.rollback()
+    db.session.refresh(save)
+    return saving.SaveOutcome(save, replay=False)
+
+
+def _carry_on(save_id: int, holder: str) -> bool:
+    """On a save thread: run the save whose lease `holder` holds, for at most `SAVE_BACKGROUND_SECONDS`
+    (then it stops with what it has done and the preview offers "Finish saving"); True when it
+    finished."""
+    end = time.monotonic() + float(current_app.config["SAVE_BACKGROUND_SECONDS"])
+    save = db.session.get(PlaylistSave, save_id)
+    user = db.session.get(User, save.user_id)
+    preview = save.preview
+    gateway = spotify.gateway_for(user.id, deadline=lambda: end)
+    outcome = saving.carry_on(user, save, preview, gateway, holder, colours=_colours(preview))
+    if outcome.finished:
+        _saved(user, gateway)
+    return outcome.finished
+
+
+def _colours(preview: Preview) -> tuple[str, str]:
+    start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
+    return (start.colour if start else MISSING_START_COLOUR, target.colour if target else MISSING_TARGET_COLOUR)
 
 
 def finish_save(save_id: int) -> saving.SaveOutcome | None:
@@ -370,10 +445,15 @@ def _save(user, preview: Preview, gateway, *, key: str | None = None, continue_l
         start_name=start.name if start else preview.from_slug,
         target_name=target.name if target else preview.to_slug, colours=colours, continue_later=continue_later)
     if outcome.finished and not outcome.replay:
-        with transaction():
-            taste.changed(user.id)  # a saved playlist counts for the listener's taste
-        _remove_due_strays(user, gateway)
+        _saved(user, gateway)
     return outcome
+
+
+def _saved(user, gateway) -> None:
+    """What follows a save that has just finished (in a request, on a save thread or in a job)."""
+    with transaction():
+        taste.changed(user.id)  # a saved playlist counts for the listener's taste
+    _remove_due_strays(user, gateway)
 
 
 def _finish_in_background(save: PlaylistSave) -> bool:
@@ -636,3 +716,31 @@ def artist_suggestions(user, prefix: str) -> list[str]:
     from curator.catalogue.matrix import current_catalogue
 
     return taste.artist_suggestions(str(prefix or "")[:100], current_catalogue(), user.id)
+
+
+def what_helps(user) -> list[taste.Helped]:
+    """The arcs the listener checked in on at least three times, the most eased first."""
+    return taste.what_helps(user.id)
+
+
+def helps_suggestion(user) -> taste.Helped | None:
+    """The one arc the start page suggests: the one that eased the start feeling most (if it did)."""
+    helped = taste.what_helps(user.id) if user is not None else []
+    return helped[0] if helped and helped[0].mean_change > 0 else None
+
+
+def again_values(preview: Preview) -> dict:
+    """A past preview's choices as the start form's fields, to make it again in one tap."""
+    req = request_of(preview)
+    values = {"from": req.from_slug, "to": req.to_slug, "arc": req.arc, "steering": "1",
+              "length": str(req.tracks if req.tracks is not None else req.minutes),
+              "unit": "tracks" if req.tracks is not None else "minutes",
+              "familiar": str(req.familiar), "avoid_artists": ", ".join(req.avoid_artists)}
+    if req.years[0] is not None:
+        values["years_from"] = str(req.years[0])
+    if req.years[1] is not None:
+        values["years_to"] = str(req.years[1])
+    for flag in ("exclude_explicit", "avoid_recent", "from_my_music"):
+        if getattr(req, flag):
+            values[flag] = "1"
+    return values

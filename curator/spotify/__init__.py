@@ -15,14 +15,15 @@ def settings() -> SpotifySettings:
     return SpotifySettings.from_config(current_app.config)
 
 
-def gateway_for(user_id: int) -> SpotifyGateway:
-    """The gateway acting as one of our users, with call counting for the admin dashboard; in a web
-    request bounded by its time budget; never calling with a database transaction open."""
+def gateway_for(user_id: int, deadline=None) -> SpotifyGateway:
+    """The gateway acting as one of our users, with call counting for the admin dashboard; bounded by
+    `deadline` (() -> time.monotonic() when to be done) or, by default, in a web request by its time
+    budget; never calling with a database transaction open."""
     from curator.spotify.call_log import record_call
 
     return SpotifyGateway(settings(), DatabaseTokenCache(user_id),
                           observer=lambda op, status: record_call(op, status, user_id),
-                          deadline=request_budget.deadline, before_call=between_transactions)
+                          deadline=deadline or request_budget.deadline, before_call=between_transactions)
 
 
 def job_gateway(user_id: int) -> SpotifyGateway:

@@ -72,6 +72,8 @@ ARTIST_ALBUMS_PAGE = 10
 LIBRARY_PAGE = 50
 # Renew an access token this many seconds before Spotify says it expires (clocks differ).
 EXPIRY_MARGIN = 60
+# A token fetched by `ready()` is used by the next request only if it starts within this many seconds.
+READY_FOR = 5.0
 # Below this many seconds left in the caller's budget a call is not worth starting.
 LEAST_USEFUL_TIMEOUT = 0.5
 # After `invalid_grant`, how long to keep looking in the cache for the token another process renewed
@@ -262,6 +264,7 @@ class SpotifyGateway:
         self._deadline = deadline
         self._before_call = before_call
         self.calls = 0
+        self._ready: tuple[str, float] | None = None  # (access token, when) fetched by `ready()`
 
     # -- time ----------------------------------------------------------------------------
     def seconds_left(self) -> float | None:
@@ -282,6 +285,15 @@ class SpotifyGateway:
     def _prepare(self) -> None:
         if self._before_call is not None:
             self._before_call()
+
+    def ready(self) -> None:
+        """Do now what the next request does before it is sent (a valid access token, renewed if due,
+        and the end of the caller's read-only transaction), so that a caller that records "about to
+        send" right after this (the save journal) sends moments later, not after a token read that
+        may wait on the database: a process killed in between leaves a write recorded as sent that
+        never was, which the next run must then wait out."""
+        self._ready = (self._access_token(), time.monotonic())
+        self._prepare()
 
     # -- tokens --------------------------------------------------------------------------
     def _access_token(self, *, refused: str | None = None) -> str:
@@ -360,7 +372,9 @@ class SpotifyGateway:
         def attempt():
             nonlocal renewed, refused
             self._timeout(operation, write=not idempotent)  # out of time: nothing is sent, nor renewed
-            access = self._access_token(refused=refused)
+            ready, self._ready = self._ready, None
+            fresh = ready is not None and refused is None and time.monotonic() - ready[1] < READY_FOR
+            access = ready[0] if fresh else self._access_token(refused=refused)
             refused = None
             headers = {"Authorization": f"Bearer {access}"}
             if content_type:
@@ -461,6 +475,13 @@ class SpotifyGateway:
             operation="PUT /playlists/{playlist_id}/items",
         )
         return (result or {}).get("snapshot_id", "")
+
+    def in_library(self, uris: list[str]) -> list[bool]:
+        """Whether each item (up to 40 URIs, e.g. `spotify:playlist:{id}`) is in the current user's
+        library: an owner who "deleted" a playlist has only taken it out of theirs."""
+        result = self.request("GET", "me/library/contains", params={"uris": ",".join(uris)},
+                              operation="GET /me/library/contains")
+        return [bool(x) for x in (result or [])]
 
     def my_playlists(self, limit: int | None = None) -> Iterator[dict]:
         """The current user's playlists (owned and followed), newest first as Spotify lists them."""

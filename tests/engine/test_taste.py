@@ -145,3 +145,20 @@ def test_years_survive_the_stored_arrays(cat):
 def test_taste_rejects_a_familiar_share_out_of_range():
     with pytest.raises(ValueError):
         Taste(familiar=101)
+
+
+@pytest.mark.parametrize("familiar", [0, 50, 100])
+def test_a_taste_gets_the_playlist_scoring_every_row_would_give(monkeypatch, cat, familiar):
+    """The certified pre-selection with a taste's known rows grown in (up to KNOWN_CANDIDATES of them)
+    picks what scoring every eligible row with the taste's penalties picks."""
+    import sys
+
+    module = sys.modules["curator.engine.curate"]
+    rng = np.random.default_rng(familiar)
+    taste = Taste(familiar=familiar, known_artists=frozenset(f"Artist {a}" for a in rng.choice(600, 12, replace=False)),
+                  never_ids=frozenset(f"t{i}" for i in rng.choice(60_000, 300, replace=False)))
+    options = CurateOptions(seed=4, near_tie=0.0, taste=taste)
+    fast = curate(cat, LOW, HIGH, Length(tracks=30), options)
+    monkeypatch.setattr(module, "_exact_limit", lambda n: 10**9)
+    exact = curate(cat, LOW, HIGH, Length(tracks=30), options)
+    assert [t.id for t in fast.tracks] == [t.id for t in exact.tracks]

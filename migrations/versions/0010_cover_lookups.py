@@ -1,7 +1,7 @@
 """the one look-up of a catalogue track's album cover, remembered
 
-Revision ID: 0009_cover_lookups
-Revises: 0008_refresh_on_runner
+Revision ID: 0010_cover_lookups
+Revises: 0009_living_library_check
 Create Date: 2026-12-05 08:00:00
 
 `catalogue_tracks.cover_looked_up_at` is when Curator asked Spotify (GET /tracks/{id}) for the cover
@@ -11,8 +11,8 @@ track is looked up once, ever (curator/catalogue/covers.py).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_cover_lookups"
-down_revision = "0008_refresh_on_runner"
+revision = "0010_cover_lookups"
+down_revision = "0009_living_library_check"
 branch_labels = None
 depends_on = None
 
