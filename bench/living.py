@@ -167,6 +167,8 @@ def seed_playlists(app, fake, count: int, rows: list[dict], rng: random.Random, 
                 {"user_id": s["user_id"], "save_id": s["id"], "playlist_id": s["playlist_id"], "every": "daily",
                  "hour": 7, "timezone": "UTC", "weekday": None, "next_due_at": now + timedelta(days=1),
                  "status": "active", "tracks": p["tracks"], "new_tracks": 0, "failures": 0,
+                 # Spotify said today that each is still in its listener's library (a weekly look).
+                 "library_checked_at": now,
                  "created_at": now, "updated_at": now} for s, p in zip(saves, previews)])
             db.session.commit()
         db.session.remove()

@@ -88,6 +88,25 @@ def own_path(url: str | None) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+# The framework's stock sentences ("The requested URL was not found on the server. If you entered
+# the URL manually please check your spelling and try again.") in Curator's words. A view that
+# gives its own description (abort(403, "This page is for admins.")) keeps it.
+OWN_WORDS = {
+    400: "Curator couldn't read that request. Go back, reload the page and try again.",
+    404: "There's no page at this address. The link may be mistyped, or what it showed is gone "
+         "(a preview you deleted, a mood that was renamed).",
+    405: "This address can't be used that way; follow a link or a button on Curator's pages instead.",
+    413: "That was more than Curator takes in one go (2 MB at most). Send less, or split it up.",
+}
+
+
+def own_words(exc: HTTPException) -> str:
+    stock = type(exc).description
+    if exc.code in OWN_WORDS and (not exc.description or exc.description == stock):
+        return OWN_WORDS[exc.code]
+    return exc.description or ""
+
+
 def json_error(status: int, code: str, message: str, field: str | None = None, headers=None):
     response = jsonify({"error": {"code": code, "message": message, "field": field}})
     response.status_code = status
@@ -144,9 +163,10 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        message = own_words(exc)
         if wants_json():
-            return json_error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
-        return error_page(exc.code or 500, exc.name, exc.description or "")
+            return json_error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), message)
+        return error_page(exc.code or 500, exc.name, message)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

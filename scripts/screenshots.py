@@ -8,8 +8,8 @@ the machine: the app runs on loopback with a throwaway SQLite database and a syn
 (made-up titles, covers drawn here as small SVG pictures). Each PNG is named PAGE-SIZE-THEME.png and
 reduced to a 256-colour palette to keep the repository small.
 
-To add pages (the curator's, the admin's): write a function like `listener_pages` that drives the
-browser to them and returns {name: url}, and add it to PAGE_SETS; README's table lists PAGES.
+To add pages: write a function like `listener_pages` or `staff_pages` that drives the browser to
+them and returns {name: url}, and add it to PAGE_SETS; README's table lists PAGES.
 """
 from __future__ import annotations
 
@@ -175,12 +175,34 @@ def demo_pages(driver, app, base: str, fake) -> dict[str, str]:
     return {"try": f"http://localhost:{server.server_port}/", "try-preview": driver.current_url}
 
 
+def staff_pages(driver, app, base: str, fake) -> dict[str, str]:
+    """The curator's and the admin's main pages, as Robin (an admin, so a curator too) sees them after
+    a seed refresh in which one seed failed: the moods, the mood editor, the dashboard, the catalogue."""
+    from curator.extensions import db
+    from curator.models.user import User
+    from tests.helpers import ARTIST, PLAYLIST, QUERY, TRACK, add_seeds, base62, build_world
+
+    build_world(fake, playlist_tracks=12, albums=3, per_album=4, search_hits=10, featureless=2)
+    fake.add_playlist(PLAYLIST, owner="robin", track_ids=[base62(i, "p") for i in range(12)])
+    add_seeds(app, playlist=PLAYLIST, artist=f"{ARTIST}\n{base62(77, 'Z')}", track=TRACK, search=QUERY)
+    with app.app_context():
+        robin = db.session.scalar(db.select(User).where(User.spotify_id == "robin"))
+        robin.grant("curator")
+        db.session.commit()
+        result = app.test_cli_runner().invoke(args=["seeds", "refresh", "--as", "robin"])
+        assert result.exit_code == 0, result.output
+        db.session.remove()
+    return {"moods": base + "/curate/moods", "editor": base + "/curate/moods/calm", "admin": base + "/admin/",
+            "catalogue": base + "/admin/catalogue"}
+
+
 # Each function drives the browser as one person and returns the pages to photograph, by name.
-PAGE_SETS: list[Callable] = [demo_pages, listener_pages]
+PAGE_SETS: list[Callable] = [demo_pages, listener_pages, staff_pages]
 # What README's table calls each page.
 PAGES = {"try": "Before any setup: the first page", "try-preview": "Before any setup: a preview",
          "start": "Start: the mood wheel", "preview": "Preview: the arc first", "saved": "Saved to Spotify",
-         "history": "History"}
+         "history": "History", "moods": "Curator: the moods", "editor": "Curator: the mood editor and its live preview",
+         "admin": "Admin: the dashboard", "catalogue": "Admin: the catalogue, coverage and refreshes"}
 
 
 def shrink(path: Path) -> None:

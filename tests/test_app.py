@@ -119,3 +119,12 @@ def test_blank_settings_in_env_file_mean_defaults(monkeypatch, tmp_path):
     assert config.ADMIN_SPOTIFY_IDS == ["ann", "bob"]
     monkeypatch.setenv("DATABASE_URL", "")
     assert Config().SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'curator.sqlite'}"
+
+
+def test_a_page_that_is_not_there_is_said_in_our_words(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    html = page.get_data(as_text=True)
+    assert "no page at this address" in html and "requested URL was not found" not in html
+    answer = client.get("/api/v1/no-such-thing")
+    assert answer.status_code == 404 and answer.json["error"]["message"].startswith("There's no page at this address")

@@ -232,7 +232,7 @@ def test_admin_dashboard_roles_audit_refresh_and_seeds(browser, app, live_server
     # The seed editor: a bad link is reported next to its own field, and what was typed stays.
     browser.find_element(By.LINK_TEXT, "Edit the seed lists").click()
     WebDriverWait(browser, 10).until(lambda d: "Seed lists" in d.page_source)
-    browser.find_element(By.LINK_TEXT, "Edit calm").click()
+    browser.find_element(By.LINK_TEXT, "Edit Calm").click()
     WebDriverWait(browser, 10).until(lambda d: "Seeds for" in d.page_source)
     artists = browser.find_element(By.ID, "seeds-artist")
     artists.send_keys("https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC")

@@ -73,3 +73,52 @@ def test_the_editor_has_one_valence_and_explains_the_others(browser, app, live_s
     cells = browser.find_element(By.CSS_SELECTOR, "#preview table.preview-tracks tbody").text
     assert re.search(r"\d\.\d{2}", cells) and not re.search(r"\d\.\d{3,}", cells), "numbers to two decimals"
     assert "“aim” is what that position of the arc asked for" in browser.find_element(By.ID, "preview").text
+
+
+ADMIN_PAGES = ["/admin/", "/admin/catalogue", "/admin/catalogue/seeds", "/admin/catalogue/seeds/calm",
+               "/admin/users", "/admin/audit"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.usefixtures("moods")
+def test_admin_pages_fit_the_screen_name_things_and_say_what_failed(browser, app, live_server, fake_spotify,
+                                                                    runner, size):
+    from tests.catalogue.test_refresh import OTHERS_PLAYLIST
+    from tests.helpers import ARTIST, PLAYLIST, QUERY, add_seeds, base62, build_world
+
+    build_world(fake_spotify, playlist_tracks=5, albums=2, search_hits=3)
+    fake_spotify.add_playlist(OTHERS_PLAYLIST, owner="someone-else", track_ids=[base62(0, "p")])
+    log_in(browser, fake_spotify, live_server, "admin-user", "Ada Admin")
+    add_seeds(app, playlist=f"{PLAYLIST}\n{OTHERS_PLAYLIST}", artist=f"{ARTIST}\n{base62(77, 'Z')}", search=QUERY)
+    with app.app_context():
+        assert runner.invoke(args=["seeds", "refresh"]).exit_code == 0
+    _inner_size(browser, *size)
+    for path in ADMIN_PAGES:
+        browser.get(live_server + path)
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        assert _no_horizontal_scroll(browser), path
+        for table in browser.find_elements(By.CSS_SELECTOR, "main table"):
+            assert rect(browser, table)["right"] <= size[0] + 1, path  # nothing scrolls sideways in its box
+            if size[0] < 500 and table.find_elements(By.TAG_NAME, "thead"):  # a card per row, each value
+                assert "reflowed" in table.get_attribute("class"), path  # under its column's heading
+        assert _console_errors(browser) == [], path
+
+    # The catalogue page: an honest headline (failures counted, then listed), coverage by mood name.
+    browser.get(live_server + "/admin/catalogue")
+    runs = browser.find_element(By.ID, "runs").text
+    assert "2 of 5 seeds failed (1 inaccessible, 1 not found); 3 read" in runs
+    coverage = browser.find_element(By.ID, "coverage")
+    assert "Calm" in coverage.text
+    assert coverage.find_elements(By.CSS_SELECTOR, 'td[data-label="Usable tracks"]' if size[0] < 500 else "th")
+    # The dashboard's times are words, with the exact time kept for machines and on hover.
+    browser.get(live_server + "/admin/")
+    times = browser.find_elements(By.CSS_SELECTOR, "main time[datetime]")
+    assert times and all(re.fullmatch(r"just now|\d+ minutes? ago", t.text) for t in times)
+    assert all(t.get_attribute("title").endswith(" UTC") for t in times)
+    # Artist seeds by name.
+    browser.get(live_server + "/admin/catalogue/seeds/calm")
+    assert "Artist: Arty" in browser.find_element(By.TAG_NAME, "main").text
+    # A page that isn't there, in our words.
+    browser.get(live_server + "/admin/no-such-page")
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert "There's no page at this address" in text and "requested URL" not in text

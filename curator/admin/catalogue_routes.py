@@ -64,7 +64,7 @@ def seeds_edit(slug: str):
         except service.SeedsInvalid as exc:
             flash(exc.message, "error")
             return render_template("admin/seeds_edit.html", slug=slug, texts=texts, errors=exc.errors,
-                                   labels=FIELD_LABELS, kinds=kinds), 422
+                                   labels=FIELD_LABELS, kinds=kinds, names={}), 422
         flash(f"Saved the {slug} seeds: {counts['added']} added, {counts['removed']} removed, "
               f"{counts['kept']} kept.", "info")
         return redirect(url_for("admin.seeds_edit", slug=slug))

@@ -171,7 +171,9 @@ def refresh_status(run_id: int | None, asked: bool) -> dict:
 
 
 def seeds_overview() -> dict:
-    return {"moods": mood_slugs(), "counts": seeds.seed_counts(), "by_mood": seeds.seeds_by_mood()}
+    by_mood = seeds.seeds_by_mood()
+    return {"moods": mood_slugs(), "counts": seeds.seed_counts(), "by_mood": by_mood,
+            "names": seeds.seed_names([seed for rows in by_mood.values() for seed in rows])}
 
 
 def editable_mood(slug: str) -> str:
@@ -187,7 +189,8 @@ def editable_mood(slug: str) -> str:
 def mood_seeds(slug: str) -> dict:
     """The seed editor's contents for an editable mood: its texts and its seeds' rows."""
     editable_mood(slug)
-    return {"texts": seeds.seed_texts(slug), "seed_rows": seeds.seeds_by_mood(slug).get(slug, [])}
+    rows = seeds.seeds_by_mood(slug).get(slug, [])
+    return {"texts": seeds.seed_texts(slug), "seed_rows": rows, "names": seeds.seed_names(rows)}
 
 
 def save_seeds(slug: str, texts: dict[str, str], *, actor: User | None = None) -> dict[str, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -43,6 +44,16 @@ SEED_MAX_AGE = timedelta(days=7)
 PLAYLIST_FIELDS = "snapshot_id,name"
 
 Progress = Callable[[int, int, str], None]
+
+
+# A seed in one of these states was read (or rightly skipped: unchanged since, or read recently).
+READ_STATUSES = ("read", "unchanged", "fresh")
+FAILED_WORDS = {"inaccessible": "inaccessible", "not_found": "not found", "rate_limited": "rate-limited",
+                "error": "with an error"}
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 class RefreshAborted(Exception):
@@ -96,16 +107,34 @@ class RefreshReport:
             data["provider_calls"] = {"reccobeats": legacy}
         return cls(**data)
 
-    def lines(self) -> list[str]:
-        """The report as short sentences, problems first."""
+    @property
+    def failed(self) -> list[SeedOutcome]:
+        """Seeds that could not be read (inaccessible, not found, rate-limited, an error)."""
+        return [s for s in self.seeds if s.status not in READ_STATUSES]
+
+    def headline(self) -> str:
+        """What happened, failures first and counted: "9 of 36 seeds failed (4 not found, 5
+        inaccessible); 27 read: 120 tracks added to the catalogue, …"."""
         verb = "would be added" if self.dry_run else "added"
-        out = [f"{len(self.seeds)} seeds: {self.tracks_added} tracks {verb} to the catalogue, "
-               f"{self.removed_from_seeds} no longer in their seed, {self.unavailable} unavailable."]
+        total, failed = len(self.seeds), self.failed
+        read = total - len(failed)
+        outcome = (f"{self.tracks_added} track{_s(self.tracks_added)} {verb} to the catalogue, "
+                   f"{self.removed_from_seeds} no longer in their seed, "
+                   f"{self.unavailable} unavailable in Spotify.")
+        if not failed:
+            return f"{read} seed{_s(read)} read: {outcome}"
+        kinds = Counter(FAILED_WORDS.get(s.status, s.status) for s in failed)
+        why = ", ".join(f"{n} {word}" for word, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+        return f"{len(failed)} of {total} seed{_s(total)} failed ({why}); {read} read: {outcome}"
+
+    def lines(self) -> list[str]:
+        """The report as short sentences: the headline, then every seed that failed, by name."""
+        out = [self.headline()]
+        out += [f"Failed: {s.label}: {s.message}" for s in self.failed]
         if self.moods:
             out.append("Linked to moods (as the coverage table counts): " + "; ".join(
                 f"{slug} {m['tracks']} tracks ({m['added']:+d}), {m['with_features']} with features "
                 f"({m['features_added']:+d})" for slug, m in self.moods.items()) + ".")
-        out += [f"{s.label}: {s.message}" for s in self.seeds if s.status not in ("read", "unchanged", "fresh")]
         found = ", ".join(f"{n} from {name}" for name, n in self.features_found.items()) or "none"
         out.append(f"Audio features fetched: {found}; {self.missing_features} tracks still without features.")
         out += self.errors

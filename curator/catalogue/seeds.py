@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from curator import audit
 from curator.catalogue import store
 from curator.extensions import db
-from curator.models.catalogue import Seed, TrackSource
+from curator.models.catalogue import CatalogueTrack, Seed, TrackSource, split_list
 from curator.problems import Unprocessable
 from curator.spotify.refs import KINDS, SeedInvalid, normalise_seed
 from curator.textfiles import TextFileError, read_text
@@ -46,6 +46,32 @@ def seeds_by_mood(mood: str | None = None) -> dict[str, list[Seed]]:
     for seed in db.session.scalars(query):
         out.setdefault(seed.mood, []).append(seed)
     return out
+
+
+def seed_names(seeds: list[Seed]) -> dict[int, str]:
+    """What people call the artists and tracks among `seeds`, by seed id, as the catalogue knows them
+    from the tracks those seeds brought in (an artist's name is where its id sits among a track's
+    artists). Seeds never read yet, playlists and searches are left out: the page shows their value."""
+    names: dict[int, str] = {}
+    for seed in seeds:
+        if seed.kind == "artist":
+            rows = db.session.execute(
+                select(CatalogueTrack.artists, CatalogueTrack.artist_ids)
+                .join(TrackSource, TrackSource.track_id == CatalogueTrack.id)
+                .where(TrackSource.source == f"seed:{seed.id}").limit(5)).all()
+            for artists, artist_ids in rows:
+                ids, people = split_list(artist_ids), split_list(artists)
+                if seed.value in ids and ids.index(seed.value) < len(people):
+                    names[seed.id] = people[ids.index(seed.value)]
+                    break
+    track_ids = {seed.value: seed.id for seed in seeds if seed.kind == "track"}
+    if track_ids:
+        for track_id, name, artists in db.session.execute(
+                select(CatalogueTrack.id, CatalogueTrack.name, CatalogueTrack.artists)
+                .where(CatalogueTrack.id.in_(list(track_ids)))):
+            by = ", ".join(split_list(artists))
+            names[track_ids[track_id]] = f"{name} by {by}" if by else name
+    return names
 
 
 def seed_counts() -> dict[str, int]:

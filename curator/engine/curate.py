@@ -760,6 +760,20 @@ def _playlist(catalogue, start, target, seed, opts, length, attempt: _Attempt, s
     )
 
 
+# One-position arcs of moods without their learned term, by the mood's identity (see _ARCS).
+_PLAIN: dict[int, tuple[MoodDefinition, Arc]] = {}
+
+
+def _plain_arc(mood: MoodDefinition) -> Arc:
+    kept = _PLAIN.get(id(mood))
+    if kept is not None and kept[0] is mood:
+        return kept[1]
+    plain = mood.model_copy(update={"learned": None})
+    arc = build_arc(plain, plain, 1)
+    remember(_PLAIN, id(mood), (mood, arc), _ARCS_KEPT)
+    return arc
+
+
 def _close_as_curated(attempt: _Attempt, catalogue: Catalogue, mood: MoodDefinition, position: int) -> int:
     """Candidates within THIN_DISTANCE of the mood's own targets. A learned term pulls the scoring
     targets toward its favourite corner of the feature box, a direction rather than a place, so
@@ -770,8 +784,7 @@ def _close_as_curated(attempt: _Attempt, catalogue: Catalogue, mood: MoodDefinit
     key = (position, THIN_DISTANCE, "as curated")
     count = plan._close.get(key)
     if count is None:
-        plain = mood.model_copy(update={"learned": None})
-        d = exact_distances(catalogue.features[attempt.rows], build_arc(plain, plain, 1))[:, 0]
+        d = exact_distances(catalogue.features[attempt.rows], _plain_arc(mood))[:, 0]
         count = plan._close[key] = int((d <= THIN_DISTANCE).sum())
     return count
 

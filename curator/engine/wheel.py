@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Sequence
 
+from curator.engine.catalogue import remember
 from curator.engine.moods import FeatureTarget, MoodDefinition
 
 POINT_PREFIX = "point:"
@@ -75,9 +76,28 @@ def _distance2(mood: MoodDefinition, valence: float, arousal: float) -> float:
     return (mood.valence - valence) ** 2 + (mood.arousal - arousal) ** 2
 
 
+# Points made lately, by the identity of the named moods they were made from (the web app hands
+# the engine the same frozen definitions while a mood version is current) and the point: the same
+# point asked for again is the same definition, so the engine's memos keyed by a mood's identity
+# (arcs, vectors) find it, and building it again (a validated model) is not paid per request.
+_POINTS: dict[tuple, tuple[tuple[MoodDefinition, ...], MoodDefinition]] = {}
+_POINTS_KEPT = 1024
+
+
 def mood_at(valence: float, arousal: float, moods: Sequence[MoodDefinition]) -> MoodDefinition:
     """The mood definition of the wheel point (valence, arousal), made from the named `moods`."""
     point_slug(valence, arousal)  # checks the numbers
+    named = tuple(moods)
+    key = (tuple(map(id, named)), float(valence), float(arousal))
+    kept = _POINTS.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], named)):
+        return kept[1]
+    made = _mood_at(valence, arousal, named)
+    remember(_POINTS, key, (named, made), _POINTS_KEPT)  # holding the moods keeps their ids unused
+    return made
+
+
+def _mood_at(valence: float, arousal: float, moods: Sequence[MoodDefinition]) -> MoodDefinition:
     mix = neighbours(valence, arousal, moods)
     if len(mix) == 1 and mix[0][1] == 1.0:
         only = mix[0][0]

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from flask import current_app, has_app_context
 
+from curator import caching
 from curator.jobs import registry, schedules
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,20 @@ JOB_TIMEOUT = 3600  # seconds an RQ job may run (the catalogue refresh of a larg
 
 
 def connection(app=None):
+    """The app's Redis client (one connection pool per app and REDIS_URL, kept on the app)."""
     from redis import Redis
 
-    config = (app or current_app).config
-    return Redis.from_url(config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    app = app or current_app._get_current_object()
+    url = app.config["REDIS_URL"]
+
+    def make():
+        return caching.per_app("curator.jobs.redis", url, lambda: Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5))
+
+    if has_app_context() and current_app._get_current_object() is app:
+        return make()
+    with app.app_context():
+        return make()
 
 
 def queue(app=None):

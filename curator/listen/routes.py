@@ -21,6 +21,9 @@ from curator.ratelimit import PREVIEWS_PER_MINUTE, SAVES_PER_MINUTE, ratelimit
 START_FIELDS = ("from", "to", "length", "unit", "arc", "exclude_explicit", "avoid_recent", "from_my_music",
                 "before_rating", "from_valence", "from_arousal", "to_valence", "to_arousal",
                 "familiar", "avoid_artists", "years_from", "years_to", "steering")
+# The Spotify data a listener may share, as the taste page names it.
+TASTE_SOURCES = {"top_artists": "your top artists", "top_tracks": "your top tracks", "saved": "your saved tracks",
+                 "followed": "artists you follow", "recent": "what you played lately"}
 # The decades the start form's year range offers.
 DECADES = tuple(range(1950, 2030, 10))
 # Form values that travel back in a redirect's Location: a catalogue id is at most 64 characters
@@ -41,8 +44,15 @@ def home():
 def _start_form(values, error: Unprocessable | None):
     page = service.start_page(g.user)
     # A form sent back (an error, the library login's round trip) as it was; else the listener's own.
-    sent = any(values.get(k) for k in ("from", "to", "steering"))
-    chosen = {k: values.get(k, "") for k in START_FIELDS} if sent else {**dict.fromkeys(START_FIELDS, ""), **page.filled}
+    # A link that names only some choices (a suggestion, "make this again") keeps the listener's own
+    # for the rest.
+    if values.get("steering"):
+        chosen = {k: values.get(k, "") for k in START_FIELDS}
+    elif values.get("from") or values.get("to"):
+        chosen = {**dict.fromkeys(START_FIELDS, ""), **page.filled,
+                  **{k: values[k] for k in START_FIELDS if values.get(k)}}
+    else:
+        chosen = {**dict.fromkeys(START_FIELDS, ""), **page.filled}
     for group in ("from", "to"):  # a wheel point comes back as its slug, or as the form sent it
         if chosen[group] == "point":
             chosen[group] = service.point_slug_of(values, group) or ""
@@ -52,7 +62,26 @@ def _start_form(values, error: Unprocessable | None):
     return render_template("listen/home.html", moods=page.moods, chosen=chosen, wheel=wheel,
                            catalogue_empty=page.catalogue_empty, library_access=page.library_access, error=error,
                            demo=demo.active(), demo_set=page.demo_set, decades=DECADES,
-                           steering_summary=service.steering_summary(chosen), returning=page.returning)
+                           steering_summary=service.steering_summary(chosen), returning=page.returning,
+                           helps=_suggestion(page.moods))
+
+
+def _suggestion(moods) -> dict | None:
+    """The start page's one suggestion from the listener's own check-ins, with the link that fills the form."""
+    helped = service.helps_suggestion(g.user) if g.user is not None and not demo.active() else None
+    if helped is None:
+        return None
+    names = {m.slug: m.definition.name for m in moods}
+    start, target = names.get(helped.from_slug), names.get(helped.to_slug)
+    if start is None or target is None:
+        return None
+    length = helped.length
+    link = url_for("listen.home", **{"from": helped.from_slug, "to": helped.to_slug,
+                                     "length": length.get("tracks") or length.get("minutes"),
+                                     "unit": "tracks" if "tracks" in length else "minutes"})
+    return {"text": f"The last {helped.times} times, {start} → {target} left you feeling {start.lower()} "
+                    f"{helped.mean_change:.1f} less on average (on a scale of 1 to 5).",
+            "uncertainty": helped.uncertainty, "link": link, "label": f"{start} → {target}"}
 
 
 def _start_again(form, error: Unprocessable):
@@ -254,7 +283,7 @@ def history_page():
                        "svg": checkin_chart(sessions, title, chart_id=f"pair-{i}")})
     return render_template("listen/history.html", history=page, playlists=page.playlists, moods=moods,
                            charts=charts, chart_sessions=service.CHART_SESSIONS, now=found.now,
-                           history_fresh=found.fresh)
+                           history_fresh=found.fresh, again=service.again_values)
 
 
 @bp.get("/settings")
@@ -288,3 +317,39 @@ def delete_account():
           "Playlists you saved stay in your Spotify account.", "success")
     return redirect(url_for("listen.home"))
 
+
+
+# -- what Curator knows about the listener's taste (issue 21) ----------------------------------
+
+@bp.get("/taste")
+@login_required
+def taste():
+    return render_template("listen/taste.html", held=service.taste_profile(g.user), source_names=TASTE_SOURCES,
+                           helped=service.what_helps(g.user), mood_name=_mood_name())
+
+
+def _mood_name():
+    names = {m.slug: m.definition.name for m in service.choosable_moods()}
+    return lambda slug: names.get(slug, slug)
+
+
+@bp.post("/taste/never-again/<track_id>")
+@login_required
+def bring_back(track_id):
+    if service.bring_back(g.user, track_id):
+        flash("It may come back in your playlists.", "success")
+    else:
+        flash("That track is not among the ones you swapped out.", "error")
+    return redirect(url_for("listen.taste"))
+
+
+@bp.post("/taste/forget")
+@login_required
+def forget_taste():
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm that Curator should forget your taste.", "error")
+        return redirect(url_for("listen.taste"))
+    service.forget_taste(g.user)
+    flash("Curator has forgotten your taste: your steering, the tracks you swapped out and kept, and what "
+          "it read from Spotify.", "success")
+    return redirect(url_for("listen.taste"))

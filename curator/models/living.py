@@ -60,6 +60,9 @@ class LivingPlaylist(db.Model):
     new_tracks: Mapped[int] = mapped_column(default=0)
     restored_at: Mapped[datetime | None] = mapped_column()
     failures: Mapped[int] = mapped_column(default=0)
+    # When Spotify last said the playlist is still in the listener's library (a "deleted" playlist
+    # only leaves it, and Spotify still takes writes to it): looked at again after a week.
+    library_checked_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -72,6 +72,7 @@ from curator.spotify.errors import (
     SpotifyRateLimited,
     SpotifyUnavailable,
 )
+from curator.spotify.token_store import granted_scopes
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ ITEMS_BATCH = 100  # the API's most URIs per PUT or POST /playlists/{id}/items
 RECENT_VERSIONS = 3  # a refresh avoids the tracks of the playlist's last few versions
 CLAIM_CHUNK = 50  # due playlists claimed per transaction
 RETRY_MAX_WAIT = 5.0
+# Whether a playlist is still in the listener's library is asked at most this often (one call), and
+# only when their login lets Curator read it.
+LIBRARY_CHECK_EVERY = timedelta(days=7)
+LIBRARY_READ_SCOPES = {"playlist-read-private", "user-library-read", "user-follow-read"}
 # A POST whose answer never came is taken to land, if ever, within this many timeouts after it was sent.
 SETTLE_TIMEOUTS = 2
 
@@ -318,6 +323,8 @@ def run_refresh(refresh_id: int, gateway_for: Callable, report: RunReport | None
                 _step(run, started_at=utcnow())
             run.gateway = gateway_for(row.user_id)
             run.calls_seen = run.gateway.calls
+            if refresh.state in (REFRESH_READY, REFRESH_REPLACING):  # nothing of it in Spotify yet
+                _check_still_theirs(run, row)
             _send(run, row)
             _finish(run, row)
         except LeaseLost:
@@ -374,6 +381,35 @@ def _curate(row: LivingPlaylist) -> list[dict]:
 def _settle_seconds() -> float:
     """How long after it was sent a POST whose answer never came may still land."""
     return float(current_app.config["SPOTIFY_TIMEOUT"]) * (1 + SETTLE_TIMEOUTS)
+
+
+class NotInLibrary(SpotifyNotFound):
+    """The listener took the playlist out of their library (Spotify's "delete")."""
+
+
+def _check_still_theirs(run: _Run, row: LivingPlaylist) -> None:
+    """A playlist its owner "deleted" in Spotify has only left their library, and Spotify still takes
+    writes to it: once a week, when the listener's login lets Curator look (one call), ask whether
+    it is still there before replacing it. Not being able to ask is no reason to stop."""
+    now = utcnow()
+    if row.library_checked_at is not None and now - row.library_checked_at < LIBRARY_CHECK_EVERY:
+        return
+    if not LIBRARY_READ_SCOPES & granted_scopes(row.user_id):
+        return
+    try:
+        pace.wait_turn()
+        [kept] = run.gateway.in_library([f"spotify:playlist:{row.playlist_id}"])
+    except (SpotifyRateLimited, SpotifyUnavailable, SpotifyForbidden, ValueError) as exc:
+        if isinstance(exc, SpotifyRateLimited):
+            pace.slow_down(exc.retry_after)
+        log.info("living playlist %s: could not check the library: %s", row.id, exc)
+        return
+    if not kept:
+        raise NotInLibrary("The playlist is no longer in the listener's Spotify library.",
+                           operation="GET /me/library/contains")
+    db.session.execute(update(LivingPlaylist).where(LivingPlaylist.id == row.id)
+                       .values(library_checked_at=now).execution_options(synchronize_session=False))
+    commit_keeping_loaded(db.session())
 
 
 def _uris(rows: list[dict]) -> list[str]:
@@ -491,7 +527,8 @@ def _gone(run: _Run, row: LivingPlaylist, exc: SpotifyError) -> None:
         .values(state=REFRESH_GONE, completed_at=now, lease_until=None, lease_holder=None,
                 last_error=f"{type(exc).__name__}: {exc.message}"[:500])
         .execution_options(synchronize_session=False))
-    reason = ("it is no longer in your Spotify account" if isinstance(exc, SpotifyNotFound)
+    reason = ("you removed it from your Spotify library" if isinstance(exc, NotInLibrary)
+              else "it is no longer in your Spotify account" if isinstance(exc, SpotifyNotFound)
               else "Spotify no longer lets Curator change it (it isn't yours any more)")
     day = living.local_time(now, row.timezone)
     db.session.execute(

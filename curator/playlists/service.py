@@ -704,3 +704,31 @@ def artist_suggestions(user, prefix: str) -> list[str]:
     from curator.catalogue.matrix import current_catalogue
 
     return taste.artist_suggestions(str(prefix or "")[:100], current_catalogue(), user.id)
+
+
+def what_helps(user) -> list[taste.Helped]:
+    """The arcs the listener checked in on at least three times, the most eased first."""
+    return taste.what_helps(user.id)
+
+
+def helps_suggestion(user) -> taste.Helped | None:
+    """The one arc the start page suggests: the one that eased the start feeling most (if it did)."""
+    helped = taste.what_helps(user.id) if user is not None else []
+    return helped[0] if helped and helped[0].mean_change > 0 else None
+
+
+def again_values(preview: Preview) -> dict:
+    """A past preview's choices as the start form's fields, to make it again in one tap."""
+    req = request_of(preview)
+    values = {"from": req.from_slug, "to": req.to_slug, "arc": req.arc, "steering": "1",
+              "length": str(req.tracks if req.tracks is not None else req.minutes),
+              "unit": "tracks" if req.tracks is not None else "minutes",
+              "familiar": str(req.familiar), "avoid_artists": ", ".join(req.avoid_artists)}
+    if req.years[0] is not None:
+        values["years_from"] = str(req.years[0])
+    if req.years[1] is not None:
+        values["years_to"] = str(req.years[1])
+    for flag in ("exclude_explicit", "avoid_recent", "from_my_music"):
+        if getattr(req, flag):
+            values[flag] = "1"
+    return values

@@ -319,3 +319,58 @@ def artist_suggestions(prefix: str, catalogue, user_id: int, limit: int = 10) ->
     for name in artists_starting(catalogue, wanted, limit):
         found.setdefault(name.casefold(), name)
     return list(found.values())[:limit]
+
+
+# -- what helps me: the listener's own before/after check-ins ---------------------------------------
+
+HELPS_AFTER = 3  # check-ins of an arc (before and after) before anything is said about it
+HELPS_READ = 400  # the latest check-ins read
+
+
+@dataclass(frozen=True)
+class Helped:
+    """One arc the listener checked in on: how strongly they felt the start mood before and after."""
+
+    from_slug: str
+    to_slug: str
+    times: int  # sessions with both a before and an after rating
+    mean_change: float  # mean of (before - after): how much the start feeling eased, on the 1-5 scale
+    low: int  # the smallest and largest single change
+    high: int
+    length: dict  # the last session's length ({"tracks": n} or {"minutes": m})
+
+    @property
+    def uncertainty(self) -> str:
+        spread = f"single times ranged from {self.low:+d} to {self.high:+d}"
+        if self.times < 6:
+            return f"Only {self.times} times, so this may be chance; {spread}."
+        return f"From {self.times} times; {spread}."
+
+
+def what_helps(user_id: int) -> list[Helped]:
+    """Arcs with at least HELPS_AFTER complete check-ins, the most eased first (descriptive only)."""
+    from curator.models.listening import CheckIn
+
+    rows = db.session.execute(
+        select(CheckIn.preview_id, CheckIn.from_slug, CheckIn.to_slug, CheckIn.moment, CheckIn.rating)
+        .where(CheckIn.user_id == user_id, CheckIn.preview_id.is_not(None))
+        .order_by(CheckIn.at.desc(), CheckIn.id.desc()).limit(HELPS_READ)).all()
+    sessions: dict[str, dict] = {}
+    for preview_id, from_slug, to_slug, moment, rating in reversed(rows):  # oldest first: the latest wins
+        sessions.setdefault(preview_id, {"pair": (from_slug, to_slug)})[moment] = rating
+    by_pair: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for preview_id, s in sessions.items():
+        if s.get("before") is not None and s.get("after") is not None:
+            by_pair.setdefault(s["pair"], []).append((preview_id, int(s["before"]) - int(s["after"])))
+    found = []
+    for (from_slug, to_slug), changes in by_pair.items():
+        if len(changes) < HELPS_AFTER:
+            continue
+        values = [c for _, c in changes]
+        last = db.session.get(Preview, changes[-1][0])
+        length = ({"tracks": last.length_tracks} if last is not None and last.length_tracks is not None
+                  else {"minutes": last.length_minutes} if last is not None and last.length_minutes else {"tracks": 20})
+        found.append(Helped(from_slug, to_slug, len(values), sum(values) / len(values), min(values), max(values),
+                            length))
+    found.sort(key=lambda h: (-h.mean_change, -h.times))
+    return found

@@ -476,6 +476,13 @@ class SpotifyGateway:
         )
         return (result or {}).get("snapshot_id", "")
 
+    def in_library(self, uris: list[str]) -> list[bool]:
+        """Whether each item (up to 40 URIs, e.g. `spotify:playlist:{id}`) is in the current user's
+        library: an owner who "deleted" a playlist has only taken it out of theirs."""
+        result = self.request("GET", "me/library/contains", params={"uris": ",".join(uris)},
+                              operation="GET /me/library/contains")
+        return [bool(x) for x in (result or [])]
+
     def my_playlists(self, limit: int | None = None) -> Iterator[dict]:
         """The current user's playlists (owned and followed), newest first as Spotify lists them."""
         op = "GET /me/playlists"

@@ -29,7 +29,7 @@
     if (button) { button.disabled = active; }
     if (active) {
       line.textContent = "Run #" + run.id + ": " + run.status + " — " + run.message +
-        " (" + run.done + "/" + run.total + ")";
+        " (step " + run.done + " of " + run.total + ")";
     } else {
       line.textContent = "Run #" + run.id + ": " + run.status + ". " + summary(run);
     }
@@ -63,7 +63,10 @@
         var fresh = new DOMParser().parseFromString(html, "text/html");
         Array.prototype.forEach.call(document.querySelectorAll("[data-live][id]"), function (old) {
           var replacement = fresh.getElementById(old.id);
-          if (replacement) { old.innerHTML = replacement.innerHTML; }
+          if (replacement) {
+            old.innerHTML = replacement.innerHTML;
+            if (window.curatorReflow) { window.curatorReflow(old); } // tables as cards on a phone again
+          }
         });
         keepInView();
       })

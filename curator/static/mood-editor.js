@@ -26,6 +26,7 @@
       if (ticket !== latest) { return; } // a newer edit is on its way
       if (result.ok) {
         target.innerHTML = result.html;
+        if (window.curatorReflow) { window.curatorReflow(target); }
         announce();
       } else {
         failed();

@@ -25,9 +25,9 @@
 
   // The curator's and admin's tables reflow on a phone: each row becomes a card whose cells carry their
   // column's heading (curator.css shows it above the value), instead of a table scrolled sideways.
-  var area = document.querySelector("main[data-area]");
-  if (area && /^(curate|admin)$/.test(area.getAttribute("data-area"))) {
-    area.querySelectorAll("table").forEach(function (table) {
+  // Also window.curatorReflow(element) for sections swapped in later (admin-refresh.js).
+  function reflow(root) {
+    root.querySelectorAll("table").forEach(function (table) {
       var heads = table.querySelectorAll("thead th");
       if (!heads.length) { return; }
       var labels = Array.prototype.map.call(heads, function (th) { return th.textContent.replace(/\s+/g, " ").trim(); });
@@ -42,6 +42,9 @@
       table.classList.add("reflowed");
     });
   }
+  window.curatorReflow = reflow;
+  var area = document.querySelector("main[data-area]");
+  if (area && /^(curate|admin)$/.test(area.getAttribute("data-area"))) { reflow(area); }
 
   // A cover that can't load (offline, or gone from Spotify's CDN) gives way to its coloured tile.
   document.addEventListener("error", function (event) {

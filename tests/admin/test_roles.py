@@ -139,5 +139,6 @@ def test_dashboard_shows_catalogue_health(app, client, fake_spotify, moods, labe
     html = client.get("/admin/").get_data(as_text=True)
     assert f"{len(labelled_catalogue)} tracks, {len(labelled_catalogue)} with audio features (100.0%)" in html
     assert "Last import: synthetic.csv (imported" in html
-    assert re.search(r"<td>calm</td><td>60</td>", html)  # a quarter of 240 tracks carry mood:calm
+    # A quarter of 240 tracks carry mood:calm (linked); the mood is named as listeners see it.
+    assert re.search(r'<th scope="row">Calm</th>.*?<td>60 \(60 with features\)</td>', html, re.DOTALL)
     assert 'href="/admin/catalogue"' in html

@@ -183,3 +183,58 @@ def test_artist_type_ahead(client, varied, fake_spotify):
     found = client.get("/api/v1/artists?q=artist 1").json["artists"]
     assert found and all(a.lower().startswith("artist 1") for a in found) and len(found) <= 10
     assert client.get("/api/v1/artists?q=").json["artists"] == []
+
+
+def test_the_taste_page_shows_what_is_held_and_brings_back_and_forgets(client, varied, fake_spotify):
+    token = api_login(client, fake_spotify)
+    first = api_preview(client, token, tracks=10, familiar=20, avoid_artists=["Artist 9"])
+    gone = first["tracks"][0]
+    _edit(client, token, first["id"], op="swap", track_id=gone["id"])
+    page = client.get("/taste")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert gone["name"] in text and "20%" in text and "Artist 9" in text
+    assert "What Curator knows about your taste" in client.get("/settings").get_data(as_text=True)
+    csrf = csrf_from(page.data)
+    assert client.post(f"/taste/never-again/{gone['id']}", data={}).status_code == 400  # no CSRF token
+    back = client.post(f"/taste/never-again/{gone['id']}", data={"csrf_token": csrf})
+    assert back.status_code == 302 and client.get("/api/v1/taste").json["never_again"] == []
+    unconfirmed = client.post("/taste/forget", data={"csrf_token": csrf})
+    assert unconfirmed.status_code == 302 and client.get("/api/v1/taste").json["steering"]["familiar"] == 20
+    client.post("/taste/forget", data={"csrf_token": csrf, "confirm": "yes"})
+    assert client.get("/api/v1/taste").json["steering"]["familiar"] == 0
+    assert client.get("/taste", follow_redirects=False).status_code == 200
+
+
+def test_what_helps_me_after_three_check_ins_of_an_arc_and_one_tap_fills_the_form(client, app, varied, fake_spotify):
+    from tests.helpers import listened_since_saving
+
+    app.config["RATELIMIT_ENABLED"] = False
+    token = api_login(client, fake_spotify)
+    for n, (before, after) in enumerate([(4, 2), (5, 3), (3, 3)]):
+        made = api_preview(client, token, to="uplifted", tracks=8, before_rating=before)
+        assert api_save(client, token, made["id"], key=f"k{n}").status_code == 201
+        listened_since_saving(app)
+        checkin = client.post("/api/v1/checkins", json={"preview_id": made["id"], "rating": after},
+                              headers=api_headers(token))
+        assert checkin.status_code == 201, checkin.json
+        home = client.get("/").get_data(as_text=True)
+        taste = client.get("/taste").get_data(as_text=True)
+        if n < 2:  # not before three check-ins of the arc
+            assert 'id="helps-suggestion"' not in home and "After three check-ins" in taste
+    assert 'id="helps-suggestion"' in home
+    assert "The last 3 times, Anxious → Uplifted left you feeling anxious 1.3 less on average" in home
+    assert "Only 3 times, so this may be chance; single times ranged from +0 to +2." in home
+    assert "-1.3 on average" in taste and "not a diagnosis" in taste
+    # One tap: the suggestion's link fills the form with that arc, the listener's steering kept.
+    link = home.split('id="helps-use"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    filled = client.get(link).get_data(as_text=True)
+    import re
+    assert re.search(r'name="from" value="anxious" required\s+checked', filled)
+    assert re.search(r'name="to" value="uplifted" required\s+checked', filled)
+    assert not re.search(r'name="to" value="calm" required\s+checked', filled)
+    # History: make a past playlist again in one tap (its settings fill the form).
+    history = client.get("/history").get_data(as_text=True)
+    again = history.split('class="button again" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "from=anxious" in again and "to=uplifted" in again and "length=8" in again and "steering=1" in again
+    assert client.get(again).status_code == 200

@@ -41,7 +41,7 @@ def test_catalogue_page_shows_size_coverage_and_imports(app, admin_client, runne
     runner.invoke(args=["catalog", "import", write_csv(dev_style(8))])
     page = admin_client.get("/admin/catalogue").get_data(as_text=True)
     assert "8 tracks, 8 with audio features (100.0%)" in page
-    assert "Coverage per mood" in page and ">calm</a>" in page
+    assert "Coverage per mood" in page and ">Calm</a>" in page
     assert "data.csv" in page and "8 read, 8 imported" in page
     assert 'id="refresh-progress"' in page and "admin-refresh.js" in page
 
@@ -88,7 +88,7 @@ def test_refresh_button_runs_in_a_thread_and_reports_progress(app, admin_client,
     run = data["run"]
     assert run["status"] == "finished" and run["done"] == run["total"] == 3 and run["percent"] == 100
     assert run["spotify_calls"] == 3 and run["provider_calls"] == {"reccobeats": 1}  # snapshot + items + one search page
-    assert run["report"][0].startswith("2 seeds: 8 tracks added")
+    assert run["report"][0].startswith("2 seeds read: 8 tracks added")
     assert in_app(app, lambda: db.session.scalar(select(db.func.count(CatalogueTrack.features_source)))) == 8
     page = admin_client.get("/admin/catalogue").get_data(as_text=True)
     assert "Run #1: finished" in page and "Spotify 3, ReccoBeats 1" in page
@@ -170,3 +170,24 @@ def test_catalogue_page_offers_the_playlist_read_scopes_until_granted(app, clien
     login(client, fake_spotify, "admin-user", scopes="seeds")
     assert "playlist-read-private" in fake_spotify.granted_scopes("admin-user")
     assert b"scopes=seeds" not in client.get("/admin/catalogue").data
+
+
+def test_coverage_counts_what_each_mood_can_use_even_when_no_label_names_a_mood(app, admin_client, runner, tmp_path):
+    """Issue 20: labels that name no mood ("joyful", "gloomy") linked nothing, and coverage said 0%
+    for moods that could use many of the tracks."""
+    from curator.catalogue.health import catalogue_health
+    from tests.helpers import import_with_cli, in_app, synthetic_records, write_records_csv
+
+    records = synthetic_records(240)
+    for i, record in enumerate(records):
+        record["tags"] = ["mood:joyful" if i % 2 else "mood:gloomy"]
+    import_with_cli(app, runner, write_records_csv(records, tmp_path / "labels.csv"))
+    moods = in_app(app, catalogue_health)["moods"]
+    assert all(m["tracks"] == 0 for m in moods), "no label names a mood: nothing is linked"
+    usable = {m["slug"]: (m["usable"], m["close"]) for m in moods}
+    assert sum(1 for u, _ in usable.values() if u > 0) >= 6, usable  # most moods can use many of them
+    assert usable["calm"][1] > 0  # a quarter of the synthetic tracks are quiet, slow and acoustic
+    page = admin_client.get("/admin/catalogue").get_data(as_text=True)
+    calm_usable, calm_close = usable["calm"]
+    assert f'<td>{calm_usable} ({round(100 * calm_usable / 240, 1)}%)</td>' in page
+    assert "a dataset whose labels name no mood links none, yet its tracks can be usable" in page

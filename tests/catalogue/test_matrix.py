@@ -30,7 +30,15 @@ def test_catalogue_health_counts_tracks_features_and_moods(app, runner, moods, w
     health = in_app(app, catalogue_health)
     assert (health["tracks"], health["with_features"]) == (9, 8)
     calm = next(m for m in health["moods"] if m["slug"] == "calm")
-    assert calm == {"slug": "calm", "tracks": 3, "with_features": 2, "percent": 66.7}
+    # Linked: 2 dev tracks labelled calm and the featureless "Calm" row; usable: as the engine counts.
+    assert {k: calm[k] for k in ("tracks", "with_features", "percent")} == {"tracks": 3, "with_features": 2,
+                                                                           "percent": 66.7}
+    from curator.engine.supply import mood_supply
+    from curator.moods.store import get_mood
+
+    supply = in_app(app, lambda: mood_supply(current_catalogue(), get_mood("calm").definition))
+    assert (calm["usable"], calm["close"]) == (supply.in_range, supply.close)
+    assert calm["usable_percent"] == round(100 * supply.in_range / 8, 1) and supply.in_range >= supply.close
     assert health["last_import"]["filename"] == "p.csv" and health["refresh_running"] is False
     assert health["last_refresh"] is None
 

@@ -129,9 +129,12 @@ def test_inaccessible_playlist_and_missing_artist_are_report_lines_not_failures(
     result = runner.invoke(args=["seeds", "refresh"])
 
     assert result.exit_code == 0, result.output
-    assert f"calm playlist “{OTHERS_PLAYLIST}”: Spotify refused" in result.output
+    # The headline counts the failures and says why; each failed seed is then listed by name.
+    assert ("2 of 4 seeds failed (1 inaccessible, 1 not found); 2 read: 8 tracks added to the catalogue, "
+            "0 no longer in their seed, 0 unavailable in Spotify.") in result.output
+    assert f"Failed: calm playlist “{OTHERS_PLAYLIST}”: Spotify refused" in result.output
     assert "owns or collaborates on" in result.output
-    assert "Spotify has no such artist" in result.output
+    assert f"Failed: calm artist “{base62(77, 'Z')}”: Spotify has no such artist" in result.output
     assert catalogue_size(app) == 5 + 3
     status = in_app(app, lambda: db.session.scalar(select(Seed.last_status).where(Seed.value == OTHERS_PLAYLIST)))
     assert "owns or collaborates on" in status
@@ -218,11 +221,26 @@ def test_refresh_report_counts_moods_as_the_coverage_table_does(app, client, run
     result = runner.invoke(args=["seeds", "refresh"])
     assert result.exit_code == 0, result.output
     # 3 tracks are new to the catalogue, but calm gains 4: one was there already, now linked by a seed.
-    assert "1 seeds: 3 tracks added to the catalogue" in result.output
+    assert "1 seed read: 3 tracks added to the catalogue" in result.output
     calm = next(m for m in in_app(app, catalogue_health)["moods"] if m["slug"] == "calm")
     assert (calm["tracks"], calm["with_features"]) == (5, 5)
     assert "Linked to moods (as the coverage table counts): calm 5 tracks (+4), 5 with features (+5)." in result.output
     page = client.get("/admin/catalogue").get_data(as_text=True)
     assert "calm 5 tracks (+4)" in page
     dashboard = client.get("/admin/").get_data(as_text=True)
-    assert "1 seeds: 3 tracks added to the catalogue" in dashboard and "<td>calm</td><td>5</td>" in dashboard
+    assert "1 seed read: 3 tracks added to the catalogue" in dashboard and "<td>5 (5 with features)</td>" in dashboard
+
+
+def test_the_admin_sees_artist_and_track_seeds_by_name(app, client, runner, fake_spotify, moods):
+    build_world(fake_spotify, playlist_tracks=3, albums=2, search_hits=3)
+    login(client, fake_spotify, "admin-user")
+    all_seeds(app)
+    seeds_page = client.get("/admin/catalogue/seeds/calm").get_data(as_text=True)
+    assert f"Artist: {ARTIST}" in seeds_page  # never read yet: its id is all Curator knows
+    assert runner.invoke(args=["seeds", "refresh"]).exit_code == 0
+
+    seeds_page = client.get("/admin/catalogue/seeds/calm").get_data(as_text=True)
+    assert f'Artist: Arty\n        <br><small class="muted seed-value">{ARTIST}</small>' in seeds_page
+    assert "Track: " in seeds_page and " by " in seeds_page
+    index = client.get("/admin/catalogue/seeds").get_data(as_text=True)
+    assert "<td>Arty</td>" in index and "Edit Calm" in index

@@ -1179,6 +1179,7 @@ class FakeSpotify:
             ("GET", r"/search", self._search_items),
             ("GET", r"/me/tracks", self._get_saved_tracks),
             ("DELETE", r"/me/library", self._remove_library_items),
+            ("GET", r"/me/library/contains", self._library_contains),
             ("GET", r"/me/top/tracks", self._get_top_tracks),
         ]
         return [(m, re.compile(f"^{p}$"), h) for m, p, h in table]
@@ -1755,6 +1756,27 @@ class FakeSpotify:
             else:
                 raise _Reply(400, _api_error(400, f"Unsupported URI type: {kind}"))
         return 200, None
+
+    def _library_contains(self, ctx: _Ctx) -> tuple[int, Any]:
+        """GET /me/library/contains?uris=...: whether each item is in the user's library (a playlist:
+        one they own and keep, or collaborate on; a track: saved). Other kinds are not modelled."""
+        self._require_scope(ctx, "user-library-read", "user-follow-read", "playlist-read-private")
+        uris = [u for u in (ctx.request.args.get("uris") or "").split(",") if u]
+        if not uris or len(uris) > 40:
+            raise _Reply(400, _api_error(400, "uris must name 1 to 40 items"))
+        answer = []
+        for uri in uris:
+            kind, _, item_id = uri.removeprefix("spotify:").partition(":")
+            if kind == "playlist":
+                playlist = self._playlists.get(item_id)
+                answer.append(playlist is not None and (
+                    (playlist.owner == ctx.user_id and playlist.in_owners_library)
+                    or ctx.user_id in playlist.collaborators))
+            elif kind == "track":
+                answer.append(any(t == item_id for t, _ in self._saved.get(ctx.user_id, [])))
+            else:
+                answer.append(False)
+        return 200, answer
 
     def _get_top_tracks(self, ctx: _Ctx) -> tuple[int, Any]:
         self._require_scope(ctx, "user-top-read")

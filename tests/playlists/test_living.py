@@ -3,6 +3,7 @@ in place exactly once per due time (PUT the first 100, POST the rest), faults, p
 Spotify, revoked logins, stopping and forgetting."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 import pytest
@@ -216,6 +217,30 @@ def test_a_playlist_deleted_in_spotify_stops_refreshing_and_history_says_so(app,
     assert run_due(app, datetime(2031, 1, 1)).claimed == 0
 
 
+def test_a_playlist_the_listener_deleted_in_spotify_stops_once_a_weekly_look_finds_it_out_of_their_library(
+        app, client, catalogue, fake_spotify):
+    login(client, fake_spotify, "listener-1", scopes="library")  # a login that lets Curator look
+    token = client.get("/api/v1/session").json["csrf_token"]
+    playlist = saved_playlist(client, fake_spotify, token)
+    keep_fresh(client, token, playlist["id"], every="daily", hour=7, timezone="UTC")
+    due = due_at(app, playlist["id"])
+    assert run_due(app, due).refreshed == 1  # looked: still theirs
+    assert [c.json for c in fake_spotify.calls("GET", r"^/v1/me/library/contains$")] == [None]
+    assert run_due(app, due + timedelta(days=1)).refreshed == 1  # within the week: not asked again
+    assert len(fake_spotify.calls("GET", r"^/v1/me/library/contains$")) == 1
+    with fake_spotify._lock:  # "delete" in Spotify: it leaves their library, writes still work
+        fake_spotify._playlists[playlist["id"]].in_owners_library = False
+    with app.app_context():  # a week later
+        db.session.execute(db.update(LivingPlaylist).values(library_checked_at=utcnow() - timedelta(days=8)))
+        db.session.commit()
+    puts = len(fake_spotify.calls("PUT", ITEMS))
+    report = run_due(app, due + timedelta(days=8))
+    assert report.gone == 1 and len(fake_spotify.calls("PUT", ITEMS)) == puts  # nothing written
+    listed = client.get("/api/v1/playlists").json["playlists"][0]
+    assert listed["freshness"]["status"] == "gone"
+    assert "you removed it from your Spotify library" in listed["freshness"]["note"]
+
+
 def test_a_playlist_that_is_no_longer_theirs_stops_with_403(app, client, catalogue, fake_spotify):
     token = api_login(client, fake_spotify)
     playlist = saved_playlist(client, fake_spotify, token)
@@ -381,3 +406,24 @@ def test_the_pages_forms_keep_it_fresh_and_refuse_a_post_without_the_csrf_token(
     assert bad.status_code == 302
     assert "There is no time zone called" in client.get("/history").get_data(as_text=True)
     assert client.post("/playlists/nope/freshness", data={"csrf_token": token, "every": "daily"}).status_code == 404
+
+
+def test_spotifys_pause_is_shared_through_redis_when_it_is_set(app, monkeypatch):
+    import uuid
+
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url} (set TEST_REDIS_URL)")
+    monkeypatch.setattr(pace, "KEY", f"curator:test-pause:{uuid.uuid4().hex}")
+    app.config["REDIS_URL"] = url
+    with app.app_context():
+        assert pace.pause_left() == 0
+        pace.slow_down(2.0)
+        pace.reset()  # another process: nothing of its own, only what Redis says
+        assert 1.0 < pace.pause_left() <= 2.0
+        pace.slow_down(0.5)  # a shorter pause never cuts a longer one short
+        pace.reset()
+        assert pace.pause_left() > 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -144,6 +145,41 @@ def test_a_page_save_that_runs_out_of_time_says_so_and_finishes_in_the_backgroun
     assert record(app, preview_id).state == saving.SAVE_DONE
     [playlist] = fake_spotify.playlists_of("listener-1")
     assert len(playlist.track_ids) == 10
+
+
+def test_with_redis_and_no_worker_a_save_out_of_time_offers_to_finish_instead(app, client, catalogue, fake_spotify,
+                                                                               listener):
+    """Nobody would take the job (no RQ worker alive for the queue), so it is not handed over: the
+    page says so and offers "Finish saving", which then finishes it once."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    app.config.update(SPOTIFY_TIMEOUT=1.0, REQUEST_BUDGET_SECONDS=1.5, REDIS_URL=url,
+                      JOBS_QUEUE=f"curator-test-{uuid.uuid4().hex[:10]}")
+    made = client.post("/previews", data={"from": "anxious", "to": "calm", "length": 10, "unit": "tracks",
+                                          "csrf_token": listener})
+    preview_id = made.headers["Location"].rsplit("/", 1)[-1]
+    fake_spotify.delay_next("POST", ITEMS, 0.8)
+    fake_spotify.delay_next("POST", CREATE, 0.6)
+    saved = client.post(f"/previews/{preview_id}/save", data={"csrf_token": listener}, follow_redirects=True)
+    text = " ".join(saved.get_data(as_text=True).split())
+    assert "saving takes longer than usual" in text and "Choose “Finish saving” to carry on" in text
+    assert in_app_count_jobs(app) == 0  # nothing queued for a worker that isn't there
+    fake_spotify.wait_idle(10)
+    app.config["REQUEST_BUDGET_SECONDS"] = 20.0
+    client.post(f"/previews/{preview_id}/save", data={"csrf_token": listener})
+    assert record(app, preview_id).state == saving.SAVE_DONE
+    [playlist] = fake_spotify.playlists_of("listener-1")
+    assert len(playlist.track_ids) == 10
+
+
+def in_app_count_jobs(app) -> int:
+    with app.app_context():
+        return len(db.session.scalars(db.select(Job)).all())
 
 
 def test_a_save_whose_process_died_can_be_finished_once_its_lease_lapses(app, client, catalogue, fake_spotify):
