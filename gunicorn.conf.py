@@ -62,25 +62,6 @@ def on_starting(server):
             "REDIS_URL (and start `rq worker curator`) in production, or run one worker.", server.cfg.workers)
 
 
-def when_ready(server):
-    """Before the workers are forked: open the music catalogue once here (preload_app), so every worker
-    shares it and none pays for opening it on its first preview."""
-    app = getattr(server.app, "callable", None)
-    if app is None:
-        return
-    from curator.catalogue.matrix import open_for_workers
-    from curator.extensions import db
-
-    with app.app_context():
-        try:
-            open_for_workers()
-        except Exception:  # noqa: BLE001 - each worker opens it on first use instead
-            server.log.warning("Curator: could not open the catalogue before starting the workers", exc_info=True)
-        finally:
-            db.session.remove()
-            db.engine.dispose()  # no connection of this process is handed to a worker
-
-
 def post_fork(server, worker):
     """Connections opened by the master (if any) must not be shared with a forked worker."""
     from curator.extensions import db

@@ -279,22 +279,6 @@ def prepare() -> None:
         current_catalogue()
 
 
-def open_for_workers() -> bool:
-    """Open and warm the current version's stored catalogue when it is on disk (nothing is built):
-    the server calls this before it forks its workers (gunicorn.conf.py, `when_ready`), which then
-    share it, so no worker's first preview pays for opening it (a few seconds on a loaded machine
-    with a million tracks). False when nothing is stored for the current version."""
-    epoch, version = _state()
-    if not epoch:
-        return False
-    folder = _store_root() / _folder_name(epoch, version)
-    if not folder.is_dir():
-        return False
-    with _lock:
-        caching.keep(KEPT, (epoch, version), open_stored(folder))
-    return True
-
-
 def _folder_name(epoch: str, version: int) -> str:
     return f"{epoch}-{version}-f{STORE_FORMAT}"
 

@@ -234,28 +234,3 @@ def test_with_no_version_built_at_all_the_listener_is_told_the_catalogue_is_bein
     page = client.post("/previews", data={"from": "anxious", "to": "calm", "length": 20, "unit": "tracks",
                                           "csrf_token": token}, follow_redirects=True)
     assert page.status_code in (200, 503) and b"being prepared" in page.data
-
-
-def test_the_server_opens_the_stored_catalogue_before_its_workers_and_never_builds_one(app, runner, write_csv):
-    """gunicorn.conf.py's `when_ready` (issue 18: the first preview after a 1M-row import took
-    2.1 s on the loaded machine, opening and warming the catalogue in the worker): what it opens is
-    what every request of the process then uses; with nothing stored for the version it opens
-    nothing (building is the import's job, never the server's start)."""
-    from curator.caching import peek
-    from curator.catalogue.matrix import KEPT, open_for_workers
-
-    assert in_app(app, open_for_workers) is False  # no tracks yet
-    runner.invoke(args=["catalog", "import", write_csv(dev_style(10))])  # builds the files as its last step
-    with app.app_context():
-        app.extensions.pop(KEPT, None)  # a server starting afresh on that database
-        assert open_for_workers() is True
-        opened = peek(KEPT)[1]
-        assert current_catalogue() is opened and len(opened) == 10
-        folders = [f for f in (Path(app.instance_path) / "catalogue").iterdir() if f.is_dir()]
-        for folder in folders:
-            for part in folder.iterdir():
-                part.unlink()
-            folder.rmdir()  # the stored files are gone: nothing to open, and nothing is built
-        app.extensions.pop(KEPT, None)
-        assert folders and open_for_workers() is False
-        assert not [f for f in (Path(app.instance_path) / "catalogue").iterdir() if f.is_dir()]
