@@ -83,6 +83,9 @@ class Config:
         # playlist it may have left in the listener's account, and removes it.
         self.SAVE_STRAY_CHECK_SECONDS = _number("SAVE_STRAY_CHECK_SECONDS", "120")
 
+        # Album covers looked up for tracks that came without one (curator/catalogue/covers.py):
+        # calls to Spotify's GET /tracks/{id} a minute at most, one after another.
+        self.COVER_LOOKUPS_PER_MINUTE = _number("COVER_LOOKUPS_PER_MINUTE", "60")
         self.FEATURE_PROVIDERS = _get("FEATURE_PROVIDERS", "local,reccobeats")
         # Each feature provider's own settings (curator/catalogue/providers/<name>.py reads them).
         self.RECCOBEATS_API_URL = _with_slash(

@@ -225,18 +225,12 @@ def test_the_web_half_keeps_values_only_through_curator_caching():
     assert not problems, "keep values with curator.caching instead:\n" + "\n".join(problems)
 
 
-# Still taking the clock from the user model until the job runner's move rewrites it.
-CLOCK_PENDING = {"curator/catalogue/jobs.py"}
-
-
 def test_the_clock_is_taken_from_curator_clock():
     """`utcnow` lives in curator/clock.py; a module that takes it from the user model depends on
     people for the time of day."""
     problems = []
     for path in sorted([*CURATOR.rglob("*.py"), *CURATOR.parent.joinpath("tests").rglob("*.py"),
                         *CURATOR.parent.joinpath("bench").rglob("*.py")]):
-        if str(path.relative_to(CURATOR.parent)) in CLOCK_PENDING:
-            continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if (isinstance(node, ast.ImportFrom) and node.module == "curator.models.user"
                     and any(alias.name == "utcnow" for alias in node.names)):

@@ -303,6 +303,44 @@ def test_a_renamed_playlist_saves_under_that_name(browser, live_server, catalogu
     assert "Rainy walk home" in browser.find_element(By.TAG_NAME, "main").text
 
 
+def _shown(driver) -> list[list[str]]:
+    """Each row as the listener sees it: id, reason (without its "New" tag), and whether it is marked as changed."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('ol.track-list > li.track')).map(li => [li.dataset.id,"
+        " Array.from(li.querySelector('.track-reason').childNodes).filter(n => n.nodeType === 3)"
+        ".map(n => n.textContent).join('').trim(), li.classList.contains('just-changed')])")
+
+
+def test_brighter_keeps_most_tracks_marks_the_new_ones_and_undo_brings_the_playlist_back(
+        browser, live_server, catalogue, fake_spotify):
+    _inner_size(browser, 390, 844)
+    _log_in(browser, live_server, fake_spotify)
+    _make_preview(browser, live_server, length=20)
+    before, url = _listed(browser), browser.current_url
+    reasons = [reason for _, reason, _ in _shown(browser)]
+    assert "/undo" not in browser.page_source  # a first preview has nothing to undo
+    browser.execute_script("document.body.dataset.marker = 'same page'")
+    _click(browser, browser.find_element(By.CSS_SELECTOR, 'button[value="brighter"]'))
+    WebDriverWait(browser, 15).until(lambda d: d.current_url != url and _listed(d) != before)
+    after = _listed(browser)
+    kept = sum(a == b for a, b in zip(before, after))
+    assert len(after) == 20 and kept >= 10, kept  # a nudge is a step, not a new playlist
+    marked = [i for i, (_, _, changed) in enumerate(_shown(browser)) if changed]
+    assert marked == [i for i in range(20) if before[i] != after[i]]  # the changed rows, where they are
+    assert f"{20 - kept} of 20 tracks changed" in browser.find_element(By.ID, "edit-notice").text
+    nudged_url = browser.current_url
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "#undo button"))
+    WebDriverWait(browser, 15).until(lambda d: d.current_url != nudged_url and _listed(d) == before)
+    assert [reason for _, reason, _ in _shown(browser)] == reasons  # exactly as it was, reasons too
+    assert browser.find_element(By.ID, "edit-notice").text.startswith("Undone: the playlist as it was before")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#undo button")  # once
+    assert browser.execute_script("return document.body.dataset.marker") == "same page"
+    # Each version keeps its own address: the nudged one still shows the nudge.
+    browser.get(nudged_url)
+    assert _listed(browser) == after
+    assert _console_errors(browser) == []
+
+
 def test_a_nudge_shows_what_changed_without_leaving_the_page(browser, live_server, catalogue, fake_spotify):
     _inner_size(browser, 1280, 800)
     _log_in(browser, live_server, fake_spotify)

@@ -38,6 +38,9 @@ PLACES = {
     ("curator.catalogue.refresh", "*"):
         "the refresh journal: each seed committed as it is read, so Spotify calls never hold the database",
     ("curator.catalogue.jobs", "*"): "a job's run record and progress, seen by other processes while it runs",
+    ("curator.catalogue.covers", "look_up_covers"):
+        "the cover look-ups' journal: each track's answer committed as Spotify gives it (no transaction "
+        "held across a call; a track is looked up once, ever), then the catalogue's version once",
     ("curator.jobs.lease", "*"): "the lock between workers, on a connection of its own",
     ("curator.jobs.records", "*"):
         "a job's row (state, progress, lease), on a connection of its own so other processes see it as it runs",

@@ -97,6 +97,9 @@ def preview_json(preview) -> dict:
         "locked_ids": list(options.get("locked_ids") or []),
         "nudges": dict(options.get("nudges") or {}),
         "edit_notice": options.get("edit_notice"),
+        "changed_positions": list(options.get("changed_positions") or []),
+        "parent_id": preview.parent_id,
+        "can_undo": service.can_undo(preview),
         "steering": service.steering_of(preview),
     }
 
@@ -152,6 +155,7 @@ EDITS = {
     "rename": lambda user, pid, data: service.rename(user, pid, _text(data, "name")),
     "nudge": lambda user, pid, data: service.nudge(user, pid, str(data.get("direction") or "")),
     "regenerate": lambda user, pid, data: service.regenerate(user, pid),
+    "undo": lambda user, pid, data: service.undo(user, pid),
 }
 
 

@@ -1,4 +1,4 @@
-"""`flask --app curator catalog import`, `seeds refresh` and `curate preview`."""
+"""`flask --app curator catalog import`, `catalog covers`, `seeds refresh` and `curate preview`."""
 from __future__ import annotations
 
 import json
@@ -89,6 +89,23 @@ def import_command(path: str, skip_bad: bool, tags: tuple[str, ...], encoding: s
     features = "" if result.has_features else " (no audio-feature columns: features are fetched on refresh)"
     click.echo(f"{result.filename}: {result.rows_read} rows read, {result.imported} imported, {result.updated} updated, "
                f"{result.skipped} skipped{duplicates} in {result.seconds:.1f} s{features}.")
+
+
+@catalog_cli.command("covers")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Look up at most this many tracks now.")
+@click.option("--as", "as_user", metavar="SPOTIFY_ID", help="Whose Spotify login asks (default: the first admin who has logged in).")
+def covers_command(limit: int, as_user: str | None):
+    """Look up album covers for tracks that have none (a dataset's): one GET /tracks/{id} per track,
+    ever, at most COVER_LOOKUPS_PER_MINUTE a minute. The job runner does the same on a schedule."""
+    from curator.catalogue import covers
+
+    try:
+        report = covers.look_up_as_admin(limit=limit, as_user=as_user)
+    except CuratorError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(report.line())
 
 
 @click.group("seeds", cls=AppGroup)

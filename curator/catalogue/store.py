@@ -238,12 +238,13 @@ def store_spotify_rows(rows: list[dict], source: str, moods: Iterable[str] = ())
 
 
 def upsert_spotify_tracks(track_objects: list[dict], source: str, moods: Iterable[str] = ()) -> list[str]:
-    """Store Spotify TrackObjects (from GET /tracks/{id}, /me/tracks items' `track`, search).
+    """Store Spotify TrackObjects (a listener's saved and top tracks: `playlists/library.py`).
 
-    `source` says why they are here (e.g. "listener"), `moods` for which moods (slugs). Audio
-    features are not touched; call `providers.fetch_missing_features` for those. Returns the
-    stored track ids in input order (unusable objects, such as local files, are left out).
-    The caller commits.
+    `source` says why they are here: `LISTENER_SOURCE` ("library") for a listener's own music,
+    which stays out of the shared catalogue (no version bump), anything else joins it; `moods`
+    for which moods (slugs). Audio features are not touched; call
+    `catalogue.providers.fetch_missing_features` for those. Returns the stored track ids in input
+    order (unusable objects, such as local files, are left out). The caller commits.
     """
     rows = [row for row in (track_row(obj) for obj in track_objects) if row]
     if rows:

@@ -124,6 +124,7 @@ def preview(preview_id):
         demo=demo.active(),
         low_note=page.care.note, alternatives=page.care.alternatives, hold_capped=page.hold_capped,
         hold_note=page.hold_note, unfinished_save=page.unfinished_save, save_running=page.save_running,
+        can_undo=service.can_undo(item),
     )
 
 
@@ -165,6 +166,12 @@ def rename(preview_id):
 def nudge(preview_id):
     return _derived(preview_id, lambda: service.nudge(g.user, preview_id, request.form.get("direction", "")),
                     anchor="edit")
+
+
+@bp.post("/previews/<preview_id>/undo")
+@login_required
+def undo(preview_id):
+    return _derived(preview_id, lambda: service.undo(g.user, preview_id), anchor="changed")
 
 
 @bp.post("/previews/<preview_id>/retarget")

@@ -50,6 +50,9 @@ class CatalogueTrack(db.Model):
     popularity: Mapped[int | None] = mapped_column()
     isrc: Mapped[str | None] = mapped_column(String(16))
     image_url: Mapped[str | None] = mapped_column(Text)
+    # When Spotify was asked for the cover of a track that came without one (GET /tracks/{id}, once
+    # ever, whatever it answered: curator/catalogue/covers.py).
+    cover_looked_up_at: Mapped[datetime | None] = mapped_column()
     # The engine's duplicate-recording key (normalised title + primary artist), computed on write
     # so loading the matrix needs no per-row text processing.
     recording_key: Mapped[int | None] = mapped_column(BigInteger)

@@ -12,11 +12,6 @@ from curator.extensions import db
 ROLES = ("listener", "curator", "admin")
 
 
-# `utcnow` is imported above for the column defaults; import it from curator.clock, not from here
-# (curator/catalogue/jobs.py and lease.py still do until the job runner moves them).
-__all__ = ["ROLES", "SpotifyCall", "SpotifyToken", "User", "WebSession", "utcnow"]
-
-
 class User(db.Model):
     __tablename__ = "users"
 

@@ -10,14 +10,18 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from curator.engine import FEATURES
+from curator.engine import FEATURES, MoodDefinition
 from curator.engine.learned import LearnedTerm
 
-# Scalar fields in the order the editor shows them.
-SCALAR_FIELDS = ("slug", "name", "colour", "valence", "arousal", "listener_pull", "allow_explicit")
-# Fields whose absence means a default value (older versions and files leave them out).
-DEFAULTS = {"listener_pull": 0.0}
+# Prose, compared as text; and the structured parts, compared key by key below.
 TEXT_FIELDS = ("description", "guidance")
+STRUCTURED_FIELDS = ("features", "learned")
+# Every other field of a mood, in the schema's order, read from the schema itself: a field added to
+# `MoodDefinition` shows in diffs and history without a change here.
+SCALAR_FIELDS = tuple(name for name in MoodDefinition.model_fields if name not in (*TEXT_FIELDS, *STRUCTURED_FIELDS))
+# Fields whose absence means their default (older versions and files leave them out).
+DEFAULTS = {name: spec.default for name, spec in MoodDefinition.model_fields.items()
+            if name in SCALAR_FIELDS and not spec.is_required()}
 FEATURE_KEYS = ("target", "min", "max", "weight")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

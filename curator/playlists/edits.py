@@ -1,6 +1,7 @@
 """The listener's edits to a preview: try other tracks, swap one, lock, rename, nudge the arc, end
-at another mood. Each (but lock and rename, which only change options) makes a new preview from the
-old one, so "back" and the API see every step.
+at another mood, undo the last step. Each makes a new version of the preview (a new row whose
+`parent_id` is the one it came from; the old one stays as it was), so "back", undo and the API see
+every step.
 
 The rules (what may be edited, what each edit keeps, what the listener is told) live here; the
 tracks themselves are always the engine's: every edit that changes tracks is one call of
@@ -17,9 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from curator.engine import Edit
-from curator.extensions import db
 from curator.models.listening import Preview
-from curator.playlists import taste
+from curator.playlists import preview_store, taste
 from curator.playlists.creation import create_preview
 from curator.playlists.library import MyMusic
 from curator.playlists.preview_request import request_of
@@ -27,6 +27,9 @@ from curator.problems import Unprocessable
 
 # Spotify allows long names; a playlist list reads best with short ones.
 MAX_NAME = 100
+# Options that describe one step (what it changed, whether it was an undo), not the playlist: a
+# new version starts without them.
+STEP_OPTIONS = ("edit_notice", "changed_positions", "undone")
 # Each nudge moves the whole arc (start and target) by these amounts, in raw feature units.
 NUDGES: dict[str, dict[str, float]] = {
     "gentler": {"energy": -0.1, "tempo": -8.0, "loudness": -1.5},
@@ -117,34 +120,64 @@ def without_track(user, preview: Preview, track_id: str) -> Preview:
 
 
 def set_lock(user, preview: Preview, track_id: str, locked: bool) -> Preview:
-    """Lock (or unlock) a track so "try other tracks" and nudges keep it. Changes only options."""
+    """Lock (or unlock) a track so "try other tracks" and nudges keep it: a new version with the
+    same tracks (the preview itself stays as it was; nothing to change: the preview itself)."""
     _editable(preview)
-    _position_of(preview, track_id)
+    track = preview.tracks[_position_of(preview, track_id)]
     ids = set(preview.options.get("locked_ids") or ())
-    ids = ids | {track_id} if locked else ids - {track_id}
-    taste.kept(user.id, preview.tracks[_position_of(preview, track_id)], locked)  # kept tracks count for them
-    options = {k: v for k, v in preview.options.items() if k not in ("edit_notice", "changed_positions")}
-    preview.options = {**options, "locked_ids": sorted(ids)}  # a new dict: JSON change tracking
-    db.session.flush()
-    return preview
+    wanted = ids | {track_id} if locked else ids - {track_id}
+    if wanted == ids:
+        return preview
+    taste.kept(user.id, track, locked)  # kept tracks count for them
+    notice = (f"Kept: “{track['name']}” stays where it is when you try other tracks or shift the arc." if locked
+              else f"“{track['name']}” is no longer kept: trying other tracks may change it.")
+    return _version(user, preview, {"locked_ids": sorted(wanted), "edit_notice": notice})
 
 
 def rename(user, preview: Preview, name: str) -> Preview:
-    """The name the playlist will have in Spotify (empty: Curator's own "Anxious → Calm · date")."""
+    """The name the playlist will have in Spotify (empty: Curator's own "Anxious → Calm · date"):
+    a new version with the same tracks (the same name again: the preview itself)."""
     _editable(preview)
     clean = " ".join(str(name or "").split())
     if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in clean):
         raise Unprocessable("The name has characters a playlist name can't hold.", field="name")
     if len(clean) > MAX_NAME:
         raise Unprocessable(f"Keep the name to {MAX_NAME} characters or fewer.", field="name")
-    options = {k: v for k, v in preview.options.items() if k not in ("name", "edit_notice", "changed_positions")}
-    if clean:
-        options["name"] = clean
-    options["edit_notice"] = (f"Renamed: it will be saved to Spotify as “{clean}”." if clean else
-                              "The name is Curator's own again (the moods and today's date).")
-    preview.options = options
-    db.session.flush()
-    return preview
+    if clean == (preview.options.get("name") or ""):
+        return preview
+    return _version(user, preview, {"name": clean or None,
+                                    "edit_notice": f"Renamed: it will be saved to Spotify as “{clean}”." if clean else
+                                    "The name is Curator's own again (the moods and today's date)."})
+
+
+def can_undo(preview: Preview) -> bool:
+    """Whether this version was made from another that `undo` can bring back (once)."""
+    return preview.parent_id is not None and preview.save is None and not preview.options.get("undone")
+
+
+def undo(user, preview: Preview) -> Preview:
+    """The version this one was made from, exactly (its tracks, order, reasons, name, locks and
+    nudges), as a new version that says what came back. Once: an undo itself is not undone."""
+    _editable(preview)
+    previous = preview_store.own_or_none(user, preview.parent_id) if can_undo(preview) else None
+    if previous is None:
+        raise Unprocessable("There is nothing to undo here.", field=None)
+    changed = changed_positions(preview.tracks, previous.tracks)
+    back_ids = {t["id"] for t in previous.tracks} - {t["id"] for t in preview.tracks}
+    for track_id in back_ids:  # a swap undone: the track it took out may come back after all
+        taste.undo_never(user.id, track_id)
+    back = f"{len(changed)} track{'s' if len(changed) != 1 else ''} back in place" if changed else "the same tracks"
+    options = {k: v for k, v in previous.options.items() if k not in STEP_OPTIONS}
+    options.update(undone=True, changed_positions=changed, edit_notice=f"Undone: the playlist as it was before, {back}.")
+    return preview_store.add_derived(user, previous, list(previous.tracks), options, parent_id=preview.id)
+
+
+def _version(user, preview: Preview, changes: dict) -> Preview:
+    """A new version of `preview` with the same tracks and `changes` to its options (None removes)."""
+    options = {k: v for k, v in preview.options.items() if k not in STEP_OPTIONS}
+    options.update(changes)
+    return preview_store.add_derived(user, preview, list(preview.tracks),
+                                     {k: v for k, v in options.items() if v is not None})
 
 
 def nudge(user, preview: Preview, direction: str, library: MyMusic | None = None) -> Preview:

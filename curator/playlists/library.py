@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from curator.catalogue.matrix import tracks_catalogue
 from curator.catalogue.providers import fetch_missing_features
-from curator.catalogue.store import upsert_spotify_tracks
+from curator.catalogue.store import LISTENER_SOURCE, upsert_spotify_tracks
 from curator.engine.catalogue import Catalogue
 from curator.playlists.errors import ScopeRequired
 from curator.spotify.gateway import LIBRARY_SCOPES
@@ -61,7 +61,7 @@ def read_library(user, gateway) -> list[dict]:
 
 def store_tracks(tracks: list[dict]) -> list[str]:
     """Add the listener's tracks to the catalogue's table (not to the shared catalogue); their ids."""
-    return upsert_spotify_tracks(tracks, source="library") if tracks else []
+    return upsert_spotify_tracks(tracks, source=LISTENER_SOURCE) if tracks else []
 
 
 def fetch_features(track_ids: list[str], gateway) -> None:

@@ -1,8 +1,7 @@
 """Previews in the database: find the listener's own, and add a new one in one statement.
 
-Previews are never edited in place (a rename or a lock only changes options): each step the
-listener takes is a new row whose `parent_id` names the one it came from, so "back" and the API
-see every step. Helpers of `curator.playlists.service`: they add rows but never commit.
+Previews are never edited in place: each step the listener takes (an undo too) is a new row
+whose `parent_id` names the one it came from, so "back", undo and the API see every step. Helpers of `curator.playlists.service`: they add rows but never commit.
 """
 from __future__ import annotations
 
@@ -48,10 +47,11 @@ def recent_track_ids(user_id: int, playlists: int = RECENT_PLAYLISTS) -> frozens
     return frozenset(t["id"] for saved in saved_playlists(user_id, limit=playlists) for t in saved.preview.tracks)
 
 
-def add_derived(user, preview: Preview, rows: list[dict], options: dict) -> Preview:
-    """A new preview like `preview` with other track rows and options (a step the listener took)."""
+def add_derived(user, preview: Preview, rows: list[dict], options: dict, *, parent_id: str | None = None) -> Preview:
+    """A new preview like `preview` with other track rows and options (a step the listener took),
+    made from `parent_id` (default: `preview` itself)."""
     item = Preview(
-        id=new_id(), user_id=user.id, parent_id=preview.id,
+        id=new_id(), user_id=user.id, parent_id=parent_id or preview.id,
         from_slug=preview.from_slug, to_slug=preview.to_slug,
         from_version_id=preview.from_version_id, to_version_id=preview.to_version_id,
         length_tracks=preview.length_tracks, length_minutes=preview.length_minutes,

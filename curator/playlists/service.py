@@ -275,15 +275,27 @@ def remove_track(user, preview_id: str, track_id: str) -> Preview:
 
 
 def lock_track(user, preview_id: str, track_id: str, locked: bool = True) -> Preview:
-    """Keep (or stop keeping) a track when the listener tries other tracks or nudges the arc."""
+    """Keep (or stop keeping) a track when the listener tries other tracks or nudges the arc (a new version)."""
     with transaction(keep_loaded=True):
         return edits.set_lock(user, preview_store.get_preview(user, preview_id), track_id, locked)
 
 
 def rename(user, preview_id: str, name: str) -> Preview:
-    """The name the playlist gets in Spotify when it is saved (empty: Curator's own)."""
+    """The name the playlist gets in Spotify when it is saved (empty: Curator's own; a new version)."""
     with transaction(keep_loaded=True):
         return edits.rename(user, preview_store.get_preview(user, preview_id), name)
+
+
+def can_undo(preview: Preview) -> bool:
+    """Whether `undo` can bring back the version `preview` was made from (not read here: a version
+    since removed is said when undo is asked)."""
+    return edits.can_undo(preview)
+
+
+def undo(user, preview_id: str) -> Preview:
+    """The version this preview was made from, back exactly (once)."""
+    with transaction(keep_loaded=True):
+        return edits.undo(user, preview_store.get_preview(user, preview_id))
 
 
 def nudge(user, preview_id: str, direction: str, gateway=None) -> Preview:

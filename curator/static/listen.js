@@ -172,7 +172,7 @@
   });
 })();
 
-// Edits without surprises: swap, keep, rename, nudge and "try other tracks" are sent in the
+// Edits without surprises: swap, keep, rename, nudge, "try other tracks" and undo are sent in the
 // background and only what changed is replaced, so the page keeps its place (no jump to the top).
 // Without this script each is a normal form post that comes back to the same row (#t-ID).
 (function () {
@@ -182,7 +182,8 @@
   if (!list || !window.fetch || !window.DOMParser) { return; }
 
   function isLive(form) {
-    return form.matches("li.track form.edit-form, form.rename-form, form.nudge-form, #preview-actions form:not(.save-form)");
+    return form.matches("li.track form.edit-form, form.rename-form, form.nudge-form, form.undo-form, " +
+                        "#preview-actions form:not(.save-form)");
   }
 
   function swapRows(doc) {

@@ -64,12 +64,17 @@ def test_real_responses_match_the_document(client, app, catalogue, fake_spotify)
     point = client.post("/api/v1/previews", json={"from": "anxious", "to": {"valence": 0.7, "arousal": 0.3},
                                                    "tracks": 8}, headers=api_headers(token))
     check(point.json, "/previews", "post", 201)
-    # Edits (issue 11): a lock changes this preview, a swap makes a new one.
+    # Edits (issue 11, issue 20): each makes a new version; one that changes nothing answers this one.
     edits = "/previews/{preview_id}/edits"
     first = created.json["tracks"][0]["id"]
     locked = client.post(f"/api/v1/previews/{preview_id}/edits", json={"op": "lock", "track_id": first},
                          headers=api_headers(token))
-    check(locked.json, edits, "post", 200)
+    check(locked.json, edits, "post", 201)
+    same = client.post(f"/api/v1/previews/{locked.json['id']}/edits", json={"op": "lock", "track_id": first},
+                       headers=api_headers(token))
+    check(same.json, edits, "post", 200)
+    undone = client.post(f"/api/v1/previews/{locked.json['id']}/edits", json={"op": "undo"}, headers=api_headers(token))
+    check(undone.json, edits, "post", 201)
     swapped = client.post(f"/api/v1/previews/{preview_id}/edits", json={"op": "swap", "track_id": first},
                           headers=api_headers(token))
     check(swapped.json, edits, "post", 201)

@@ -201,9 +201,10 @@ def test_locked_tracks_survive_try_other_tracks(client, app, catalogue, fake_spo
     path = preview_path(start(client, token))
     before = stored(app, path)
     keep = {3: before.tracks[3]["id"], 12: before.tracks[12]["id"]}
-    for track_id in keep.values():
+    for track_id in keep.values():  # each lock is a new version, back at the same row
         response = client.post(path + "/lock", data={"csrf_token": token, "track_id": track_id, "locked": "1"})
-        assert response.status_code == 302 and response.headers["Location"].endswith(f"{path}#t-{track_id}")
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"#t-{track_id}")
+        path = preview_path(response)
     page = client.get(path).get_data(as_text=True)
     assert page.count('aria-pressed="true"') == 2 and "(keeps 2)" in page
     other = stored(app, preview_path(client.post(path + "/regenerate", data={"csrf_token": token})))
@@ -214,8 +215,9 @@ def test_locked_tracks_survive_try_other_tracks(client, app, catalogue, fake_spo
     assert [ids(other)[i] for i in range(20) if i not in keep] != [ids(before)[i] for i in range(20) if i not in keep]
     assert sorted(other.options["locked_ids"]) == sorted(keep.values())
     # Unlocking: the next try may move it.
-    client.post(preview_path_of(other) + "/lock", data={"csrf_token": token, "track_id": keep[3], "locked": "0"})
-    assert stored(app, preview_path_of(other)).options["locked_ids"] == [keep[12]]
+    unlocked = client.post(preview_path_of(other) + "/lock", data={"csrf_token": token, "track_id": keep[3], "locked": "0"})
+    assert stored(app, preview_path(unlocked)).options["locked_ids"] == [keep[12]]
+    assert sorted(stored(app, preview_path_of(other)).options["locked_ids"]) == sorted(keep.values())  # as it was
 
 
 def preview_path_of(preview) -> str:
@@ -228,7 +230,7 @@ def test_a_renamed_playlist_saves_under_that_name(client, app, catalogue, fake_s
     too_long = client.post(path + "/rename", data={"csrf_token": token, "name": "x" * 101})
     assert too_long.status_code == 302
     assert "Keep the name to 100 characters or fewer." in client.get(path).get_data(as_text=True)
-    client.post(path + "/rename", data={"csrf_token": token, "name": "  Sunday   morning reset "})
+    path = preview_path(client.post(path + "/rename", data={"csrf_token": token, "name": "  Sunday   morning reset "}))
     assert 'value="Sunday morning reset"' in client.get(path).get_data(as_text=True)
     client.post(path + "/save", data={"csrf_token": token})
     [playlist] = fake_spotify.playlists_of("listener-1")
@@ -272,12 +274,15 @@ def test_the_api_offers_the_same_edits(client, app, catalogue, fake_spotify):
     def edit(preview_id, **body):
         return client.post(f"/api/v1/previews/{preview_id}/edits", json=body, headers=api_headers(token))
 
+    # Every edit is a new version (201); one that changes nothing answers the preview itself (200).
     locked = edit(pid, op="lock", track_id=before[2])
-    assert locked.status_code == 200 and locked.json["id"] == pid and locked.json["locked_ids"] == [before[2]]
-    renamed = edit(pid, op="rename", name="Evening wind-down")
-    assert renamed.status_code == 200 and renamed.json["name"] == "Evening wind-down"
-    swapped = edit(pid, op="swap", track_id=before[6])
-    assert swapped.status_code == 201 and swapped.json["id"] != pid
+    assert locked.status_code == 201 and locked.json["id"] != pid and locked.json["locked_ids"] == [before[2]]
+    assert locked.json["parent_id"] == pid and locked.json["can_undo"]
+    assert edit(locked.json["id"], op="lock", track_id=before[2]).json["id"] == locked.json["id"]
+    renamed = edit(locked.json["id"], op="rename", name="Evening wind-down")
+    assert renamed.status_code == 201 and renamed.json["name"] == "Evening wind-down"
+    swapped = edit(renamed.json["id"], op="swap", track_id=before[6])
+    assert swapped.status_code == 201 and swapped.json["id"] != pid and swapped.json["changed_positions"] == [6]
     after = [t["id"] for t in swapped.json["tracks"]]
     assert [i for i, (a, b) in enumerate(zip(before, after)) if a != b] == [6]
     assert "fits this point of the arc best" in swapped.json["edit_notice"]
@@ -334,7 +339,7 @@ def test_no_edits_while_a_save_is_unfinished(client, app, catalogue, fake_spotif
 def test_a_rename_is_said_on_the_page_and_kept_in_history(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, length="6"))
-    client.post(path + "/rename", data={"csrf_token": token, "name": "Sunday reset"})
+    path = preview_path(client.post(path + "/rename", data={"csrf_token": token, "name": "Sunday reset"}))
     page = unescape(client.get(path).get_data(as_text=True))
     assert '<h1 class="preview-title" id="preview-title">Sunday reset</h1>' in page
     assert "Renamed: it will be saved to Spotify as “Sunday reset”." in page
@@ -359,7 +364,7 @@ def test_kept_is_drawn_as_a_shape_not_an_emoji(client, app, catalogue, fake_spot
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token, length="6"))
     first = stored(app, path).tracks[0]["id"]
-    client.post(path + "/lock", data={"csrf_token": token, "track_id": first, "locked": "1"})
+    path = preview_path(client.post(path + "/lock", data={"csrf_token": token, "track_id": first, "locked": "1"}))
     page = client.get(path).get_data(as_text=True)
     assert "🔒" not in page and "Kept" in page
     row = page[page.index(f'data-id="{first}"'):]

@@ -83,9 +83,9 @@ def test_locked_tracks_stay_in_place_through_nudge_swap_and_try_other(client, ap
     path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
     before = stored(app, path)
     keep = {2: ids(before)[2], 11: ids(before)[11], 19: ids(before)[19]}
-    for track_id in keep.values():
-        post(client, path, token, "lock", track_id=track_id, locked="1")
     current = path
+    for track_id in keep.values():
+        current = preview_path(post(client, current, token, "lock", track_id=track_id, locked="1"))
     for action, data in [("nudge", {"direction": "darker"}), ("nudge", {"direction": "more-energy"}),
                          ("remove", {"track_id": ids(before)[6]}), ("regenerate", {})]:
         current = preview_path(post(client, current, token, action, **data))
@@ -99,7 +99,7 @@ def test_swapping_a_kept_track_lets_it_go(client, app, catalogue, fake_spotify):
     token = logged_in(client, fake_spotify)
     path = preview_path(start(client, token))
     before = stored(app, path)
-    post(client, path, token, "lock", track_id=ids(before)[4], locked="1")
+    path = preview_path(post(client, path, token, "lock", track_id=ids(before)[4], locked="1"))
     after = stored(app, preview_path(post(client, path, token, "remove", track_id=ids(before)[4])))
     assert changed_positions(before.tracks, after.tracks) == [4] and after.options["locked_ids"] == []
 
@@ -133,3 +133,60 @@ def test_a_place_nothing_else_fits_stays_and_nothing_is_stored(client, app, cata
     assert "No other track fits this place" in client.get(path).get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Preview).count() == count
+
+
+UNDONE = ("edit_notice", "changed_positions", "undone")
+
+
+def same_version(a, b) -> bool:
+    """Everything the listener gets from a version: tracks (order, reasons, distances), name, locks,
+    nudges and exclusions, stats, notices, seed, moods and length."""
+    keep = {k: v for k, v in a.options.items() if k not in UNDONE}
+    return (a.tracks == b.tracks and keep == {k: v for k, v in b.options.items() if k not in UNDONE}
+            and (a.stats, a.notices, a.shortfall, a.seed, a.arc, a.from_slug, a.to_slug, a.from_version_id,
+                 a.to_version_id, a.length_tracks, a.length_minutes)
+            == (b.stats, b.notices, b.shortfall, b.seed, b.arc, b.from_slug, b.to_slug, b.from_version_id,
+                b.to_version_id, b.length_tracks, b.length_minutes))
+
+
+@pytest.mark.parametrize("action, data", [
+    ("nudge", {"direction": "brighter"}), ("remove", {"track_id": 3}), ("regenerate", {}),
+    ("lock", {"track_id": 5, "locked": "1"}), ("rename", {"name": "Late bus"}),
+])
+def test_undo_brings_back_the_previous_version_exactly_once(client, app, catalogue, fake_spotify, action, data):
+    token = logged_in(client, fake_spotify)
+    path = preview_path(start(client, token, **{"from": "tired", "to": "uplifted"}))
+    # A version with a lock, a name and a nudge of its own, so that undo has all of them to restore.
+    for step, extra in [("lock", {"track_id": 0, "locked": "1"}), ("rename", {"name": "Morning"}),
+                        ("nudge", {"direction": "gentler"})]:
+        if "track_id" in extra:
+            extra = {**extra, "track_id": ids(stored(app, path))[extra["track_id"]]}
+        path = preview_path(post(client, path, token, step, **extra))
+    before = stored(app, path)
+    if "track_id" in data:
+        data = {**data, "track_id": ids(before)[data["track_id"]]}
+    edited = stored(app, preview_path(post(client, path, token, action, **data)))
+    assert edited.id != before.id and not same_version(edited, before)
+    assert same_version(stored(app, path), before)  # the old version is untouched (its URL shows it as it was)
+    page = client.get(f"/previews/{edited.id}").get_data(as_text=True)
+    assert f'action="/previews/{edited.id}/undo"' in page
+    response = post(client, f"/previews/{edited.id}", token, "undo")
+    back = stored(app, preview_path(response))
+    assert same_version(back, before) and back.parent_id == edited.id and back.id not in (edited.id, before.id)
+    assert back.options["changed_positions"] == changed_positions(edited.tracks, before.tracks)
+    assert back.options["edit_notice"].startswith("Undone: the playlist as it was before")
+    # Once: an undo is not undone, and its page offers no undo.
+    page = client.get(f"/previews/{back.id}").get_data(as_text=True)
+    assert "/undo" not in page and "Undone: the playlist as it was before" in page
+    refused = post(client, f"/previews/{back.id}", token, "undo")
+    assert refused.headers["Location"].endswith(f"/previews/{back.id}")
+    assert "There is nothing to undo here." in client.get(f"/previews/{back.id}").get_data(as_text=True)
+
+
+def test_a_first_preview_has_nothing_to_undo(client, app, catalogue, fake_spotify):
+    from tests.helpers import api_headers, api_login, api_preview
+    token = api_login(client, fake_spotify)
+    body = api_preview(client, token)
+    assert body["can_undo"] is False and body["parent_id"] is None
+    answer = client.post(f"/api/v1/previews/{body['id']}/edits", json={"op": "undo"}, headers=api_headers(token))
+    assert answer.status_code == 422 and answer.json["error"]["message"] == "There is nothing to undo here."
