@@ -119,3 +119,42 @@ def test_the_steering_controls_fit_the_first_screen_beside_make_my_playlist(brow
     assert browser.find_element(By.ID, "avoid_artists").get_attribute("value") == "Artist 1, artist 2"
     assert browser.find_element(By.ID, "years_from").get_attribute("value") == "2010"
     assert browser.find_element(By.ID, "exclude_explicit").is_selected()
+
+
+@pytest.mark.parametrize("width, height", SIZES)
+def test_what_helps_me_appears_after_three_check_ins_of_an_arc_and_fills_the_form(browser, client, app, live_server,
+                                                                                 catalogue, fake_spotify, width,
+                                                                                 height):
+    from tests.helpers import listened_since_saving, login
+
+    app.config["RATELIMIT_ENABLED"] = False
+    fake_spotify.add_user("listener-1", display_name="Robin")
+    login(client, fake_spotify, "listener-1")
+    token = client.get("/api/v1/session").json["csrf_token"]
+    _inner_size(browser, width, height)
+    fake_spotify.authorize_as("listener-1")
+    browser.get(live_server + "/login")
+    WebDriverWait(browser, 10).until(lambda d: "How do you feel now?" in d.page_source)
+    for n, (before, after) in enumerate([(5, 2), (4, 2), (4, 3)]):
+        made = client.post("/api/v1/previews", json={"from": "melancholic", "to": "uplifted", "tracks": 6,
+                                                      "before_rating": before}, headers=api_headers(token)).json
+        saved = client.post(f"/api/v1/previews/{made['id']}/playlist",
+                            headers=api_headers(token, **{"Idempotency-Key": f"k{n}"}))
+        assert saved.status_code == 201
+        listened_since_saving(app)
+        assert client.post("/api/v1/checkins", json={"preview_id": made["id"], "rating": after},
+                           headers=api_headers(token)).status_code == 201
+        browser.get(live_server + "/")
+        shown = browser.find_elements(By.ID, "helps-suggestion")
+        assert bool(shown) == (n == 2), n  # not before three check-ins of the arc
+    text = browser.find_element(By.ID, "helps-suggestion").text
+    assert "The last 3 times, Melancholic → Uplifted" in text and "may be chance" in text
+    # One tap fills the form with that arc; "Make my playlist" is then in sight.
+    browser.find_element(By.XPATH, '//input[@name="to"][@value="calm"]/..')  # the page is the start form
+    use = browser.find_element(By.ID, "helps-use")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", use)
+    use.click()
+    WebDriverWait(browser, 10).until(lambda d: "from=melancholic" in d.current_url)
+    assert browser.find_element(By.CSS_SELECTOR, 'input[name="from"][value="melancholic"]').is_selected()
+    assert browser.find_element(By.CSS_SELECTOR, 'input[name="to"][value="uplifted"]').is_selected()
+    assert _visible_and_uncovered(browser, browser.find_element(By.ID, "make-playlist"))
