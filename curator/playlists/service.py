@@ -809,5 +809,6 @@ def taste_syncs_due() -> list[int]:
     from curator.models.taste import ListenerTaste
 
     with transaction():
-        ids = db.session.execute(select(ListenerTaste.user_id).where(ListenerTaste.shares != [])).scalars().all()
-        return [i for i in ids if taste_sync.plan(i) is not None]
+        # JSON has no equality operator on PostgreSQL, so the "shares anything" test runs here.
+        rows = db.session.execute(select(ListenerTaste.user_id, ListenerTaste.shares)).all()
+        return [i for i, shares in rows if shares and taste_sync.plan(i) is not None]

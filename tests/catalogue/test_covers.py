@@ -21,15 +21,11 @@ TRACK_CALL = r"^/v1/tracks/[^/]+$"
 
 
 @pytest.fixture
-def fast(app_config):
-    app_config["COVER_LOOKUPS_PER_MINUTE"] = 60_000  # the pace has a test of its own
-    return app_config
-
-
-@pytest.fixture
-def world(fast, app, moods, fake_spotify, tmp_path):
+def world(app, moods, fake_spotify, tmp_path):
     """240 dataset tracks without covers; Spotify knows each with its album's CDN image, but for
     the last 5 (gone from Spotify: 404) and 5 more whose album has no image; an admin has logged in."""
+    # Set on the app itself: the app exists before this fixture runs. The pace has a test of its own.
+    app.config["COVER_LOOKUPS_PER_MINUTE"] = 60_000
     rows = synthetic_rows()
     import_rows(app, fake_spotify, tmp_path, rows)
     for i, row in enumerate(rows[:230]):
@@ -130,7 +126,8 @@ def test_lookups_keep_to_the_pace(app, world, fake_spotify):
     assert all(1.5 < s <= 2.0 for s in slept), slept  # 2 s apart, less what each call took
 
 
-def test_one_run_at_a_time_and_none_without_an_admin_login(app, fast, moods, fake_spotify, tmp_path, runner):
+def test_one_run_at_a_time_and_none_without_an_admin_login(app, moods, fake_spotify, tmp_path, runner):
+    app.config["COVER_LOOKUPS_PER_MINUTE"] = 60_000
     import_rows(app, fake_spotify, tmp_path, synthetic_rows(10))
     result = runner.invoke(args=["catalog", "covers"])
     assert result.exit_code == 1 and "None of the admins (admin-user) has logged in" in result.output
