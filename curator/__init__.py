@@ -83,4 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     jobs.init_app(app)
+    from curator.clock import utcnow
+
+    app.extensions["curator.started_at"] = utcnow()  # /healthz: a schedule never run since then is late
     return app

@@ -3,7 +3,7 @@
 `status` is "ok", "degraded" (it answers, but a part named in `problems` is not as configured:
 Redis set but not answering, so rate limits are counted in the database meanwhile; no RQ worker
 or scheduler seen for the job queue; a schedule that stopped running) or
-"unavailable" (503: no database). `rate_limits` says where limits are counted now, `jobs` where jobs run (curator/jobs/health.py),
+"unavailable" (503: no database, or one whose schema is behind this version: `database` says which). `rate_limits` says where limits are counted now, `jobs` where jobs run (curator/jobs/health.py),
 `feature_providers` each configured provider with the calls the last refresh made to it.
 """
 from __future__ import annotations
@@ -43,9 +43,18 @@ def healthz():
         current_app.logger.error("health check: database unreachable: %s", exc)
         database = "unavailable"
     limits, problems = _limits()
-    runner, runner_problems = jobs_health.runner() if database == "ok" else ({}, [])
-    providers = _provider_calls() if database == "ok" else {}
-    problems += runner_problems
+    runner, providers = {}, {}
+    if database == "ok":
+        try:
+            runner, runner_problems = jobs_health.runner()
+            providers = _provider_calls()
+            problems += runner_problems
+        except SQLAlchemyError as exc:  # reachable, but a table this version needs is missing
+            db.session.rollback()
+            current_app.logger.error("health check: database schema behind: %s", exc)
+            database = "schema behind"
+            problems.append("database: a table this version of Curator needs is missing; "
+                            "run `flask --app curator db upgrade`")
     if database != "ok":
         status = "unavailable"
     else:

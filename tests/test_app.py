@@ -4,9 +4,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
 from curator import create_app
+from curator.clock import utcnow
 from curator.extensions import db
 from curator.moods.service import import_shipped_if_empty
 from tests.helpers import csrf_token, login
@@ -67,6 +71,33 @@ def test_healthz_is_503_when_the_database_is_down(app_config, tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "unavailable"
+
+
+def test_healthz_says_the_schema_is_behind_instead_of_a_500(app, client):
+    with app.app_context():
+        db.session.execute(text("DROP TABLE jobs"))  # as if `db upgrade` had not run for this version
+        db.session.commit()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json["status"] == "unavailable"
+    assert response.json["database"] == "schema behind"
+    assert any("flask --app curator db upgrade" in p for p in response.json["problems"])
+
+
+def test_healthz_says_when_no_cron_runs_the_schedules(app, client, runner):
+    assert client.get("/healthz").json["status"] == "ok"  # just started: nothing is due yet
+    app.extensions["curator.started_at"] = utcnow() - timedelta(hours=3)  # up for hours, never run
+    health = client.get("/healthz").json
+    assert health["status"] == "degraded"
+    assert any("living.refresh-due has not run since this server started" in p for p in health["problems"])
+    a_day_ago = (utcnow() - timedelta(days=1)).isoformat() + "+00:00"
+    assert runner.invoke(args=["jobs", "run-due", "--at", a_day_ago]).exit_code == 0  # cron ran, then stopped
+    health = client.get("/healthz").json
+    assert health["status"] == "degraded"
+    assert any("living.refresh-due last ran for" in p for p in health["problems"])
+    assert not any("has not run" in p for p in health["problems"])
+    now = utcnow().isoformat() + "+00:00"
+    assert runner.invoke(args=["jobs", "run-due", "--at", now]).exit_code == 0  # cron runs again
+    assert client.get("/healthz").json == {**health, "status": "ok", "problems": []}
 
 
 def test_security_headers(client):

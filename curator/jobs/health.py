@@ -45,7 +45,8 @@ def runner() -> dict:
 
 
 def late_schedules() -> list[str]:
-    """Schedules that ran before but have missed two due times since (their runner stopped)."""
+    """Schedules that have missed two due times: since they last ran (their runner stopped), or,
+    never run at all, since this app started (nothing runs them: no cron, no scheduler)."""
     found = registry.schedules()
     if not found:
         return []
@@ -53,12 +54,18 @@ def late_schedules() -> list[str]:
         select(Job.name, func.max(Job.run_at)).where(Job.once_key.is_not(None), Job.name.in_([s.name for s in found]))
         .group_by(Job.name)).all())
     now = utcnow()
+    started = current_app.extensions.get("curator.started_at", now)
     late = []
     for schedule in found:
+        overdue = now - 2 * schedule.interval - timedelta(minutes=2)
         ran = last.get(schedule.name)
-        if ran is not None and ran < now - 2 * schedule.interval - timedelta(minutes=2):
+        if ran is not None and ran < overdue:
             late.append(f"jobs: schedule {schedule.name} last ran for {ran.isoformat()}Z; is "
                         "`flask --app curator jobs run-due` (or an RQ worker with --with-scheduler) running?")
+        elif ran is None and started < overdue:
+            late.append(f"jobs: schedule {schedule.name} has not run since this server started at "
+                        f"{started.isoformat()}Z; is `flask --app curator jobs run-due` (or an RQ worker with "
+                        "--with-scheduler) running?")
     return late
 
 
