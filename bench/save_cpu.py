@@ -95,7 +95,7 @@ def _own_database(url: str, name: str, drop: bool = False) -> str:
     server = make_url(_database_url(url))
     engine = create_engine(server, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"' if drop else f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' if drop else f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return server.set(database=name).render_as_string(hide_password=False)
 
