@@ -178,6 +178,8 @@ class Selection:
     # this far only for a band's end), so any set holding every candidate within it chooses alike.
     # Infinite when the tempo rule was relaxed (no candidate anywhere was in tempo); 0 when fixed.
     reach: list[float] = field(default_factory=list)
+    # The places chosen with the distances that prefer the listener's known rows (``share``).
+    preferred_known: list[int] = field(default_factory=list)
 
 
 def select(
@@ -188,10 +190,15 @@ def select(
     near_tie: float,
     rng: np.random.Generator,
     fixed: Mapping[int, int] | None = None,
+    preferring: Candidates | None = None,
+    share=None,
 ) -> Selection:
     """Greedy choice per position (see module docstring). Unfillable positions are skipped.
 
-    ``fixed``: position -> candidate placed there as it is (see the module docstring)."""
+    ``fixed``: position -> candidate placed there as it is (see the module docstring).
+    ``preferring``: the same candidates with the distances of a place that prefers other rows (a
+    listener's known ones, engine/taste.py); ``share`` says before each free place whether it does
+    (``wants_known()``) and hears what was picked there (``passed(candidate or None)``)."""
     plan = cands.plan
     n_positions = plan.n_positions
     artist, camelot = plan.artist, plan.camelot
@@ -216,6 +223,7 @@ def select(
                 cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
                 blocked_rows[theirs] = True
     last = -1
+    plain_plan, plain_cands, preferred = plan, cands, []
     for p in range(n_positions):
         nxt = -1
         if fixed:
@@ -226,6 +234,10 @@ def select(
                 reach.append(0.0)
                 continue
             nxt = fixed.get(p + 1, -1)
+        plan, cands = plain_plan, plain_cands
+        if share is not None and preferring is not None and share.wants_known():
+            plan, cands = preferring.plan, preferring
+            preferred.append(p)
         # The nearest rows' walk knows one neighbour; a fixed next one goes the vectorised way.
         found = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie) if nxt < 0 else None
         if found is None:  # the nearest rows cannot settle it: look further
@@ -241,6 +253,8 @@ def select(
         else:
             ties, looked = found
         if not ties:
+            if share is not None:
+                share.passed(None)
             continue
         if last >= 0 and len(ties) > 1:
             mixes = _MIXES_WITH[camelot[last] + 1]
@@ -253,6 +267,8 @@ def select(
         positions.append(p)
         reach.append(looked)
         last = choice
+        if share is not None:
+            share.passed(choice)
         for c in plan.same_recording(choice):
             blocked[c] = 1
         a = artist[choice]
@@ -263,7 +279,7 @@ def select(
             cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
             blocked_rows[theirs] = True
     return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit,
-                     reach=reach)
+                     reach=reach, preferred_known=preferred)
 
 
 # Nearest candidates a position looks at first; it looks further only when these cannot tell.
