@@ -565,8 +565,9 @@ class SpotifyGateway:
 
         Without ``after_ms``: newest first, following the ``before`` cursor of each page's ``next``
         link. With it (a Unix time in milliseconds): only the plays after it, following ``next``
-        while a page still holds some; a page that holds none ends the walk, whichever way
-        Spotify's ``next`` runs."""
+        until a page holds a play at or before it, or none after it: whichever way Spotify's
+        ``next`` runs (on forward from ``after``, or back through ``before``), no page of plays
+        already read is asked for twice."""
         op = "GET /me/player/recently-played"
         params: dict = {"limit": LIBRARY_PAGE}
         if after_ms is not None:
@@ -574,16 +575,17 @@ class SpotifyGateway:
         page = self.request("GET", "me/player/recently-played", params=params, operation=op)
         count = 0
         while page:
-            fresh = 0
+            fresh = reached = 0
             for item in page.get("items") or []:
                 if after_ms is not None and played_at_ms(item) <= after_ms:
+                    reached += 1
                     continue
                 fresh += 1
                 yield item
                 count += 1
                 if limit is not None and count >= limit:
                     return
-            if not page.get("next") or (after_ms is not None and not fresh):
+            if not page.get("next") or (after_ms is not None and (reached or not fresh)):
                 return
             page = self.request("GET", page["next"], operation=op)
 
