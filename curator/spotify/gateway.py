@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 import requests
@@ -265,6 +266,9 @@ class SpotifyGateway:
         self._before_call = before_call
         self.calls = 0
         self._ready: tuple[str, float] | None = None  # (access token, when) fetched by `ready()`
+        # The token this gateway last read or renewed: used again while it is fresh (a gateway lives
+        # for one request or one save), read again from the store once Spotify refuses it.
+        self._token: dict | None = None
 
     # -- time ----------------------------------------------------------------------------
     def seconds_left(self) -> float | None:
@@ -299,7 +303,10 @@ class SpotifyGateway:
     def _access_token(self, *, refused: str | None = None) -> str:
         """A valid access token; `refused` is one Spotify just refused (401), renewed unless another
         thread or process already has."""
-        token = self._cache.get_cached_token()
+        token = self._token
+        if refused is None and token is not None and _fresh(token):
+            return token["access_token"]
+        token = self._token = self._cache.get_cached_token()
         if not token or not token.get("access_token"):
             # E.g. the login was revoked and forgotten in another browser session: ask for a
             # new login (the caller keeps what it had done), never prompt.
@@ -307,8 +314,15 @@ class SpotifyGateway:
         if refused is not None and token["access_token"] != refused and _fresh(token):
             return token["access_token"]  # renewed elsewhere since Spotify refused ours
         if refused is not None or not _fresh(token):
-            token = self._renew(token)
+            token = self._token = self._renew(token)
         return token["access_token"]
+
+    def granted_scopes(self) -> set[str] | None:
+        """The scopes granted with the token in hand (read once, renewed if due); None when the token
+        does not name them."""
+        self._access_token()
+        scope = (self._token or {}).get("scope")
+        return None if scope is None else set(scope.split())
 
     def _renew(self, token: dict) -> dict:
         refresh_token = token.get("refresh_token")
@@ -551,6 +565,43 @@ class SpotifyGateway:
                              params={"limit": LIBRARY_PAGE, "offset": 0, "time_range": time_range})
         return self._paged(first, op, limit)
 
+    def followed_artists(self, limit: int | None = None) -> Iterator[dict]:
+        """The artists the current user follows (``user-follow-read``). Cursor-paged by artist id
+        (``after`` = the last id of a page, in the ``next`` link), so the order says nothing about
+        when an artist was followed."""
+        op = "GET /me/following"
+        first = self.request("GET", "me/following", operation=op, params={"type": "artist", "limit": LIBRARY_PAGE})
+        return self._paged(first, op, limit, envelope="artists")
+
+    def recently_played(self, after_ms: int | None = None, limit: int | None = None) -> Iterator[dict]:
+        """The current user's play history (``user-read-recently-played``): PlayHistoryObjects.
+
+        Without ``after_ms``: newest first, following the ``before`` cursor of each page's ``next``
+        link. With it (a Unix time in milliseconds): only the plays after it, following ``next``
+        until a page holds a play at or before it, or none after it: whichever way Spotify's
+        ``next`` runs (on forward from ``after``, or back through ``before``), no page of plays
+        already read is asked for twice."""
+        op = "GET /me/player/recently-played"
+        params: dict = {"limit": LIBRARY_PAGE}
+        if after_ms is not None:
+            params["after"] = int(after_ms)
+        page = self.request("GET", "me/player/recently-played", params=params, operation=op)
+        count = 0
+        while page:
+            fresh = reached = 0
+            for item in page.get("items") or []:
+                if after_ms is not None and played_at_ms(item) <= after_ms:
+                    reached += 1
+                    continue
+                fresh += 1
+                yield item
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            if not page.get("next") or (after_ms is not None and (reached or not fresh)):
+                return
+            page = self.request("GET", page["next"], operation=op)
+
     def audio_features(self, track_ids: list[str]) -> list[dict | None]:
         """Spotify's retired audio-features endpoint, for the few apps that still have it.
 
@@ -560,6 +611,18 @@ class SpotifyGateway:
         result = self.request("GET", "audio-features", params={"ids": ",".join(track_ids)},
                               operation="GET /audio-features")
         return (result or {}).get("audio_features") or []
+
+
+def played_at_ms(item: dict | None) -> int:
+    """A PlayHistoryObject's ``played_at`` as a Unix time in milliseconds (0 when unreadable)."""
+    text = str((item or {}).get("played_at") or "")
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(round(when.timestamp() * 1000))
 
 
 def _fresh(token: dict) -> bool:
