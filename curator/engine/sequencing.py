@@ -188,10 +188,14 @@ def select(
     near_tie: float,
     rng: np.random.Generator,
     fixed: Mapping[int, int] | None = None,
+    tail_first: int | None = None,
 ) -> Selection:
     """Greedy choice per position (see module docstring). Unfillable positions are skipped.
 
-    ``fixed``: position -> candidate placed there as it is (see the module docstring)."""
+    ``fixed``: position -> candidate placed there as it is (see the module docstring).
+    ``tail_first``: the positions from this one to the end are chosen first (left to right), then
+    the ones before it, the first of the tail as their fixed next neighbour: a long arc's held tail
+    takes the target mood's nearest tracks before the approach to it can use them up."""
     plan = cands.plan
     n_positions = plan.n_positions
     artist, camelot = plan.artist, plan.camelot
@@ -215,17 +219,24 @@ def select(
                 theirs = plan.of_artist(a)
                 cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
                 blocked_rows[theirs] = True
+    split = tail_first if tail_first is not None and 0 < tail_first < n_positions else 0
+    order = list(range(split, n_positions)) + list(range(split))
+    placed = dict(fixed) if fixed else {}  # fixed positions, then the tail's picks once chosen
     last = -1
-    for p in range(n_positions):
+    for p in order:
+        if p == 0 or p == split:
+            last = -1
+        if split and p == split - 1 and split not in placed and positions and positions[0] == split:
+            placed[split] = picks[0]  # the tail's first pick, as the next neighbour of the approach
         nxt = -1
-        if fixed:
-            if p in fixed:
+        if placed:
+            if fixed and p in fixed:
                 last = fixed[p]
                 picks.append(last)
                 positions.append(p)
                 reach.append(0.0)
                 continue
-            nxt = fixed.get(p + 1, -1)
+            nxt = placed.get(p + 1, -1)
         # The nearest rows' walk knows one neighbour; a fixed next one goes the vectorised way.
         found = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie) if nxt < 0 else None
         if found is None:  # the nearest rows cannot settle it: look further
@@ -262,6 +273,9 @@ def select(
             # Did the cap shut out a track that could have filled some position?
             cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
             blocked_rows[theirs] = True
+    if split:  # back in position order
+        ranked = sorted(range(len(positions)), key=positions.__getitem__)
+        picks, positions, reach = ([column[i] for i in ranked] for column in (picks, positions, reach))
     return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit,
                      reach=reach)
 
