@@ -255,7 +255,8 @@ class _ArcFacts:
         held = np.flatnonzero(fractions >= 1.0)
         self.tail_first = (int(held[0]) if start != target and len(fractions) > LONG_ARC and shape != "hold"
                            and len(held) > 1 and held[0] > 0 else None)
-        if start == target:  # a steady playlist: every place is the mood's
+        self.steady = start == target
+        if self.steady:  # a steady playlist: every place is the mood's
             self.ends = [(target, len(fractions) - 1, len(fractions))]
         else:
             self.ends = [(start, 0, int((fractions < 0.5).sum())),
@@ -389,6 +390,7 @@ def _choose(
             rng=np.random.default_rng(seed),
             fixed=fixed,
             tail_first=facts.tail_first,
+            steady=facts.steady and tasted is None,  # a taste's familiar places differ from the others
         )
         return _Attempt(facts, rows, cands, sel, exhaustive, None if cands is plain else plain)
 

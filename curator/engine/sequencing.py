@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -189,13 +189,34 @@ def select(
     rng: np.random.Generator,
     fixed: Mapping[int, int] | None = None,
     tail_first: int | None = None,
+    steady: bool = False,
 ) -> Selection:
     """Greedy choice per position (see module docstring). Unfillable positions are skipped.
 
     ``fixed``: position -> candidate placed there as it is (see the module docstring).
-    ``tail_first``: the positions from this one to the end are chosen first (left to right), then
-    the ones before it, the first of the tail as their fixed next neighbour: a long arc's held tail
-    takes the target mood's nearest tracks before the approach to it can use them up."""
+    ``steady``: every position wants the same (a steady playlist of one mood): the tracks are chosen
+    first, as near as the other rules allow, and then put in an order that keeps the tempo rule
+    where it can (see :func:`_in_flow`), so the rule shapes the order rather than which tracks.
+    ``tail_first``: the positions from this one to the end all want the same (a long arc's held
+    target) and are chosen first, as a steady playlist of their own; then the ones before it, the
+    tail's first track as their next neighbour. So the approach cannot use up the target's nearest
+    tracks before the tail is filled.
+    With ``fixed`` positions (an edit's), every position is chosen in turn, left to right."""
+    n_positions = cands.distances.shape[1]
+    if fixed:
+        steady, tail_first = False, None
+    if tail_first is not None and 0 < tail_first < n_positions:
+        tail = select(replace(cands, distances=cands.distances[:, tail_first:]), artist_cap=artist_cap,
+                      max_tempo_jump=max_tempo_jump, near_tie=near_tie, rng=rng, steady=True)
+        placed = {tail_first + p: c for p, c in zip(tail.positions, tail.picks)}
+        whole = select(cands, artist_cap=artist_cap, max_tempo_jump=max_tempo_jump, near_tie=near_tie, rng=rng,
+                       fixed=placed)
+        reach = dict(zip(placed, tail.reach))  # the tail's own, not a fixed position's 0
+        return replace(whole, reach=[reach.get(p, r) for p, r in zip(whole.positions, whole.reach)],
+                       artist_cap_hit=whole.artist_cap_hit or tail.artist_cap_hit)
+    if steady:
+        chosen = select(cands, artist_cap=artist_cap, max_tempo_jump=math.inf, near_tie=near_tie, rng=rng)
+        return _in_flow(cands, chosen, max_tempo_jump)
     plan = cands.plan
     n_positions = plan.n_positions
     artist, camelot = plan.artist, plan.camelot
@@ -219,24 +240,17 @@ def select(
                 theirs = plan.of_artist(a)
                 cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
                 blocked_rows[theirs] = True
-    split = tail_first if tail_first is not None and 0 < tail_first < n_positions else 0
-    order = list(range(split, n_positions)) + list(range(split))
-    placed = dict(fixed) if fixed else {}  # fixed positions, then the tail's picks once chosen
     last = -1
-    for p in order:
-        if p == 0 or p == split:
-            last = -1
-        if split and p == split - 1 and split not in placed and positions and positions[0] == split:
-            placed[split] = picks[0]  # the tail's first pick, as the next neighbour of the approach
+    for p in range(n_positions):
         nxt = -1
-        if placed:
-            if fixed and p in fixed:
+        if fixed:
+            if p in fixed:
                 last = fixed[p]
                 picks.append(last)
                 positions.append(p)
                 reach.append(0.0)
                 continue
-            nxt = placed.get(p + 1, -1)
+            nxt = fixed.get(p + 1, -1)
         # The nearest rows' walk knows one neighbour; a fixed next one goes the vectorised way.
         found = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie) if nxt < 0 else None
         if found is None:  # the nearest rows cannot settle it: look further
@@ -273,11 +287,32 @@ def select(
             # Did the cap shut out a track that could have filled some position?
             cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
             blocked_rows[theirs] = True
-    if split:  # back in position order
-        ranked = sorted(range(len(positions)), key=positions.__getitem__)
-        picks, positions, reach = ([column[i] for i in ranked] for column in (picks, positions, reach))
     return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit,
                      reach=reach)
+
+
+def _in_flow(cands: Candidates, chosen: Selection, max_tempo_jump: float) -> Selection:
+    """A steady playlist's tracks in an order for listening: each place takes the first (in the
+    order they were chosen, nearest first) of the tracks left that is not by the last one's
+    artist and within ``max_tempo_jump`` of its tempo; else the first not by that artist; else
+    the first left. Every place's reach is the largest of the choice's: the set of tracks
+    depends on no candidate farther than that, and the order on nothing but the set."""
+    plan = cands.plan
+    left = list(chosen.picks)
+    ordered: list[int] = []
+    last = -1
+    while left:
+        pick = 0
+        if last >= 0:
+            artist, tempo = plan.artist[last], plan.tempo[last]
+            others = [i for i, c in enumerate(left) if plan.artist[c] != artist]
+            in_tempo = [i for i in others if abs(plan.tempo[left[i]] - tempo) <= max_tempo_jump]
+            pick = in_tempo[0] if in_tempo else (others[0] if others else 0)
+        last = left.pop(pick)
+        ordered.append(last)
+    reach = [max(chosen.reach)] * len(ordered) if ordered else []
+    return Selection(picks=ordered, positions=list(chosen.positions), unfilled=chosen.unfilled,
+                     artist_cap_hit=chosen.artist_cap_hit, reach=reach)
 
 
 # Nearest candidates a position looks at first; it looks further only when these cannot tell.
