@@ -97,6 +97,7 @@ class _Plan:
         self._heads: list[tuple | None] = [None] * self.n_positions
         self._artists: dict[int, np.ndarray] = {}
         self._close: dict[tuple[int, float], int] = {}
+        self._tails: dict[int, Candidates] = {}
         # Candidates that share a recording, an id or an ISRC with some other candidate, by value.
         known_isrc = np.flatnonzero(cands.isrc_code >= 0)  # unknown ISRCs are no match for each other
         self._shared = [_duplicates(cands.recording), _duplicates(cands.id_code),
@@ -124,6 +125,14 @@ class _Plan:
             kept = self._heads[p] = (rows[:FIRST_LOOK].tolist(), dist[:FIRST_LOOK].tolist(),
                                      artists[:FIRST_LOOK].tolist(), tempos[:FIRST_LOOK].tolist(),
                                      len(rows) <= FIRST_LOOK)
+        return kept
+
+    def tail(self, first: int) -> Candidates:
+        """The candidates as positions ``first`` onwards see them (remembered with this plan, so a
+        remembered candidate set's tail keeps its own plan too)."""
+        kept = self._tails.get(first)
+        if kept is None:
+            kept = self._tails[first] = replace(self.cands, distances=self.cands.distances[:, first:])
         return kept
 
     def same_recording(self, c: int) -> list[int]:
@@ -206,7 +215,7 @@ def select(
     if fixed:
         steady, tail_first = False, None
     if tail_first is not None and 0 < tail_first < n_positions:
-        tail = select(replace(cands, distances=cands.distances[:, tail_first:]), artist_cap=artist_cap,
+        tail = select(cands.plan.tail(tail_first), artist_cap=artist_cap,
                       max_tempo_jump=max_tempo_jump, near_tie=near_tie, rng=rng, steady=True)
         placed = {tail_first + p: c for p, c in zip(tail.positions, tail.picks)}
         whole = select(cands, artist_cap=artist_cap, max_tempo_jump=max_tempo_jump, near_tie=near_tie, rng=rng,
