@@ -303,8 +303,9 @@ def select(
 def _in_flow(cands: Candidates, chosen: Selection, max_tempo_jump: float) -> Selection:
     """A steady playlist's tracks in an order for listening: each place takes the first (in the
     order they were chosen, nearest first) of the tracks left that is not by the last one's
-    artist and within ``max_tempo_jump`` of its tempo; else the first not by that artist; else
-    the first left. Every place's reach is the largest of the choice's: the set of tracks
+    artist and within ``max_tempo_jump`` of its tempo; else the first not by that artist. When
+    only the last one's artist is left, the order they were chosen in stands (it never puts an
+    artist twice running). Every place's reach is the largest of the choice's: the set of tracks
     depends on no candidate farther than that, and the order on nothing but the set."""
     plan = cands.plan
     left = list(chosen.picks)
@@ -315,8 +316,11 @@ def _in_flow(cands: Candidates, chosen: Selection, max_tempo_jump: float) -> Sel
         if last >= 0:
             artist, tempo = plan.artist[last], plan.tempo[last]
             others = [i for i, c in enumerate(left) if plan.artist[c] != artist]
+            if not others:
+                ordered = list(chosen.picks)
+                break
             in_tempo = [i for i in others if abs(plan.tempo[left[i]] - tempo) <= max_tempo_jump]
-            pick = in_tempo[0] if in_tempo else (others[0] if others else 0)
+            pick = in_tempo[0] if in_tempo else others[0]
         last = left.pop(pick)
         ordered.append(last)
     reach = [max(chosen.reach)] * len(ordered) if ordered else []
