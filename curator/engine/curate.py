@@ -48,9 +48,9 @@ from curator.engine.taste import (
     FAMILIAR_PENALTY,
     KNOWN_CANDIDATES,
     TASTE_MEMO_ENTRIES,
+    ShareControl,
     Taste,
     TasteRows,
-    familiar_positions,
     member,
     penalties,
     taste_phrases,
@@ -378,10 +378,11 @@ def _choose(
             preselected = preselected if grown is rows else None
             rows = grown
         cands = plain = _remembered_candidates(catalogue, rows, facts, preselected)
+        preferring = known = None
         if tasted is not None:
-            cands = _tasted_candidates(catalogue, plain, rows, taste, tasted, n_positions)
+            cands, preferring, known = _tasted_candidates(catalogue, plain, rows, taste, tasted)
         if edit is not None:
-            fixed = edit.fixed(rows, cands, n_positions)
+            fixed = edit.fixed(rows, plain, n_positions)  # what still fits the arc, whatever the taste
         sel = select(
             cands,
             artist_cap=cap,
@@ -391,6 +392,8 @@ def _choose(
             fixed=fixed,
             tail_first=facts.tail_first,
             steady=facts.steady and tasted is None,  # a taste's familiar places differ from the others
+            preferring=preferring,
+            share=None if preferring is None else ShareControl(taste.familiar, known, n_positions, fixed),
         )
         return _Attempt(facts, rows, cands, sel, exhaustive, None if cands is plain else plain)
 
@@ -470,20 +473,29 @@ def _nearest_known(catalogue: Catalogue, taste: Taste, tasted: TasteRows, arc: A
 
 
 def _tasted_candidates(catalogue: Catalogue, plain: Candidates, rows: np.ndarray, taste: Taste, tasted: TasteRows,
-                       n_positions: int) -> Candidates:
-    """``plain`` with the taste's penalties added to its distances (remembered beside it)."""
+                       ) -> tuple[Candidates, Candidates | None, np.ndarray | None]:
+    """``plain`` with the taste's penalties added to its distances, as a place that prefers new rows
+    sees them and (when familiar > 0 and something is known) as one that prefers known rows does;
+    and which candidates are known (remembered beside ``plain``)."""
     memo = catalogue.candidate_memo
-    key = ("tasted", id(plain), taste.digest, taste.familiar)
+    key = ("tasted", id(plain), taste.digest, taste.familiar > 0)
     kept = memo.get(key)
     if kept is not None and kept[0] is plain:
         return kept[1]
-    extra = penalties(rows, taste, tasted, n_positions)
+    extra = penalties(rows, taste, tasted)
     if extra is None:
-        return plain
-    cands = replace(plain, distances=plain.distances + extra)
-    cands.distances.setflags(write=False)
-    remember(memo, key, (plain, cands), CANDIDATE_MEMO_ENTRIES)
-    return cands
+        return plain, None, None
+    found = []
+    for added in (extra.prefer_new, extra.prefer_known):
+        if added is None:
+            found.append(None)
+            continue
+        cands = replace(plain, distances=plain.distances + added[:, None])
+        cands.distances.setflags(write=False)
+        found.append(cands)
+    result = (found[0], found[1], extra.known)
+    remember(memo, key, (plain, result), CANDIDATE_MEMO_ENTRIES)
+    return result
 
 
 def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOptions, eligible: np.ndarray | None,
@@ -505,12 +517,11 @@ def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOption
                                        catalogue.scan, memo=catalogue.preselection_memo, anchors=anchors)
     preselected = "certified" if eligible is None else None
     per_anchor = CERTIFIED_PER_ANCHOR
-    slack = _taste_slack(catalogue, opts, len(arc))
     for attempt_number in range(CERTIFIED_PASSES):
         chosen = grow(_filter(rows, eligible, len(catalogue)))
         attempt = run(chosen, False, preselected if chosen is rows else None)
         attempt.radius = radius
-        attempt.slack = slack
+        attempt.slack = _taste_slack(attempt)
         failed = _uncertified(catalogue, attempt, opts)
         if failed is None:
             return attempt
@@ -523,18 +534,20 @@ def _certified_choice(catalogue: Catalogue, facts: _ArcFacts, opts: CurateOption
     return None
 
 
-def _taste_slack(catalogue: Catalogue, opts: CurateOptions, n_positions: int) -> np.ndarray | None:
+def _taste_slack(attempt: _Attempt) -> np.ndarray | None:
     """How much further than its radius a position may look and still be certified under a taste.
 
     Every known row is a candidate (grown in, never narrowed on this path), so a row left out is a
-    new one: at a place that prefers known rows its distance there carries FAMILIAR_PENALTY on top
-    of being beyond the radius; elsewhere nothing (penalties only lengthen distances)."""
-    taste = opts.taste
-    if taste is None or taste.familiar == 0:
+    new one: at a place that preferred known rows its distance there carries FAMILIAR_PENALTY on
+    top of being beyond the radius; elsewhere nothing (penalties only lengthen distances). Which
+    places preferred known rows follows from the picks before them (taste.ShareControl), which a
+    certified attempt shares with scoring every row, place by place."""
+    preferred = attempt.selection.preferred_known
+    if not preferred:
         return None
-    if not len(taste_rows(catalogue, taste).known):
-        return None
-    return FAMILIAR_PENALTY * familiar_positions(taste.familiar, n_positions)
+    slack = np.zeros(len(attempt.arc))
+    slack[preferred] = FAMILIAR_PENALTY
+    return slack
 
 
 def _uncertified(catalogue: Catalogue, attempt: _Attempt, opts: CurateOptions) -> np.ndarray | None:

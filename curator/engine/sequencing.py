@@ -187,6 +187,8 @@ class Selection:
     # this far only for a band's end), so any set holding every candidate within it chooses alike.
     # Infinite when the tempo rule was relaxed (no candidate anywhere was in tempo); 0 when fixed.
     reach: list[float] = field(default_factory=list)
+    # The places chosen with the distances that prefer the listener's known rows (``share``).
+    preferred_known: list[int] = field(default_factory=list)
 
 
 def select(
@@ -199,6 +201,8 @@ def select(
     fixed: Mapping[int, int] | None = None,
     tail_first: int | None = None,
     steady: bool = False,
+    preferring: Candidates | None = None,
+    share=None,
 ) -> Selection:
     """Greedy choice per position (see module docstring). Unfillable positions are skipped.
 
@@ -210,9 +214,13 @@ def select(
     target) and are chosen first, as a steady playlist of their own; then the ones before it, the
     tail's first track as their next neighbour. So the approach cannot use up the target's nearest
     tracks before the tail is filled.
-    With ``fixed`` positions (an edit's), every position is chosen in turn, left to right."""
+    ``preferring``: the same candidates with the distances of a place that prefers other rows (a
+    listener's known ones, engine/taste.py); ``share`` says before each free place whether it does
+    (``wants_known()``) and hears what was picked there (``passed(candidate or None)``).
+    With ``fixed`` positions (an edit's) or a ``share`` (it decides place by place, in order), every
+    position is chosen in turn, left to right."""
     n_positions = cands.distances.shape[1]
-    if fixed:
+    if fixed or share is not None:
         steady, tail_first = False, None
     if tail_first is not None and 0 < tail_first < n_positions:
         tail = select(cands.plan.tail(tail_first), artist_cap=artist_cap,
@@ -250,6 +258,7 @@ def select(
                 cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
                 blocked_rows[theirs] = True
     last = -1
+    plain_plan, plain_cands, preferred = plan, cands, []
     for p in range(n_positions):
         nxt = -1
         if fixed:
@@ -260,6 +269,10 @@ def select(
                 reach.append(0.0)
                 continue
             nxt = fixed.get(p + 1, -1)
+        plan, cands = plain_plan, plain_cands
+        if share is not None and preferring is not None and share.wants_known():
+            plan, cands = preferring.plan, preferring
+            preferred.append(p)
         # The nearest rows' walk knows one neighbour; a fixed next one goes the vectorised way.
         found = _near_ties_head(plan, p, last, blocked, max_tempo_jump, near_tie) if nxt < 0 else None
         if found is None:  # the nearest rows cannot settle it: look further
@@ -275,6 +288,8 @@ def select(
         else:
             ties, looked = found
         if not ties:
+            if share is not None:
+                share.passed(None)
             continue
         if last >= 0 and len(ties) > 1:
             mixes = _MIXES_WITH[camelot[last] + 1]
@@ -287,6 +302,8 @@ def select(
         positions.append(p)
         reach.append(looked)
         last = choice
+        if share is not None:
+            share.passed(choice)
         for c in plan.same_recording(choice):
             blocked[c] = 1
         a = artist[choice]
@@ -297,7 +314,7 @@ def select(
             cap_hit = cap_hit or bool((plan.usable[theirs] & ~blocked_rows[theirs]).any())
             blocked_rows[theirs] = True
     return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit,
-                     reach=reach)
+                     reach=reach, preferred_known=preferred)
 
 
 def _in_flow(cands: Candidates, chosen: Selection, max_tempo_jump: float) -> Selection:

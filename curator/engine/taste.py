@@ -8,10 +8,14 @@
   range is set, unless the catalogue knows no year at all (then the range cannot apply and
   curate() says so in a note);
 * **known** track ids and artist names: what the listener plays, saves and keeps. ``familiar``
-  (0-100) is the share of the playlist's positions that prefer known rows; the others prefer new
-  ones. Preferring is a penalty added to the other kind's distance at that position
-  (:data:`FAMILIAR_PENALTY`, on the scoring's weighted-RMS scale), not an exclusion: a position
-  whose nearest known row is far off the arc still takes a new one, so the arc holds;
+  (0-100) is the share of the playlist's tracks to come from them. Each place is filled either
+  preferring known rows or preferring new ones; preferring is a penalty added to the other kind's
+  distance at that place (:data:`FAMILIAR_PENALTY`, on the scoring's weighted-RMS scale), not an
+  exclusion, so a place whose nearest known row is far off the arc still takes a new one and the
+  arc holds. Which places prefer known rows is a share control (:class:`ShareControl`): a place
+  does while the known picks so far are behind the share, so a place that could not take a known
+  row passes its turn on to the next, and the share tracks the setting wherever along the arc the
+  listener's music sits (a fixed pattern of places gave 0.40 at familiar = 50 in bench/taste.py);
 * **less** artist names: artists the listener removed twice, a smaller penalty everywhere.
 
 Everything is worked out once per (catalogue, taste) as row indices (:class:`TasteRows`), through
@@ -185,26 +189,71 @@ def member(rows: np.ndarray, sorted_rows: np.ndarray) -> np.ndarray:
 
 
 def familiar_positions(familiar: int, n_positions: int) -> np.ndarray:
-    """Which positions prefer known rows: round(familiar% of them), spread evenly along the arc."""
+    """Which positions prefer known rows when every place gets the kind it prefers: round(familiar%
+    of them), spread evenly along the arc (the plan :class:`ShareControl` starts from)."""
     k = int(round(familiar * n_positions / 100))
     i = np.arange(n_positions)
     return ((i + 1) * k // max(n_positions, 1)) > (i * k // max(n_positions, 1))
 
 
-def penalties(rows: np.ndarray, taste: Taste, found: TasteRows, n_positions: int) -> np.ndarray | None:
-    """(candidates, positions) distance penalties for ``rows`` (None when the taste adds none)."""
+@dataclass(frozen=True)
+class TastePenalties:
+    """Per candidate, what the taste adds to its distance: at a place that prefers new rows
+    (known rows pay FAMILIAR_PENALTY) and at one that prefers known rows (new rows pay it); and
+    which candidates are known. Artists used less pay LESS_PENALTY at both."""
+
+    prefer_new: np.ndarray
+    prefer_known: np.ndarray | None  # None: nothing known, every place prefers new
+    known: np.ndarray | None
+
+
+def penalties(rows: np.ndarray, taste: Taste, found: TasteRows) -> TastePenalties | None:
+    """The taste's :class:`TastePenalties` for candidate ``rows`` (None when it adds none)."""
     has_known = len(found.known) > 0
     less = member(rows, found.less) if len(found.less) else None
     if not has_known and less is None:
         return None
-    out = np.zeros((len(rows), n_positions))
-    if has_known:
-        known = member(rows, found.known)
-        wants_known = familiar_positions(taste.familiar, n_positions)
-        out += FAMILIAR_PENALTY * (known[:, None] != wants_known[None, :])
-    if less is not None:
-        out += LESS_PENALTY * less[:, None]
-    return out
+    base = LESS_PENALTY * less if less is not None else np.zeros(len(rows))
+    if not has_known:
+        return TastePenalties(base, None, None)
+    known = member(rows, found.known)
+    prefer_new = base + FAMILIAR_PENALTY * known
+    prefer_known = base + FAMILIAR_PENALTY * ~known if taste.familiar > 0 else None
+    return TastePenalties(prefer_new, prefer_known, known)
+
+
+class ShareControl:
+    """Which kind each free place prefers, so that the playlist's share of known rows tracks
+    ``familiar`` (a share control, not a fixed pattern).
+
+    The places are filled in order; a place prefers known rows while the known picks so far are
+    behind round(familiar% of the places so far). A place that preferred known rows but took a
+    new one (none of the listener's rows near enough to its target, or the rules of sequencing
+    left none) leaves the next place behind, so it prefers known rows in turn; a known row taken
+    where new ones were preferred counts the other way. Fixed places (an edit's kept tracks) count
+    with what they hold: the free ones make up the rest of the share. With nothing known, or
+    familiar = 0, every place prefers new rows.
+    """
+
+    def __init__(self, familiar: int, known: np.ndarray, n_positions: int, fixed: dict[int, int] | None = None):
+        self.known = known
+        fixed = fixed or {}
+        self.free = sum(1 for p in range(n_positions) if p not in fixed)
+        wanted = int(round(familiar * n_positions / 100))
+        self.target = max(0, min(self.free, wanted - sum(int(known[c]) for c in fixed.values())))
+        self.done = 0  # free places passed
+        self.known_picks = 0
+
+    def wants_known(self) -> bool:
+        """Whether the next free place prefers known rows: the known picks are behind round(the
+        share of the places up to and including it)."""
+        free = max(self.free, 1)
+        return self.known_picks < (2 * (self.done + 1) * self.target + free) // (2 * free)
+
+    def passed(self, choice: int | None) -> None:
+        self.done += 1
+        if choice is not None and self.known[choice]:
+            self.known_picks += 1
 
 
 def taste_phrases(catalogue: Catalogue, rows: np.ndarray, found: TasteRows, index_known_artists: bool) -> list[str | None]:

@@ -23,6 +23,7 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from curator import deferred_writes
 from curator.extensions import db
 from curator.playlists import save_lease
 
@@ -73,7 +74,8 @@ def submit(app, holder: str, run, *args) -> Future:
         try:
             with app.app_context():
                 try:
-                    return run(*args)
+                    with deferred_writes.held():  # the call log, written once the save has ended
+                        return run(*args)
                 finally:
                     db.session.remove()
         finally:

@@ -47,10 +47,11 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from curator import caching
 from curator.clock import utcnow
 from curator.extensions import db
 from curator.models.listening import (
@@ -268,55 +269,72 @@ def progress_message(save: PlaylistSave, total: int, continuing: bool) -> str:
     return f"Spotify is slow to answer right now, so saving takes longer than usual. {where} {then}"
 
 
-def _row_for(user, preview: Preview, key: str | None, start_name: str, target_name: str) -> PlaylistSave:
-    """The preview's save record, created on first use (unique per preview)."""
+def _row_for(user, preview: Preview, key: str | None, start_name: str, target_name: str
+             ) -> tuple[PlaylistSave, str | None]:
+    """The preview's save record, created on first use (unique per preview) with its lease taken:
+    (the record, the new holder's name when this call made it, else None)."""
+    # One read finds both the preview's record and the one an Idempotency-Key names, if another.
+    found = PlaylistSave.preview_id == preview.id
     if key is not None:
-        other = db.session.scalar(select(PlaylistSave).where(
-            PlaylistSave.user_id == user.id, PlaylistSave.idempotency_key == key))
-        if other is not None and other.preview_id != preview.id:
+        found = or_(found, and_(PlaylistSave.user_id == user.id, PlaylistSave.idempotency_key == key))
+    save = None
+    for row in db.session.scalars(select(PlaylistSave).where(found)):
+        if row.preview_id == preview.id:
+            save = row
+        elif row.user_id == user.id and row.idempotency_key == key:
             raise IdempotencyKeyReused()
-    save = db.session.scalar(select(PlaylistSave).where(PlaylistSave.preview_id == preview.id))
     if save is not None:
-        return save
-    marker = new_marker()
+        return save, None
+    marker, now, holder = new_marker(), utcnow(), save_lease.new_holder()
     tracks = preview.tracks
     save = PlaylistSave(
         preview_id=preview.id, user_id=user.id, idempotency_key=key, state=SAVE_PENDING, marker=marker,
+        attempts=1, lease_until=now + save_lease.lease_length(), lease_holder=holder,  # as `claim` takes it
         name=preview.options.get("name") or playlist_name(start_name, target_name, utcnow()),
         description=playlist_description(start_name, target_name, len(tracks),
                                          round(preview.duration_ms / 60000), marker),
     )
     db.session.add(save)
     try:
-        db.session.commit()
+        commit_keeping_loaded(db.session())  # what was read and written here is still true after it
     except IntegrityError:
         # A concurrent request made the row first (or took the key): use theirs.
         db.session.rollback()
         save = db.session.scalar(select(PlaylistSave).where(PlaylistSave.preview_id == preview.id))
         if save is None:
             raise IdempotencyKeyReused() from None
-    return save
+        return save, None
+    return save, holder
+
+
+# Every column of a save, as an UPDATE ... RETURNING gives them back (attribute name, column).
+_COLUMNS = [(attr.key, attr.columns[0]) for attr in PlaylistSave.__mapper__.column_attrs]
 
 
 def claim(save: PlaylistSave) -> str | None:
     """Take the save's lease when nobody holds it; the new holder's name, or None."""
     now, holder = utcnow(), save_lease.new_holder()
-    taken = db.session.execute(
+    row = db.session.execute(
         update(PlaylistSave)
         .where(PlaylistSave.id == save.id, PlaylistSave.state != SAVE_DONE,
                or_(PlaylistSave.lease_until.is_(None), PlaylistSave.lease_until < now))
         .values(lease_until=now + save_lease.lease_length(), lease_holder=holder,
                 attempts=PlaylistSave.attempts + 1)
+        .returning(*(column for _, column in _COLUMNS))
         .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    db.session.refresh(save)
-    return holder if taken == 1 else None
+    ).first()
+    commit_keeping_loaded(db.session())
+    if row is None:
+        db.session.refresh(save)  # who holds it, or that it is done
+        return None
+    for (name, _), value in zip(_COLUMNS, row):  # the record as taken, without reading it again
+        set_committed_value(save, name, value)
+    return holder
 
 
 def _step(save: PlaylistSave, attempt: _Attempt, **values) -> None:
     """Record a step, committed at once, only while this run holds the lease (which it renews)."""
-    values["lease_until"] = utcnow() + save_lease.lease_length()
+    values.setdefault("lease_until", utcnow() + save_lease.lease_length())
     written = db.session.execute(
         update(PlaylistSave)
         .where(PlaylistSave.id == save.id, PlaylistSave.lease_holder == attempt.holder)
@@ -368,10 +386,9 @@ def save_to_spotify(user, preview: Preview, gateway, *, key: str | None = None,
     preview and did not finish within a few seconds; `IdempotencyKeyReused` when `key` already
     saved another preview.
     """
-    save = _row_for(user, preview, key, start_name, target_name)
+    save, holder = start(user, preview, key=key, start_name=start_name, target_name=target_name)
     if save.state == SAVE_DONE:
         return SaveOutcome(save, replay=True)
-    holder = claim(save)
     if holder is None:
         if save.state == SAVE_DONE:
             return SaveOutcome(save, replay=True)
@@ -381,7 +398,7 @@ def save_to_spotify(user, preview: Preview, gateway, *, key: str | None = None,
         holder = claim(save)
         if holder is None:
             raise SaveInProgress()
-    return carry_on(user, save, preview, gateway, holder, colours=colours, continue_later=continue_later)
+    return carry_on(user.id, save, preview.tracks, gateway, holder, colours=colours, continue_later=continue_later)
 
 
 def start(user, preview: Preview, *, key: str | None = None, start_name: str, target_name: str
@@ -389,9 +406,9 @@ def start(user, preview: Preview, *, key: str | None = None, start_name: str, ta
     """The preview's save record and, unless it is done or another run holds it, its lease (the new
     holder's name; None otherwise). Quick: a few statements, nothing sent to Spotify. The caller then
     runs `carry_on` with the holder (in this thread or another one)."""
-    save = _row_for(user, preview, key, start_name, target_name)
-    if save.state == SAVE_DONE:
-        return save, None
+    save, holder = _row_for(user, preview, key, start_name, target_name)
+    if holder is not None or save.state == SAVE_DONE:
+        return save, holder
     return save, claim(save)
 
 
@@ -406,34 +423,54 @@ def wait_for_other(save: PlaylistSave, seconds: float) -> bool:
     return _wait_for_other(save, lambda: seconds + 1.0)
 
 
-def carry_on(user, save: PlaylistSave, preview: Preview, gateway, holder: str, *,
+def carry_on(user_id: int, save: PlaylistSave, tracks: list[dict], gateway, holder: str, *,
              colours: tuple[str, str] = ("#888888", "#444444"), continue_later=None) -> SaveOutcome:
     """Run the save whose lease `holder` holds to its end (or to the request's time budget): create
-    or find the playlist, fill it, add the cover; the lease is renewed by the heartbeat meanwhile and
-    released at the end, whatever happens."""
+    or find the playlist, fill it with `tracks` (the preview's), add the cover; the lease is renewed
+    by the heartbeat meanwhile and released at the end, whatever happens."""
     attempt = _Attempt(holder=holder, budget=current_app.config["SAVE_RETRY_BUDGET"], time_left=gateway.seconds_left)
     with save_lease.kept(holder):
         try:
-            _run(gateway, save, preview, attempt)
-            _step(save, attempt, state=SAVE_DONE, completed_at=utcnow())
+            upload = not save.cover and COVER_SCOPE in _scopes(gateway, user_id)
+
+            def finish() -> dict:
+                """The last step: done, and unless a cover is to be uploaded, the lease given back."""
+                values = {"state": SAVE_DONE, "completed_at": utcnow()}
+                if not upload:
+                    values.update(cover=save.cover or "skipped", lease_until=None, lease_holder=None,
+                                  last_error=None)
+                return values
+
+            _run(gateway, save, tracks, attempt, finish)
+            if save.state != SAVE_DONE:
+                _step(save, attempt, **finish())
         except _OutOfTime:
             _release(save, holder)
             continuing = bool(continue_later and continue_later(save))
             return SaveOutcome(save, replay=False, finished=False, continuing=continuing,
-                               message=progress_message(save, len(preview.tracks), continuing))
+                               message=progress_message(save, len(tracks), continuing))
         except LeaseLost:
             db.session.rollback()
             raise SaveInProgress() from None
         except SpotifyError as exc:
             _release(save, holder, f"{type(exc).__name__}: {plain_cause(exc)}")
-            _explain(exc, save, len(preview.tracks))
+            _explain(exc, save, len(tracks))
             raise
         except BaseException:
             _release(save, holder, "interrupted")
             raise
-        _add_cover(gateway, save, user, colours)
-        _release(save, holder)
+        if upload:
+            _add_cover(gateway, save, holder, colours)
     return SaveOutcome(save, replay=False)
+
+
+COVER_SCOPE = "ugc-image-upload"
+
+
+def _scopes(gateway, user_id: int) -> set[str]:
+    """The scopes the listener granted: those of the token the gateway holds (read once per save)."""
+    scopes = gateway.granted_scopes()
+    return granted_scopes(user_id) if scopes is None else scopes
 
 
 def _request_left(gateway) -> float:
@@ -441,13 +478,14 @@ def _request_left(gateway) -> float:
     return float("inf") if left is None else left
 
 
-def _run(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> None:
-    """Create (or find) the playlist and fill it, trying again after Spotify's passing errors."""
+def _run(gateway, save: PlaylistSave, tracks: list[dict], attempt: _Attempt, finish) -> None:
+    """Create (or find) the playlist and fill it, trying again after Spotify's passing errors; the
+    last add's outcome is recorded with `finish()`'s values (the save done)."""
     while True:
         try:
             if save.state in (SAVE_PENDING, SAVE_CREATING):
                 _ensure_playlist(gateway, save, attempt)
-            _add_items(gateway, save, preview, attempt)
+            _add_items(gateway, save, tracks, attempt, finish)
             return
         except SpotifyOutOfTime as exc:
             if exc.sent:
@@ -539,8 +577,8 @@ def _existing_uris(gateway, playlist_id: str) -> list[str | None]:
     return uris
 
 
-def _add_items(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt) -> None:
-    wanted = [f"spotify:track:{t['id']}" for t in preview.tracks]
+def _add_items(gateway, save: PlaylistSave, tracks: list[dict], attempt: _Attempt, finish) -> None:
+    wanted = [f"spotify:track:{t['id']}" for t in tracks]
     if save.state == SAVE_ADDING:
         # A batch may have landed without us hearing back: trust the playlist, not our notes.
         existing: list[str | None] = []
@@ -554,12 +592,17 @@ def _add_items(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt)
     else:
         todo = wanted
     done = len(wanted) - len(todo)
-    _step(save, attempt, state=SAVE_ADDING, items_added=done, sending_since=None)
+    if not todo:
+        _step(save, attempt, items_added=done, sending_since=None, **finish())
+        return
+    # "Adding, this many there" is recorded with the first batch's "sending": one commit before the call.
+    adding = {"state": SAVE_ADDING, "items_added": done}
     for start in range(0, len(todo), ADD_BATCH):
         batch = todo[start:start + ADD_BATCH]
         after = done + start + len(batch)
         gateway.ready()
-        _step(save, attempt, sending_since=utcnow(), sending_items=after)
+        _step(save, attempt, sending_since=utcnow(), sending_items=after, **adding)
+        adding = {}
         try:
             gateway.add_items(save.playlist_id, batch)
         except SpotifyUnavailable as exc:
@@ -569,26 +612,42 @@ def _add_items(gateway, save: PlaylistSave, preview: Preview, attempt: _Attempt)
         except SpotifyError:
             _step(save, attempt, sending_since=None)
             raise
-        _step(save, attempt, items_added=after, batches_done=save.batches_done + 1, sending_since=None)
+        last = finish() if after == len(wanted) else {}
+        _step(save, attempt, items_added=after, batches_done=save.batches_done + 1, sending_since=None, **last)
 
 
-def _add_cover(gateway, save: PlaylistSave, user, colours: tuple[str, str]) -> None:
-    """A cover in the two moods' colours when the listener allowed image upload; never an error."""
-    if save.cover:
-        return
-    if "ugc-image-upload" not in granted_scopes(user.id):
-        save.cover = "skipped"
-        db.session.commit()
-        return
-    from curator.playlists.cover import cover_jpeg  # Pillow only once a cover is made
-
+def _add_cover(gateway, save: PlaylistSave, holder: str, colours: tuple[str, str]) -> None:
+    """A cover in the two moods' colours (the listener allowed image upload); never an error. Its
+    outcome is recorded with the lease given back, in one statement."""
     try:
-        gateway.upload_cover(save.playlist_id, base64.b64encode(cover_jpeg(*colours)).decode("ascii"))
-        save.cover = "uploaded"
+        gateway.upload_cover(save.playlist_id, _cover_base64(colours))
+        cover = "uploaded"
     except SpotifyError as exc:
         log.warning("cover upload for playlist %s failed: %s", save.playlist_id, exc)
-        save.cover = "failed"
-    db.session.commit()
+        cover = "failed"
+    mine = PlaylistSave.lease_holder == holder
+    values = {"cover": cover, "lease_until": case((mine, None), else_=PlaylistSave.lease_until),
+              "lease_holder": case((mine, None), else_=PlaylistSave.lease_holder),
+              "last_error": case((mine, None), else_=PlaylistSave.last_error)}
+    db.session.execute(update(PlaylistSave).where(PlaylistSave.id == save.id).values(**values)
+                       .execution_options(synchronize_session=False))
+    commit_keeping_loaded(db.session())
+    set_committed_value(save, "cover", cover)
+    if save.lease_holder == holder:
+        for name in ("lease_until", "lease_holder", "last_error"):
+            set_committed_value(save, name, None)
+
+
+def _cover_base64(colours: tuple[str, str]) -> str:
+    """The cover's JPEG as base64, made once per pair of colours (a pure function of them: 45 ms of
+    CPU each time otherwise)."""
+    kept = caching.memo("playlists.cover", limit=64)
+    found = kept.get(colours)
+    if found is None:
+        from curator.playlists.cover import cover_jpeg  # Pillow only once a cover is made
+
+        found = kept[colours] = base64.b64encode(cover_jpeg(*colours)).decode("ascii")
+    return found
 
 
 # -- a create that landed late: eventually one playlist -------------------------------------------

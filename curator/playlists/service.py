@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from curator import demo, spotify
 from curator.clock import utcnow
@@ -395,36 +396,38 @@ def _save_beside(user, preview: Preview, key: str | None, answer_within: float) 
             raise SaveInProgress()
     saving.between_steps()  # the request holds no connection while it waits
     app = current_app._get_current_object()
-    future = save_runner.submit(app, holder, _carry_on, save.id, holder)
+    # What the save thread needs of the preview and the moods goes with it: read once, in this request.
+    future = save_runner.submit(app, holder, _carry_on, save.id, holder, user.id, preview.tracks,
+                                _colours(preview, start, target))
     try:
         save_runner.wait(app, future, max(0.0, answer_by - time.monotonic()))
     except FutureTimeout:
-        db.session.rollback()  # a fresh look at the record: what the save thread has done so far
+        saving.between_steps()  # a fresh look at the record: what the save thread has done so far
         db.session.refresh(save)
         return saving.SaveOutcome(save, replay=False, finished=False, continuing=True,
                                   message=saving.progress_message(save, total, True))
-    db.session.rollback()
+    saving.between_steps()  # the save thread only wrote the save (and the taste): the rest read here stands
     db.session.refresh(save)
+    set_committed_value(save, "preview", preview)  # as it was read here: not read again for the answer
     return saving.SaveOutcome(save, replay=False)
 
 
-def _carry_on(save_id: int, holder: str) -> bool:
+def _carry_on(save_id: int, holder: str, user_id: int, tracks: list[dict], colours: tuple[str, str]) -> bool:
     """On a save thread: run the save whose lease `holder` holds, for at most `SAVE_BACKGROUND_SECONDS`
     (then it stops with what it has done and the preview offers "Finish saving"); True when it
     finished."""
     end = time.monotonic() + float(current_app.config["SAVE_BACKGROUND_SECONDS"])
     save = db.session.get(PlaylistSave, save_id)
-    user = db.session.get(User, save.user_id)
-    preview = save.preview
-    gateway = spotify.gateway_for(user.id, deadline=lambda: end)
-    outcome = saving.carry_on(user, save, preview, gateway, holder, colours=_colours(preview))
+    gateway = spotify.gateway_for(user_id, deadline=lambda: end)
+    outcome = saving.carry_on(user_id, save, tracks, gateway, holder, colours=colours)
     if outcome.finished:
-        _saved(user, gateway)
+        _saved(user_id, gateway)
     return outcome.finished
 
 
-def _colours(preview: Preview) -> tuple[str, str]:
-    start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
+def _colours(preview: Preview, start=None, target=None) -> tuple[str, str]:
+    start = start or mood_definition(preview.from_slug)
+    target = target or mood_definition(preview.to_slug)
     return (start.colour if start else MISSING_START_COLOUR, target.colour if target else MISSING_TARGET_COLOUR)
 
 
@@ -440,21 +443,21 @@ def finish_save(save_id: int) -> saving.SaveOutcome | None:
 
 def _save(user, preview: Preview, gateway, *, key: str | None = None, continue_later=None) -> saving.SaveOutcome:
     start, target = mood_definition(preview.from_slug), mood_definition(preview.to_slug)
-    colours = (start.colour if start else MISSING_START_COLOUR, target.colour if target else MISSING_TARGET_COLOUR)
     outcome = saving.save_to_spotify(
         user, preview, gateway, key=key,
         start_name=start.name if start else preview.from_slug,
-        target_name=target.name if target else preview.to_slug, colours=colours, continue_later=continue_later)
+        target_name=target.name if target else preview.to_slug, colours=_colours(preview, start, target),
+        continue_later=continue_later)
     if outcome.finished and not outcome.replay:
-        _saved(user, gateway)
+        _saved(user.id, gateway)
     return outcome
 
 
-def _saved(user, gateway) -> None:
+def _saved(user_id: int, gateway) -> None:
     """What follows a save that has just finished (in a request, on a save thread or in a job)."""
     with transaction():
-        taste.changed(user.id)  # a saved playlist counts for the listener's taste
-    _remove_due_strays(user, gateway)
+        taste.changed(user_id)  # a saved playlist counts for the listener's taste
+    _remove_due_strays(user_id, gateway)
 
 
 def _finish_in_background(save: PlaylistSave) -> bool:
@@ -471,10 +474,10 @@ def _finish_in_background(save: PlaylistSave) -> bool:
         return False
 
 
-def _remove_due_strays(user, gateway) -> None:
+def _remove_due_strays(user_id: int, gateway) -> None:
     """The listener's earlier saves whose look for a late create's stray is due, done now while we
     talk to Spotify anyway (the job runner does it for everyone else, `remove_strays`)."""
-    for save in saving.strays_due(user.id):
+    for save in saving.strays_due(user_id):
         try:
             saving.remove_strays(save, gateway)
         except SpotifyError as exc:  # tried again at the next save or by the job

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from curator.clock import utcnow
 from curator.engine.taste import Taste, artists_starting
@@ -100,14 +101,37 @@ def _row(user_id: int, create: bool = False) -> ListenerTaste | None:
     # reads this row three times (steering, engine view, remembering) with one SELECT.
     held = db.session.info.setdefault("listener_tastes", {})
     row = db.session.get(ListenerTaste, user_id)
+    if row is None and create:
+        _insert_if_absent(user_id)
+        row = db.session.get(ListenerTaste, user_id)
+        view = db.session.info.get("taste_views", {}).pop(user_id, None)
+        if view is not None and row.engine_view is None:
+            row.engine_view = view
     if row is not None:
         held[user_id] = row
-    if row is None and create:
-        row = ListenerTaste(user_id=user_id, steering={}, last_choice={}, shares=[], sync_state={},
-                            engine_view=None, updated_at=utcnow())
-        db.session.add(row)
-        held[user_id] = row
     return row
+
+
+def _insert_if_absent(user_id: int) -> None:
+    """Make the listener's row unless it is there. Two first requests of a new listener (a double
+    click, two tabs) both find no row: a plain INSERT made the second fail on the primary key. On
+    SQLite and PostgreSQL an INSERT ... ON CONFLICT DO NOTHING waits for the other's commit and then
+    adds nothing; elsewhere the INSERT runs in a savepoint and a duplicate is let go."""
+    values = {"user_id": user_id, "steering": {}, "last_choice": {}, "shares": [], "sync_state": {},
+              "updated_at": utcnow()}
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        db.session.execute(insert(ListenerTaste).values(**values).on_conflict_do_nothing(index_elements=["user_id"]))
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.execute(ListenerTaste.__table__.insert().values(**values))
+    except IntegrityError:
+        pass
 
 
 def remembered(user_id: int) -> dict:
@@ -222,7 +246,10 @@ def engine_taste(user_id: int, steering: dict) -> Taste:
     view = row.engine_view if row is not None else None
     if view is None:
         view = _engine_view(user_id)
-        (row or _row(user_id, create=True)).engine_view = view
+        if row is not None:
+            row.engine_view = view
+        else:  # kept by the row `remember` makes at the end: no write before the engine has run
+            db.session.info.setdefault("taste_views", {})[user_id] = view
     years = steering.get("years") or {}
     return Taste(
         familiar=int(steering.get("familiar") or 0), never_ids=frozenset(view["never"]),

@@ -265,6 +265,9 @@ class SpotifyGateway:
         self._before_call = before_call
         self.calls = 0
         self._ready: tuple[str, float] | None = None  # (access token, when) fetched by `ready()`
+        # The token this gateway last read or renewed: used again while it is fresh (a gateway lives
+        # for one request or one save), read again from the store once Spotify refuses it.
+        self._token: dict | None = None
 
     # -- time ----------------------------------------------------------------------------
     def seconds_left(self) -> float | None:
@@ -299,7 +302,10 @@ class SpotifyGateway:
     def _access_token(self, *, refused: str | None = None) -> str:
         """A valid access token; `refused` is one Spotify just refused (401), renewed unless another
         thread or process already has."""
-        token = self._cache.get_cached_token()
+        token = self._token
+        if refused is None and token is not None and _fresh(token):
+            return token["access_token"]
+        token = self._token = self._cache.get_cached_token()
         if not token or not token.get("access_token"):
             # E.g. the login was revoked and forgotten in another browser session: ask for a
             # new login (the caller keeps what it had done), never prompt.
@@ -307,8 +313,15 @@ class SpotifyGateway:
         if refused is not None and token["access_token"] != refused and _fresh(token):
             return token["access_token"]  # renewed elsewhere since Spotify refused ours
         if refused is not None or not _fresh(token):
-            token = self._renew(token)
+            token = self._token = self._renew(token)
         return token["access_token"]
+
+    def granted_scopes(self) -> set[str] | None:
+        """The scopes granted with the token in hand (read once, renewed if due); None when the token
+        does not name them."""
+        self._access_token()
+        scope = (self._token or {}).get("scope")
+        return None if scope is None else set(scope.split())
 
     def _renew(self, token: dict) -> dict:
         refresh_token = token.get("refresh_token")

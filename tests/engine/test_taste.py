@@ -162,3 +162,26 @@ def test_a_taste_gets_the_playlist_scoring_every_row_would_give(monkeypatch, cat
     monkeypatch.setattr(module, "_exact_limit", lambda n: 10**9)
     exact = curate(cat, LOW, HIGH, Length(tracks=30), options)
     assert [t.id for t in fast.tracks] == [t.id for t in exact.tracks]
+
+
+def test_the_familiar_share_follows_the_setting_when_known_rows_sit_near_part_of_the_arc_only(cat):
+    """Known rows near the arc's second half only: the places that prefer known rows move there (a
+    share control), so familiar = 50 still gives about half, not a fixed half of the places' luck."""
+    from curator.engine.arc import build_arc
+    from curator.engine.scoring import exact_distances
+
+    arc = build_arc(LOW, HIGH, 20)
+    d = exact_distances(cat.features, arc)
+    # Known: rows close to the second half's targets and more than 0.2 (the familiar penalty) from
+    # every target of the first half, so no place of the first half can take one.
+    library = np.flatnonzero((d[:, :10].min(axis=1) > 0.2) & (d[:, 10:].min(axis=1) < 0.1))
+    taste = Taste(familiar=50, known_ids=frozenset(cat.ids.take(library)))
+    known = set(library.tolist())
+    shares = []
+    for seed in range(6):
+        p = curate(cat, LOW, HIGH, Length(tracks=20), CurateOptions(seed=seed, taste=taste))
+        shares.append(np.mean([r in known for r in cat.rows_of([t.id for t in p.tracks]).tolist()]))
+    assert abs(np.mean(shares) - 0.5) <= 0.1, shares
+    none = Taste(familiar=0, known_ids=taste.known_ids)
+    assert not known & set(cat.rows_of([t.id for t in curate(cat, LOW, HIGH, Length(tracks=20),
+                                                               CurateOptions(seed=0, taste=none)).tracks]).tolist())
