@@ -49,7 +49,8 @@ ENV_ADMINS = "ADMIN_SPOTIFY_IDS"
 # Scopes asked for only when a feature needs them (`/login?scopes=library,cover`).
 EXTRA_SCOPES = {"library": LIBRARY_SCOPES, "cover": COVER_SCOPES, "seeds": SEED_SCOPES,
                 # A listener's taste (issue 21): each shared source asks for its own.
-                "top": ("user-top-read",), "saved": ("user-library-read",)}
+                "top": ("user-top-read",), "saved": ("user-library-read",),
+                "followed": ("user-follow-read",), "recent": ("user-read-recently-played",)}
 
 
 class LoginFailed(CuratorError):

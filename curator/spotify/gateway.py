@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 import requests
@@ -564,6 +565,43 @@ class SpotifyGateway:
                              params={"limit": LIBRARY_PAGE, "offset": 0, "time_range": time_range})
         return self._paged(first, op, limit)
 
+    def followed_artists(self, limit: int | None = None) -> Iterator[dict]:
+        """The artists the current user follows (``user-follow-read``). Cursor-paged by artist id
+        (``after`` = the last id of a page, in the ``next`` link), so the order says nothing about
+        when an artist was followed."""
+        op = "GET /me/following"
+        first = self.request("GET", "me/following", operation=op, params={"type": "artist", "limit": LIBRARY_PAGE})
+        return self._paged(first, op, limit, envelope="artists")
+
+    def recently_played(self, after_ms: int | None = None, limit: int | None = None) -> Iterator[dict]:
+        """The current user's play history (``user-read-recently-played``): PlayHistoryObjects.
+
+        Without ``after_ms``: newest first, following the ``before`` cursor of each page's ``next``
+        link. With it (a Unix time in milliseconds): only the plays after it, following ``next``
+        until a page holds a play at or before it, or none after it: whichever way Spotify's
+        ``next`` runs (on forward from ``after``, or back through ``before``), no page of plays
+        already read is asked for twice."""
+        op = "GET /me/player/recently-played"
+        params: dict = {"limit": LIBRARY_PAGE}
+        if after_ms is not None:
+            params["after"] = int(after_ms)
+        page = self.request("GET", "me/player/recently-played", params=params, operation=op)
+        count = 0
+        while page:
+            fresh = reached = 0
+            for item in page.get("items") or []:
+                if after_ms is not None and played_at_ms(item) <= after_ms:
+                    reached += 1
+                    continue
+                fresh += 1
+                yield item
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            if not page.get("next") or (after_ms is not None and (reached or not fresh)):
+                return
+            page = self.request("GET", page["next"], operation=op)
+
     def audio_features(self, track_ids: list[str]) -> list[dict | None]:
         """Spotify's retired audio-features endpoint, for the few apps that still have it.
 
@@ -573,6 +611,18 @@ class SpotifyGateway:
         result = self.request("GET", "audio-features", params={"ids": ",".join(track_ids)},
                               operation="GET /audio-features")
         return (result or {}).get("audio_features") or []
+
+
+def played_at_ms(item: dict | None) -> int:
+    """A PlayHistoryObject's ``played_at`` as a Unix time in milliseconds (0 when unreadable)."""
+    text = str((item or {}).get("played_at") or "")
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(round(when.timestamp() * 1000))
 
 
 def _fresh(token: dict) -> bool:

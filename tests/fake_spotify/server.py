@@ -399,6 +399,8 @@ class FakeSpotify:
         self._albums: dict[str, Album] = {}
         self._artists: dict[str, Artist] = {}
         self._top_artists: dict[str, dict[str, list[str]]] = {}
+        self._followed: dict[str, set[str]] = {}
+        self._played: dict[str, list[tuple[str, int]]] = {}  # (track id, played at in Unix ms), newest first
         self._playlists: dict[str, Playlist] = {}
         self._saved: dict[str, list[tuple[str, str]]] = {}
         self._top: dict[str, dict[str, list[str]]] = {}
@@ -669,6 +671,28 @@ class FakeSpotify:
         with self._lock:
             for r in [time_range] if time_range else ["short_term", "medium_term", "long_term"]:
                 self._top_artists.setdefault(user_id, {})[r] = list(artist_ids)
+
+    def follow_artists(self, user_id: str, artist_ids: Iterable[str]) -> None:
+        """The user follows these artists (they must exist)."""
+        with self._lock:
+            self._followed.setdefault(user_id, set()).update(artist_ids)
+
+    def unfollow_artists(self, user_id: str, artist_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._followed.setdefault(user_id, set()).difference_update(artist_ids)
+
+    def play_tracks(self, user_id: str, track_ids: Iterable[str], at_ms: int | None = None) -> list[int]:
+        """The user plays these tracks one after another, one second apart, the last at ``at_ms``
+        (default: now); their play history keeps the newest first. The times given to each play."""
+        with self._lock:
+            ids = list(track_ids)
+            end = int(time.time() * 1000) if at_ms is None else int(at_ms)
+            played = self._played.setdefault(user_id, [])
+            end = max(end, (played[0][1] + len(ids) * 1000) if played else end)
+            times = [end - 1000 * (len(ids) - 1 - i) for i in range(len(ids))]
+            for track_id, at in zip(ids, times):
+                played.insert(0, (track_id, at))
+            return times
 
     def set_top_tracks(
         self, user_id: str, track_ids: Iterable[str], time_range: str | None = None
@@ -1189,6 +1213,8 @@ class FakeSpotify:
             ("GET", r"/me/library/contains", self._library_contains),
             ("GET", r"/me/top/tracks", self._get_top_tracks),
             ("GET", r"/me/top/artists", self._get_top_artists),
+            ("GET", r"/me/following", self._get_followed),
+            ("GET", r"/me/player/recently-played", self._get_recently_played),
         ]
         return [(m, re.compile(f"^{p}$"), h) for m, p, h in table]
 
@@ -1779,6 +1805,67 @@ class FakeSpotify:
             items.append(self._legacy(obj, genres=self._artists[aid].genres, popularity=50,
                                       followers={"href": None, "total": 0}))
         return 200, self._page(ctx, items, len(top), limit, offset)
+
+    def _get_followed(self, ctx: _Ctx) -> tuple[int, Any]:
+        """GET /me/following?type=artist: cursor-paged by artist id, as Spotify pages them (``after``
+        is the last id of the page before; the order says nothing about when they were followed)."""
+        self._require_scope(ctx, "user-follow-read")
+        if ctx.request.args.get("type") != "artist":
+            return 400, _api_error(400, "type must be artist")
+        limit = self._int_arg(ctx, "limit", 20)
+        after = ctx.request.args.get("after")
+        ids = sorted(self._followed.get(ctx.user_id, ()))
+        rest = [a for a in ids if after is None or a > after]
+        page = rest[:limit]
+        items = []
+        for aid in page:
+            obj = self._artist_simple(aid)
+            obj["images"] = []
+            items.append(self._legacy(obj, genres=self._artists[aid].genres, popularity=50,
+                                      followers={"href": None, "total": 0}))
+        args = {"type": "artist", "limit": str(limit)}
+        more = len(rest) > limit
+        return 200, {"artists": {
+            "href": f"{self._href(ctx.rel)}?{urlencode({**args, **({'after': after} if after else {})})}",
+            "items": items, "limit": limit, "total": len(ids),
+            "next": f"{self._href(ctx.rel)}?{urlencode({**args, 'after': page[-1]})}" if more else None,
+            "cursors": {"after": page[-1] if more else None},
+        }}
+
+    def _get_recently_played(self, ctx: _Ctx) -> tuple[int, Any]:
+        """GET /me/player/recently-played: newest first. ``before`` (ms): the plays before it;
+        ``after`` (ms): the plays after it, the ``limit`` nearest it (its ``next`` goes on forward
+        with ``after``); never both."""
+        self._require_scope(ctx, "user-read-recently-played")
+        args = ctx.request.args
+        if args.get("after") and args.get("before"):
+            return 400, _api_error(400, "Only one of after and before may be given")
+        limit = self._int_arg(ctx, "limit", 20)
+        played = self._played.get(ctx.user_id, [])
+        if args.get("after"):
+            after = int(args["after"])
+            newer = [p for p in played if p[1] > after]
+            page = newer[-limit:]
+            more = len(newer) > limit
+            nxt = {"after": str(page[0][1])} if more else None
+        else:
+            before = int(args["before"]) if args.get("before") else None
+            older = [p for p in played if before is None or p[1] < before]
+            page = older[:limit]
+            more = len(older) > limit
+            nxt = {"before": str(page[-1][1])} if more else None
+        items = [{"track": self._track_obj(t),
+                  "played_at": datetime.fromtimestamp(at / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at % 1000:03d}Z",
+                  "context": {"type": "collection", "href": self._href("/me/tracks"),
+                              "external_urls": {"spotify": "https://open.spotify.com/collection/tracks"},
+                              "uri": f"spotify:user:{ctx.user_id}:collection"}}
+                 for t, at in page]
+        href = self._href(ctx.rel)
+        return 200, {
+            "href": f"{href}?{urlencode(dict(args))}", "items": items, "limit": limit,
+            "next": f"{href}?{urlencode({'limit': str(limit), **nxt})}" if nxt else None,
+            "cursors": {"after": str(page[0][1]), "before": str(page[-1][1])} if page else None,
+        }
 
     def _library_contains(self, ctx: _Ctx) -> tuple[int, Any]:
         """GET /me/library/contains?uris=...: whether each item is in the user's library (a playlist:

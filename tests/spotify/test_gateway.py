@@ -287,3 +287,33 @@ def test_the_html_save_without_a_stored_token_sends_the_listener_to_log_in(
     assert response.status_code == 302
     location = response.headers["Location"]
     assert "/login" in location and preview["id"] in location
+
+
+def _plays(times_ms):
+    from datetime import UTC, datetime
+
+    return [{"track": {"id": f"t{t}", "name": f"Track {t}", "artists": [{"id": "a1", "name": "A"}]},
+             "played_at": datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
+            for t in times_ms]
+
+
+def test_recently_played_after_a_time_reads_only_new_plays_whichever_way_next_runs(spotify_responses):
+    """Spotify documents `after` and `before` cursors but not which way an `after` page's `next` runs:
+    walking back through `before` from the newest plays, the walk stops at the first page that reaches
+    a play already held, and yields none of those."""
+    settings = SpotifySettings("id", "secret", "http://127.0.0.1:5000/callback", timeout=3.0)
+    token = {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600,
+             "expires_at": 9999999999, "refresh_token": "r", "scope": "user-read-recently-played"}
+    gateway = SpotifyGateway(settings, MemoryTokenCache(token), sleep=lambda s: None)
+    url = "https://api.spotify.com/v1/me/player/recently-played"
+    held = 1_764_900_000_000
+    newest = [held + 1000 * (100 - i) for i in range(50)]  # 100..51 s after the newest held play
+    older = [held + 1000 * (50 - i) for i in range(50)]  # 50..1 s after it, then the plays held before
+    spotify_responses.add(responses.GET, url, json={"items": _plays(newest), "limit": 50,
+                                                    "next": f"{url}?limit=50&before={newest[-1]}"})
+    spotify_responses.add(responses.GET, url, json={"items": _plays(older[:30] + [held, held - 1000]), "limit": 50,
+                                                    "next": f"{url}?limit=50&before={held - 1000}"})
+    got = list(gateway.recently_played(after_ms=held))
+    assert [int(i["track"]["id"][1:]) for i in got] == newest + older[:30]
+    assert len(spotify_responses.calls) == 2  # the page reaching a held play ends the walk
+    assert "after=1764900000000" in spotify_responses.calls[0].request.url
