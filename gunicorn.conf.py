@@ -70,3 +70,13 @@ def post_fork(server, worker):
     if app is not None:
         with app.app_context():
             db.engine.dispose(close=False)
+
+
+def post_worker_init(worker):
+    """Warm each worker as soon as it starts, in a background thread (curator/warmup.py): the
+    catalogue's memory maps opened and warmed, so its first preview does not do that itself."""
+    from curator import warmup
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "app_context"):
+        warmup.start(app)

@@ -122,8 +122,35 @@ def refitted(moods: dict[str, MoodDefinition], slug: str, training: list[Labelle
     return mood if fit is None else mood.model_copy(update={"learned": fit.term})
 
 
+def _anchor_tops(judged: Judged, train: np.ndarray, held: np.ndarray, slugs: list[str],
+                 cache: Path | None, tag: str) -> dict[str, dict[str, float]]:
+    """{anchor: {mood: hit rate of its top 20}} on one held-out half; kept in ``cache`` (a directory)
+    under the data set's content, the split and the moods, so a rerun of the bench does not fit the
+    forests again (they dominate its time on a shared machine)."""
+    import hashlib
+    import json
+
+    digest = hashlib.blake2b(digest_size=12)
+    for part in (judged.anchor_x, judged.data.raw, held):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(json.dumps([tag, slugs, ANCHORS]).encode())
+    path = None if cache is None else cache / f"anchors-{judged.name}-{digest.hexdigest()}.json"
+    if path is not None and path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    scores = anchor_scores(judged.anchor_x[train], {s: judged.labels[s][train] for s in slugs}, judged.anchor_x[held])
+    tops = {name: {slug: float(judged.labels[slug][held[np.argsort(-p, kind="stable")[:PLAYLIST]]].mean())
+                   for slug, p in per_mood.items()} for name, per_mood in scores.items()}
+    if path is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(tops), encoding="utf-8")
+    return tops
+
+
 def evaluate(moods: dict[str, MoodDefinition], judged: Judged, other: Judged | None, repeats: int,
-             slugs: list[str], anchors: bool = True, sources: Mapping[str, tuple[str, ...]] | None = None) -> Figures:
+             slugs: list[str], anchors: bool = True, sources: Mapping[str, tuple[str, ...]] | None = None,
+             cache: Path | None = None) -> Figures:
+    """Curator, the anchors and random per mood over ``repeats`` artist splits in halves; ``cache``:
+    a directory keeping the anchors' out-of-fold figures between runs (see :func:`_anchor_tops`)."""
     out = Figures()
     data = judged.data
     for r in range(repeats):
@@ -144,12 +171,10 @@ def evaluate(moods: dict[str, MoodDefinition], judged: Judged, other: Judged | N
                 out.curator.setdefault(slug, []).append(float(y[picks].sum()) / PLAYLIST)
                 out.random.setdefault(slug, []).append(float(y[held].mean()))
             if anchors:
-                scores = anchor_scores(judged.anchor_x[train], {s: judged.labels[s][train] for s in slugs},
-                                       judged.anchor_x[held])
-                for name, per_mood in scores.items():
-                    for slug, p in per_mood.items():
-                        top = held[np.argsort(-p, kind="stable")[:PLAYLIST]]
-                        out.anchors[name].setdefault(slug, []).append(float(judged.labels[slug][top].mean()))
+                tops = _anchor_tops(judged, train, held, slugs, cache, f"split {r}, half {half}")
+                for name, per_mood in tops.items():
+                    for slug, hit in per_mood.items():
+                        out.anchors[name].setdefault(slug, []).append(hit)
             if judged.listener:
                 for start, end in ARCS:
                     for n in ARC_LENGTHS:

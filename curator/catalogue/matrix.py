@@ -267,6 +267,35 @@ def _stored_catalogue() -> Catalogue:
         return caching.keep(KEPT, (epoch, version), catalogue)
 
 
+def open_if_built() -> bool:
+    """Open the current version's stored files (memory-mapped and warmed, `open_stored`) and keep
+    them for this process's requests, if they are built; never builds. True when it is open now.
+
+    A web worker's start (curator/warmup.py, from gunicorn.conf.py): what the worker's first preview
+    would otherwise do itself. It holds the same lock as a request would, so a request arriving
+    meanwhile waits for this opening instead of doing its own, and then finds it kept."""
+    epoch, version = _state()
+    if not epoch:
+        return False
+    key = (epoch, version)
+    kept = caching.peek(KEPT)
+    if kept and kept[0] == key:
+        return True
+    folder = _store_root() / _folder_name(epoch, version)
+    if not folder.is_dir():
+        return False  # not built yet: the first request serves the previous version, as ever
+    with _lock:
+        kept = caching.peek(KEPT)
+        if kept and kept[0] == key:
+            return True
+        try:
+            catalogue = open_stored(folder)
+        except OSError:  # pruned meanwhile by a newer version's build
+            return False
+        caching.keep(KEPT, key, catalogue)
+    return True
+
+
 def prepare() -> None:
     """Build the current version's files now (an import's or a refresh's last step, outside any web
     request); in a web request start the build in the background instead."""

@@ -238,6 +238,8 @@ def _image_column(values: Iterable[str | None]) -> Coded:
     return Coded.of(values, lambda url: url or "", _image_url)
 
 
+# Rows in ``Catalogue.threshold_sample`` (scoring.THRESHOLD_SAMPLE is the same number).
+THRESHOLD_SAMPLE = 32_768
 # Columns kept as arrays, in the order :meth:`Catalogue.to_arrays` names them.
 _ARRAYS = ("features", "primary_artist", "durations_ms", "explicit", "key", "mode", "recording_key")
 
@@ -337,7 +339,7 @@ class Catalogue:
     def threshold_sample(self) -> np.ndarray:
         """A fixed random sample of rows; scoring estimates distance quantiles from it."""
         n = len(self)
-        size = min(n, 32_768)
+        size = min(n, THRESHOLD_SAMPLE)
         return np.sort(np.random.default_rng(0).choice(n, size=size, replace=False)) if n else np.empty(0, np.int64)
 
     @cached_property
@@ -535,6 +537,8 @@ class Catalogue:
             # What the id lookup must otherwise check on a worker's first request (1M ids: ~0.1 s).
             "id_facts": np.array([self._id_index[1] is None, self._id_index[2]], dtype=bool),
             "scan": self.scan,
+            # The fixed sample scoring estimates thresholds from (a permutation of every row to draw).
+            "threshold_sample": self.threshold_sample,
         })
         return arrays
 
@@ -548,6 +552,9 @@ class Catalogue:
         scan = arrays.get("scan")
         if scan is not None and scan.shape == (2 * N_FEATURES + 1, len(catalogue)):
             catalogue.__dict__["scan"] = scan
+        sample = arrays.get("threshold_sample")
+        if sample is not None and sample.shape == (min(len(catalogue), THRESHOLD_SAMPLE),):
+            catalogue.__dict__["threshold_sample"] = sample
         return catalogue
 
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from curator.engine.arc import ARC_SHAPES, Arc, build_arc, mood_point
+from curator.engine.arc import ARC_SHAPES, LONG_ARC, Arc, build_arc, mood_point
 from curator.engine.catalogue import Catalogue, remember
 from curator.engine.edits import Edit, EditRows
 from curator.engine.errors import CatalogueEmpty, EditInvalid, EngineError, LengthInvalid
@@ -250,7 +250,13 @@ class _ArcFacts:
         self.target_point, self.target_weights = t_point, normalised_weights(t_weight)
         self.step_weights = normalised_weights(arc.weights.mean(axis=0))
         fractions = arc.fractions
-        if start == target:  # a steady playlist: every place is the mood's
+        # A long arc holds its target over its last stretch (arc.LONG_ARC): those places are chosen
+        # first, so the approach cannot use up the target's nearest tracks before the tail is filled.
+        held = np.flatnonzero(fractions >= 1.0)
+        self.tail_first = (int(held[0]) if start != target and len(fractions) > LONG_ARC and shape != "hold"
+                           and len(held) > 1 and held[0] > 0 else None)
+        self.steady = start == target
+        if self.steady:  # a steady playlist: every place is the mood's
             self.ends = [(target, len(fractions) - 1, len(fractions))]
         else:
             self.ends = [(start, 0, int((fractions < 0.5).sum())),
@@ -384,6 +390,8 @@ def _choose(
             near_tie=0.0 if edit is not None and edit.focus is not None else opts.near_tie,
             rng=np.random.default_rng(seed),
             fixed=fixed,
+            tail_first=facts.tail_first,
+            steady=facts.steady and tasted is None,  # a taste's familiar places differ from the others
             preferring=preferring,
             share=None if preferring is None else ShareControl(taste.familiar, known, n_positions, fixed),
         )

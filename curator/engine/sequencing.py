@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -97,6 +97,7 @@ class _Plan:
         self._heads: list[tuple | None] = [None] * self.n_positions
         self._artists: dict[int, np.ndarray] = {}
         self._close: dict[tuple[int, float], int] = {}
+        self._tails: dict[int, Candidates] = {}
         # Candidates that share a recording, an id or an ISRC with some other candidate, by value.
         known_isrc = np.flatnonzero(cands.isrc_code >= 0)  # unknown ISRCs are no match for each other
         self._shared = [_duplicates(cands.recording), _duplicates(cands.id_code),
@@ -124,6 +125,14 @@ class _Plan:
             kept = self._heads[p] = (rows[:FIRST_LOOK].tolist(), dist[:FIRST_LOOK].tolist(),
                                      artists[:FIRST_LOOK].tolist(), tempos[:FIRST_LOOK].tolist(),
                                      len(rows) <= FIRST_LOOK)
+        return kept
+
+    def tail(self, first: int) -> Candidates:
+        """The candidates as positions ``first`` onwards see them (remembered with this plan, so a
+        remembered candidate set's tail keeps its own plan too)."""
+        kept = self._tails.get(first)
+        if kept is None:
+            kept = self._tails[first] = replace(self.cands, distances=self.cands.distances[:, first:])
         return kept
 
     def same_recording(self, c: int) -> list[int]:
@@ -190,15 +199,41 @@ def select(
     near_tie: float,
     rng: np.random.Generator,
     fixed: Mapping[int, int] | None = None,
+    tail_first: int | None = None,
+    steady: bool = False,
     preferring: Candidates | None = None,
     share=None,
 ) -> Selection:
     """Greedy choice per position (see module docstring). Unfillable positions are skipped.
 
     ``fixed``: position -> candidate placed there as it is (see the module docstring).
+    ``steady``: every position wants the same (a steady playlist of one mood): the tracks are chosen
+    first, as near as the other rules allow, and then put in an order that keeps the tempo rule
+    where it can (see :func:`_in_flow`), so the rule shapes the order rather than which tracks.
+    ``tail_first``: the positions from this one to the end all want the same (a long arc's held
+    target) and are chosen first, as a steady playlist of their own; then the ones before it, the
+    tail's first track as their next neighbour. So the approach cannot use up the target's nearest
+    tracks before the tail is filled.
     ``preferring``: the same candidates with the distances of a place that prefers other rows (a
     listener's known ones, engine/taste.py); ``share`` says before each free place whether it does
-    (``wants_known()``) and hears what was picked there (``passed(candidate or None)``)."""
+    (``wants_known()``) and hears what was picked there (``passed(candidate or None)``).
+    With ``fixed`` positions (an edit's) or a ``share`` (it decides place by place, in order), every
+    position is chosen in turn, left to right."""
+    n_positions = cands.distances.shape[1]
+    if fixed or share is not None:
+        steady, tail_first = False, None
+    if tail_first is not None and 0 < tail_first < n_positions:
+        tail = select(cands.plan.tail(tail_first), artist_cap=artist_cap,
+                      max_tempo_jump=max_tempo_jump, near_tie=near_tie, rng=rng, steady=True)
+        placed = {tail_first + p: c for p, c in zip(tail.positions, tail.picks)}
+        whole = select(cands, artist_cap=artist_cap, max_tempo_jump=max_tempo_jump, near_tie=near_tie, rng=rng,
+                       fixed=placed)
+        reach = dict(zip(placed, tail.reach))  # the tail's own, not a fixed position's 0
+        return replace(whole, reach=[reach.get(p, r) for p, r in zip(whole.positions, whole.reach)],
+                       artist_cap_hit=whole.artist_cap_hit or tail.artist_cap_hit)
+    if steady:
+        chosen = select(cands, artist_cap=artist_cap, max_tempo_jump=math.inf, near_tie=near_tie, rng=rng)
+        return _in_flow(cands, chosen, max_tempo_jump)
     plan = cands.plan
     n_positions = plan.n_positions
     artist, camelot = plan.artist, plan.camelot
@@ -280,6 +315,34 @@ def select(
             blocked_rows[theirs] = True
     return Selection(picks=picks, positions=positions, unfilled=n_positions - len(picks), artist_cap_hit=cap_hit,
                      reach=reach, preferred_known=preferred)
+
+
+def _in_flow(cands: Candidates, chosen: Selection, max_tempo_jump: float) -> Selection:
+    """A steady playlist's tracks in an order for listening: each place takes the first (in the
+    order they were chosen, nearest first) of the tracks left that is not by the last one's
+    artist and within ``max_tempo_jump`` of its tempo; else the first not by that artist. When
+    only the last one's artist is left, the order they were chosen in stands (it never puts an
+    artist twice running). Every place's reach is the largest of the choice's: the set of tracks
+    depends on no candidate farther than that, and the order on nothing but the set."""
+    plan = cands.plan
+    left = list(chosen.picks)
+    ordered: list[int] = []
+    last = -1
+    while left:
+        pick = 0
+        if last >= 0:
+            artist, tempo = plan.artist[last], plan.tempo[last]
+            others = [i for i, c in enumerate(left) if plan.artist[c] != artist]
+            if not others:
+                ordered = list(chosen.picks)
+                break
+            in_tempo = [i for i in others if abs(plan.tempo[left[i]] - tempo) <= max_tempo_jump]
+            pick = in_tempo[0] if in_tempo else others[0]
+        last = left.pop(pick)
+        ordered.append(last)
+    reach = [max(chosen.reach)] * len(ordered) if ordered else []
+    return Selection(picks=ordered, positions=list(chosen.positions), unfilled=chosen.unfilled,
+                     artist_cap_hit=chosen.artist_cap_hit, reach=reach)
 
 
 # Nearest candidates a position looks at first; it looks further only when these cannot tell.

@@ -234,3 +234,48 @@ def test_with_no_version_built_at_all_the_listener_is_told_the_catalogue_is_bein
     page = client.post("/previews", data={"from": "anxious", "to": "calm", "length": 20, "unit": "tracks",
                                           "csrf_token": token}, follow_redirects=True)
     assert page.status_code in (200, 503) and b"being prepared" in page.data
+
+
+def test_a_worker_is_warmed_at_its_start_with_the_built_version_and_never_builds_one(app, runner, write_csv,
+                                                                                      monkeypatch):
+    """gunicorn.conf.py's post_worker_init warms each worker (curator/warmup.py): the current
+    version's files opened and kept, so its first preview does not open them; a version not built
+    yet is left alone (a request serves the previous one and starts the build, as ever)."""
+    import shutil
+
+    import numpy as np
+
+    from curator import caching, warmup
+    from curator.catalogue import matrix
+    from curator.catalogue.store import bump_version
+    from curator.extensions import db
+
+    assert warmup.warm(app) is False  # no track yet: nothing to open
+    runner.invoke(args=["catalog", "import", write_csv(dev_style(30))])
+    in_app(app, lambda: caching.forget(matrix.KEPT))  # a freshly started worker
+    thread = warmup.start(app)
+    thread.join(timeout=30)
+    kept = in_app(app, lambda: caching.peek(matrix.KEPT))
+    assert kept is not None and kept[0][1] == in_app(app, matrix.catalogue_version)
+    opened = kept[1]
+    assert isinstance(opened.features.base, np.memmap)
+    # The engine's row sample is built once with the files, not drawn again by every worker.
+    assert isinstance(opened.threshold_sample.base, np.memmap)
+    assert in_app(app, current_catalogue) is opened  # what the first request gets: no second opening
+    # The stored sample is the one the engine would draw.
+    assert np.array_equal(opened.threshold_sample, type(opened).from_stored_arrays(
+        {k: v for k, v in opened.to_arrays().items() if k != "threshold_sample"}).threshold_sample)
+
+    def changed():
+        bump_version()
+        db.session.commit()
+
+    in_app(app, changed)  # a change nobody has built yet
+    in_app(app, lambda: caching.forget(matrix.KEPT))
+    built = []
+    real_load = matrix.load_catalogue
+    monkeypatch.setattr(matrix, "load_catalogue", lambda: built.append(1) or real_load())
+    assert warmup.warm(app) is False
+    assert built == [] and in_app(app, lambda: caching.peek(matrix.KEPT)) is None
+    shutil.rmtree(Path(app.instance_path) / "catalogue")
+    assert warmup.warm(app) is False  # files gone (pruned): nothing to open, nothing raised

@@ -20,6 +20,7 @@ from curator.engine.arc import arc_fractions
 from curator.engine.features import FEATURES
 from curator.engine.learned import LearnedTerm, fit_learned, group_folds
 from curator.engine.moods import mood_to_dict, scoring_features
+from tests.engine.synthetic import HIGH, LOW, dense_catalogue
 from tests.helpers import LABELLED_DEV_CSV, LISTENER_RATED_CSV, needs_shared_data
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,6 +121,17 @@ def test_long_arcs_arrive_early_and_hold_the_target():
     assert fifty[0] == 0 and np.all(np.diff(fifty) >= 0)
     assert np.all(fifty[39:] == 1) and fifty[38] < 1  # arrives at 80% and holds the last fifth
     assert np.all(arc_fractions(50, "ease-in-out")[39:] == 1)
+
+
+def test_a_long_arcs_held_tail_is_what_a_steady_playlist_of_the_target_would_be():
+    """The tail is chosen first, so the approach cannot use up the target's nearest tracks (issue 19.3)."""
+    catalogue = dense_catalogue(3000, seed=11)  # small enough to be scored exhaustively; one artist a row
+    options = CurateOptions(seed=4)
+    arc = curate(catalogue, HIGH, LOW, Length(tracks=50), options)
+    assert arc_fractions(50)[39] == 1 and arc_fractions(50)[38] < 1
+    steady = curate(catalogue, LOW, LOW, Length(tracks=11), options)
+    assert [t.id for t in arc.tracks[39:]] == [t.id for t in steady.tracks]
+    assert [t.id for t in curate(catalogue, HIGH, LOW, Length(tracks=50), options).tracks] == [t.id for t in arc.tracks]
 
 
 @needs_shared_data(LABELLED_DEV_CSV)
