@@ -47,6 +47,36 @@ def _kind(statement: str) -> str:
     return f"{verb} {table.group(1) if table else ''}".strip()
 
 
+def statements_of(app, action) -> list[str]:
+    """The SQL statements `action()` runs on the app's engine (printed whole with SHOW_SQL=1)."""
+    from sqlalchemy import event
+
+    from curator.extensions import db
+
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    if os.environ.get("SHOW_SQL"):
+        print("\n".join(statements))
+    return statements
+
+
+def print_statements(statements: list[str], per: str) -> None:
+    """How many statements `per` (a preview, a save), then how many of each kind, most first."""
+    print(f"  SQL statements per {per}: {len(statements)}")
+    for kind, n in sorted(Counter(_kind(s) for s in statements).items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"    {n} x {kind}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100_000)
@@ -57,10 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-file", default="", help="also write the profile's raw data here (pstats)")
     args = parser.parse_args(argv)
 
-    from sqlalchemy import event
 
     from curator import create_app
-    from curator.extensions import db
 
     tmp = Path(tempfile.mkdtemp(prefix="curator-preview-"))
     fake = FakeSpotify()
@@ -96,19 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             assert response.status_code == 201, (response.status_code, response.get_data(as_text=True)[:300])
 
         preview()  # opens the catalogue: not part of any figure
-        statements: list[str] = []
-        with app.app_context():
-            engine = db.engine
-
-        def count(conn, cursor, statement, *rest):
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        preview()
-        event.remove(engine, "before_cursor_execute", count)
-        kinds = Counter(_kind(s) for s in statements)
-        if os.environ.get("SHOW_SQL"):
-            print("\n".join(statements))
+        statements = statements_of(app, preview)
 
         times = []
         profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waits
@@ -128,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
               f"in-process test client; load average {os.getloadavg()[0]:.1f}")
         print(f"  per preview: median {statistics.median(times):.1f} ms, p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms, "
               f"CPU {cpu:.1f} ms (mean){' with the profiler on' if profiler else ''}")
-        print(f"  SQL statements per preview: {len(statements)}")
-        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
-            print(f"    {n} x {kind}")
+        print_statements(statements, "preview")
         if args.edits:
             base = client.post("/api/v1/previews", json={**BODY, "seed": 7}, headers=headers).json
             edits = {"nudge": lambda i: {"op": "nudge", "direction": "brighter"},

@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from multiprocessing.managers import BaseManager
 from pathlib import Path
 
@@ -35,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.load import prepare_database, synthetic_tracks  # noqa: E402
-from bench.preview import _kind  # noqa: E402
+from bench.preview import print_statements, statements_of  # noqa: E402
 from tests.fake_spotify.server import FakeSpotify  # noqa: E402
 from tests.helpers import csrf_token  # noqa: E402
 
@@ -111,10 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-file", default="", help="also write the profile's raw data here (pstats)")
     args = parser.parse_args(argv)
 
-    from sqlalchemy import event
 
     from curator import create_app
-    from curator.extensions import db
     from curator.playlists import service
 
     manager = _Manager()
@@ -154,19 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             assert response.status_code == 201, (response.status_code, response.get_data(as_text=True)[:300])
 
         save(ids[0])  # warms the save path: not part of any figure
-        statements: list[str] = []
-        with app.app_context():
-            engine = db.engine
-
-        def count(conn, cursor, statement, *rest):
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        save(ids[1])
-        event.remove(engine, "before_cursor_execute", count)
-        kinds = Counter(_kind(s) for s in statements)
-        if os.environ.get("SHOW_SQL"):
-            print("\n".join(statements))
+        statements = statements_of(app, lambda: save(ids[1]))
 
         profilers: list[cProfile.Profile] = []
         if args.profile:  # the save thread's share, profiled on that thread
@@ -204,9 +189,7 @@ def main(argv: list[str] | None = None) -> int:
               f"load average {os.getloadavg()[0]:.1f}")
         print(f"  per save: CPU {cpu:.1f} ms (mean, this process){' with the profiler on' if args.profile else ''}; "
               f"wall median {statistics.median(walls):.1f} ms, p95 {walls[int(0.95 * (len(walls) - 1))]:.1f} ms")
-        print(f"  SQL statements per save: {len(statements)}")
-        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
-            print(f"    {n} x {kind}")
+        print_statements(statements, "save")
         if args.profile:
             stats = pstats.Stats(request_profiler)
             for profiler in profilers:
