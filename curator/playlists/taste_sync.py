@@ -105,19 +105,20 @@ def plan(user_id: int, now: datetime | None = None) -> Plan | None:
     granted = granted_scopes(user_id)
     state = row.sync_state or {}
     now = now or utcnow()
-    out = Plan(user_id)
-    if "top" in row.shares and set(SOURCES["top"]) <= granted:
-        last = state.get("top", {}).get("at")
-        out.top = last is None or now - datetime.fromisoformat(last) >= TOP_EVERY
-    if "saved" in row.shares and set(SOURCES["saved"]) <= granted:
+    allowed = {source for source in row.shares if source in SOURCES and set(SOURCES[source]) <= granted}
+
+    def due(source: str, every: timedelta) -> bool:
+        """A source read whole at most once per `every`: shared, allowed, and not read within it."""
+        last = state.get(source, {}).get("at")
+        return source in allowed and (last is None or now - datetime.fromisoformat(last) >= every)
+
+    out = Plan(user_id, top=due("top", TOP_EVERY), followed=due("followed", FOLLOWED_EVERY))
+    if "saved" in allowed:
         out.saved = True
         out.saved_after = state.get("saved", {}).get("newest")
         out.saved_ids = frozenset(db.session.execute(select(TasteItem.item_id).where(
             TasteItem.user_id == user_id, TasteItem.source == "saved")).scalars())
-    if "followed" in row.shares and set(SOURCES["followed"]) <= granted:
-        last = state.get("followed", {}).get("at")
-        out.followed = last is None or now - datetime.fromisoformat(last) >= FOLLOWED_EVERY
-    if "recent" in row.shares and set(SOURCES["recent"]) <= granted:
+    if "recent" in allowed:
         out.recent = True
         out.recent_after = state.get("recent", {}).get("newest")
     return out if (out.top or out.saved or out.followed or out.recent) else None
@@ -184,10 +185,10 @@ def store(user_id: int, got: Fetched, now: datetime | None = None) -> list[dict]
         newest = max(i.get("added_at") or "" for i in got.saved)
         state["saved"] = {"newest": max(newest, state.get("saved", {}).get("newest") or "")}
     if got.followed is not None:
-        held = {item.item_id: item for item in db.session.execute(select(TasteItem).where(
-            TasteItem.user_id == user_id, TasteItem.source == "followed")).scalars()}
+        held = set(db.session.execute(select(TasteItem.item_id).where(
+            TasteItem.user_id == user_id, TasteItem.source == "followed")).scalars())
         following = {a["id"]: a for a in got.followed}
-        gone = set(held) - set(following)
+        gone = held - set(following)
         if gone:
             db.session.execute(delete(TasteItem).where(TasteItem.user_id == user_id, TasteItem.source == "followed",
                                                        TasteItem.item_id.in_(sorted(gone))))
