@@ -188,14 +188,6 @@ def member(rows: np.ndarray, sorted_rows: np.ndarray) -> np.ndarray:
     return sorted_rows[np.minimum(at, len(sorted_rows) - 1)] == rows
 
 
-def familiar_positions(familiar: int, n_positions: int) -> np.ndarray:
-    """Which positions prefer known rows when every place gets the kind it prefers: round(familiar%
-    of them), spread evenly along the arc (the plan :class:`ShareControl` starts from)."""
-    k = int(round(familiar * n_positions / 100))
-    i = np.arange(n_positions)
-    return ((i + 1) * k // max(n_positions, 1)) > (i * k // max(n_positions, 1))
-
-
 @dataclass(frozen=True)
 class TastePenalties:
     """Per candidate, what the taste adds to its distance: at a place that prefers new rows

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from curator.engine import Catalogue, CurateOptions, Edit, Length, curate
-from curator.engine.taste import Taste, familiar_positions, taste_rows
+from curator.engine.taste import ShareControl, Taste, taste_rows
 
 from .synthetic import HIGH, LOW, dense_catalogue
 
@@ -31,12 +31,22 @@ def _artists(playlist):
     return [t.artists[0] for t in playlist.tracks]
 
 
-def test_familiar_positions_spread_the_share_along_the_arc():
-    assert familiar_positions(0, 20).sum() == 0
-    assert familiar_positions(100, 20).all()
-    half = familiar_positions(50, 20)
+def _preferred_places(familiar: int, n_positions: int) -> np.ndarray:
+    """Which places prefer known rows when each place gets the kind it prefers."""
+    share = ShareControl(familiar, np.array([False, True]), n_positions)  # candidate 0 new, 1 known
+    places = []
+    for _ in range(n_positions):
+        places.append(share.wants_known())
+        share.passed(1 if places[-1] else 0)
+    return np.array(places)
+
+
+def test_the_share_control_spreads_the_share_along_the_arc():
+    assert _preferred_places(0, 20).sum() == 0
+    assert _preferred_places(100, 20).all()
+    half = _preferred_places(50, 20)
     assert half.sum() == 10 and not half[:2].all() and half[-2:].any()
-    assert familiar_positions(30, 10).sum() == 3
+    assert _preferred_places(30, 10).sum() == 3
 
 
 def test_never_again_tracks_and_avoided_artists_are_never_chosen(cat):
