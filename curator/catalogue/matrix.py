@@ -257,14 +257,19 @@ def _stored_catalogue() -> Catalogue:
         if previous is None:
             raise CatalogueNotReady("The music catalogue is being prepared. Please try again in a minute.")
         return previous
+    catalogue = _keep_once((epoch, version), lambda: _shared(epoch, version))
+    return load_catalogue() if catalogue is None else catalogue  # changed meanwhile: not kept
+
+
+def _keep_once(key: tuple, make) -> Catalogue | None:
+    """The catalogue kept for `key`, else `make()`'s, kept for this process's requests (None: not
+    made, nothing kept). One thread at a time, so a process opens a version once."""
     with _lock:
         kept = caching.peek(KEPT)
-        if kept and kept[0] == (epoch, version):
+        if kept and kept[0] == key:
             return kept[1]
-        catalogue = _shared(epoch, version)
-        if catalogue is None:
-            return load_catalogue()
-        return caching.keep(KEPT, (epoch, version), catalogue)
+        catalogue = make()
+        return None if catalogue is None else caching.keep(KEPT, key, catalogue)
 
 
 def open_if_built() -> bool:
@@ -284,16 +289,14 @@ def open_if_built() -> bool:
     folder = _store_root() / _folder_name(epoch, version)
     if not folder.is_dir():
         return False  # not built yet: the first request serves the previous version, as ever
-    with _lock:
-        kept = caching.peek(KEPT)
-        if kept and kept[0] == key:
-            return True
+
+    def opened() -> Catalogue | None:
         try:
-            catalogue = open_stored(folder)
+            return open_stored(folder)
         except OSError:  # pruned meanwhile by a newer version's build
-            return False
-        caching.keep(KEPT, key, catalogue)
-    return True
+            return None
+
+    return _keep_once(key, opened) is not None
 
 
 def prepare() -> None:
